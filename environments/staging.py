@@ -1,0 +1,18 @@
+"""staging: pre-production validation with production-like monitoring.
+
+Approval is optional here and off by default; set `approval_required=True`
+for a release that needs a second pair of eyes before production.
+"""
+
+from environments.config import EnvironmentConfig, GitHubSource
+
+CONFIG = EnvironmentConfig(
+    name="staging",
+    account_id="123456789012",
+    region="us-east-1",
+    github=GitHubSource(owner="your-org", repo="kiro-codebuild-worker", branch="main"),
+    notification_email="devops-team@example.com",
+    approval_required=False,
+    health_check_duration_minutes=5,
+    polling_interval_minutes=10,
+)

@@ -1,0 +1,102 @@
+"""The one place where kiro-pipeline's physical names are made.
+
+Every name follows `kiro-pipeline-{env}-{resource}`, exactly as the deployment
+guide spells them. Stacks, bootstrap, the operations tools and the tests all
+use this module, so a name can only ever change in one place.
+
+Pure Python: no cdktf, no boto3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROJECT = "kiro-pipeline"
+
+STACK_CONCERNS = ("core", "pipeline", "monitoring")
+
+# The deployments table and its index are named by the runbook's queries.
+DEPLOYMENTS_INDEX = "EnvironmentStatusIndex"
+
+
+def resource_name(env: str, resource: str = "") -> str:
+    """`kiro-pipeline-{env}` or `kiro-pipeline-{env}-{resource}`."""
+    base = f"{PROJECT}-{env}"
+    return f"{base}-{resource}" if resource else base
+
+
+def stack_id(concern: str, env: str) -> str:
+    """Stack IDs are `{concern}-{env}`: `cdktf deploy core-test pipeline-test ...`."""
+    if concern not in STACK_CONCERNS:
+        raise ValueError(f"unknown stack concern {concern!r}: expected one of {', '.join(STACK_CONCERNS)}")
+    return f"{concern}-{env}"
+
+
+def state_key(stack: str) -> str:
+    """Object key of one stack's Terraform state inside the environment's state bucket."""
+    return f"{stack}/terraform.tfstate"
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """Every physical name of one environment.
+
+    `artifacts_bucket_suffix` exists because S3 bucket names are global: an
+    organisation whose `kiro-pipeline-test-artifacts` is taken elsewhere sets a
+    suffix in its environment config rather than renaming by hand.
+    """
+
+    env: str
+    account_id: str
+    artifacts_bucket_suffix: str = ""
+
+    # --- core ------------------------------------------------------------
+    @property
+    def kms_key(self) -> str:
+        return resource_name(self.env, "key")
+
+    @property
+    def kms_alias(self) -> str:
+        return f"alias/{self.kms_key}"
+
+    @property
+    def artifacts_bucket(self) -> str:
+        name = resource_name(self.env, "artifacts")
+        return f"{name}-{self.artifacts_bucket_suffix}" if self.artifacts_bucket_suffix else name
+
+    @property
+    def deployments_table(self) -> str:
+        return resource_name(self.env, "deployments")
+
+    @property
+    def deployments_index(self) -> str:
+        return DEPLOYMENTS_INDEX
+
+    @property
+    def pipeline_log_group(self) -> str:
+        return f"/aws/codepipeline/{self.pipeline}"
+
+    def lambda_log_group(self, function: str) -> str:
+        return f"/aws/lambda/{self.lambda_function(function)}"
+
+    @property
+    def rollback_log_group(self) -> str:
+        return self.lambda_log_group("rollback")
+
+    # --- pipeline --------------------------------------------------------
+    @property
+    def pipeline(self) -> str:
+        return resource_name(self.env)
+
+    def lambda_function(self, function: str) -> str:
+        return resource_name(self.env, function)
+
+    # --- state backend (created by `make bootstrap`, not by a stack) -------
+    @property
+    def state_bucket(self) -> str:
+        # The account ID makes the name globally unique without a random suffix.
+        return resource_name(self.env, f"tfstate-{self.account_id}")
+
+    @property
+    def state_lock_table(self) -> str:
+        return resource_name(self.env, "tfstate-lock")
