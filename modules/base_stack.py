@@ -1,0 +1,74 @@
+"""What every kiro-pipeline stack shares: the AWS provider and the state backend."""
+
+from __future__ import annotations
+
+from cdktf import S3Backend, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from environments import EnvironmentConfig
+from modules import naming
+
+# S3-native locking (`use_lockfile`) needs Terraform 1.10.
+REQUIRED_TERRAFORM_VERSION = ">= 1.10.0"
+
+
+class BaseStack(TerraformStack):
+    """A stack `{concern}-{env}` with its provider, default tags and backend."""
+
+    def __init__(self, scope: Construct, concern: str, config: EnvironmentConfig):
+        stack_id = naming.stack_id(concern, config.name)
+        super().__init__(scope, stack_id)
+        self.config = config
+        self.names = config.names
+
+        AwsProvider(
+            self,
+            "aws",
+            region=config.region,
+            # A plan run with credentials for the wrong account fails instead
+            # of creating a second copy of the environment there.
+            allowed_account_ids=[config.account_id],
+            default_tags=[
+                AwsProviderDefaultTags(
+                    tags={
+                        "project": naming.PROJECT,
+                        "environment": config.name,
+                        "stack": stack_id,
+                        "managed-by": "cdktf",
+                    }
+                )
+            ],
+        )
+
+        backend = config.state_backend
+        S3Backend(
+            self,
+            bucket=config.state_bucket,
+            key=naming.state_key(stack_id),
+            region=config.region,
+            encrypt=True,
+            dynamodb_table=config.state_lock_table if backend.dynamodb_locking else None,
+        )
+        # cdktf 0.21's S3Backend predates `use_lockfile`; the override writes
+        # the same JSON that a native argument would.
+        if backend.s3_native_locking:
+            self.add_override("terraform.backend.s3.use_lockfile", True)
+        self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
+
+    @property
+    def partition(self) -> str:
+        return self.config.partition
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        """An ARN in this environment's partition, region and account."""
+        return ":".join(
+            [
+                "arn",
+                self.partition,
+                service,
+                self.config.region if region else "",
+                self.config.account_id if account else "",
+                resource,
+            ]
+        )

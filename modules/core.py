@@ -1,0 +1,328 @@
+"""core-{env}: the KMS key, artifacts bucket, deployments table and log groups
+that the pipeline and monitoring stacks build on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTableGlobalSecondaryIndex,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+    DynamodbTableTtl,
+)
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+from constructs import Construct
+
+from environments import EnvironmentConfig
+from modules.base_stack import BaseStack
+from modules.iam import Statement, account_root, deny_insecure_transport, policy_document
+
+# Deployment records: `deploymentId` identifies one record; the index serves
+# the runbook's "latest deployments of this environment" query, newest first,
+# because ISO-8601 UTC timestamps sort as strings in time order.
+DEPLOYMENTS_PARTITION_KEY = "deploymentId"
+DEPLOYMENTS_INDEX_PARTITION_KEY = "environment"
+DEPLOYMENTS_INDEX_SORT_KEY = "startTime"
+DEPLOYMENTS_TTL_ATTRIBUTE = "expiresAt"
+
+# What a service needs to encrypt and decrypt with the key; never `kms:*`.
+_KMS_USE = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+]
+# What a service needs to publish to a KMS-encrypted SNS topic.
+_KMS_PUBLISH_TO_TOPIC = ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+@dataclass(frozen=True)
+class CoreOutputs:
+    """What the pipeline and monitoring stacks receive from core.
+
+    The values are Terraform references; used in another stack, CDKTF turns
+    each into a `terraform_remote_state` read of this stack's outputs.
+    """
+
+    kms_key_arn: str
+    artifacts_bucket_name: str
+    artifacts_bucket_arn: str
+    deployments_table_name: str
+    deployments_table_arn: str
+    pipeline_log_group_name: str
+    pipeline_log_group_arn: str
+    rollback_log_group_name: str
+    rollback_log_group_arn: str
+
+
+class CoreStack(BaseStack):
+    def __init__(self, scope: Construct, config: EnvironmentConfig):
+        super().__init__(scope, "core", config)
+        self.key = self._kms_key()
+        self.bucket = self._artifacts_bucket()
+        self.table = self._deployments_table()
+        self.pipeline_log_group = self._log_group("pipeline_log_group", self.names.pipeline_log_group)
+        self.rollback_log_group = self._log_group("rollback_log_group", self.names.rollback_log_group)
+
+        self.outputs = CoreOutputs(
+            kms_key_arn=self.key.arn,
+            artifacts_bucket_name=self.bucket.bucket,
+            artifacts_bucket_arn=self.bucket.arn,
+            deployments_table_name=self.table.name,
+            deployments_table_arn=self.table.arn,
+            pipeline_log_group_name=self.pipeline_log_group.name,
+            pipeline_log_group_arn=self.pipeline_log_group.arn,
+            rollback_log_group_name=self.rollback_log_group.name,
+            rollback_log_group_arn=self.rollback_log_group.arn,
+        )
+        for name, value in vars(self.outputs).items():
+            TerraformOutput(self, name, value=value)
+
+    # --- KMS -------------------------------------------------------------
+    def _kms_key(self) -> KmsKey:
+        config, names = self.config, self.names
+        env_prefix = names.pipeline  # kiro-pipeline-{env}
+        sns_via = f"sns.{config.region}.amazonaws.com"
+        statements = [
+            Statement(
+                sid="EnableRootAccountAdministration",
+                # The account root keeps full control so the key can never
+                # become unmanageable; every other principal gets use only.
+                actions=["kms:*"],
+                # In a key policy, "*" means "this key": AWS requires it.
+                resources=["*"],
+                aws_principals=[account_root(self.partition, config.account_id)],
+            ),
+            Statement(
+                sid="AllowCloudWatchLogsForThisEnvironment",
+                actions=_KMS_USE,
+                resources=["*"],  # key policy: "*" is this key
+                service_principals=[f"logs.{config.region}.amazonaws.com"],
+                conditions={
+                    ("ArnLike", "kms:EncryptionContext:aws:logs:arn"): [
+                        self.arn("logs", f"log-group:/aws/codepipeline/{env_prefix}"),
+                        self.arn("logs", f"log-group:/aws/codebuild/{env_prefix}-*"),
+                        self.arn("logs", f"log-group:/aws/lambda/{env_prefix}-*"),
+                    ]
+                },
+            ),
+            Statement(
+                sid="AllowAlarmNotificationsToEncryptedTopics",
+                actions=_KMS_PUBLISH_TO_TOPIC,
+                resources=["*"],  # key policy: "*" is this key
+                service_principals=["cloudwatch.amazonaws.com"],
+                conditions={
+                    ("StringEquals", "aws:SourceAccount"): [config.account_id],
+                    ("ArnLike", "aws:SourceArn"): [self.arn("cloudwatch", f"alarm:{env_prefix}-*")],
+                },
+            ),
+            Statement(
+                sid="AllowEventBridgeToEncryptedTopics",
+                actions=_KMS_PUBLISH_TO_TOPIC,
+                resources=["*"],  # key policy: "*" is this key
+                service_principals=["events.amazonaws.com"],
+                conditions={
+                    ("StringEquals", "aws:SourceAccount"): [config.account_id],
+                    ("ArnLike", "aws:SourceArn"): [self.arn("events", f"rule/{env_prefix}-*")],
+                },
+            ),
+            Statement(
+                sid="AllowPipelineNotificationsToEncryptedTopics",
+                actions=_KMS_PUBLISH_TO_TOPIC,
+                resources=["*"],  # key policy: "*" is this key
+                service_principals=["codestar-notifications.amazonaws.com"],
+                conditions={("StringEquals", "kms:ViaService"): [sns_via]},
+            ),
+            Statement(
+                sid="AllowProjectRolesThroughTheirServices",
+                # CodePipeline and CodeBuild use the key through S3 (artifacts)
+                # and CloudWatch Logs; DynamoDB, SNS and Lambda encrypt with it
+                # on a caller's behalf. Only this environment's roles, only via
+                # those services, only from this account.
+                actions=_KMS_USE,
+                resources=["*"],  # key policy: "*" is this key
+                aws_principals=[account_root(self.partition, config.account_id)],
+                conditions={
+                    ("StringEquals", "kms:CallerAccount"): [config.account_id],
+                    ("StringEquals", "kms:ViaService"): [
+                        f"{service}.{config.region}.amazonaws.com"
+                        for service in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "sns")
+                    ],
+                    ("ArnLike", "aws:PrincipalArn"): [
+                        f"arn:{self.partition}:iam::{config.account_id}:role/{env_prefix}-*"
+                    ],
+                },
+            ),
+            Statement(
+                sid="AllowDynamoDbGrantsForThisEnvironment",
+                # DynamoDB encrypts a table with a customer key through a grant
+                # that it creates on the caller's behalf.
+                actions=["kms:CreateGrant"],
+                resources=["*"],  # key policy: "*" is this key
+                aws_principals=[account_root(self.partition, config.account_id)],
+                conditions={
+                    ("StringEquals", "kms:CallerAccount"): [config.account_id],
+                    ("StringEquals", "kms:ViaService"): [f"dynamodb.{config.region}.amazonaws.com"],
+                    ("Bool", "kms:GrantIsForAWSResource"): ["true"],
+                },
+            ),
+        ]
+        key = KmsKey(
+            self,
+            "key",
+            description=f"Encrypts kiro-pipeline {config.name} artifacts, records, logs and notifications",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=config.kms_deletion_window_days,
+            policy=policy_document(self, "key_policy", statements).json,
+            tags={"Name": names.kms_key},
+        )
+        KmsAlias(self, "key_alias", name=names.kms_alias, target_key_id=key.key_id)
+        return key
+
+    # --- S3 --------------------------------------------------------------
+    def _artifacts_bucket(self) -> S3Bucket:
+        lifecycle = self.config.artifact_lifecycle
+        bucket = S3Bucket(self, "artifacts_bucket", bucket=self.names.artifacts_bucket, force_destroy=False)
+        S3BucketOwnershipControls(
+            self,
+            "artifacts_bucket_ownership",
+            bucket=bucket.id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        S3BucketPublicAccessBlock(
+            self,
+            "artifacts_bucket_public_access_block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketVersioningA(
+            self,
+            "artifacts_bucket_versioning",
+            bucket=bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "artifacts_bucket_encryption",
+            bucket=bucket.id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms",
+                        kms_master_key_id=self.key.arn,
+                    ),
+                    # One data key per bucket instead of one KMS call per object.
+                    bucket_key_enabled=True,
+                )
+            ],
+        )
+        S3BucketLifecycleConfiguration(
+            self,
+            "artifacts_bucket_lifecycle",
+            bucket=bucket.id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="artifact-retention",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    transition=[
+                        S3BucketLifecycleConfigurationRuleTransition(
+                            days=lifecycle.transition_to_ia_days, storage_class="STANDARD_IA"
+                        )
+                    ],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=lifecycle.noncurrent_version_expiration_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=lifecycle.abort_incomplete_multipart_upload_days
+                        )
+                    ],
+                )
+            ],
+        )
+        S3BucketPolicy(
+            self,
+            "artifacts_bucket_policy",
+            bucket=bucket.id,
+            policy=policy_document(self, "artifacts_bucket_policy_document", [deny_insecure_transport(bucket.arn)]).json,
+        )
+        return bucket
+
+    # --- DynamoDB --------------------------------------------------------
+    def _deployments_table(self) -> DynamodbTable:
+        return DynamodbTable(
+            self,
+            "deployments_table",
+            name=self.names.deployments_table,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=DEPLOYMENTS_PARTITION_KEY,
+            attribute=[
+                DynamodbTableAttribute(name=DEPLOYMENTS_PARTITION_KEY, type="S"),
+                DynamodbTableAttribute(name=DEPLOYMENTS_INDEX_PARTITION_KEY, type="S"),
+                DynamodbTableAttribute(name=DEPLOYMENTS_INDEX_SORT_KEY, type="S"),
+            ],
+            global_secondary_index=[
+                DynamodbTableGlobalSecondaryIndex(
+                    name=self.names.deployments_index,
+                    hash_key=DEPLOYMENTS_INDEX_PARTITION_KEY,
+                    range_key=DEPLOYMENTS_INDEX_SORT_KEY,
+                    projection_type="ALL",
+                )
+            ],
+            ttl=DynamodbTableTtl(attribute_name=DEPLOYMENTS_TTL_ATTRIBUTE, enabled=True),
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=self.key.arn),
+            deletion_protection_enabled=self.config.deletion_protection,
+        )
+
+    # --- CloudWatch Logs -------------------------------------------------
+    def _log_group(self, construct_id: str, name: str) -> CloudwatchLogGroup:
+        return CloudwatchLogGroup(
+            self,
+            construct_id,
+            name=name,
+            retention_in_days=self.config.log_retention_days,
+            kms_key_id=self.key.arn,
+        )

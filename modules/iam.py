@@ -1,0 +1,83 @@
+"""IAM policy documents as data, so tests and scanners can read every statement.
+
+Policies are `aws_iam_policy_document` data sources: they are computed by
+Terraform locally (no AWS call) and synthesize to plain JSON lists of
+statements, which `tests/` walks to enforce least privilege.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One policy statement.
+
+    `conditions` maps (test, variable) to the allowed values, for example
+    `{("StringEquals", "aws:SourceAccount"): [account_id]}`.
+    """
+
+    sid: str
+    actions: Sequence[str]
+    resources: Sequence[str]
+    effect: str = "Allow"
+    service_principals: Sequence[str] = ()
+    aws_principals: Sequence[str] = ()
+    conditions: Mapping[tuple[str, str], Sequence[str]] = field(default_factory=dict)
+
+    def render(self) -> DataAwsIamPolicyDocumentStatement:
+        principals = []
+        if self.service_principals:
+            principals.append(
+                DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=list(self.service_principals))
+            )
+        if self.aws_principals:
+            principals.append(
+                DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=list(self.aws_principals))
+            )
+        return DataAwsIamPolicyDocumentStatement(
+            sid=self.sid,
+            effect=self.effect,
+            actions=list(self.actions),
+            resources=list(self.resources),
+            principals=principals or None,
+            condition=[
+                DataAwsIamPolicyDocumentStatementCondition(test=test, variable=variable, values=list(values))
+                for (test, variable), values in self.conditions.items()
+            ]
+            or None,
+        )
+
+
+def policy_document(scope: Construct, construct_id: str, statements: Sequence[Statement]) -> DataAwsIamPolicyDocument:
+    return DataAwsIamPolicyDocument(scope, construct_id, statement=[s.render() for s in statements])
+
+
+def account_root(partition: str, account_id: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:root"
+
+
+def deny_insecure_transport(bucket_arn: str) -> Statement:
+    """Refuse every request to the bucket that does not use TLS.
+
+    This is a Deny, not a grant: `s3:*` and the `*` principal are what make it
+    cover every request, which is the point.
+    """
+    return Statement(
+        sid="DenyInsecureTransport",
+        effect="Deny",
+        actions=["s3:*"],
+        resources=[bucket_arn, f"{bucket_arn}/*"],
+        aws_principals=["*"],
+        conditions={("Bool", "aws:SecureTransport"): ["false"]},
+    )
