@@ -1,0 +1,1 @@
+"""Operations tools for kiro-pipeline (boto3; never imports cdktf)."""
