@@ -2,23 +2,46 @@
 """CDKTF entry point: `cdktf synth` runs this (see cdktf.json).
 
 Synthesizes core-{env}, pipeline-{env} and monitoring-{env} for every
-environment, or only for those named by ENV (`ENV=test make synth`).
+environment, or only those named by `ENV` (`ENV=test make synth`,
+`ENV=test,staging ...`) or by the cdktf context value `environment`.
+Environments are chosen and validated before the (slow) CDKTF import, so a
+bad name fails at once.
 """
 
-import sys
+from __future__ import annotations
 
-from environments import ConfigError, UnknownEnvironmentError
+import json
+import os
+import sys
+from typing import Mapping
+
+from environments import ENVIRONMENT_NAMES, ConfigError, UnknownEnvironmentError, select
+
+ENVIRONMENT_VARIABLE = "ENV"
+CONTEXT_KEY = "environment"
+
+
+def selected_environment_names(environ: Mapping[str, str]) -> list[str]:
+    """ENV wins over the cdktf context; neither means every environment."""
+    raw = environ.get(ENVIRONMENT_VARIABLE, "")
+    if not raw.strip():
+        # cdktf-cli hands the app its context as JSON in this variable.
+        context = json.loads(environ.get("CDKTF_CONTEXT_JSON") or "{}")
+        raw = str(context.get(CONTEXT_KEY) or "")
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    return names or list(ENVIRONMENT_NAMES)
 
 
 def main() -> int:
-    from modules.app import build_app
-
     try:
-        app = build_app()
+        configs = select(selected_environment_names(os.environ))
     except (UnknownEnvironmentError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    app.synth()
+
+    from modules.app import build_app
+
+    build_app(configs).synth()
     return 0
 
 

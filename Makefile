@@ -1,0 +1,76 @@
+# kiro-pipeline: `make help` lists the targets.
+#
+# Everything installs inside the repository (.venv/, node_modules/); nothing
+# is installed globally. Targets that need the toolchain depend on `install`,
+# which does real work only when a requirements or lock file has changed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDKTF := node_modules/.bin/cdktf
+STAMPS := .make
+
+ENV ?=
+STACK ?=
+STACKS := core pipeline monitoring
+
+# cdktf-cli phones home for version checks unless told not to; jsii prints a
+# banner on Node 20 (still supported here, but upgrade to Node 22+ when you can).
+export CHECKPOINT_DISABLE := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: help install synth test diff deploy destroy bootstrap clean check-env
+
+help: ## Show this help
+	@echo "kiro-pipeline: Terraform (CDKTF, Python) for the Kiro CD pipeline"
+	@echo
+	@echo "Usage: make <target> [ENV=test|staging|production] [STACK=core|pipeline|monitoring]"
+	@echo
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+install: $(STAMPS)/python $(STAMPS)/node ## Create .venv/ and node_modules/ with pinned versions
+
+$(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (found " + sys.version.split()[0] + ")")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/node: package.json package-lock.json
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || { echo "Node.js 20 or newer is required"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+synth: install ## Synthesize every stack of every environment (or ENV=...) into cdktf.out/
+	ENV=$(ENV) $(CDKTF) synth
+
+test: install ## Run the whole test suite
+	$(PY) -m pytest
+
+check-env:
+	@if [ -z "$(ENV)" ]; then echo "error: ENV is required: make $(MAKECMDGOALS) ENV=test|staging|production" >&2; exit 2; fi
+	@$(PY) -m environments $(ENV) >/dev/null
+	@if [ -n "$(STACK)" ] && ! [[ " $(STACKS) " == *" $(STACK) "* ]]; then echo "error: STACK must be one of: $(STACKS)" >&2; exit 2; fi
+
+# Stacks in dependency order: core, then pipeline, then monitoring.
+stack_ids = $(if $(STACK),$(STACK)-$(ENV),$(foreach s,$(STACKS),$(s)-$(ENV)))
+
+bootstrap: install check-env ## Create ENV's Terraform state bucket and lock table (idempotent)
+	$(PY) -m ops.bootstrap $(ENV)
+
+diff: install check-env ## Show what a deploy of ENV [STACK] would change (terraform plan)
+	ENV=$(ENV) $(CDKTF) diff $(stack_ids)
+
+deploy: install check-env ## Deploy ENV [STACK=core|pipeline|monitoring], in dependency order
+	ENV=$(ENV) $(CDKTF) deploy $(stack_ids)
+
+destroy: install check-env ## Destroy ENV [STACK], in reverse dependency order
+	ENV=$(ENV) $(CDKTF) destroy $(stack_ids)
+
+clean: ## Remove build output (keeps .venv/ and node_modules/)
+	rm -rf cdktf.out dist .pytest_cache
+	find . -name __pycache__ -type d -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +

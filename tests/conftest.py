@@ -1,0 +1,39 @@
+"""Shared fixtures. The app is synthesized once per session: importing the AWS
+provider bindings and starting jsii is the slowest thing the suite does."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from environments import ENVIRONMENT_NAMES, load_all  # noqa: E402
+from tests.support.synth import SynthesizedStack  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    """The full app (every stack of every environment), synthesized once."""
+    from modules.app import build_app
+
+    outdir = tmp_path_factory.mktemp("cdktf.out")
+    build_app(load_all(), outdir=str(outdir)).synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def stacks(synth_dir) -> dict[str, SynthesizedStack]:
+    found = {}
+    for path in sorted((synth_dir / "stacks").glob("*/cdk.tf.json")):
+        found[path.parent.name] = SynthesizedStack(path)
+    return found
+
+
+@pytest.fixture(params=ENVIRONMENT_NAMES)
+def env_config(request):
+    return {c.name: c for c in load_all()}[request.param]

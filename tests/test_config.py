@@ -1,0 +1,194 @@
+"""Environment configuration and naming: pure Python, no jsii."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+import environments
+from environments import (
+    ENVIRONMENT_NAMES,
+    ArtifactLifecycle,
+    ConfigError,
+    GitHubSource,
+    StateBackend,
+    UnknownEnvironmentError,
+    load,
+)
+from modules import naming
+from tests.conftest import REPO
+
+
+def replace(config, **changes):
+    return dataclasses.replace(config, **changes)
+
+
+class TestSeedValues:
+    """The deployment guide's "Environment-Specific Considerations"."""
+
+    @pytest.mark.parametrize(
+        "env, approval, health_check, polling",
+        [("test", False, 5, 5), ("staging", False, 5, 10), ("production", True, 10, 15)],
+    )
+    def test_environment_differences(self, env, approval, health_check, polling):
+        config = load(env)
+        assert config.approval_required is approval
+        assert config.health_check_duration_minutes == health_check
+        assert config.polling_interval_minutes == polling
+
+    def test_shared_defaults(self, env_config):
+        assert env_config.log_retention_days == 90
+        assert env_config.artifact_lifecycle.transition_to_ia_days == 30
+        assert env_config.artifact_lifecycle.expiration_days == 90
+        assert env_config.coverage_threshold_percent == 80
+        assert env_config.deployment_duration_threshold_minutes == 60
+        assert env_config.github.branch == "main"
+
+    def test_only_production_is_deletion_protected(self, env_config):
+        assert env_config.deletion_protection is (env_config.name == "production")
+
+    def test_configs_are_frozen(self, env_config):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            env_config.region = "eu-west-1"
+
+
+class TestValidation:
+    def test_every_problem_is_reported_at_once(self):
+        with pytest.raises(ConfigError) as caught:
+            replace(
+                load("test"),
+                account_id="1234",
+                region="us-moon-1",
+                health_check_duration_minutes=0,
+                polling_interval_minutes=-5,
+                coverage_threshold_percent=101,
+            )
+        fields = [p.split(":")[0] for p in caught.value.problems]
+        assert fields == [
+            "account_id",
+            "region",
+            "health_check_duration_minutes",
+            "polling_interval_minutes",
+            "coverage_threshold_percent",
+        ]
+        message = str(caught.value)
+        assert "5 configuration error(s)" in message
+        assert "'1234' is not a 12-digit AWS account ID" in message
+
+    @pytest.mark.parametrize(
+        "change, field, hint",
+        [
+            ({"account_id": "12345678901a"}, "account_id", "12-digit"),
+            ({"region": "useast1"}, "region", "us-east-1"),
+            ({"notification_email": "devops"}, "notification_email", "email"),
+            ({"log_retention_days": 10}, "log_retention_days", "such as 7"),
+            ({"deployment_duration_threshold_minutes": 0}, "deployment_duration_threshold_minutes", "positive"),
+            ({"deployment_record_ttl_days": 0}, "deployment_record_ttl_days", "positive"),
+            ({"coverage_threshold_percent": -1}, "coverage_threshold_percent", "between 0 and 100"),
+            ({"kms_deletion_window_days": 3}, "kms_deletion_window_days", "7 to 30"),
+            ({"artifacts_bucket_suffix": "Bad_Suffix"}, "artifacts_bucket_suffix", "lowercase"),
+            ({"artifacts_bucket_suffix": "x" * 40}, "artifacts_bucket_suffix", "63 characters"),
+            ({"github": GitHubSource("-bad-", "repo")}, "github.owner", "GitHub"),
+            ({"github": GitHubSource("org", "re po")}, "github.repo", "repository"),
+            ({"github": GitHubSource("org", "repo", "a..b")}, "github.branch", "branch"),
+            ({"artifact_lifecycle": ArtifactLifecycle(transition_to_ia_days=10)}, "artifact_lifecycle.transition_to_ia_days", "30 days"),
+            ({"artifact_lifecycle": ArtifactLifecycle(expiration_days=30)}, "artifact_lifecycle.expiration_days", "later than"),
+            ({"state_backend": StateBackend(bucket="Not_A_Bucket")}, "state_backend.bucket", "S3 bucket name"),
+            ({"state_backend": StateBackend(dynamodb_locking=False, s3_native_locking=False)}, "state_backend", "at least one"),
+            ({"name": "qa"}, "name", "test, staging, production"),
+        ],
+    )
+    def test_each_rule_names_its_field(self, change, field, hint):
+        with pytest.raises(ConfigError) as caught:
+            replace(load("staging"), **change)
+        assert len(caught.value.problems) == 1, caught.value.problems
+        problem = caught.value.problems[0]
+        assert problem.startswith(f"{field}:"), problem
+        assert hint in problem
+
+    def test_wrong_types_are_reported_before_values(self):
+        with pytest.raises(ConfigError) as caught:
+            replace(load("test"), approval_required="yes", polling_interval_minutes="5")
+        assert caught.value.problems == (
+            "approval_required: expected bool, got str 'yes'",
+            "polling_interval_minutes: expected int, got str '5'",
+        )
+
+    def test_valid_regions_pass(self):
+        for region in ("eu-central-2", "ap-southeast-7", "us-gov-west-1", "cn-northwest-1", "il-central-1"):
+            assert replace(load("test"), region=region).region == region
+
+    def test_partition_follows_region(self):
+        assert load("test").partition == "aws"
+        assert replace(load("test"), region="cn-north-1").partition == "aws-cn"
+        assert replace(load("test"), region="us-gov-west-1").partition == "aws-us-gov"
+
+
+class TestSelection:
+    def test_unknown_names_are_listed_with_the_valid_ones(self):
+        with pytest.raises(UnknownEnvironmentError) as caught:
+            environments.select(["prod", "test", "qa"])
+        assert str(caught.value) == "unknown environment 'prod', 'qa': valid names are test, staging, production"
+
+    def test_load_all_in_dependency_free_order(self):
+        assert [c.name for c in environments.load_all()] == list(ENVIRONMENT_NAMES)
+
+    def test_errors_of_several_environments_are_combined(self, monkeypatch):
+        def broken_module(module_name):
+            env = module_name.rsplit(".", 1)[-1]
+            raise ConfigError(env, [f"account_id: broken in {env}"])
+
+        monkeypatch.setattr(environments.importlib, "import_module", broken_module)
+        with pytest.raises(ConfigError) as caught:
+            environments.select(["test", "staging"])
+        assert caught.value.problems == ("test: account_id: broken in test", "staging: account_id: broken in staging")
+
+    def test_cli_validator_exit_codes(self):
+        ok = subprocess.run([sys.executable, "-m", "environments"], cwd=REPO, capture_output=True, text=True)
+        assert ok.returncode == 0, ok.stderr
+        assert ok.stdout.count("account 123456789012") == 3
+        bad = subprocess.run([sys.executable, "-m", "environments", "prod"], cwd=REPO, capture_output=True, text=True)
+        assert bad.returncode == 2
+        assert "valid names are test, staging, production" in bad.stderr
+
+
+class TestNaming:
+    def test_seed_names(self):
+        names = load("test").names
+        assert names.pipeline == "kiro-pipeline-test"
+        assert names.artifacts_bucket == "kiro-pipeline-test-artifacts"
+        assert names.deployments_table == "kiro-pipeline-test-deployments"
+        assert names.kms_alias == "alias/kiro-pipeline-test-key"
+        assert names.pipeline_log_group == "/aws/codepipeline/kiro-pipeline-test"
+        assert names.rollback_log_group == "/aws/lambda/kiro-pipeline-test-rollback"
+        assert names.deployments_index == "EnvironmentStatusIndex"
+
+    def test_every_name_follows_the_pattern(self, env_config):
+        names = env_config.names
+        prefix = f"kiro-pipeline-{env_config.name}"
+        for value in (names.artifacts_bucket, names.deployments_table, names.kms_key, names.state_bucket, names.state_lock_table):
+            assert value.startswith(prefix + "-"), value
+
+    def test_bucket_suffix_is_optional(self):
+        assert replace(load("test"), artifacts_bucket_suffix="acme").names.artifacts_bucket == "kiro-pipeline-test-artifacts-acme"
+
+    def test_state_backend_defaults_are_unique_per_account_and_overridable(self):
+        config = load("production")
+        assert config.state_bucket == "kiro-pipeline-production-tfstate-123456789012"
+        assert config.state_lock_table == "kiro-pipeline-production-tfstate-lock"
+        custom = replace(config, state_backend=StateBackend(bucket="acme-tfstate", lock_table="acme-locks"))
+        assert (custom.state_bucket, custom.state_lock_table) == ("acme-tfstate", "acme-locks")
+
+    def test_stack_ids(self):
+        assert [naming.stack_id(c, "test") for c in naming.STACK_CONCERNS] == ["core-test", "pipeline-test", "monitoring-test"]
+        with pytest.raises(ValueError, match="expected one of core, pipeline, monitoring"):
+            naming.stack_id("network", "test")
+        assert naming.state_key("core-test") == "core-test/terraform.tfstate"
+
+    def test_config_and_naming_do_not_import_cdktf(self):
+        code = "import environments, modules.naming, ops.bootstrap, sys; print(any(m.startswith(('cdktf', 'jsii')) for m in sys.modules))"
+        result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+        assert result.stdout.strip() == "False"
