@@ -38,7 +38,7 @@ def test_first_run_creates_a_secure_bucket_and_table(aws):
     assert all(step.changed for step in steps)
 
     s3 = boto3.client("s3", region_name="us-east-1")
-    bucket = "kiro-pipeline-test-tfstate-123456789012"
+    bucket = config.state_bucket
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
@@ -58,12 +58,12 @@ def test_first_run_creates_a_secure_bucket_and_table(aws):
     assert deny["Resource"] == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
 
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-    table = dynamodb.describe_table(TableName="kiro-pipeline-test-tfstate-lock")["Table"]
+    table = dynamodb.describe_table(TableName=config.state_lock_table)["Table"]
     assert table["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["SSEDescription"]["Status"] == "ENABLED"
     assert table["DeletionProtectionEnabled"] is True
-    backups = dynamodb.describe_continuous_backups(TableName="kiro-pipeline-test-tfstate-lock")
+    backups = dynamodb.describe_continuous_backups(TableName=config.state_lock_table)
     assert backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
 

@@ -24,9 +24,9 @@ class TestBaseStack:
         assert provider["default_tags"] == [
             {
                 "tags": {
-                    "project": "kiro-pipeline",
+                    "project": naming.PROJECT,
                     "environment": env_config.name,
-                    "stack": f"core-{env_config.name}",
+                    "stack": naming.stack_id("core", env_config.name),
                     "managed-by": "cdktf",
                 }
             }
@@ -34,11 +34,11 @@ class TestBaseStack:
 
     def test_backend_is_per_environment_and_per_stack(self, core, env_config):
         assert core.backend == {
-            "bucket": f"kiro-pipeline-{env_config.name}-tfstate-{env_config.account_id}",
-            "key": f"core-{env_config.name}/terraform.tfstate",
+            "bucket": env_config.names.state_bucket,
+            "key": naming.state_key(naming.stack_id("core", env_config.name)),
             "region": env_config.region,
             "encrypt": True,
-            "dynamodb_table": f"kiro-pipeline-{env_config.name}-tfstate-lock",
+            "dynamodb_table": env_config.names.state_lock_table,
             "use_lockfile": True,
         }
 
@@ -49,7 +49,7 @@ class TestBaseStack:
     def test_every_stack_has_its_own_state_key(self, stacks):
         keys = [s.backend["key"] for s in stacks.values()]
         assert len(keys) == len(set(keys)) == len(stacks)
-        assert all(s.backend["key"] == f"{stack_id}/terraform.tfstate" for stack_id, s in stacks.items())
+        assert all(s.backend["key"] == naming.state_key(stack_id) for stack_id, s in stacks.items())
 
 
 class TestKmsKey:
@@ -59,7 +59,7 @@ class TestKmsKey:
         assert key["rotation_period_in_days"] == 365
         assert key["deletion_window_in_days"] == 30
         alias = core.resource("aws_kms_alias", "key_alias")
-        assert alias["name"] == f"alias/kiro-pipeline-{env_config.name}-key"
+        assert alias["name"] == env_config.names.kms_alias
         assert alias["target_key_id"] == "${aws_kms_key.key.key_id}"
 
     def test_only_the_account_root_gets_kms_star(self, core, env_config):
@@ -78,27 +78,27 @@ class TestKmsKey:
                 assert not any(a.endswith("*") for a in statement["actions"]), statement["sid"]
 
     def test_services_that_use_the_key(self, core, env_config):
-        region, account, env = env_config.region, env_config.account_id, env_config.name
+        region, account, prefix = env_config.region, env_config.account_id, env_config.names.pipeline
         statements = core.policy_statements(core.resource("aws_kms_key", "key")["policy"])
 
         logs = statement_by_sid(statements, "AllowCloudWatchLogsForThisEnvironment")
         assert logs["principals"] == [{"type": "Service", "identifiers": [f"logs.{region}.amazonaws.com"]}]
         assert condition(logs, "ArnLike", "kms:EncryptionContext:aws:logs:arn") == [
-            f"arn:aws:logs:{region}:{account}:log-group:/aws/codepipeline/kiro-pipeline-{env}",
-            f"arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/kiro-pipeline-{env}-*",
-            f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/kiro-pipeline-{env}-*",
+            f"arn:aws:logs:{region}:{account}:log-group:{env_config.names.pipeline_log_group}",
+            f"arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/{prefix}-*",
+            f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{prefix}-*",
         ]
 
         alarms = statement_by_sid(statements, "AllowAlarmNotificationsToEncryptedTopics")
         assert alarms["principals"][0]["identifiers"] == ["cloudwatch.amazonaws.com"]
         assert condition(alarms, "StringEquals", "aws:SourceAccount") == [account]
         assert condition(alarms, "ArnLike", "aws:SourceArn") == [
-            f"arn:aws:cloudwatch:{region}:{account}:alarm:kiro-pipeline-{env}-*"
+            f"arn:aws:cloudwatch:{region}:{account}:alarm:{prefix}-*"
         ]
 
         events = statement_by_sid(statements, "AllowEventBridgeToEncryptedTopics")
         assert events["principals"][0]["identifiers"] == ["events.amazonaws.com"]
-        assert condition(events, "ArnLike", "aws:SourceArn") == [f"arn:aws:events:{region}:{account}:rule/kiro-pipeline-{env}-*"]
+        assert condition(events, "ArnLike", "aws:SourceArn") == [f"arn:aws:events:{region}:{account}:rule/{prefix}-*"]
 
         notifications = statement_by_sid(statements, "AllowPipelineNotificationsToEncryptedTopics")
         assert notifications["principals"][0]["identifiers"] == ["codestar-notifications.amazonaws.com"]
@@ -108,7 +108,7 @@ class TestKmsKey:
         assert condition(roles, "StringEquals", "kms:ViaService") == [
             f"{s}.{region}.amazonaws.com" for s in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "sns")
         ]
-        assert condition(roles, "ArnLike", "aws:PrincipalArn") == [f"arn:aws:iam::{account}:role/kiro-pipeline-{env}-*"]
+        assert condition(roles, "ArnLike", "aws:PrincipalArn") == [f"arn:aws:iam::{account}:role/{prefix}-*"]
         assert condition(roles, "StringEquals", "kms:CallerAccount") == [account]
 
         grants = statement_by_sid(statements, "AllowDynamoDbGrantsForThisEnvironment")
@@ -119,7 +119,7 @@ class TestKmsKey:
 class TestArtifactsBucket:
     def test_name(self, core, env_config):
         bucket = core.resource("aws_s3_bucket", "artifacts_bucket")
-        assert bucket["bucket"] == f"kiro-pipeline-{env_config.name}-artifacts"
+        assert bucket["bucket"] == env_config.names.artifacts_bucket
         assert bucket["force_destroy"] is False
 
     def test_sse_kms_with_the_project_key_and_a_bucket_key(self, core):
@@ -170,7 +170,7 @@ class TestArtifactsBucket:
 class TestDeploymentsTable:
     def test_keys_index_and_ttl(self, core, env_config):
         table = core.resource("aws_dynamodb_table", "deployments_table")
-        assert table["name"] == f"kiro-pipeline-{env_config.name}-deployments"
+        assert table["name"] == env_config.names.deployments_table
         assert table["billing_mode"] == "PAY_PER_REQUEST"
         assert table["hash_key"] == "deploymentId"
         assert "range_key" not in table
@@ -181,7 +181,7 @@ class TestDeploymentsTable:
         ]
         assert table["global_secondary_index"] == [
             {
-                "name": "EnvironmentStatusIndex",
+                "name": env_config.names.deployments_index,
                 "hash_key": "environment",
                 "range_key": "startTime",
                 "projection_type": "ALL",
@@ -202,14 +202,11 @@ class TestDeploymentsTable:
 class TestLogGroups:
     @pytest.mark.parametrize(
         "construct, name",
-        [
-            ("pipeline_log_group", "/aws/codepipeline/kiro-pipeline-{env}"),
-            ("rollback_log_group", "/aws/lambda/kiro-pipeline-{env}-rollback"),
-        ],
+        [("pipeline_log_group", "pipeline_log_group"), ("rollback_log_group", "rollback_log_group")],
     )
     def test_encrypted_with_retention(self, core, env_config, construct, name):
         group = core.resource("aws_cloudwatch_log_group", construct)
-        assert group["name"] == name.format(env=env_config.name)
+        assert group["name"] == getattr(env_config.names, name)
         assert group["retention_in_days"] == env_config.log_retention_days
         assert group["kms_key_id"] == KEY_REF
 
