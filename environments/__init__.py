@@ -12,20 +12,28 @@ from typing import Iterable
 
 from environments.config import (
     ENVIRONMENT_NAMES,
+    ApplicationCommands,
     ArtifactLifecycle,
+    BuildSettings,
     ConfigError,
+    DeployTarget,
     EnvironmentConfig,
     GitHubSource,
     StateBackend,
+    standard_deploy_targets,
 )
 
 __all__ = [
     "ENVIRONMENT_NAMES",
+    "ApplicationCommands",
     "ArtifactLifecycle",
+    "BuildSettings",
     "ConfigError",
+    "DeployTarget",
     "EnvironmentConfig",
     "GitHubSource",
     "StateBackend",
+    "standard_deploy_targets",
     "UnknownEnvironmentError",
     "load",
     "load_all",

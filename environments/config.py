@@ -12,7 +12,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 
-from modules.naming import ResourceNames
+from modules.naming import ResourceNames, resource_name
 
 ENVIRONMENT_NAMES = ("test", "staging", "production")
 
@@ -31,6 +31,17 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _GIT_BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}(?<!/)$")
+_ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,64}$")
+_HTTPS_URL = re.compile(r"^https://[^\s/]+(/\S*)?$")
+_PATH_GLOB = re.compile(r"^[^\s]{1,255}$")
+# CodeBuild's Linux container compute types.
+COMPUTE_TYPES = (
+    "BUILD_GENERAL1_SMALL",
+    "BUILD_GENERAL1_MEDIUM",
+    "BUILD_GENERAL1_LARGE",
+    "BUILD_GENERAL1_XLARGE",
+    "BUILD_GENERAL1_2XLARGE",
+)
 _BUCKET_SUFFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
@@ -48,11 +59,60 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class GitHubSource:
-    """The repository whose pushes the pipeline deploys."""
+    """The repository whose pushes the pipeline deploys.
+
+    `included_paths` / `excluded_paths` are glob filters on the files a push
+    changes (CodePipeline V2 trigger): empty means every push to `branch`.
+    """
 
     owner: str
     repo: str
     branch: str = "main"
+    included_paths: tuple[str, ...] = ()
+    excluded_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """The CodeBuild environment of every project in the pipeline."""
+
+    compute_type: str = "BUILD_GENERAL1_SMALL"
+    image: str = "aws/codebuild/standard:7.0"
+    timeout_minutes: int = 60
+    # The security scanner the build stage installs (pinned, checksum-verified).
+    trivy_version: str = "0.58.1"
+
+
+@dataclass(frozen=True)
+class ApplicationCommands:
+    """Shell commands the buildspecs run in the application's repository.
+
+    The unit tests must write JUnit XML under `reports/junit/` and coverage
+    as `coverage/coverage-summary.json` (istanbul json-summary) and
+    `coverage/cobertura-coverage.xml`; the buildspecs publish those to the
+    CodeBuild report groups and enforce the coverage threshold.
+    """
+
+    install: str = "npm ci"
+    build: str = "npm run build"
+    unit_test: str = "npm test -- --coverage"
+    integration_test: str = "npm run test:integration"
+    e2e_test: str = "npm run test:e2e"
+    deploy: str = "npm run deploy"
+
+
+@dataclass(frozen=True)
+class DeployTarget:
+    """Where one deploy stage deploys to.
+
+    The deploy project assumes `role_arn` (which may be in another account)
+    instead of holding deploy permissions itself, and after deploying polls
+    `health_check_url` for the health-check duration.
+    """
+
+    environment: str
+    role_arn: str
+    health_check_url: str
 
 
 @dataclass(frozen=True)
@@ -122,6 +182,12 @@ class EnvironmentConfig:
     kms_deletion_window_days: int = 30
     # Terraform state storage and locking for this environment.
     state_backend: StateBackend = field(default_factory=StateBackend)
+    # The deploy role and health-check URL of each deploy stage (test, staging, production).
+    deploy_targets: tuple[DeployTarget, ...] = ()
+    # Compute type, image and timeout of the CodeBuild projects.
+    build: BuildSettings = field(default_factory=BuildSettings)
+    # The application's install, build, test and deploy commands.
+    commands: ApplicationCommands = field(default_factory=ApplicationCommands)
 
     def __post_init__(self) -> None:
         problems = validate(self)
@@ -149,6 +215,25 @@ class EnvironmentConfig:
     def state_lock_table(self) -> str:
         return self.state_backend.lock_table or self.names.state_lock_table
 
+    def deploy_target(self, environment: str) -> DeployTarget:
+        for target in self.deploy_targets:
+            if target.environment == environment:
+                return target
+        raise KeyError(f"no deploy target {environment!r} in environment {self.name!r}")
+
+
+def standard_deploy_targets(account_id: str, health_check_url: str) -> tuple[DeployTarget, ...]:
+    """One target per environment, each with the deployer role named by the
+    naming helper in `account_id`; `health_check_url` may contain `{env}`."""
+    return tuple(
+        DeployTarget(
+            environment=env,
+            role_arn=f"arn:aws:iam::{account_id}:role/{resource_name(env, 'deployer')}",
+            health_check_url=health_check_url.format(env=env),
+        )
+        for env in ENVIRONMENT_NAMES
+    )
+
 
 def _type_problems(obj: object, prefix: str) -> list[str]:
     """Field values whose Python type is wrong (a string where an int belongs, say)."""
@@ -165,22 +250,30 @@ def _type_problems(obj: object, prefix: str) -> list[str]:
             ok = isinstance(value, str)
         elif dataclasses.is_dataclass(expected):
             ok = isinstance(value, expected)
+        elif typing.get_origin(expected) is tuple:
+            item = typing.get_args(expected)[0]
+            ok = isinstance(value, tuple) and all(isinstance(v, item) for v in value)
         else:  # pragma: no cover - every field above is one of these kinds
             ok = True
         if not ok:
-            problems.append(
-                f"{prefix}{f.name}: expected {expected.__name__}, got {type(value).__name__} {value!r}"
-            )
+            expected_name = getattr(expected, "__name__", str(expected))
+            if typing.get_origin(expected) is tuple:
+                expected_name = f"a tuple of {typing.get_args(expected)[0].__name__}"
+            problems.append(f"{prefix}{f.name}: expected {expected_name}, got {type(value).__name__} {value!r}")
     return problems
 
 
 def validate(config: EnvironmentConfig) -> list[str]:
     """Every problem with `config`, as `field: what is wrong; what to do` lines."""
     problems = _type_problems(config, "")
-    for nested_name in ("github", "artifact_lifecycle", "state_backend"):
+    for nested_name in ("github", "artifact_lifecycle", "state_backend", "build", "commands"):
         nested = getattr(config, nested_name)
         if dataclasses.is_dataclass(nested):
             problems += _type_problems(nested, f"{nested_name}.")
+    if isinstance(config.deploy_targets, tuple):
+        for index, target in enumerate(config.deploy_targets):
+            if isinstance(target, DeployTarget):
+                problems += _type_problems(target, f"deploy_targets[{index}].")
     if problems:
         # Value checks below assume the types are right.
         return problems
@@ -252,6 +345,37 @@ def validate(config: EnvironmentConfig) -> list[str]:
             f"artifacts_bucket_suffix: makes the bucket name {config.names.artifacts_bucket!r} longer than "
             "S3's 63 characters; shorten it"
         )
+
+    for kind, patterns in (("included_paths", config.github.included_paths), ("excluded_paths", config.github.excluded_paths)):
+        for pattern in patterns:
+            if not _PATH_GLOB.match(pattern):
+                problems.append(f"github.{kind}: {pattern!r} is not a file-path glob (no spaces, at most 255 characters)")
+
+    if config.build.compute_type not in COMPUTE_TYPES:
+        problems.append(f"build.compute_type: {config.build.compute_type!r} is not one of {', '.join(COMPUTE_TYPES)}")
+    if not config.build.image.strip():
+        problems.append("build.image: must name a CodeBuild image, such as 'aws/codebuild/standard:7.0'")
+    if not re.match(r"^\d+\.\d+\.\d+$", config.build.trivy_version):
+        problems.append(f"build.trivy_version: {config.build.trivy_version!r} is not a release version such as '0.58.1'")
+    if not 5 <= config.build.timeout_minutes <= 2160:
+        problems.append(f"build.timeout_minutes: CodeBuild accepts 5 to 2160 minutes, got {config.build.timeout_minutes}")
+    for command in dataclasses.fields(config.commands):
+        if not getattr(config.commands, command.name).strip():
+            problems.append(f"commands.{command.name}: must be a shell command; use 'true' to skip the step")
+
+    targets = [t.environment for t in config.deploy_targets]
+    if sorted(targets) != sorted(ENVIRONMENT_NAMES):
+        problems.append(
+            f"deploy_targets: need exactly one target for each of {', '.join(ENVIRONMENT_NAMES)}, "
+            f"got {', '.join(targets) or 'none'} (see standard_deploy_targets)"
+        )
+    for index, target in enumerate(config.deploy_targets):
+        if not _ROLE_ARN.match(target.role_arn):
+            problems.append(f"deploy_targets[{index}].role_arn: {target.role_arn!r} is not an IAM role ARN")
+        if not _HTTPS_URL.match(target.health_check_url):
+            problems.append(
+                f"deploy_targets[{index}].health_check_url: {target.health_check_url!r} is not an https:// URL"
+            )
 
     backend = config.state_backend
     if backend.bucket and not _S3_BUCKET.match(backend.bucket):

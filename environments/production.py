@@ -1,7 +1,7 @@
 """production: the live system. Mandatory approval, longer health checks,
 and deletion protection on the data that matters."""
 
-from environments.config import EnvironmentConfig, GitHubSource
+from environments.config import BuildSettings, EnvironmentConfig, GitHubSource, standard_deploy_targets
 
 CONFIG = EnvironmentConfig(
     name="production",
@@ -9,6 +9,8 @@ CONFIG = EnvironmentConfig(
     region="us-east-1",
     github=GitHubSource(owner="your-org", repo="kiro-codebuild-worker", branch="main"),
     notification_email="devops-team@example.com",
+    deploy_targets=standard_deploy_targets("123456789012", "https://{env}.kiro.example.com/health"),
+    build=BuildSettings(compute_type="BUILD_GENERAL1_MEDIUM"),
     approval_required=True,
     health_check_duration_minutes=10,
     polling_interval_minutes=15,

@@ -4,7 +4,7 @@ Approval is optional here and off by default; set `approval_required=True`
 for a release that needs a second pair of eyes before production.
 """
 
-from environments.config import EnvironmentConfig, GitHubSource
+from environments.config import EnvironmentConfig, GitHubSource, standard_deploy_targets
 
 CONFIG = EnvironmentConfig(
     name="staging",
@@ -12,6 +12,7 @@ CONFIG = EnvironmentConfig(
     region="us-east-1",
     github=GitHubSource(owner="your-org", repo="kiro-codebuild-worker", branch="main"),
     notification_email="devops-team@example.com",
+    deploy_targets=standard_deploy_targets("123456789012", "https://{env}.kiro.example.com/health"),
     approval_required=False,
     health_check_duration_minutes=5,
     polling_interval_minutes=10,

@@ -18,6 +18,29 @@ STACK_CONCERNS = ("core", "pipeline", "monitoring")
 # The deployments table and its index are named by the runbook's queries.
 DEPLOYMENTS_INDEX = "EnvironmentStatusIndex"
 
+# Pipeline stages, in order, and the approval action the runbook names.
+SOURCE_STAGE = "Source"
+BUILD_STAGE = "Build"
+DEPLOY_STAGES = {"test": "TestEnv", "staging": "StagingEnv", "production": "ProductionEnv"}
+PIPELINE_STAGES = (SOURCE_STAGE, BUILD_STAGE, *DEPLOY_STAGES.values())
+APPROVAL_ACTION = "ApproveProduction"
+SOURCE_ACTION = "GitHub"
+
+# The six CodeBuild projects, by kind: `kiro-pipeline-{env}-{kind}`.
+BUILD_PROJECT = "build"
+TEST_PROJECTS = {"test": "integration-test", "staging": "e2e-test"}
+DEPLOY_PROJECTS = {target: f"deploy-{target}" for target in DEPLOY_STAGES}
+CODEBUILD_PROJECTS = (BUILD_PROJECT, *TEST_PROJECTS.values(), *DEPLOY_PROJECTS.values())
+# The pipeline action that runs each project.
+PROJECT_ACTIONS = {
+    "build": "Build",
+    "integration-test": "IntegrationTest",
+    "e2e-test": "EndToEndTest",
+    "deploy-test": "DeployTest",
+    "deploy-staging": "DeployStaging",
+    "deploy-production": "DeployProduction",
+}
+
 
 def resource_name(env: str, resource: str = "") -> str:
     """`kiro-pipeline-{env}` or `kiro-pipeline-{env}-{resource}`."""
@@ -90,6 +113,32 @@ class ResourceNames:
 
     def lambda_function(self, function: str) -> str:
         return resource_name(self.env, function)
+
+    @property
+    def github_connection(self) -> str:
+        return resource_name(self.env, "github")
+
+    def codebuild_project(self, kind: str) -> str:
+        if kind not in CODEBUILD_PROJECTS:
+            raise ValueError(f"unknown CodeBuild project {kind!r}: expected one of {', '.join(CODEBUILD_PROJECTS)}")
+        return resource_name(self.env, kind)
+
+    def codebuild_log_group(self, kind: str) -> str:
+        return f"/aws/codebuild/{self.codebuild_project(kind)}"
+
+    def report_group(self, kind: str, report: str) -> str:
+        """CodeBuild names a buildspec's report `{project}-{report}`; the stack
+        creates the group under that name first, encrypted and with retention."""
+        return f"{self.codebuild_project(kind)}-{report}"
+
+    def role(self, purpose: str) -> str:
+        """IAM roles are `kiro-pipeline-{env}-{purpose}-role`; the KMS key policy
+        trusts `kiro-pipeline-{env}-*` roles through their services."""
+        return resource_name(self.env, f"{purpose}-role")
+
+    def health_alarm(self, target: str) -> str:
+        """The alarm a deploy stage watches during its bake time (monitoring creates it)."""
+        return resource_name(self.env, f"{target}-health")
 
     # --- state backend (created by `make bootstrap`, not by a stack) -------
     @property
