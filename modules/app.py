@@ -8,12 +8,14 @@ from cdktf import App
 
 from environments import EnvironmentConfig
 from modules.core import CoreStack
+from modules.pipeline import PipelineStack
 
 
 def add_environment(app: App, config: EnvironmentConfig) -> dict[str, object]:
     """The stacks of one environment, in dependency order."""
     core = CoreStack(app, config)
-    return {"core": core}
+    pipeline = PipelineStack(app, config, core.outputs)
+    return {"core": core, "pipeline": pipeline}
 
 
 def build_app(environments: Sequence[EnvironmentConfig], outdir: str | None = None) -> App:

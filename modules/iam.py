@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -49,7 +51,8 @@ class Statement:
             sid=self.sid,
             effect=self.effect,
             actions=list(self.actions),
-            resources=list(self.resources),
+            # A trust policy has no Resource element.
+            resources=list(self.resources) or None,
             principals=principals or None,
             condition=[
                 DataAwsIamPolicyDocumentStatementCondition(test=test, variable=variable, values=list(values))
@@ -81,3 +84,47 @@ def deny_insecure_transport(bucket_arn: str) -> Statement:
         aws_principals=["*"],
         conditions={("Bool", "aws:SecureTransport"): ["false"]},
     )
+
+
+def service_role(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    service: str,
+    account_id: str,
+    source_arn: str,
+    statements: Sequence[Statement],
+    description: str,
+) -> IamRole:
+    """A role that only `service` acting for `source_arn` in this account can assume.
+
+    `aws:SourceAccount` and `aws:SourceArn` in the trust policy stop another
+    account's resource from borrowing the role (the confused deputy).
+    Permissions are an inline policy, so they live and die with the role.
+    """
+    trust = policy_document(
+        scope,
+        f"{construct_id}_trust",
+        [
+            Statement(
+                sid="TrustOnlyThisResource",
+                actions=["sts:AssumeRole"],
+                resources=[],
+                service_principals=[service],
+                conditions={
+                    ("StringEquals", "aws:SourceAccount"): [account_id],
+                    ("ArnLike", "aws:SourceArn"): [source_arn],
+                },
+            )
+        ],
+    )
+    role = IamRole(scope, construct_id, name=name, description=description, assume_role_policy=trust.json)
+    IamRolePolicy(
+        scope,
+        f"{construct_id}_policy",
+        name=f"{name}-policy",
+        role=role.id,
+        policy=policy_document(scope, f"{construct_id}_policy_document", statements).json,
+    )
+    return role

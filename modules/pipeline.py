@@ -1,0 +1,525 @@
+"""pipeline-{env}: CodePipeline V2 (Source, Build, TestEnv, StagingEnv,
+ProductionEnv), its six CodeBuild projects, and their least-privilege roles."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.codebuild_project import (
+    CodebuildProject,
+    CodebuildProjectArtifacts,
+    CodebuildProjectCache,
+    CodebuildProjectEnvironment,
+    CodebuildProjectEnvironmentEnvironmentVariable,
+    CodebuildProjectLogsConfig,
+    CodebuildProjectLogsConfigCloudwatchLogs,
+    CodebuildProjectLogsConfigS3Logs,
+    CodebuildProjectSource,
+)
+from cdktf_cdktf_provider_aws.codebuild_report_group import (
+    CodebuildReportGroup,
+    CodebuildReportGroupExportConfig,
+    CodebuildReportGroupExportConfigS3Destination,
+)
+from cdktf_cdktf_provider_aws.codeconnections_connection import CodeconnectionsConnection
+from cdktf_cdktf_provider_aws.codepipeline import (
+    Codepipeline,
+    CodepipelineArtifactStore,
+    CodepipelineArtifactStoreEncryptionKey,
+    CodepipelineStage,
+    CodepipelineStageAction,
+    CodepipelineStageOnFailure,
+    CodepipelineStageOnSuccess,
+    CodepipelineStageOnSuccessCondition,
+    CodepipelineStageOnSuccessConditionRule,
+    CodepipelineStageOnSuccessConditionRuleRuleTypeId,
+    CodepipelineTrigger,
+    CodepipelineTriggerGitConfiguration,
+    CodepipelineTriggerGitConfigurationPush,
+    CodepipelineTriggerGitConfigurationPushBranches,
+    CodepipelineTriggerGitConfigurationPushFilePaths,
+)
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from constructs import Construct
+
+from environments import EnvironmentConfig
+from modules import naming
+from modules.base_stack import BaseStack
+from modules.core import CoreOutputs
+from modules.iam import Statement, service_role
+
+BUILDSPECS = Path(__file__).resolve().parent.parent / "buildspecs"
+METRICS_NAMESPACE = "KiroPipeline"
+
+SOURCE_OUTPUT = "SourceOutput"
+BUILD_OUTPUT = "BuildOutput"
+SOURCE_VARIABLES = "SourceVariables"
+# CodePipeline resolves this in action configuration at run time; the
+# deployment records are keyed by it.
+EXECUTION_ID_VARIABLE = "#{codepipeline.PipelineExecutionId}"
+
+# Reports each buildspec publishes (its `reports:` keys), per project kind.
+REPORTS = {
+    naming.BUILD_PROJECT: {"tests": "TEST", "coverage": "CODE_COVERAGE"},
+    **{kind: {"tests": "TEST"} for kind in naming.TEST_PROJECTS.values()},
+}
+# What each test project records on the deployment record.
+RESULT_ATTRIBUTES = {"integration-test": "integrationTests", "e2e-test": "e2eTests"}
+
+_KEY_USE = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+
+
+@dataclass(frozen=True)
+class PipelineOutputs:
+    """What the monitoring stack receives from the pipeline stack."""
+
+    pipeline_name: str
+    pipeline_arn: str
+
+
+class PipelineStack(BaseStack):
+    def __init__(self, scope: Construct, config: EnvironmentConfig, core: CoreOutputs):
+        super().__init__(scope, "pipeline", config)
+        self.core = core
+        self.connection = CodeconnectionsConnection(
+            self,
+            "github_connection",
+            name=self.names.github_connection,
+            # Created PENDING: an administrator completes the GitHub handshake
+            # once in the console (README, "Completing the GitHub connection").
+            provider_type="GitHub",
+        )
+        self.projects: dict[str, CodebuildProject] = {}
+        self.project_roles: dict[str, IamRole] = {}
+        for kind in naming.CODEBUILD_PROJECTS:
+            self.projects[kind] = self._project(kind)
+        self.pipeline_role = self._pipeline_role()
+        self.pipeline = self._pipeline()
+
+        self.outputs = PipelineOutputs(pipeline_name=self.pipeline.name, pipeline_arn=self.pipeline.arn)
+        TerraformOutput(self, "pipeline_name", value=self.pipeline.name)
+        TerraformOutput(self, "pipeline_arn", value=self.pipeline.arn)
+        TerraformOutput(self, "pipeline_role_arn", value=self.pipeline_role.arn)
+        TerraformOutput(self, "github_connection_arn", value=self.connection.arn)
+        TerraformOutput(
+            self, "codebuild_project_names", value={kind: p.name for kind, p in self.projects.items()}
+        )
+        TerraformOutput(
+            self, "codebuild_role_arns", value={kind: r.arn for kind, r in self.project_roles.items()}
+        )
+
+    # --- ARNs built from names (known at plan time, no cycles) -------------
+    def _project_arn(self, kind: str) -> str:
+        return self.arn("codebuild", f"project/{self.names.codebuild_project(kind)}")
+
+    def _report_group_arn(self, kind: str, report: str) -> str:
+        return self.arn("codebuild", f"report-group/{self.names.report_group(kind, report)}")
+
+    def _alarm_arn(self, name: str) -> str:
+        return self.arn("cloudwatch", f"alarm:{name}")
+
+    @property
+    def _pipeline_arn(self) -> str:
+        return self.arn("codepipeline", self.names.pipeline)
+
+    # --- CodeBuild -------------------------------------------------------
+    def _project(self, kind: str) -> CodebuildProject:
+        config, names, core = self.config, self.names, self.core
+        name = names.codebuild_project(kind)
+        construct = kind.replace("-", "_")
+        log_group = CloudwatchLogGroup(
+            self,
+            f"{construct}_log_group",
+            name=names.codebuild_log_group(kind),
+            retention_in_days=config.log_retention_days,
+            kms_key_id=core.kms_key_arn,
+        )
+        for report, report_type in REPORTS.get(kind, {}).items():
+            CodebuildReportGroup(
+                self,
+                f"{construct}_{report}_report_group",
+                name=names.report_group(kind, report),
+                type=report_type,
+                delete_reports=True,
+                export_config=CodebuildReportGroupExportConfig(
+                    type="S3",
+                    s3_destination=CodebuildReportGroupExportConfigS3Destination(
+                        bucket=core.artifacts_bucket_name,
+                        path=f"reports/{names.report_group(kind, report)}",
+                        encryption_key=core.kms_key_arn,
+                        packaging="NONE",
+                    ),
+                ),
+            )
+
+        role = service_role(
+            self,
+            f"{construct}_role",
+            name=names.role(kind),
+            service="codebuild.amazonaws.com",
+            account_id=config.account_id,
+            source_arn=self._project_arn(kind),
+            statements=self._project_statements(kind),
+            description=f"Runs CodeBuild project {name}",
+        )
+        self.project_roles[kind] = role
+
+        return CodebuildProject(
+            self,
+            construct,
+            name=name,
+            description=_description(kind),
+            service_role=role.arn,
+            encryption_key=core.kms_key_arn,
+            build_timeout=config.build.timeout_minutes,
+            queued_timeout=config.build.timeout_minutes,
+            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=_buildspec(kind)),
+            artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
+            cache=CodebuildProjectCache(type="S3", location=f"{core.artifacts_bucket_name}/codebuild-cache/{name}"),
+            environment=CodebuildProjectEnvironment(
+                compute_type=config.build.compute_type,
+                image=config.build.image,
+                type="LINUX_CONTAINER",
+                image_pull_credentials_type="CODEBUILD",
+                privileged_mode=False,
+                environment_variable=[
+                    CodebuildProjectEnvironmentEnvironmentVariable(name=k, value=v, type="PLAINTEXT")
+                    for k, v in self._environment_variables(kind).items()
+                ],
+            ),
+            logs_config=CodebuildProjectLogsConfig(
+                cloudwatch_logs=CodebuildProjectLogsConfigCloudwatchLogs(group_name=log_group.name, status="ENABLED"),
+                s3_logs=CodebuildProjectLogsConfigS3Logs(status="DISABLED"),
+            ),
+        )
+
+    def _environment_variables(self, kind: str) -> dict[str, str]:
+        config, commands = self.config, self.config.commands
+        variables = {"ENVIRONMENT": config.name, "INSTALL_COMMAND": commands.install}
+        if kind == naming.BUILD_PROJECT:
+            variables.update(
+                BUILD_COMMAND=commands.build,
+                UNIT_TEST_COMMAND=commands.unit_test,
+                COVERAGE_THRESHOLD=str(config.coverage_threshold_percent),
+                TRIVY_VERSION=config.build.trivy_version,
+                DEPLOYMENTS_TABLE=self.core.deployments_table_name,
+            )
+        elif kind in naming.TEST_PROJECTS.values():
+            target = _target_of(naming.TEST_PROJECTS, kind)
+            variables.update(
+                TARGET_ENVIRONMENT=target,
+                TEST_COMMAND=commands.integration_test if target == "test" else commands.e2e_test,
+                RESULT_ATTRIBUTE=RESULT_ATTRIBUTES[kind],
+                DEPLOYMENTS_TABLE=self.core.deployments_table_name,
+            )
+        else:
+            target = config.deploy_target(_target_of(naming.DEPLOY_PROJECTS, kind))
+            variables.update(
+                TARGET_ENVIRONMENT=target.environment,
+                DEPLOY_COMMAND=commands.deploy,
+                DEPLOY_ROLE_ARN=target.role_arn,
+                HEALTH_CHECK_URL=target.health_check_url,
+                HEALTH_CHECK_DURATION=str(config.health_check_duration_minutes),
+            )
+        return variables
+
+    def _project_statements(self, kind: str) -> list[Statement]:
+        core, names = self.core, self.names
+        name = names.codebuild_project(kind)
+        log_group = names.codebuild_log_group(kind)
+        statements = [
+            Statement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.arn("logs", f"log-group:{log_group}:log-stream:*")],
+            ),
+            Statement(
+                sid="LocateArtifactsBucket",
+                actions=["s3:GetBucketAcl", "s3:GetBucketLocation"],
+                resources=[core.artifacts_bucket_arn],
+            ),
+            Statement(
+                sid="ReadPipelineArtifacts",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[f"{core.artifacts_bucket_arn}/*"],
+            ),
+            Statement(
+                sid="ReadWriteOwnCache",
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[f"{core.artifacts_bucket_arn}/codebuild-cache/{name}/*"],
+            ),
+            Statement(sid="UseProjectKey", actions=_KEY_USE, resources=[core.kms_key_arn]),
+        ]
+        if kind == naming.BUILD_PROJECT:
+            statements.append(
+                Statement(
+                    sid="WriteBuildOutput",
+                    # CodePipeline chooses the object keys of output artifacts.
+                    actions=["s3:PutObject"],
+                    resources=[f"{core.artifacts_bucket_arn}/*"],
+                )
+            )
+            statements.append(
+                Statement(
+                    sid="PublishCoverageMetric",
+                    actions=["cloudwatch:PutMetricData"],
+                    # PutMetricData has no resource type: AWS requires "*".
+                    # The namespace condition is what limits it.
+                    resources=["*"],
+                    conditions={("StringEquals", "cloudwatch:namespace"): [METRICS_NAMESPACE]},
+                )
+            )
+        if kind in REPORTS:
+            reports = REPORTS[kind]
+            statements.append(
+                Statement(
+                    sid="PublishOwnReports",
+                    actions=[
+                        "codebuild:BatchPutCodeCoverages",
+                        "codebuild:BatchPutTestCases",
+                        "codebuild:CreateReport",
+                        "codebuild:UpdateReport",
+                    ],
+                    resources=[self._report_group_arn(kind, report) for report in reports],
+                )
+            )
+            statements.append(
+                Statement(
+                    sid="ExportOwnReports",
+                    actions=["s3:PutObject"],
+                    resources=[
+                        f"{core.artifacts_bucket_arn}/reports/{names.report_group(kind, report)}/*" for report in reports
+                    ],
+                )
+            )
+            statements.append(
+                Statement(
+                    sid="RecordTestResult",
+                    actions=["dynamodb:UpdateItem"],
+                    resources=[core.deployments_table_arn],
+                )
+            )
+        if kind in naming.DEPLOY_PROJECTS.values():
+            target = self.config.deploy_target(_target_of(naming.DEPLOY_PROJECTS, kind))
+            statements.append(
+                Statement(sid="AssumeTargetDeployRole", actions=["sts:AssumeRole"], resources=[target.role_arn])
+            )
+        return statements
+
+    # --- CodePipeline ----------------------------------------------------
+    def _health_alarms(self) -> dict[str, str]:
+        """Stages with a bake time, and the alarm each one watches."""
+        return {target: self.names.health_alarm(target) for target in ("staging", "production")}
+
+    def _pipeline_role(self) -> IamRole:
+        core = self.core
+        return service_role(
+            self,
+            "pipeline_role",
+            name=self.names.role("pipeline"),
+            service="codepipeline.amazonaws.com",
+            account_id=self.config.account_id,
+            source_arn=self._pipeline_arn,
+            description=f"Runs CodePipeline {self.names.pipeline}",
+            statements=[
+                Statement(
+                    sid="ReadWriteArtifacts",
+                    actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+                    resources=[f"{core.artifacts_bucket_arn}/*"],
+                ),
+                Statement(
+                    sid="LocateArtifactsBucket",
+                    actions=["s3:GetBucketLocation", "s3:GetBucketVersioning"],
+                    resources=[core.artifacts_bucket_arn],
+                ),
+                Statement(sid="UseProjectKey", actions=_KEY_USE, resources=[core.kms_key_arn]),
+                Statement(
+                    sid="UseGitHubConnection",
+                    # Both prefixes: CodeConnections was CodeStar Connections,
+                    # and AWS still checks either name for the same connection.
+                    actions=["codeconnections:UseConnection", "codestar-connections:UseConnection"],
+                    resources=[self.connection.arn],
+                ),
+                Statement(
+                    sid="RunOwnBuilds",
+                    actions=["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+                    resources=[self._project_arn(kind) for kind in naming.CODEBUILD_PROJECTS],
+                ),
+                Statement(
+                    sid="WatchHealthAlarms",
+                    actions=["cloudwatch:DescribeAlarms"],
+                    resources=[self._alarm_arn(alarm) for alarm in self._health_alarms().values()],
+                ),
+            ],
+        )
+
+    def _build_action(self, kind: str, input_artifact: str, run_order: int, output: str | None = None,
+                      record_execution: bool = False) -> CodepipelineStageAction:
+        configuration = {"ProjectName": self.projects[kind].name}
+        if record_execution:
+            configuration["EnvironmentVariables"] = json.dumps(
+                [{"name": "PIPELINE_EXECUTION_ID", "value": EXECUTION_ID_VARIABLE, "type": "PLAINTEXT"}]
+            )
+        return CodepipelineStageAction(
+            name=naming.PROJECT_ACTIONS[kind],
+            category="Build",
+            owner="AWS",
+            provider="CodeBuild",
+            version="1",
+            run_order=run_order,
+            input_artifacts=[input_artifact],
+            output_artifacts=[output] if output else None,
+            configuration=configuration,
+        )
+
+    def _pipeline(self) -> Codepipeline:
+        config, names, core = self.config, self.names, self.core
+        github = config.github
+        stages = [
+            CodepipelineStage(
+                name=naming.SOURCE_STAGE,
+                action=[
+                    CodepipelineStageAction(
+                        name=naming.SOURCE_ACTION,
+                        category="Source",
+                        owner="AWS",
+                        provider="CodeStarSourceConnection",
+                        version="1",
+                        run_order=1,
+                        namespace=SOURCE_VARIABLES,
+                        output_artifacts=[SOURCE_OUTPUT],
+                        configuration={
+                            "ConnectionArn": self.connection.arn,
+                            "FullRepositoryId": f"{github.owner}/{github.repo}",
+                            "BranchName": github.branch,
+                            "OutputArtifactFormat": "CODE_ZIP",
+                        },
+                    )
+                ],
+            ),
+            CodepipelineStage(
+                name=naming.BUILD_STAGE,
+                action=[self._build_action(naming.BUILD_PROJECT, SOURCE_OUTPUT, 1, BUILD_OUTPUT, record_execution=True)],
+            ),
+        ]
+        health_alarms = self._health_alarms()
+        for target, stage_name in naming.DEPLOY_STAGES.items():
+            actions = []
+            if target == "production" and config.approval_required:
+                actions.append(
+                    CodepipelineStageAction(
+                        name=naming.APPROVAL_ACTION,
+                        category="Approval",
+                        owner="AWS",
+                        provider="Manual",
+                        version="1",
+                        run_order=1,
+                        # No NotificationArn: the monitoring stack announces
+                        # approvals, so the pipeline never depends on it.
+                        configuration={
+                            "CustomData": f"Release commit #{{{SOURCE_VARIABLES}.CommitId}} of "
+                            f"{github.owner}/{github.repo} to production ({names.pipeline})."
+                        },
+                    )
+                )
+            actions.append(self._build_action(naming.DEPLOY_PROJECTS[target], BUILD_OUTPUT, len(actions) + 1))
+            if target in naming.TEST_PROJECTS:
+                actions.append(
+                    self._build_action(naming.TEST_PROJECTS[target], SOURCE_OUTPUT, len(actions) + 1, record_execution=True)
+                )
+            on_success = None
+            if target in health_alarms:
+                on_success = CodepipelineStageOnSuccess(
+                    condition=CodepipelineStageOnSuccessCondition(
+                        result="ROLLBACK",
+                        rule=[
+                            CodepipelineStageOnSuccessConditionRule(
+                                name="BakeWhileHealthy",
+                                rule_type_id=CodepipelineStageOnSuccessConditionRuleRuleTypeId(
+                                    category="Rule", owner="AWS", provider="CloudWatchAlarm", version="1"
+                                ),
+                                configuration={
+                                    "AlarmName": health_alarms[target],
+                                    "AlarmStates": "ALARM",
+                                    "WaitTime": str(config.health_check_duration_minutes),
+                                },
+                            )
+                        ],
+                    )
+                )
+            stages.append(
+                CodepipelineStage(
+                    name=stage_name,
+                    action=actions,
+                    on_failure=CodepipelineStageOnFailure(result="ROLLBACK"),
+                    on_success=on_success,
+                )
+            )
+
+        push = CodepipelineTriggerGitConfigurationPush(
+            branches=CodepipelineTriggerGitConfigurationPushBranches(includes=[github.branch]),
+            file_paths=CodepipelineTriggerGitConfigurationPushFilePaths(
+                includes=list(github.included_paths) or None,
+                excludes=list(github.excluded_paths) or None,
+            )
+            if github.included_paths or github.excluded_paths
+            else None,
+        )
+        return Codepipeline(
+            self,
+            "pipeline",
+            name=names.pipeline,
+            role_arn=self.pipeline_role.arn,
+            pipeline_type="V2",
+            # QUEUED: a newer commit waits behind a release being approved or
+            # deployed instead of superseding it.
+            execution_mode="QUEUED",
+            artifact_store=[
+                CodepipelineArtifactStore(
+                    location=core.artifacts_bucket_name,
+                    type="S3",
+                    encryption_key=CodepipelineArtifactStoreEncryptionKey(id=core.kms_key_arn, type="KMS"),
+                )
+            ],
+            trigger=[
+                CodepipelineTrigger(
+                    provider_type="CodeStarSourceConnection",
+                    git_configuration=CodepipelineTriggerGitConfiguration(
+                        source_action_name=naming.SOURCE_ACTION, push=[push]
+                    ),
+                )
+            ],
+            stage=stages,
+        )
+
+
+def _description(kind: str) -> str:
+    if kind == naming.BUILD_PROJECT:
+        return "Compile, unit tests with coverage gate, security scan"
+    if kind in naming.TEST_PROJECTS.values():
+        return f"Tests against the {_target_of(naming.TEST_PROJECTS, kind)} environment"
+    return f"Deploy to {_target_of(naming.DEPLOY_PROJECTS, kind)} with its deploy role, then health-check it"
+
+
+_BUILDSPEC_FILES = {
+    naming.BUILD_PROJECT: "build.yml",
+    **{kind: "test.yml" for kind in naming.TEST_PROJECTS.values()},
+    **{kind: "deploy.yml" for kind in naming.DEPLOY_PROJECTS.values()},
+}
+
+
+def buildspec_file(kind: str) -> Path:
+    return BUILDSPECS / _BUILDSPEC_FILES[kind]
+
+
+def _buildspec(kind: str) -> str:
+    return buildspec_file(kind).read_text()
+
+
+def _target_of(projects: dict[str, str], kind: str) -> str:
+    return next(target for target, project in projects.items() if project == kind)
+
