@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import socket
 import time
 import urllib.request
@@ -188,65 +189,53 @@ def test_a_lock_is_held_during_apply_and_a_concurrent_apply_is_refused(aws, stac
     assert plan.code == 0, plan.stdout + plan.stderr  # 0: no changes
 
 
-def test_remote_state_reads_return_the_producers_outputs(aws, tmp_path):
-    """Cross-stack references, as CDKTF generates them, read real remote state."""
-    from cdktf import App, TerraformOutput
+def test_every_cross_stack_reference_of_the_pipeline_reads_core_state(aws, stacks, tmp_path):
+    """Each `terraform_remote_state` read that CDKTF generated for pipeline-test
+    returns what core-test's state holds."""
+    core = stacks[naming.stack_id("core", ENV)]
+    pipeline = stacks[naming.stack_id("pipeline", ENV)]
 
-    from modules.base_stack import BaseStack
-    from modules.core import CoreStack
-    from tests.support.synth import SynthesizedStack
-
-    config = load(ENV)
-    app = App(outdir=str(tmp_path / "out"))
-    core_stack = CoreStack(app, config)
-    # Stand-in consumer until the pipeline stack exists: it reads two core outputs.
-    consumer_stack = BaseStack(app, "pipeline", config)
-    TerraformOutput(consumer_stack, "bucket_seen", value=core_stack.outputs.artifacts_bucket_name)
-    TerraformOutput(consumer_stack, "table_seen", value=core_stack.outputs.deployments_table_arn)
-    app.synth()
-    core = SynthesizedStack(tmp_path / "out/stacks/core-test/cdk.tf.json")
-    consumer = SynthesizedStack(tmp_path / "out/stacks/pipeline-test/cdk.tf.json")
-
-    remote_states = consumer.data("terraform_remote_state")
-    assert list(remote_states) == ["cross-stack-reference-input-core-test"]
-    remote = remote_states["cross-stack-reference-input-core-test"]
+    remote_states = pipeline.data("terraform_remote_state")
+    assert list(remote_states) == [f"cross-stack-reference-input-{core.path.parent.name}"]
+    (remote,) = remote_states.values()
     assert remote["backend"] == "s3"
-    assert {k: remote["config"][k] for k in ("bucket", "key", "region")} == {
-        "bucket": core.backend["bucket"],
-        "key": core.backend["key"],
-        "region": core.backend["region"],
+    assert {k: v for k, v in remote["config"].items() if k != "use_lockfile"} == {
+        k: v for k, v in core.backend.items() if k != "use_lockfile"
     }
 
-    # Producer: core's backend, and the cross-stack outputs CDKTF added to core,
-    # with known values instead of real AWS attributes.
-    shared = {n: f"value-of-{n}" for n in core.outputs if n.startswith("cross-stack-output-")}
-    assert len(shared) == 2
+    # Every reference to core's state, wherever it appears in the pipeline stack.
+    pattern = re.compile(r"data\.terraform_remote_state\.[\w-]+\.outputs\.[\w-]+")
+    references = sorted({m for _, v in pipeline.walk() if isinstance(v, str) for m in pattern.findall(v)})
+    used_outputs = {ref.rsplit(".", 1)[1] for ref in references}
+    assert used_outputs <= set(core.outputs), "pipeline reads an output core does not write"
+    assert len(references) >= 4  # bucket name and ARN, key ARN, table name and ARN...
+
+    # Producer: core's own backend and cross-stack outputs, with known values.
+    produced = {name: f"value-of-{name}" for name in core.outputs if name.startswith("cross-stack-output-")}
     producer_dir = write_config(
         tmp_path / "producer",
-        config_with(backend_for(core, aws), output={n: {"value": v} for n, v in shared.items()}),
+        config_with(backend_for(core, aws), output={n: {"value": v} for n, v in produced.items()}),
     )
     for command in (("init",), ("apply", "-auto-approve")):
         result = terraform(producer_dir, *command, *NO_INPUT)
         assert result.code == 0, result.stderr
 
-    # Consumer: its own synthesized backend, the remote-state block verbatim
-    # (plus moto endpoints) and the outputs CDKTF wrote.
+    # Consumer: pipeline's own backend and its remote-state block verbatim
+    # (plus moto endpoints), with one output per reference.
     data = copy.deepcopy(remote_states)
-    data["cross-stack-reference-input-core-test"]["config"].update(moto_only(aws))
+    for block in data.values():
+        block["config"].update(moto_only(aws))
     consumer_dir = write_config(
         tmp_path / "consumer",
         config_with(
-            backend_for(consumer, aws),
+            backend_for(pipeline, aws),
             data={"terraform_remote_state": data},
-            output={n: {"value": o["value"]} for n, o in consumer.outputs.items()},
+            output={f"ref{i}": {"value": "${" + ref + "}"} for i, ref in enumerate(references)},
         ),
     )
     for command in (("init",), ("apply", "-auto-approve")):
         result = terraform(consumer_dir, *command, *NO_INPUT)
         assert result.code == 0, result.stderr
-    outputs = terraform(consumer_dir, "output", "-json")
-    seen = {name: value["value"] for name, value in json.loads(outputs.stdout).items()}
-    assert seen == {
-        "bucket_seen": shared[next(n for n in shared if "bucket" in n)],
-        "table_seen": shared[next(n for n in shared if "table" in n)],
-    }
+    seen = json.loads(terraform(consumer_dir, "output", "-json").stdout)
+    for i, ref in enumerate(references):
+        assert seen[f"ref{i}"]["value"] == produced[ref.rsplit(".", 1)[1]], ref
