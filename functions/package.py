@@ -1,0 +1,78 @@
+"""Build dist/<function>.zip for every function, byte-for-byte reproducibly.
+
+    python functions/package.py [--dist DIR]
+
+Each zip holds the function's package and `shared/`, as Python sources only
+(no __pycache__), with sorted entries, a fixed timestamp and fixed
+permissions, so the same sources always give the same bytes and the same
+source-code hash: Terraform then updates a function only when its code changed.
+Each zip is written to a temporary file and renamed, so a failed build never
+leaves a half-written zip behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import os
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+FUNCTIONS = ("deployment_recorder", "rollback")
+SHARED = "shared"
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
+FILE_MODE = 0o100644
+
+
+def sources(function: str) -> list[Path]:
+    files = []
+    for package in (SHARED, function):
+        for path in (ROOT / package).rglob("*.py"):
+            if "__pycache__" not in path.parts:
+                files.append(path)
+    return sorted(files, key=lambda p: p.relative_to(ROOT).as_posix())
+
+
+def build(function: str, dist: Path) -> Path:
+    if function not in FUNCTIONS:
+        raise ValueError(f"unknown function {function!r}: expected one of {', '.join(FUNCTIONS)}")
+    dist.mkdir(parents=True, exist_ok=True)
+    target = dist / f"{function}.zip"
+    fd, temporary = tempfile.mkstemp(dir=dist, prefix=f".{function}.", suffix=".zip")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(temporary, "w") as archive:
+            for path in sources(function):
+                info = zipfile.ZipInfo(path.relative_to(ROOT).as_posix(), date_time=FIXED_TIME)
+                info.external_attr = FILE_MODE << 16
+                info.create_system = 3  # Unix, whatever machine builds it
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes(), compresslevel=9)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def source_code_hash(zip_path: Path) -> str:
+    """What Terraform's `filebase64sha256` gives for the zip."""
+    return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dist", default=str(ROOT.parent / "dist"), help="output folder (default: dist/)")
+    args = parser.parse_args(argv)
+    for function in FUNCTIONS:
+        path = build(function, Path(args.dist))
+        print(f"{path}  {source_code_hash(path)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

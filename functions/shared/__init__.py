@@ -1,0 +1,1 @@
+"""Helpers every kiro-pipeline function ships with (packaged into each zip)."""
