@@ -23,7 +23,7 @@ STACKS := core pipeline monitoring
 export CHECKPOINT_DISABLE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install synth test diff deploy destroy bootstrap clean check-env
+.PHONY: help install functions synth test diff deploy destroy bootstrap clean check-env
 
 help: ## Show this help
 	@echo "kiro-pipeline: Terraform (CDKTF, Python) for the Kiro CD pipeline"
@@ -45,7 +45,10 @@ $(STAMPS)/node: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
-synth: install ## Synthesize every stack of every environment (or ENV=...) into cdktf.out/
+functions: install ## Build dist/<function>.zip for every Lambda function (reproducible)
+	$(PY) functions/package.py
+
+synth: install functions ## Synthesize every stack of every environment (or ENV=...) into cdktf.out/
 	ENV=$(ENV) $(CDKTF) synth
 
 test: install ## Run the whole test suite
@@ -62,13 +65,13 @@ stack_ids = $(if $(STACK),$(STACK)-$(ENV),$(foreach s,$(STACKS),$(s)-$(ENV)))
 bootstrap: install check-env ## Create ENV's Terraform state bucket and lock table (idempotent)
 	$(PY) -m ops.bootstrap $(ENV)
 
-diff: install check-env ## Show what a deploy of ENV [STACK] would change (terraform plan)
+diff: install functions check-env ## Show what a deploy of ENV [STACK] would change (terraform plan)
 	ENV=$(ENV) $(CDKTF) diff $(stack_ids)
 
-deploy: install check-env ## Deploy ENV [STACK=core|pipeline|monitoring], in dependency order
+deploy: install functions check-env ## Deploy ENV [STACK=core|pipeline|monitoring], in dependency order
 	ENV=$(ENV) $(CDKTF) deploy $(stack_ids)
 
-destroy: install check-env ## Destroy ENV [STACK], in reverse dependency order
+destroy: install functions check-env ## Destroy ENV [STACK], in reverse dependency order
 	ENV=$(ENV) $(CDKTF) destroy $(stack_ids)
 
 clean: ## Remove build output (keeps .venv/ and node_modules/)

@@ -40,8 +40,14 @@ def main() -> int:
         return 2
 
     from modules.app import build_app
+    from modules.monitoring import MissingFunctionPackage
 
-    build_app(configs).synth()
+    try:
+        app = build_app(configs)
+    except MissingFunctionPackage as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    app.synth()
     return 0
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from modules.naming import ResourceNames, resource_name
 
 ENVIRONMENT_NAMES = ("test", "staging", "production")
+# Route 53 publishes health-check metrics only here (see modules/monitoring.py).
+HEALTH_CHECK_REGION = "us-east-1"
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
@@ -201,11 +203,7 @@ class EnvironmentConfig:
 
     @property
     def partition(self) -> str:
-        if self.region.startswith("cn-"):
-            return "aws-cn"
-        if self.region.startswith("us-gov-"):
-            return "aws-us-gov"
-        return "aws"
+        return partition_of(self.region)
 
     @property
     def state_bucket(self) -> str:
@@ -220,6 +218,14 @@ class EnvironmentConfig:
             if target.environment == environment:
                 return target
         raise KeyError(f"no deploy target {environment!r} in environment {self.name!r}")
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
 
 
 def standard_deploy_targets(account_id: str, health_check_url: str) -> tuple[DeployTarget, ...]:
@@ -291,6 +297,11 @@ def validate(config: EnvironmentConfig) -> list[str]:
         )
     if not _REGION.match(config.region):
         problems.append(f"region: {config.region!r} is not an AWS region name such as 'us-east-1'")
+    elif config.region != HEALTH_CHECK_REGION:
+        problems.append(
+            f"region: {config.region!r} is not supported yet: the health alarms watch Route 53 health checks, "
+            f"whose metrics exist only in {HEALTH_CHECK_REGION}; deploy to {HEALTH_CHECK_REGION}"
+        )
     if not _GITHUB_OWNER.match(config.github.owner):
         problems.append(f"github.owner: {config.github.owner!r} is not a GitHub user or organisation name")
     if not _GITHUB_REPO.match(config.github.repo):

@@ -8,6 +8,7 @@ from cdktf import App
 
 from environments import EnvironmentConfig
 from modules.core import CoreStack
+from modules.monitoring import MonitoringStack
 from modules.pipeline import PipelineStack
 
 
@@ -15,7 +16,8 @@ def add_environment(app: App, config: EnvironmentConfig) -> dict[str, object]:
     """The stacks of one environment, in dependency order."""
     core = CoreStack(app, config)
     pipeline = PipelineStack(app, config, core.outputs)
-    return {"core": core, "pipeline": pipeline}
+    monitoring = MonitoringStack(app, config, core.outputs, pipeline.outputs)
+    return {"core": core, "pipeline": pipeline, "monitoring": monitoring}
 
 
 def build_app(environments: Sequence[EnvironmentConfig], outdir: str | None = None) -> App:

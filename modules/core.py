@@ -170,8 +170,8 @@ class CoreStack(BaseStack):
             Statement(
                 sid="AllowProjectRolesThroughTheirServices",
                 # CodePipeline and CodeBuild use the key through S3 (artifacts)
-                # and CloudWatch Logs; DynamoDB, SNS and Lambda encrypt with it
-                # on a caller's behalf. Only this environment's roles, only via
+                # and CloudWatch Logs; DynamoDB, SNS, SQS and Lambda encrypt
+                # with it on a caller's behalf. Only this environment's roles, only via
                 # those services, only from this account.
                 actions=_KMS_USE,
                 resources=["*"],  # key policy: "*" is this key
@@ -180,7 +180,7 @@ class CoreStack(BaseStack):
                     ("StringEquals", "kms:CallerAccount"): [config.account_id],
                     ("StringEquals", "kms:ViaService"): [
                         f"{service}.{config.region}.amazonaws.com"
-                        for service in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "sns")
+                        for service in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "sns", "sqs")
                     ],
                     ("ArnLike", "aws:PrincipalArn"): [
                         f"arn:{self.partition}:iam::{config.account_id}:role/{env_prefix}-*"

@@ -93,16 +93,21 @@ def service_role(
     name: str,
     service: str,
     account_id: str,
-    source_arn: str,
+    source_arn: str | None,
     statements: Sequence[Statement],
     description: str,
 ) -> IamRole:
     """A role that only `service` acting for `source_arn` in this account can assume.
 
     `aws:SourceAccount` and `aws:SourceArn` in the trust policy stop another
-    account's resource from borrowing the role (the confused deputy).
+    account's resource from borrowing the role (the confused deputy). Lambda
+    does not send `aws:SourceArn` when it assumes an execution role, so Lambda
+    roles pass `source_arn=None` and keep the account condition only.
     Permissions are an inline policy, so they live and die with the role.
     """
+    conditions = {("StringEquals", "aws:SourceAccount"): [account_id]}
+    if source_arn:
+        conditions[("ArnLike", "aws:SourceArn")] = [source_arn]
     trust = policy_document(
         scope,
         f"{construct_id}_trust",
@@ -112,10 +117,7 @@ def service_role(
                 actions=["sts:AssumeRole"],
                 resources=[],
                 service_principals=[service],
-                conditions={
-                    ("StringEquals", "aws:SourceAccount"): [account_id],
-                    ("ArnLike", "aws:SourceArn"): [source_arn],
-                },
+                conditions=conditions,
             )
         ],
     )

@@ -136,6 +136,28 @@ class ResourceNames:
         trusts `kiro-pipeline-{env}-*` roles through their services."""
         return resource_name(self.env, f"{purpose}-role")
 
+    def topic(self, purpose: str) -> str:
+        return resource_name(self.env, purpose)
+
+    def notification_rule(self, purpose: str) -> str:
+        return resource_name(self.env, purpose)
+
+    @property
+    def dashboard(self) -> str:
+        return resource_name(self.env, "dashboard")
+
+    @property
+    def alarm_rollback_rule(self) -> str:
+        return resource_name(self.env, "alarm-rollback")
+
+    @property
+    def pipeline_events_rule(self) -> str:
+        return resource_name(self.env, "pipeline-events")
+
+    @property
+    def functions_dlq(self) -> str:
+        return resource_name(self.env, "functions-dlq")
+
     def health_alarm(self, target: str) -> str:
         """The alarm a deploy stage watches during its bake time (monitoring creates it)."""
         return resource_name(self.env, f"{target}-health")

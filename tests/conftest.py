@@ -17,7 +17,18 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def synth_dir(tmp_path_factory) -> Path:
+def function_zips() -> Path:
+    """dist/, built the way `make functions` builds it."""
+    from functions import package
+
+    dist = REPO / "dist"
+    for function in package.FUNCTIONS:
+        package.build(function, dist)
+    return dist
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory, function_zips) -> Path:
     """The full app (every stack of every environment), synthesized once."""
     from modules.app import build_app
 

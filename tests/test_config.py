@@ -18,12 +18,14 @@ from environments import (
     UnknownEnvironmentError,
     load,
 )
+from environments.config import partition_of
 from modules import naming
 from tests.conftest import REPO
 
 
 def replace(config, **changes):
     return dataclasses.replace(config, **changes)
+
 
 
 class TestSeedValues:
@@ -83,6 +85,7 @@ class TestValidation:
         [
             ({"account_id": "12345678901a"}, "account_id", "12-digit"),
             ({"region": "useast1"}, "region", "us-east-1"),
+            ({"region": "eu-west-1"}, "region", "Route 53"),
             ({"notification_email": "devops"}, "notification_email", "email"),
             ({"log_retention_days": 10}, "log_retention_days", "such as 7"),
             ({"deployment_duration_threshold_minutes": 0}, "deployment_duration_threshold_minutes", "positive"),
@@ -117,14 +120,17 @@ class TestValidation:
             "polling_interval_minutes: expected int, got str '5'",
         )
 
-    def test_valid_regions_pass(self):
+    def test_other_valid_regions_are_refused_with_the_reason(self):
         for region in ("eu-central-2", "ap-southeast-7", "us-gov-west-1", "cn-northwest-1", "il-central-1"):
-            assert replace(load("test"), region=region).region == region
+            with pytest.raises(ConfigError) as caught:
+                replace(load("test"), region=region)
+            (problem,) = caught.value.problems
+            assert problem.startswith(f"region: '{region}' is not supported yet: the health alarms watch Route 53")
 
     def test_partition_follows_region(self):
         assert load("test").partition == "aws"
-        assert replace(load("test"), region="cn-north-1").partition == "aws-cn"
-        assert replace(load("test"), region="us-gov-west-1").partition == "aws-us-gov"
+        for region, partition in (("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), ("eu-west-1", "aws")):
+            assert partition_of(region) == partition
 
 
 class TestSelection:

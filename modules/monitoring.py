@@ -1,0 +1,481 @@
+"""monitoring-{env}: notifications, alarms, the rollback and deployment-recorder
+functions, their EventBridge rules, and the dashboard."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from cdktf import AssetType, TerraformAsset, TerraformOutput
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.cloudwatch_log_resource_policy import CloudwatchLogResourcePolicy
+from cdktf_cdktf_provider_aws.codestarnotifications_notification_rule import (
+    CodestarnotificationsNotificationRule,
+    CodestarnotificationsNotificationRuleTarget,
+)
+from cdktf_cdktf_provider_aws.lambda_function import (
+    LambdaFunction,
+    LambdaFunctionDeadLetterConfig,
+    LambdaFunctionEnvironment,
+    LambdaFunctionLoggingConfig,
+)
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from constructs import Construct
+
+from environments import EnvironmentConfig
+from modules import naming
+from modules.alarms import AlarmFactory, Metric
+from modules.base_stack import BaseStack
+from modules.core import CoreOutputs
+from modules.iam import Statement, account_root, policy_document, service_role
+from functions.package import source_code_hash
+from modules.pipeline import METRICS_NAMESPACE, PipelineOutputs
+
+# `make functions` writes the zips here; KIRO_FUNCTIONS_DIST points elsewhere.
+DIST = Path(os.environ.get("KIRO_FUNCTIONS_DIST") or Path(__file__).resolve().parent.parent / "dist")
+RUNTIME = "python3.13"
+TOPICS = ("deployments", "approvals", "rollbacks")
+NOTIFICATION_EVENTS = {
+    "deployments": [
+        "codepipeline-pipeline-pipeline-execution-started",
+        "codepipeline-pipeline-pipeline-execution-succeeded",
+        "codepipeline-pipeline-pipeline-execution-failed",
+    ],
+    "approvals": ["codepipeline-pipeline-manual-approval-needed"],
+}
+PIPELINE_EVENTS = ["CodePipeline Pipeline Execution State Change", "CodePipeline Stage Execution State Change"]
+
+
+class MissingFunctionPackage(FileNotFoundError):
+    def __init__(self, path: Path):
+        super().__init__(f"Lambda package {path} is missing: run `make functions` first (make synth does it for you)")
+
+
+@dataclass(frozen=True)
+class FunctionPackage:
+    path: Path
+    source_code_hash: str
+
+
+def function_package(function: str) -> FunctionPackage:
+    path = DIST / f"{function}.zip"
+    if not path.is_file():
+        raise MissingFunctionPackage(path)
+    return FunctionPackage(path, source_code_hash(path))
+
+
+class MonitoringStack(BaseStack):
+    def __init__(self, scope: Construct, config: EnvironmentConfig, core: CoreOutputs, pipeline: PipelineOutputs):
+        super().__init__(scope, "monitoring", config)
+        self.core, self.pipeline = core, pipeline
+        self.topics = {purpose: self._topic(purpose) for purpose in TOPICS}
+        self._notification_rules()
+        self.dead_letters = SqsQueue(
+            self,
+            "functions_dlq",
+            name=self.names.functions_dlq,
+            kms_master_key_id=core.kms_key_arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=14 * 24 * 3600,
+        )
+        self.alarms = AlarmFactory(self, config.name, config.polling_interval_minutes * 60)
+        self.health_alarms = self._health_alarms()
+        self._pipeline_alarms()
+        self.rollback = self._rollback_function()
+        self.recorder = self._recorder_function()
+        self._dashboard()
+
+        TerraformOutput(self, "topic_arns", value={purpose: t.arn for purpose, t in self.topics.items()})
+        TerraformOutput(self, "rollback_function_name", value=self.rollback.function_name)
+        TerraformOutput(self, "deployment_recorder_function_name", value=self.recorder.function_name)
+        TerraformOutput(self, "dashboard_name", value=self.names.dashboard)
+        TerraformOutput(self, "alarm_names", value=sorted(self.alarms.name(s) for s in self.alarms.alarms))
+
+    # --- SNS -------------------------------------------------------------
+    def _topic(self, purpose: str) -> SnsTopic:
+        config, names = self.config, self.names
+        name = names.topic(purpose)
+        topic = SnsTopic(self, f"{purpose}_topic", name=name, kms_master_key_id=self.core.kms_key_arn)
+        arn = self.arn("sns", name)
+        publishers = []
+        if purpose in ("deployments", "rollbacks"):
+            publishers.append(
+                Statement(
+                    sid="AllowThisEnvironmentsAlarms",
+                    actions=["sns:Publish"],
+                    resources=[arn],
+                    service_principals=["cloudwatch.amazonaws.com"],
+                    conditions={
+                        ("StringEquals", "aws:SourceAccount"): [config.account_id],
+                        ("ArnLike", "aws:SourceArn"): [self.arn("cloudwatch", f"alarm:{names.pipeline}-*")],
+                    },
+                )
+            )
+        if purpose in NOTIFICATION_EVENTS:
+            publishers.append(
+                Statement(
+                    sid="AllowThisPipelinesNotifications",
+                    actions=["sns:Publish"],
+                    resources=[arn],
+                    service_principals=["codestar-notifications.amazonaws.com"],
+                    conditions={("StringEquals", "aws:SourceAccount"): [config.account_id]},
+                )
+            )
+        statements = [
+            Statement(
+                sid="AllowAccountToManageAndPublish",
+                # The account's own principals, through their IAM policies
+                # (the rollback function publishes this way).
+                actions=[
+                    "sns:GetTopicAttributes",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:Publish",
+                    "sns:SetTopicAttributes",
+                    "sns:Subscribe",
+                ],
+                resources=[arn],
+                aws_principals=[account_root(self.partition, config.account_id)],
+            ),
+            *publishers,
+            Statement(
+                sid="DenyInsecureTransport",
+                effect="Deny",
+                actions=["sns:Publish", "sns:Subscribe"],
+                resources=[arn],
+                aws_principals=["*"],
+                conditions={("Bool", "aws:SecureTransport"): ["false"]},
+            ),
+        ]
+        SnsTopicPolicy(
+            self,
+            f"{purpose}_topic_policy",
+            arn=topic.arn,
+            policy=policy_document(self, f"{purpose}_topic_policy_document", statements).json,
+        )
+        SnsTopicSubscription(
+            self,
+            f"{purpose}_topic_email",
+            topic_arn=topic.arn,
+            protocol="email",
+            endpoint=config.notification_email,
+        )
+        return topic
+
+    def _notification_rules(self) -> None:
+        for purpose, events in NOTIFICATION_EVENTS.items():
+            CodestarnotificationsNotificationRule(
+                self,
+                f"{purpose}_notifications",
+                name=self.names.notification_rule(purpose),
+                resource=self.pipeline.pipeline_arn,
+                detail_type="FULL",
+                event_type_ids=events,
+                target=[CodestarnotificationsNotificationRuleTarget(address=self.topics[purpose].arn, type="SNS")],
+            )
+
+    # --- alarms ----------------------------------------------------------
+    def _metric(self, name: str, statistic: str) -> Metric:
+        return Metric(METRICS_NAMESPACE, name, {"Environment": self.config.name}, statistic)
+
+    def _pipeline_alarms(self) -> None:
+        config, topics = self.config, self.topics
+        self.alarms.alarm(
+            "failures",
+            description="A pipeline execution failed (runbook: Incident 1).",
+            metric=self._metric("DeploymentFailure", "Sum"),
+            comparison="GreaterThanOrEqualToThreshold",
+            threshold=1,
+            actions=[topics["deployments"].arn],
+        )
+        self.alarms.alarm(
+            "rollbacks",
+            description="The rollback function rolled a stage back (runbook: Incident 2).",
+            metric=self._metric("RollbackCount", "Sum"),
+            comparison="GreaterThanOrEqualToThreshold",
+            threshold=1,
+            actions=[topics["rollbacks"].arn],
+        )
+        self.alarms.alarm(
+            "duration",
+            description=f"A deployment took longer than {config.deployment_duration_threshold_minutes} minutes "
+            "(runbook: Incident 3).",
+            metric=self._metric("DeploymentDuration", "Maximum"),
+            comparison="GreaterThanThreshold",
+            threshold=config.deployment_duration_threshold_minutes * 60,
+            actions=[topics["deployments"].arn],
+        )
+        self.alarms.alarm(
+            "test-coverage",
+            description=f"Unit-test coverage fell below {config.coverage_threshold_percent}% (runbook: Incident 4).",
+            metric=self._metric("TestCoverage", "Minimum"),
+            comparison="LessThanThreshold",
+            threshold=config.coverage_threshold_percent,
+            actions=[topics["deployments"].arn],
+        )
+
+    def _health_alarms(self) -> dict[str, str]:
+        """One Route 53 health check and alarm per deploy target; the pipeline's
+        bake conditions and the rollback function watch these by name."""
+        alarms = {}
+        for target, stage in naming.DEPLOY_STAGES.items():
+            url = urlparse(self.config.deploy_target(target).health_check_url)
+            check = Route53HealthCheck(
+                self,
+                f"{target}_health_check",
+                type="HTTPS",
+                fqdn=url.hostname,
+                port=url.port or 443,
+                resource_path=url.path or "/",
+                failure_threshold=3,
+                request_interval=30,
+                measure_latency=False,
+                tags={"Name": self.names.health_alarm(target)},
+            )
+            self.alarms.alarm(
+                f"{target}-health",
+                description=f"{target} fails its health check ({url.geturl()}); rolls back {stage}.",
+                # Route 53 publishes health-check metrics in us-east-1 only
+                # (the config validation requires that region).
+                metric=Metric("AWS/Route53", "HealthCheckStatus", {"HealthCheckId": check.id}, "Minimum"),
+                comparison="LessThanThreshold",
+                threshold=1,
+                period_seconds=60,
+                evaluation_periods=2,
+                actions=[self.topics["rollbacks"].arn],
+            )
+            assert self.alarms.name(f"{target}-health") == self.names.health_alarm(target)
+            alarms[self.names.health_alarm(target)] = stage
+        return alarms
+
+    # --- functions -------------------------------------------------------
+    def _function_statements(self, log_group_name: str) -> list[Statement]:
+        core = self.core
+        return [
+            Statement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.arn("logs", f"log-group:{log_group_name}:log-stream:*")],
+            ),
+            Statement(sid="UseProjectKey", actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                      resources=[core.kms_key_arn]),
+            Statement(sid="KeepFailedEvents", actions=["sqs:SendMessage"], resources=[self.dead_letters.arn]),
+            Statement(
+                sid="PublishPipelineMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                # PutMetricData has no resource type: AWS requires "*".
+                # The namespace condition is what limits it.
+                resources=["*"],
+                conditions={("StringEquals", "cloudwatch:namespace"): [METRICS_NAMESPACE]},
+            ),
+        ]
+
+    def _function(self, function: str, *, purpose: str, log_group: str, role_statements: list[Statement],
+                  environment: dict[str, str], timeout: int, concurrency: int) -> LambdaFunction:
+        name = self.names.lambda_function(purpose)
+        package = function_package(function)
+        asset = TerraformAsset(self, f"{function}_package", path=str(package.path), type=AssetType.FILE)
+        role = service_role(
+            self,
+            f"{function}_role",
+            name=self.names.role(purpose),
+            service="lambda.amazonaws.com",
+            account_id=self.config.account_id,
+            source_arn=None,
+            statements=self._function_statements(self.names.lambda_log_group(purpose)) + role_statements,
+            description=f"Runs Lambda function {name}",
+        )
+        return LambdaFunction(
+            self,
+            function,
+            function_name=name,
+            role=role.arn,
+            runtime=RUNTIME,
+            architectures=["arm64"],
+            handler=f"{function}.handler.handler",
+            filename=asset.path,
+            source_code_hash=package.source_code_hash,
+            timeout=timeout,
+            memory_size=256,
+            reserved_concurrent_executions=concurrency,
+            kms_key_arn=self.core.kms_key_arn,
+            environment=LambdaFunctionEnvironment(variables=environment),
+            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letters.arn),
+            logging_config=LambdaFunctionLoggingConfig(log_format="Text", log_group=log_group),
+        )
+
+    def _invoke_from(self, function: LambdaFunction, rule: CloudwatchEventRule, construct_id: str) -> None:
+        CloudwatchEventTarget(self, f"{construct_id}_target", rule=rule.name, arn=function.arn, target_id=construct_id)
+        LambdaPermission(
+            self,
+            f"{construct_id}_permission",
+            statement_id="AllowThisEnvironmentsRule",
+            action="lambda:InvokeFunction",
+            function_name=function.function_name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            source_account=self.config.account_id,
+        )
+
+    def _rollback_function(self) -> LambdaFunction:
+        core, names, config = self.core, self.names, self.config
+        function = self._function(
+            "rollback",
+            purpose="rollback",
+            log_group=core.rollback_log_group_name,
+            timeout=900,
+            # One rollback at a time per environment.
+            concurrency=1,
+            environment={
+                "TABLE_NAME": core.deployments_table_name,
+                "TABLE_INDEX": names.deployments_index,
+                "PIPELINE_ARN": self.pipeline.pipeline_arn,
+                "TOPIC_ARN": self.topics["rollbacks"].arn,
+                "ENVIRONMENT": config.name,
+                "METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "RECORD_TTL_DAYS": str(config.deployment_record_ttl_days),
+                "ROLLBACK_ALARMS": json.dumps(self.health_alarms, sort_keys=True),
+            },
+            role_statements=[
+                Statement(sid="RecordRollbacks", actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                          resources=[core.deployments_table_arn]),
+                Statement(sid="ReadDeploymentHistory", actions=["dynamodb:Query"],
+                          resources=[f"{core.deployments_table_arn}/index/{names.deployments_index}"]),
+                Statement(sid="RollBackStages", actions=["codepipeline:GetPipelineState", "codepipeline:RollbackStage"],
+                          resources=[self.pipeline.pipeline_arn, f"{self.pipeline.pipeline_arn}/*"]),
+                Statement(sid="AnnounceRollbacks", actions=["sns:Publish"], resources=[self.topics["rollbacks"].arn]),
+            ],
+        )
+        rule = CloudwatchEventRule(
+            self,
+            "alarm_rollback_rule",
+            name=names.alarm_rollback_rule,
+            description="Health alarms of this environment entering ALARM start a stage rollback",
+            event_pattern=json.dumps(
+                {
+                    "source": ["aws.cloudwatch"],
+                    "detail-type": ["CloudWatch Alarm State Change"],
+                    "detail": {"alarmName": sorted(self.health_alarms), "state": {"value": ["ALARM"]}},
+                },
+                sort_keys=True,
+            ),
+        )
+        self._invoke_from(function, rule, "alarm_rollback")
+        return function
+
+    def _recorder_function(self) -> LambdaFunction:
+        core, names, config = self.core, self.names, self.config
+        log_group = CloudwatchLogGroup(
+            self,
+            "recorder_log_group",
+            name=names.lambda_log_group("deployment-recorder"),
+            retention_in_days=config.log_retention_days,
+            kms_key_id=core.kms_key_arn,
+        )
+        function = self._function(
+            "deployment_recorder",
+            purpose="deployment-recorder",
+            log_group=log_group.name,
+            timeout=60,
+            concurrency=5,
+            environment={
+                "TABLE_NAME": core.deployments_table_name,
+                "PIPELINE_NAME": self.pipeline.pipeline_name,
+                "ENVIRONMENT": config.name,
+                "METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "RECORD_TTL_DAYS": str(config.deployment_record_ttl_days),
+            },
+            role_statements=[
+                Statement(sid="RecordDeployments", actions=["dynamodb:UpdateItem"], resources=[core.deployments_table_arn]),
+                Statement(sid="LookUpCommits", actions=["codepipeline:GetPipelineExecution"],
+                          resources=[self.pipeline.pipeline_arn]),
+            ],
+        )
+        rule = CloudwatchEventRule(
+            self,
+            "pipeline_events_rule",
+            name=names.pipeline_events_rule,
+            description="This pipeline's execution and stage state changes",
+            event_pattern=json.dumps(
+                {
+                    "source": ["aws.codepipeline"],
+                    "detail-type": PIPELINE_EVENTS,
+                    "detail": {"pipeline": [names.pipeline]},
+                },
+                sort_keys=True,
+            ),
+        )
+        self._invoke_from(function, rule, "pipeline_events")
+        # The same events land in /aws/codepipeline/kiro-pipeline-{env}, so the
+        # runbook's `aws logs tail` shows the pipeline's history.
+        CloudwatchEventTarget(
+            self, "pipeline_events_log_target", rule=rule.name, arn=core.pipeline_log_group_arn, target_id="pipeline_log"
+        )
+        CloudwatchLogResourcePolicy(
+            self,
+            "pipeline_events_log_policy",
+            policy_name=names.pipeline_events_rule,
+            policy_document=policy_document(
+                self,
+                "pipeline_events_log_policy_document",
+                [
+                    Statement(
+                        sid="AllowThisRuleToWrite",
+                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                        resources=[self.arn("logs", f"log-group:{names.pipeline_log_group}:*")],
+                        service_principals=["events.amazonaws.com", "delivery.logs.amazonaws.com"],
+                        conditions={("ArnEquals", "aws:SourceArn"): [rule.arn]},
+                    )
+                ],
+            ).json,
+        )
+        return function
+
+    # --- dashboard -------------------------------------------------------
+    def _dashboard(self) -> None:
+        region, env = self.config.region, self.config.name
+
+        def metric_widget(title: str, metrics: list[tuple[str, str]], y: int, x: int) -> dict:
+            return {
+                "type": "metric",
+                "x": x,
+                "y": y,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": title,
+                    "region": region,
+                    "view": "timeSeries",
+                    "period": self.alarms.period_seconds,
+                    "metrics": [[METRICS_NAMESPACE, name, "Environment", env, {"stat": stat}] for name, stat in metrics],
+                },
+            }
+
+        alarm_arns = [self.arn("cloudwatch", f"alarm:{self.alarms.name(s)}") for s in sorted(self.alarms.alarms)]
+        body = {
+            "widgets": [
+                metric_widget("Pipeline executions", [("DeploymentSuccess", "Sum"), ("DeploymentFailure", "Sum")], 0, 0),
+                metric_widget("Deployment duration (seconds)", [("DeploymentDuration", "Maximum")], 0, 12),
+                metric_widget("Rollbacks", [("RollbackCount", "Sum")], 6, 0),
+                metric_widget("Test coverage (%)", [("TestCoverage", "Minimum")], 6, 12),
+                {
+                    "type": "alarm",
+                    "x": 0,
+                    "y": 12,
+                    "width": 24,
+                    "height": 4,
+                    "properties": {"title": "Alarm status", "alarms": alarm_arns},
+                },
+            ]
+        }
+        CloudwatchDashboard(self, "dashboard", dashboard_name=self.names.dashboard, dashboard_body=json.dumps(body, sort_keys=True))
