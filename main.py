@@ -4,8 +4,8 @@
 Synthesizes core-{env}, pipeline-{env} and monitoring-{env} for every
 environment, or only those named by `ENV` (`ENV=test make synth`,
 `ENV=test,staging ...`) or by the cdktf context value `environment`.
-Environments are chosen and validated before the (slow) CDKTF import, so a
-bad name fails at once.
+Environments and Lambda packages are checked before the (slow) CDKTF import,
+so a bad name or a missing `make functions` fails at once, writing nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 from typing import Mapping
 
 from environments import ENVIRONMENT_NAMES, ConfigError, UnknownEnvironmentError, select
+from functions import package
 
 ENVIRONMENT_VARIABLE = "ENV"
 CONTEXT_KEY = "environment"
@@ -39,15 +40,15 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    from modules.app import build_app
-    from modules.monitoring import MissingFunctionPackage
-
     try:
-        app = build_app(configs)
-    except MissingFunctionPackage as error:
+        package.require_packages()
+    except package.MissingPackages as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    app.synth()
+
+    from modules.app import build_app
+
+    build_app(configs).synth()
     return 0
 
 

@@ -28,6 +28,28 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 FILE_MODE = 0o100644
 
 
+class MissingPackages(FileNotFoundError):
+    def __init__(self, paths: list[Path]):
+        self.paths = paths
+        listed = ", ".join(str(p) for p in paths)
+        super().__init__(f"Lambda package(s) {listed} missing: run `make functions` first (make synth does it for you)")
+
+
+def dist_dir() -> Path:
+    """Where the zips are: dist/, or KIRO_FUNCTIONS_DIST."""
+    return Path(os.environ.get("KIRO_FUNCTIONS_DIST") or ROOT.parent / "dist")
+
+
+def zip_path(function: str, dist: Path | None = None) -> Path:
+    return (dist or dist_dir()) / f"{function}.zip"
+
+
+def require_packages(dist: Path | None = None) -> None:
+    missing = [zip_path(f, dist) for f in FUNCTIONS if not zip_path(f, dist).is_file()]
+    if missing:
+        raise MissingPackages(missing)
+
+
 def sources(function: str) -> list[Path]:
     files = []
     for package in (SHARED, function):
@@ -66,7 +88,7 @@ def source_code_hash(zip_path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dist", default=str(ROOT.parent / "dist"), help="output folder (default: dist/)")
+    parser.add_argument("--dist", default=str(dist_dir()), help="output folder (default: dist/)")
     args = parser.parse_args(argv)
     for function in FUNCTIONS:
         path = build(function, Path(args.dist))

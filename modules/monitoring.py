@@ -4,7 +4,6 @@ functions, their EventBridge rules, and the dashboard."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -39,11 +38,9 @@ from modules.alarms import AlarmFactory, Metric
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
 from modules.iam import Statement, account_root, policy_document, service_role
-from functions.package import source_code_hash
+from functions import package
 from modules.pipeline import METRICS_NAMESPACE, PipelineOutputs
 
-# `make functions` writes the zips here; KIRO_FUNCTIONS_DIST points elsewhere.
-DIST = Path(os.environ.get("KIRO_FUNCTIONS_DIST") or Path(__file__).resolve().parent.parent / "dist")
 RUNTIME = "python3.13"
 TOPICS = ("deployments", "approvals", "rollbacks")
 NOTIFICATION_EVENTS = {
@@ -57,11 +54,6 @@ NOTIFICATION_EVENTS = {
 PIPELINE_EVENTS = ["CodePipeline Pipeline Execution State Change", "CodePipeline Stage Execution State Change"]
 
 
-class MissingFunctionPackage(FileNotFoundError):
-    def __init__(self, path: Path):
-        super().__init__(f"Lambda package {path} is missing: run `make functions` first (make synth does it for you)")
-
-
 @dataclass(frozen=True)
 class FunctionPackage:
     path: Path
@@ -69,10 +61,10 @@ class FunctionPackage:
 
 
 def function_package(function: str) -> FunctionPackage:
-    path = DIST / f"{function}.zip"
-    if not path.is_file():
-        raise MissingFunctionPackage(path)
-    return FunctionPackage(path, source_code_hash(path))
+    """The zip `make functions` built, with the hash Terraform compares."""
+    package.require_packages()
+    path = package.zip_path(function)
+    return FunctionPackage(path, package.source_code_hash(path))
 
 
 class MonitoringStack(BaseStack):

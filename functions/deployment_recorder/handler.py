@@ -51,7 +51,7 @@ def handler(event, context=None) -> dict:
         log.info("ignored event", reason=decision.reason)
         return {"result": "ignored", "reason": decision.reason}
 
-    log.bind(**log.context, deploymentId=decision.deployment_id, state=parsed.state, stage=parsed.stage)
+    log.add(deploymentId=decision.deployment_id, state=parsed.state, stage=parsed.stage)
     aws = recorder()
     applied = []
     for update in decision.updates:

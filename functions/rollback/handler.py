@@ -90,7 +90,7 @@ def handler(event, context=None) -> dict:
         return {"result": "ignored", "reason": decision.reason}
 
     request = decision
-    log.bind(**log.context, rollbackId=request.rollback_id, alarm=request.alarm, stage=request.stage)
+    log.add(rollbackId=request.rollback_id, alarm=request.alarm, stage=request.stage)
     claimed = aws().claim(
         request.rollback_id,
         {

@@ -12,12 +12,16 @@ from typing import Any
 class Logger:
     def __init__(self, function: str, stream=None):
         self.function = function
-        self.stream = stream or sys.stdout
+        self.stream = stream  # None: whatever sys.stdout is when a line is written
         self.context: dict[str, Any] = {}
 
     def bind(self, **fields: Any) -> None:
         """Fields added to every line until the next `bind` (per invocation)."""
         self.context = {k: v for k, v in fields.items() if v is not None}
+
+    def add(self, **fields: Any) -> None:
+        """More fields for the rest of this invocation."""
+        self.context.update({k: v for k, v in fields.items() if v is not None})
 
     def _emit(self, level: str, message: str, fields: dict[str, Any]) -> None:
         line = {
@@ -28,8 +32,9 @@ class Logger:
             **self.context,
             **fields,
         }
-        self.stream.write(json.dumps(line, default=str, sort_keys=True) + "\n")
-        self.stream.flush()
+        stream = self.stream or sys.stdout
+        stream.write(json.dumps(line, default=str, sort_keys=True) + "\n")
+        stream.flush()
 
     def info(self, message: str, **fields: Any) -> None:
         self._emit("INFO", message, fields)
