@@ -26,11 +26,13 @@ STAR_RESOURCE_ALLOWED = {
     ("core", "key_policy", "AllowDynamoDbGrantsForThisEnvironment"): "key policy: * is the key itself",
     # cloudwatch:PutMetricData has no resource type; a namespace condition limits it.
     ("pipeline", "build_role_policy_document", "PublishCoverageMetric"): "PutMetricData has no resource type",
+    ("monitoring", "rollback_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
+    ("monitoring", "deployment_recorder_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
 }
 # Only the account root may hold a service-wide action, and only on the key.
 STAR_ACTION_ALLOWED = {("core", "key_policy", "EnableRootAccountAdministration")}
 
-POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
+POLICY_ATTRIBUTES = ("policy", "assume_role_policy", "policy_document")
 DOCUMENT_REFERENCE = re.compile(r"^\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}$")
 
 
@@ -44,7 +46,7 @@ def statements(stacks: dict[str, SynthesizedStack]):
 
 def test_the_walker_sees_every_stacks_policies(stacks):
     concerns = {concern for concern, _, _ in statements(stacks)}
-    assert {"core", "pipeline"} <= concerns
+    assert concerns == {"core", "pipeline", "monitoring"}
     assert sum(1 for _ in statements(stacks)) > 50
 
 

@@ -287,7 +287,9 @@ class TestRoles:
 
 class TestOutputs:
     def test_outputs(self, pipeline_stack):
-        assert set(pipeline_stack.outputs) == {
+        # CDKTF adds `cross-stack-output-*` outputs of its own for monitoring's reads.
+        named = {n for n in pipeline_stack.outputs if not n.startswith("cross-stack-output-")}
+        assert named == {
             "pipeline_name",
             "pipeline_arn",
             "pipeline_role_arn",
@@ -306,7 +308,7 @@ def test_cross_stack_values_resolve_through_remote_state_in_the_full_app(stacks,
         for _, v in pipeline_stack.walk()
         if isinstance(v, str) and REMOTE.match(v)
     }
-    assert reads == {n for n in core.outputs if n.startswith("cross-stack-output-")}
+    assert reads <= {n for n in core.outputs if n.startswith("cross-stack-output-")}
     assert len(reads) >= 5
     assert not any(
         isinstance(v, str) and "aws_s3_bucket.artifacts_bucket" in v for _, v in pipeline_stack.walk()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -27,8 +28,26 @@ def tree(root):
 
 
 def test_full_app_has_every_stack_of_every_environment(stacks):
-    built = ("core", "pipeline")  # monitoring arrives with its stack
-    assert set(stacks) == {naming.stack_id(c, e) for c in built for e in ENVIRONMENT_NAMES}
+    assert set(stacks) == {naming.stack_id(c, e) for c in naming.STACK_CONCERNS for e in ENVIRONMENT_NAMES}
+
+
+def test_cross_stack_reads_and_outputs_match_exactly(stacks):
+    """Every remote-state read names an output of its producer, every
+    cross-stack output is read, and no stack reads another environment."""
+    read = re.compile(r"data\.terraform_remote_state\.cross-stack-reference-input-([\w-]+)\.outputs\.([\w-]+)")
+    reads = {
+        (consumer, producer, output)
+        for consumer, stack in stacks.items()
+        for _, value in stack.walk()
+        if isinstance(value, str)
+        for producer, output in read.findall(value)
+    }
+    written = {(stack_id, name) for stack_id, stack in stacks.items() for name in stack.outputs
+               if name.startswith("cross-stack-output-")}
+    assert {(producer, output) for _, producer, output in reads} == written
+    pairs = {(consumer, producer) for consumer, producer, _ in reads}
+    assert {(c.split("-")[0], p.split("-")[0]) for c, p in pairs} == {("pipeline", "core"), ("monitoring", "core"), ("monitoring", "pipeline")}
+    assert all(c.split("-", 1)[1] == p.split("-", 1)[1] for c, p in pairs)
 
 
 class TestEnvironmentSelection:

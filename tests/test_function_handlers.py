@@ -1,0 +1,403 @@
+"""The functions' handlers against moto: DynamoDB, SNS, CloudWatch.
+
+moto implements none of CodePipeline's GetPipelineExecution, GetPipelineState
+or RollbackStage, so those calls are answered by botocore's Stubber, which
+also checks the exact parameters the functions send.
+
+The deployments table is created from the synthesized core-test stack, so its
+keys and index are exactly what Terraform creates.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import json
+import sys
+
+import boto3
+import jmespath
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from modules import naming
+from shared.settings import SettingsError
+from tests.support import events
+
+ENV = "test"
+PIPELINE = "kiro-pipeline-test"
+PIPELINE_ARN = f"arn:aws:codepipeline:us-east-1:123456789012:{PIPELINE}"
+TABLE = "kiro-pipeline-test-deployments"
+INDEX = "EnvironmentStatusIndex"
+STAGING_ALARM = "kiro-pipeline-test-staging-health"
+
+
+@pytest.fixture
+def aws(monkeypatch, stacks):
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        table = stacks[naming.stack_id("core", ENV)].resource("aws_dynamodb_table", "deployments_table")
+        (index,) = table["global_secondary_index"]
+        boto3.client("dynamodb").create_table(
+            TableName=table["name"],
+            BillingMode=table["billing_mode"],
+            AttributeDefinitions=[{"AttributeName": a["name"], "AttributeType": a["type"]} for a in table["attribute"]],
+            KeySchema=[{"AttributeName": table["hash_key"], "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": index["name"],
+                    "KeySchema": [
+                        {"AttributeName": index["hash_key"], "KeyType": "HASH"},
+                        {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": index["projection_type"]},
+                }
+            ],
+        )
+        yield
+
+
+def fresh(module: str, monkeypatch, **environment):
+    """Import a handler module as a cold start with `environment`."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    sys.modules.pop(module, None)
+    return importlib.import_module(module)
+
+
+def item(deployment_id: str) -> dict:
+    found = boto3.resource("dynamodb").Table(TABLE).get_item(Key={"deploymentId": deployment_id})
+    return found.get("Item")
+
+
+def metric_sum(name: str) -> float:
+    stats = boto3.client("cloudwatch").get_metric_statistics(
+        Namespace="KiroPipeline",
+        MetricName=name,
+        Dimensions=[{"Name": "Environment", "Value": ENV}],
+        StartTime=datetime.datetime(2020, 1, 1),
+        EndTime=datetime.datetime(2100, 1, 1),
+        Period=86400 * 365 * 80,
+        Statistics=["Sum"],
+    )
+    return sum(point["Sum"] for point in stats["Datapoints"])
+
+
+def metric_values(name: str) -> list[float]:
+    stats = boto3.client("cloudwatch").get_metric_statistics(
+        Namespace="KiroPipeline", MetricName=name, Dimensions=[{"Name": "Environment", "Value": ENV}],
+        StartTime=datetime.datetime(2020, 1, 1), EndTime=datetime.datetime(2100, 1, 1),
+        Period=86400 * 365 * 80, Statistics=["Maximum", "SampleCount"],
+    )
+    return [(p["Maximum"], p["SampleCount"]) for p in stats["Datapoints"]]
+
+
+def log_lines(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+# --- deployment recorder ------------------------------------------------
+@pytest.fixture
+def recorder(aws, monkeypatch):
+    module = fresh(
+        "deployment_recorder.handler",
+        monkeypatch,
+        TABLE_NAME=TABLE,
+        PIPELINE_NAME=PIPELINE,
+        ENVIRONMENT=ENV,
+        METRICS_NAMESPACE="KiroPipeline",
+        RECORD_TTL_DAYS="90",
+    )
+    stub = Stubber(module.recorder().codepipeline)
+    stub.activate()
+    module.stub = stub
+    yield module
+    stub.deactivate()
+
+
+def expect_commit(recorder, execution_id="exec-1", commit="3f2a9c1"):
+    recorder.stub.add_response(
+        "get_pipeline_execution",
+        {"pipelineExecution": {"pipelineExecutionId": execution_id, "artifactRevisions": [{"name": "SourceOutput", "revisionId": commit}]}},
+        {"pipelineName": PIPELINE, "pipelineExecutionId": execution_id},
+    )
+
+
+class TestRecorder:
+    def test_a_run_in_order(self, recorder):
+        expect_commit(recorder)
+        assert recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))["result"] == "recorded"
+        recorder.handler(events.stage("Build", "STARTED", "2026-11-22T03:45:00Z"))
+        recorder.handler(events.stage("ProductionEnv", "SUCCEEDED", "2026-11-22T04:20:00Z"))
+        assert recorder.handler(events.execution("SUCCEEDED", "2026-11-22T04:20:30Z"))["result"] == "recorded"
+
+        record = item("exec-1")
+        assert {k: record[k] for k in ("environment", "status", "startTime", "endTime", "commitId", "stage",
+                                        "pipelineExecutionId", "triggerType")} == {
+            "environment": "test",
+            "status": "SUCCEEDED",
+            "startTime": "2026-11-22T03:44:00Z",
+            "endTime": "2026-11-22T04:20:30Z",
+            "commitId": "3f2a9c1",
+            "stage": "ProductionEnv",
+            "pipelineExecutionId": "exec-1",
+            "triggerType": "WebhookV2",
+        }
+        start = datetime.datetime(2026, 11, 22, 3, 44, tzinfo=datetime.timezone.utc)
+        assert int(record["expiresAt"]) == int((start + datetime.timedelta(days=90)).timestamp())
+        assert metric_sum("DeploymentSuccess") == 1
+        assert metric_values("DeploymentDuration") == [(2190.0, 1.0)]
+        recorder.stub.assert_no_pending_responses()
+
+    def test_duplicates_change_nothing_and_count_once(self, recorder):
+        expect_commit(recorder)
+        recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))
+        assert recorder.handler(events.execution("FAILED", "2026-11-22T04:00:00Z"))["result"] == "recorded"
+        before = item("exec-1")
+        assert recorder.handler(events.execution("FAILED", "2026-11-22T04:00:00Z"))["result"] == "duplicate"
+        assert recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))["result"] == "duplicate"
+        assert item("exec-1") == before
+        assert metric_sum("DeploymentFailure") == 1
+        assert len(metric_values("DeploymentDuration")) == 1
+
+    def test_a_late_started_never_overwrites_the_final_state(self, recorder):
+        assert recorder.handler(events.execution("SUCCEEDED", "2026-11-22T04:30:00Z"))["result"] == "recorded"
+        assert item("exec-1")["startTime"] == "2026-11-22T04:30:00Z"  # provisional, so the index shows it
+        assert metric_values("DeploymentDuration") == []  # start unknown: no made-up duration
+        expect_commit(recorder)
+        result = recorder.handler(events.execution("STARTED", "2026-11-22T04:00:00Z"))
+        assert result == {"result": "recorded", "applied": ["start"]}
+        record = item("exec-1")
+        assert record["status"] == "SUCCEEDED"
+        assert record["startTime"] == "2026-11-22T04:00:00Z"
+        assert metric_values("DeploymentDuration") == [(1800.0, 1.0)]
+        assert metric_sum("DeploymentSuccess") == 1
+
+    def test_an_older_stage_event_does_not_replace_a_newer_one(self, recorder):
+        recorder.handler(events.stage("StagingEnv", "STARTED", "2026-11-22T04:00:00Z"))
+        recorder.handler(events.stage("TestEnv", "SUCCEEDED", "2026-11-22T03:59:00Z"))
+        assert (item("exec-1")["stage"], item("exec-1")["stageStatus"]) == ("StagingEnv", "STARTED")
+
+    def test_malformed_and_foreign_events_are_acknowledged_not_retried(self, recorder, capsys):
+        result = recorder.handler(events.without(events.execution("STARTED", "2026-11-22T03:44:00Z"), "detail", "state"))
+        assert result == {"result": "rejected", "reason": "detail lacks state"}
+        other = recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z", pipeline="kiro-pipeline-staging"))
+        assert other["result"] == "ignored"
+        assert boto3.client("dynamodb").scan(TableName=TABLE)["Items"] == []
+        lines = log_lines(capsys)
+        assert lines[0]["level"] == "ERROR" and lines[0]["message"] == "rejected malformed event"
+        assert lines[0]["function"] == "deployment-recorder"
+
+    def test_a_failed_commit_lookup_keeps_the_record(self, recorder, capsys):
+        recorder.stub.add_client_error("get_pipeline_execution", "PipelineExecutionNotFoundException", "not yet")
+        recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))
+        assert item("exec-1")["status"] == "IN_PROGRESS"
+        assert "commitId" not in item("exec-1")
+        assert any(l["message"] == "could not look up the commit" for l in log_lines(capsys))
+
+    def test_the_runbooks_query_returns_newest_first(self, recorder):
+        for index, start in enumerate(["2026-11-20T10:00:00Z", "2026-11-22T09:00:00Z", "2026-11-21T12:00:00Z"]):
+            expect_commit(recorder, f"exec-{index}")
+            recorder.handler(events.execution("STARTED", start, execution_id=f"exec-{index}"))
+        recorder.handler(events.execution("SUCCEEDED", "2026-11-20T10:30:00Z", execution_id="exec-0"))
+        # aws dynamodb query --index-name EnvironmentStatusIndex --key-condition-expression "environment = :env"
+        #   --scan-index-forward false --limit 10 --query 'Items[*].[deploymentId.S,status.S,startTime.S]'
+        response = boto3.client("dynamodb").query(
+            TableName=TABLE,
+            IndexName=INDEX,
+            KeyConditionExpression="environment = :env",
+            ExpressionAttributeValues={":env": {"S": ENV}},
+            ScanIndexForward=False,
+            Limit=10,
+        )
+        assert jmespath.search("Items[*].[deploymentId.S,status.S,startTime.S]", response) == [
+            ["exec-1", "IN_PROGRESS", "2026-11-22T09:00:00Z"],
+            ["exec-2", "IN_PROGRESS", "2026-11-21T12:00:00Z"],
+            ["exec-0", "SUCCEEDED", "2026-11-20T10:00:00Z"],
+        ]
+
+    def test_settings_are_validated_at_cold_start(self, aws, monkeypatch):
+        monkeypatch.delenv("TABLE_NAME", raising=False)
+        with pytest.raises(SettingsError) as caught:
+            fresh("deployment_recorder.handler", monkeypatch, PIPELINE_NAME=PIPELINE, ENVIRONMENT=ENV,
+                  METRICS_NAMESPACE="KiroPipeline", RECORD_TTL_DAYS="zero")
+        assert str(caught.value) == (
+            "configuration error: TABLE_NAME is not set; RECORD_TTL_DAYS='zero' is invalid: "
+            "invalid literal for int() with base 10: 'zero'"
+        )
+
+
+# --- rollback -----------------------------------------------------------
+@pytest.fixture
+def topic_messages(aws):
+    """The rollbacks topic, with an SQS queue subscribed to read what it sends."""
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="kiro-pipeline-test-rollbacks")["TopicArn"]
+    queue = sqs.create_queue(QueueName="rollbacks-reader")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"})
+
+    def read() -> list[dict]:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    read.topic = topic
+    return read
+
+
+@pytest.fixture
+def rollback(aws, topic_messages, monkeypatch):
+    module = fresh(
+        "rollback.handler",
+        monkeypatch,
+        TABLE_NAME=TABLE,
+        TABLE_INDEX=INDEX,
+        PIPELINE_ARN=PIPELINE_ARN,
+        TOPIC_ARN=topic_messages.topic,
+        ENVIRONMENT=ENV,
+        METRICS_NAMESPACE="KiroPipeline",
+        RECORD_TTL_DAYS="90",
+        ROLLBACK_ALARMS=json.dumps({STAGING_ALARM: "StagingEnv"}),
+        AWS_LAMBDA_FUNCTION_NAME="kiro-pipeline-test-rollback",
+    )
+    stub = Stubber(module.aws().codepipeline)
+    stub.activate()
+    module.stub = stub
+    yield module
+    stub.deactivate()
+
+
+def deployments(*records):
+    table = boto3.resource("dynamodb").Table(TABLE)
+    for execution_id, status, start in records:
+        table.put_item(Item={"deploymentId": execution_id, "pipelineExecutionId": execution_id, "environment": ENV,
+                             "status": status, "startTime": start})
+
+
+def stage_state(stub, latest_type="STANDARD", status="Succeeded"):
+    stub.add_response(
+        "get_pipeline_state",
+        {"pipelineName": PIPELINE, "stageStates": [
+            {"stageName": "StagingEnv", "latestExecution": {"pipelineExecutionId": "e2", "status": status, "type": latest_type}}
+        ]},
+        {"name": PIPELINE},
+    )
+
+
+ROLLBACK_ID = "rollback#kiro-pipeline-test-staging-health#2026-11-22T05:00:00Z"
+
+
+class TestRollback:
+    def test_rolls_the_stage_back_to_the_last_success(self, rollback, topic_messages, capsys):
+        deployments(("e1", "SUCCEEDED", "2026-11-21T10:00:00Z"), ("e2", "SUCCEEDED", "2026-11-22T04:00:00Z"))
+        stage_state(rollback.stub)
+        rollback.stub.add_response(
+            "rollback_stage",
+            {"pipelineExecutionId": "rb-1"},
+            {"pipelineName": PIPELINE, "stageName": "StagingEnv", "targetPipelineExecutionId": "e1"},
+        )
+        result = rollback.handler(events.alarm())
+        assert result == {"result": "rolled-back", "rollbackExecutionId": "rb-1", "notified": True}
+        rollback.stub.assert_no_pending_responses()
+
+        record = item(ROLLBACK_ID)
+        assert {k: record[k] for k in ("status", "stage", "alarmName", "environment", "startTime", "targetExecutionId",
+                                        "rolledBackExecutionId", "rollbackExecutionId")} == {
+            "status": "ROLLBACK_IN_PROGRESS",
+            "stage": "StagingEnv",
+            "alarmName": STAGING_ALARM,
+            "environment": ENV,
+            "startTime": "2026-11-22T05:00:00Z",
+            "targetExecutionId": "e1",
+            "rolledBackExecutionId": "e2",
+            "rollbackExecutionId": "rb-1",
+        }
+        (message,) = topic_messages()
+        assert message["Subject"] == "Rollback Initiated: kiro-pipeline-test StagingEnv"
+        assert "Rolling back to: e1" in message["Message"]
+        assert "aws logs tail /aws/lambda/kiro-pipeline-test-rollback" in message["Message"]
+        assert metric_sum("RollbackCount") == 1
+        assert log_lines(capsys)[-1]["rollbackId"] == ROLLBACK_ID
+
+    def test_a_duplicate_delivery_rolls_back_once(self, rollback, topic_messages):
+        deployments(("e1", "SUCCEEDED", "2026-11-21T10:00:00Z"), ("e2", "SUCCEEDED", "2026-11-22T04:00:00Z"))
+        stage_state(rollback.stub)
+        rollback.stub.add_response("rollback_stage", {"pipelineExecutionId": "rb-1"})
+        assert rollback.handler(events.alarm())["result"] == "rolled-back"
+        # A second delivery of the same transition makes no CodePipeline call
+        # (the Stubber would fail on one) and publishes nothing.
+        assert rollback.handler(events.alarm()) == {"result": "duplicate"}
+        assert len(topic_messages()) == 1
+        assert metric_sum("RollbackCount") == 1
+
+    @pytest.mark.parametrize("event", [events.alarm(name="kiro-pipeline-test-failures"), events.alarm(value="OK")])
+    def test_foreign_alarms_and_recoveries_do_nothing(self, rollback, topic_messages, event, capsys):
+        assert rollback.handler(event)["result"] == "ignored"
+        assert boto3.client("dynamodb").scan(TableName=TABLE)["Items"] == []
+        assert topic_messages() == []
+        assert log_lines(capsys)[-1]["message"] == "ignored alarm event"
+
+    def test_no_earlier_success_asks_for_a_manual_rollback(self, rollback, topic_messages):
+        deployments(("e1", "FAILED", "2026-11-21T10:00:00Z"), ("e2", "SUCCEEDED", "2026-11-22T04:00:00Z"))
+        result = rollback.handler(events.alarm())
+        assert result["result"] == "failed"
+        record = item(ROLLBACK_ID)
+        assert record["status"] == "ROLLBACK_FAILED"
+        assert record["failureReason"] == "no successful deployment before e2 is recorded"
+        (message,) = topic_messages()
+        assert message["Subject"].startswith("Manual rollback needed")
+        assert "aws codepipeline list-pipeline-executions --pipeline-name kiro-pipeline-test" in message["Message"]
+
+    def test_codepipeline_refusing_asks_for_a_manual_rollback(self, rollback, topic_messages):
+        deployments(("e1", "SUCCEEDED", "2026-11-21T10:00:00Z"), ("e2", "SUCCEEDED", "2026-11-22T04:00:00Z"))
+        stage_state(rollback.stub)
+        rollback.stub.add_client_error("rollback_stage", "UnableToRollbackStageException", "stage is not eligible")
+        result = rollback.handler(events.alarm())
+        assert result["result"] == "failed"
+        record = item(ROLLBACK_ID)
+        assert record["status"] == "ROLLBACK_FAILED"
+        assert record["failureReason"] == "CodePipeline refused the rollback: UnableToRollbackStageException: stage is not eligible"
+        command = "aws codepipeline rollback-stage --pipeline-name kiro-pipeline-test --stage-name StagingEnv --target-pipeline-execution-id e1"
+        assert record["manualCommand"] == command
+        (message,) = topic_messages()
+        assert command in message["Message"]
+        assert metric_sum("RollbackCount") == 0
+
+    def test_a_rollback_already_running_is_not_doubled(self, rollback, topic_messages):
+        deployments(("e1", "SUCCEEDED", "2026-11-21T10:00:00Z"), ("e2", "SUCCEEDED", "2026-11-22T04:00:00Z"))
+        stage_state(rollback.stub, latest_type="ROLLBACK", status="InProgress")
+        assert rollback.handler(events.alarm()) == {"result": "already-in-progress"}
+        rollback.stub.assert_no_pending_responses()  # and no rollback_stage call was made
+        assert item(ROLLBACK_ID)["status"] == "ROLLBACK_ALREADY_IN_PROGRESS"
+        assert topic_messages()[0]["Subject"].startswith("Rollback already in progress")
+
+    def test_malformed_events_are_rejected_without_a_retry(self, rollback):
+        assert rollback.handler(events.without(events.alarm(), "detail", "state"))["result"] == "rejected"
+        assert boto3.client("dynamodb").scan(TableName=TABLE)["Items"] == []
+
+    def test_an_sns_failure_after_the_rollback_keeps_the_record(self, rollback, topic_messages, capsys):
+        deployments(("e1", "SUCCEEDED", "2026-11-21T10:00:00Z"), ("e2", "SUCCEEDED", "2026-11-22T04:00:00Z"))
+        stage_state(rollback.stub)
+        rollback.stub.add_response("rollback_stage", {"pipelineExecutionId": "rb-1"})
+        boto3.client("sns").delete_topic(TopicArn=topic_messages.topic)
+        result = rollback.handler(events.alarm())
+        assert result == {"result": "rolled-back", "rollbackExecutionId": "rb-1", "notified": False}
+        assert item(ROLLBACK_ID)["status"] == "ROLLBACK_IN_PROGRESS"
+        errors = [l for l in log_lines(capsys) if l["level"] == "ERROR"]
+        assert errors[-1]["message"] == "could not publish to the rollbacks topic; the record is kept"
+
+    def test_the_runbook_sees_the_rollback_first(self, rollback):
+        deployments(("e1", "SUCCEEDED", "2026-11-21T10:00:00Z"), ("e2", "SUCCEEDED", "2026-11-22T04:00:00Z"))
+        stage_state(rollback.stub)
+        rollback.stub.add_response("rollback_stage", {"pipelineExecutionId": "rb-1"})
+        rollback.handler(events.alarm())
+        # Incident 2, step 2: the newest record of the environment.
+        response = boto3.client("dynamodb").query(
+            TableName=TABLE, IndexName=INDEX, KeyConditionExpression="environment = :env",
+            ExpressionAttributeValues={":env": {"S": ENV}}, ScanIndexForward=False, Limit=1,
+        )
+        assert jmespath.search("Items[0].[deploymentId.S,status.S]", response) == [ROLLBACK_ID, "ROLLBACK_IN_PROGRESS"]

@@ -1,0 +1,248 @@
+"""monitoring-{env}: every name and property issue #4 lists, per environment."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions import package
+from modules import naming
+from tests.support.synth import condition, statement_by_sid
+
+def remote(stack: str, output: str) -> str:
+    """How a stack reads another stack's output through terraform_remote_state."""
+    return f"${{data.terraform_remote_state.cross-stack-reference-input-{stack}.outputs.cross-stack-output-{output}}}"
+
+
+def remote_key(env: str) -> str:
+    return remote(f"core-{env}", "aws_kms_keykeyarn")
+
+
+def remote_pipeline_arn(env: str) -> str:
+    return remote(f"pipeline-{env}", "aws_codepipelinepipelinearn")
+
+
+@pytest.fixture
+def monitoring(stacks, env_config):
+    return stacks[naming.stack_id("monitoring", env_config.name)]
+
+
+def by_name(resources: dict, attribute: str) -> dict:
+    return {r[attribute]: r for r in resources.values()}
+
+
+class TestTopics:
+    def test_three_encrypted_topics(self, monitoring, env_config):
+        topics = by_name(monitoring.resources("aws_sns_topic"), "name")
+        assert set(topics) == {env_config.names.topic(p) for p in ("deployments", "approvals", "rollbacks")}
+        for topic in topics.values():
+            assert topic["kms_master_key_id"] == remote_key(env_config.name)
+
+    def test_email_subscriptions_from_config(self, monitoring, env_config):
+        subscriptions = monitoring.resources("aws_sns_topic_subscription").values()
+        assert sorted(s["topic_arn"] for s in subscriptions) == sorted(
+            f"${{aws_sns_topic.{p}_topic.arn}}" for p in ("deployments", "approvals", "rollbacks")
+        )
+        assert {(s["protocol"], s["endpoint"]) for s in subscriptions} == {("email", env_config.notification_email)}
+
+    @pytest.mark.parametrize(
+        "purpose, publishers",
+        [
+            ("deployments", {"cloudwatch.amazonaws.com", "codestar-notifications.amazonaws.com"}),
+            ("approvals", {"codestar-notifications.amazonaws.com"}),
+            ("rollbacks", {"cloudwatch.amazonaws.com"}),
+        ],
+    )
+    def test_only_the_publishers_of_each_topic_may_publish(self, monitoring, env_config, purpose, publishers):
+        policy = monitoring.resource("aws_sns_topic_policy", f"{purpose}_topic_policy")
+        statements = monitoring.policy_statements(policy["policy"])
+        services = {
+            identifier
+            for s in statements
+            if s["effect"] == "Allow"
+            for p in s.get("principals", [])
+            if p["type"] == "Service"
+            for identifier in p["identifiers"]
+        }
+        assert services == publishers
+        topic_arn = f"arn:aws:sns:{env_config.region}:{env_config.account_id}:{env_config.names.topic(purpose)}"
+        for statement in statements:
+            assert statement["resources"] == [topic_arn]
+            if statement["effect"] == "Allow" and statement.get("principals", [{}])[0].get("type") == "Service":
+                assert condition(statement, "StringEquals", "aws:SourceAccount") == [env_config.account_id]
+        if "cloudwatch.amazonaws.com" in publishers:
+            alarms = statement_by_sid(statements, "AllowThisEnvironmentsAlarms")
+            assert condition(alarms, "ArnLike", "aws:SourceArn") == [
+                f"arn:aws:cloudwatch:{env_config.region}:{env_config.account_id}:alarm:{env_config.names.pipeline}-*"
+            ]
+        deny = statement_by_sid(statements, "DenyInsecureTransport")
+        assert condition(deny, "Bool", "aws:SecureTransport") == ["false"]
+
+
+def test_notification_rules(monitoring, env_config):
+    rules = by_name(monitoring.resources("aws_codestarnotifications_notification_rule"), "name")
+    deployments = rules[env_config.names.notification_rule("deployments")]
+    approvals = rules[env_config.names.notification_rule("approvals")]
+    assert sorted(deployments["event_type_ids"]) == [
+        "codepipeline-pipeline-pipeline-execution-failed",
+        "codepipeline-pipeline-pipeline-execution-started",
+        "codepipeline-pipeline-pipeline-execution-succeeded",
+    ]
+    assert deployments["target"] == [{"address": "${aws_sns_topic.deployments_topic.arn}", "type": "SNS"}]
+    assert approvals["event_type_ids"] == ["codepipeline-pipeline-manual-approval-needed"]
+    assert approvals["target"] == [{"address": "${aws_sns_topic.approvals_topic.arn}", "type": "SNS"}]
+    for rule in (deployments, approvals):
+        assert rule["resource"] == remote_pipeline_arn(env_config.name)
+
+
+class TestAlarms:
+    def alarms(self, monitoring):
+        return by_name(monitoring.resources("aws_cloudwatch_metric_alarm"), "alarm_name")
+
+    def test_names_come_from_the_naming_helper(self, monitoring, env_config):
+        names = env_config.names
+        expected = {names.pipeline + "-" + s for s in ("failures", "rollbacks", "duration", "test-coverage")}
+        expected |= {names.health_alarm(t) for t in naming.DEPLOY_STAGES}
+        assert set(self.alarms(monitoring)) == expected
+
+    @pytest.mark.parametrize(
+        "suffix, metric, statistic, comparison, topic",
+        [
+            ("failures", "DeploymentFailure", "Sum", "GreaterThanOrEqualToThreshold", "deployments"),
+            ("rollbacks", "RollbackCount", "Sum", "GreaterThanOrEqualToThreshold", "rollbacks"),
+            ("duration", "DeploymentDuration", "Maximum", "GreaterThanThreshold", "deployments"),
+            ("test-coverage", "TestCoverage", "Minimum", "LessThanThreshold", "deployments"),
+        ],
+    )
+    def test_pipeline_alarms(self, monitoring, env_config, suffix, metric, statistic, comparison, topic):
+        alarm = self.alarms(monitoring)[f"{env_config.names.pipeline}-{suffix}"]
+        assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == ("KiroPipeline", metric, statistic)
+        assert alarm["dimensions"] == {"Environment": env_config.name}
+        assert alarm["comparison_operator"] == comparison
+        assert alarm["period"] == env_config.polling_interval_minutes * 60
+        assert alarm["alarm_actions"] == [f"${{aws_sns_topic.{topic}_topic.arn}}"]
+        assert alarm["treat_missing_data"] == "notBreaching"
+
+    def test_thresholds_from_config(self, monitoring, env_config):
+        alarms = self.alarms(monitoring)
+        assert alarms[f"{env_config.names.pipeline}-duration"]["threshold"] == env_config.deployment_duration_threshold_minutes * 60
+        assert alarms[f"{env_config.names.pipeline}-test-coverage"]["threshold"] == env_config.coverage_threshold_percent
+
+    @pytest.mark.parametrize("target", list(naming.DEPLOY_STAGES))
+    def test_health_alarms_watch_the_targets_health_check(self, monitoring, env_config, target):
+        alarm = self.alarms(monitoring)[env_config.names.health_alarm(target)]
+        assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == ("AWS/Route53", "HealthCheckStatus", "Minimum")
+        assert alarm["dimensions"] == {"HealthCheckId": f"${{aws_route53_health_check.{target}_health_check.id}}"}
+        assert (alarm["comparison_operator"], alarm["threshold"]) == ("LessThanThreshold", 1)
+        check = monitoring.resource("aws_route53_health_check", f"{target}_health_check")
+        url = env_config.deploy_target(target).health_check_url
+        assert f"https://{check['fqdn']}{check['resource_path']}" == url
+        assert (check["type"], check["port"]) == ("HTTPS", 443)
+
+    def test_the_pipeline_watches_alarms_that_exist(self, stacks, monitoring, env_config):
+        pipeline = stacks[naming.stack_id("pipeline", env_config.name)].resource("aws_codepipeline", "pipeline")
+        watched = {
+            rule["configuration"]["AlarmName"]
+            for stage in pipeline["stage"]
+            if "on_success" in stage
+            for rule in stage["on_success"]["condition"]["rule"]
+        }
+        assert watched and watched <= set(self.alarms(monitoring))
+
+
+class TestFunctions:
+    def test_rollback_function(self, monitoring, env_config):
+        function = monitoring.resource("aws_lambda_function", "rollback")
+        assert function["function_name"] == env_config.names.lambda_function("rollback")
+        assert function["runtime"].startswith("python3")
+        assert function["timeout"] == 900
+        assert function["reserved_concurrent_executions"] == 1
+        assert function["handler"] == "rollback.handler.handler"
+        variables = function["environment"]["variables"]
+        assert {"TABLE_NAME", "PIPELINE_ARN", "TOPIC_ARN"} <= set(variables)
+        assert variables["PIPELINE_ARN"] == remote_pipeline_arn(env_config.name)
+        assert variables["TOPIC_ARN"] == "${aws_sns_topic.rollbacks_topic.arn}"
+        assert json.loads(variables["ROLLBACK_ALARMS"]) == {
+            env_config.names.health_alarm(t): stage for t, stage in naming.DEPLOY_STAGES.items()
+        }
+        assert function["dead_letter_config"] == {"target_arn": "${aws_sqs_queue.functions_dlq.arn}"}
+        assert function["logging_config"]["log_group"].endswith("cross-stack-output-aws_cloudwatch_log_grouprollback_log_groupname}")
+        assert function["kms_key_arn"] == remote_key(env_config.name)
+
+    def test_recorder_function(self, monitoring, env_config):
+        function = monitoring.resource("aws_lambda_function", "deployment_recorder")
+        assert function["function_name"] == env_config.names.lambda_function("deployment-recorder")
+        assert function["handler"] == "deployment_recorder.handler.handler"
+        assert function["environment"]["variables"]["RECORD_TTL_DAYS"] == str(env_config.deployment_record_ttl_days)
+        group = monitoring.resource("aws_cloudwatch_log_group", "recorder_log_group")
+        assert group["name"] == env_config.names.lambda_log_group("deployment-recorder")
+        assert group["retention_in_days"] == env_config.log_retention_days
+
+    def test_dead_letter_queue_is_encrypted(self, monitoring, env_config):
+        queue = monitoring.only("aws_sqs_queue")
+        assert queue["name"] == env_config.names.functions_dlq
+        assert queue["kms_master_key_id"] == remote_key(env_config.name)
+
+    @pytest.mark.parametrize("function", package.FUNCTIONS)
+    def test_code_is_the_built_zip_with_its_hash(self, monitoring, function_zips, function):
+        resource = monitoring.resource("aws_lambda_function", function)
+        assert resource["source_code_hash"] == package.source_code_hash(function_zips / f"{function}.zip")
+        copied = monitoring.path.parent / resource["filename"]
+        assert copied.read_bytes() == (function_zips / f"{function}.zip").read_bytes()
+
+    def test_each_function_has_its_own_least_privilege_role(self, monitoring, env_config):
+        def statements(function):
+            policy = monitoring.resource("aws_iam_role_policy", f"{function}_role_policy")
+            return {s["sid"]: s for s in monitoring.policy_statements(policy["policy"])}
+
+        rollback, recorder = statements("rollback"), statements("deployment_recorder")
+        assert rollback["RollBackStages"]["actions"] == ["codepipeline:GetPipelineState", "codepipeline:RollbackStage"]
+        assert rollback["ReadDeploymentHistory"]["resources"][0].endswith("/index/EnvironmentStatusIndex")
+        assert rollback["AnnounceRollbacks"]["resources"] == ["${aws_sns_topic.rollbacks_topic.arn}"]
+        assert "RollBackStages" not in recorder and "AnnounceRollbacks" not in recorder
+        assert recorder["RecordDeployments"]["actions"] == ["dynamodb:UpdateItem"]
+        for role in ("rollback_role", "deployment_recorder_role"):
+            (trust,) = monitoring.policy_statements(monitoring.resource("aws_iam_role", role)["assume_role_policy"])
+            assert trust["principals"] == [{"type": "Service", "identifiers": ["lambda.amazonaws.com"]}]
+            assert condition(trust, "StringEquals", "aws:SourceAccount") == [env_config.account_id]
+
+
+class TestEventRules:
+    def test_alarm_rollback_rule(self, monitoring, env_config):
+        rule = monitoring.resource("aws_cloudwatch_event_rule", "alarm_rollback_rule")
+        assert rule["name"] == env_config.names.alarm_rollback_rule == f"kiro-pipeline-{env_config.name}-alarm-rollback"
+        pattern = json.loads(rule["event_pattern"])
+        assert pattern["source"] == ["aws.cloudwatch"]
+        assert pattern["detail"]["state"] == {"value": ["ALARM"]}
+        assert set(pattern["detail"]["alarmName"]) == {env_config.names.health_alarm(t) for t in naming.DEPLOY_STAGES}
+        target = monitoring.resource("aws_cloudwatch_event_target", "alarm_rollback_target")
+        assert target["arn"] == "${aws_lambda_function.rollback.arn}"
+        permission = monitoring.resource("aws_lambda_permission", "alarm_rollback_permission")
+        assert permission["source_arn"] == "${aws_cloudwatch_event_rule.alarm_rollback_rule.arn}"
+        assert permission["principal"] == "events.amazonaws.com"
+
+    def test_pipeline_events_reach_the_recorder_and_the_pipeline_log(self, monitoring, env_config):
+        rule = monitoring.resource("aws_cloudwatch_event_rule", "pipeline_events_rule")
+        pattern = json.loads(rule["event_pattern"])
+        assert pattern == {
+            "source": ["aws.codepipeline"],
+            "detail-type": ["CodePipeline Pipeline Execution State Change", "CodePipeline Stage Execution State Change"],
+            "detail": {"pipeline": [env_config.names.pipeline]},
+        }
+        targets = {t["target_id"]: t["arn"] for t in monitoring.resources("aws_cloudwatch_event_target").values()
+                   if t["rule"] == "${aws_cloudwatch_event_rule.pipeline_events_rule.name}"}
+        assert targets["pipeline_events"] == "${aws_lambda_function.deployment_recorder.arn}"
+        assert targets["pipeline_log"].endswith("cross-stack-output-aws_cloudwatch_log_grouppipeline_log_grouparn}")
+
+
+def test_dashboard(monitoring, env_config):
+    dashboard = monitoring.only("aws_cloudwatch_dashboard")
+    assert dashboard["dashboard_name"] == env_config.names.dashboard
+    body = json.loads(dashboard["dashboard_body"])
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert titles == ["Pipeline executions", "Deployment duration (seconds)", "Rollbacks", "Test coverage (%)", "Alarm status"]
+    metrics = {m[1] for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]}
+    assert metrics == {"DeploymentSuccess", "DeploymentFailure", "DeploymentDuration", "RollbackCount", "TestCoverage"}
+    alarm_widget = body["widgets"][-1]
+    assert len(alarm_widget["properties"]["alarms"]) == 7
