@@ -23,7 +23,7 @@ STACKS := core pipeline monitoring
 export CHECKPOINT_DISABLE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install functions synth test diff deploy destroy bootstrap clean check-env
+.PHONY: help install functions synth test bench diff deploy destroy bootstrap clean check-env
 
 help: ## Show this help
 	@echo "kiro-pipeline: Terraform (CDKTF, Python) for the Kiro CD pipeline"
@@ -53,6 +53,9 @@ synth: install functions ## Synthesize every stack of every environment (or ENV=
 
 test: install ## Run the whole test suite
 	$(PY) -m pytest
+
+bench: install functions ## Time synth with and without lazy provider imports (target ratio <= 0.33)
+	$(PY) -m tools.bench_synth
 
 check-env:
 	@if [ -z "$(ENV)" ]; then echo "error: ENV is required: make $(MAKECMDGOALS) ENV=test|staging|production" >&2; exit 2; fi

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from cdktf import App
+from modules import provider_import
 
-from environments import EnvironmentConfig
-from modules.core import CoreStack
-from modules.monitoring import MonitoringStack
-from modules.pipeline import PipelineStack
+# Before any stack module imports a provider submodule (see provider_import).
+provider_import.enable()
+
+from cdktf import App  # noqa: E402
+
+from environments import EnvironmentConfig  # noqa: E402
+from modules.core import CoreStack  # noqa: E402
+from modules.monitoring import MonitoringStack  # noqa: E402
+from modules.pipeline import PipelineStack  # noqa: E402
 
 
 def add_environment(app: App, config: EnvironmentConfig) -> dict[str, object]:

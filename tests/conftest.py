@@ -10,6 +10,12 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+# Tests import stack modules directly too: load provider submodules lazily
+# from the start, as the app does (modules/provider_import.py).
+from modules import provider_import  # noqa: E402
+
+provider_import.enable()
+
 from environments import ENVIRONMENT_NAMES, load_all  # noqa: E402
 from tests.support.synth import SynthesizedStack  # noqa: E402
 

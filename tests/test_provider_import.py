@@ -1,0 +1,80 @@
+"""Lazy provider imports: same output, far fewer modules, a switch, a fallback."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import REPO
+
+COUNT = "import sys; print(sum(1 for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')))"
+
+
+def python(code: str, **env) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k != "KIRO_EAGER_PROVIDER_IMPORT"}
+    environ.update(env)
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, env=environ, capture_output=True, text=True)
+
+
+def test_the_app_loads_only_the_submodules_it_uses():
+    result = python("import modules.app; " + COUNT)
+    assert result.returncode == 0, result.stderr
+    assert 10 < int(result.stdout) < 100
+
+
+def test_the_switch_turns_it_off():
+    result = python("from modules import provider_import as p; print(p.enable()); import modules.app; " + COUNT,
+                    KIRO_EAGER_PROVIDER_IMPORT="1")
+    state, count = result.stdout.split()
+    assert state == "disabled"
+    assert int(count) > 2000
+
+
+def test_submodules_stay_reachable_as_attributes():
+    result = python("from modules import provider_import as p; p.enable(); import cdktf_cdktf_provider_aws as aws; "
+                    "print(aws.s3_bucket.S3Bucket.__name__); print(hasattr(aws, 'no_such_resource'))")
+    assert result.stdout.split() == ["S3Bucket", "False"], result.stderr
+
+
+def test_an_unexpected_layout_falls_back_and_warns_once(tmp_path):
+    package = tmp_path / "cdktf_cdktf_provider_aws"
+    package.mkdir()
+    (package / "_jsii").mkdir()
+    (package / "_jsii" / "__init__.py").write_text("")
+    imports = "".join(f"from . import m{i}\n" for i in range(1500))
+    (package / "__init__.py").write_text(imports + "class Surprise:\n    pass\n")
+    code = textwrap.dedent("""
+        import warnings
+        warnings.simplefilter("always")
+        from modules import provider_import as p
+        with warnings.catch_warnings(record=True) as caught:
+            print(p.enable(), p.enable())
+        print(len(caught), caught[0].message)
+    """)
+    result = python(code, PYTHONPATH=f"{tmp_path}{os.pathsep}{REPO}")
+    first, warning = result.stdout.splitlines()
+    assert first == "fallback fallback"
+    assert warning.startswith("1 cdktf_cdktf_provider_aws does not have the layout modules.provider_import expects")
+
+
+@pytest.fixture(scope="module")
+def eager_synth(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("eager")
+    environ = {k: v for k, v in os.environ.items() if k != "ENV"}
+    environ.update(CDKTF_OUTDIR=str(outdir), KIRO_EAGER_PROVIDER_IMPORT="1")
+    result = subprocess.run([sys.executable, "main.py"], cwd=REPO, env=environ, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return outdir
+
+
+def test_output_is_byte_identical_to_an_eager_synth(synth_dir, eager_synth):
+    files = sorted(str(p.relative_to(synth_dir)) for p in synth_dir.rglob("*") if p.is_file())
+    assert files == sorted(str(p.relative_to(eager_synth)) for p in eager_synth.rglob("*") if p.is_file())
+    match, mismatch, errors = filecmp.cmpfiles(synth_dir, eager_synth, files, shallow=False)
+    assert (mismatch, errors) == ([], [])
+    assert len(match) == len(files) > 9

@@ -1,0 +1,1 @@
+"""Developer and CI tooling (benchmarks, plan review); no cdktf import."""
