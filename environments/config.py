@@ -351,9 +351,9 @@ def validate(config: EnvironmentConfig) -> list[str]:
             f"artifacts_bucket_suffix: {config.artifacts_bucket_suffix!r} may hold only lowercase "
             "letters, digits and inner hyphens"
         )
-    elif len(config.names.artifacts_bucket) > 63:
+    elif max(len(config.names.artifacts_bucket), len(config.names.access_logs_bucket)) > 63:
         problems.append(
-            f"artifacts_bucket_suffix: makes the bucket name {config.names.artifacts_bucket!r} longer than "
+            f"artifacts_bucket_suffix: makes the bucket name {config.names.access_logs_bucket!r} longer than "
             "S3's 63 characters; shorten it"
         )
 

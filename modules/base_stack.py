@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from cdktf import S3Backend, TerraformStack
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
 from environments import EnvironmentConfig
 from modules import naming
+from modules.checks import LOG_RETENTION, skip_checks
 
 # S3-native locking (`use_lockfile`) needs Terraform 1.10.
 REQUIRED_TERRAFORM_VERSION = ">= 1.10.0"
@@ -55,6 +57,18 @@ class BaseStack(TerraformStack):
         if backend.s3_native_locking:
             self.add_override("terraform.backend.s3.use_lockfile", True)
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
+
+    def log_group(self, construct_id: str, name: str, kms_key_arn: str) -> CloudwatchLogGroup:
+        """A log group encrypted with the project key, with the configured retention."""
+        group = CloudwatchLogGroup(
+            self,
+            construct_id,
+            name=name,
+            retention_in_days=self.config.log_retention_days,
+            kms_key_id=kms_key_arn,
+        )
+        skip_checks(group, {"CKV_AWS_338": LOG_RETENTION})
+        return group
 
     @property
     def partition(self) -> str:

@@ -88,6 +88,11 @@ class ResourceNames:
         return f"{name}-{self.artifacts_bucket_suffix}" if self.artifacts_bucket_suffix else name
 
     @property
+    def access_logs_bucket(self) -> str:
+        name = resource_name(self.env, "access-logs")
+        return f"{name}-{self.artifacts_bucket_suffix}" if self.artifacts_bucket_suffix else name
+
+    @property
     def deployments_table(self) -> str:
         return resource_name(self.env, "deployments")
 

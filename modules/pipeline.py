@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.codebuild_project import (
     CodebuildProject,
     CodebuildProjectArtifacts,
@@ -131,13 +130,7 @@ class PipelineStack(BaseStack):
         config, names, core = self.config, self.names, self.core
         name = names.codebuild_project(kind)
         construct = kind.replace("-", "_")
-        log_group = CloudwatchLogGroup(
-            self,
-            f"{construct}_log_group",
-            name=names.codebuild_log_group(kind),
-            retention_in_days=config.log_retention_days,
-            kms_key_id=core.kms_key_arn,
-        )
+        log_group = self.log_group(f"{construct}_log_group", names.codebuild_log_group(kind), core.kms_key_arn)
         for report, report_type in REPORTS.get(kind, {}).items():
             CodebuildReportGroup(
                 self,

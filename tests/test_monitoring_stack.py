@@ -170,6 +170,10 @@ class TestFunctions:
         assert function["logging_config"]["log_group"].endswith("cross-stack-output-aws_cloudwatch_log_grouprollback_log_groupname}")
         assert function["kms_key_arn"] == remote_key(env_config.name)
 
+    @pytest.mark.parametrize("function", ["rollback", "deployment_recorder"])
+    def test_functions_are_traced(self, monitoring, function):
+        assert monitoring.resource("aws_lambda_function", function)["tracing_config"] == {"mode": "Active"}
+
     def test_recorder_function(self, monitoring, env_config):
         function = monitoring.resource("aws_lambda_function", "deployment_recorder")
         assert function["function_name"] == env_config.names.lambda_function("deployment-recorder")
