@@ -11,6 +11,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+SCAN_VENV := .venv-scan
 CDKTF := node_modules/.bin/cdktf
 STAMPS := .make
 
@@ -23,7 +24,7 @@ STACKS := core pipeline monitoring
 export CHECKPOINT_DISABLE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install functions synth test bench diff deploy destroy bootstrap clean check-env
+.PHONY: help install install-scan functions synth test scan bench diff deploy destroy bootstrap clean check-env
 
 help: ## Show this help
 	@echo "kiro-pipeline: Terraform (CDKTF, Python) for the Kiro CD pipeline"
@@ -40,6 +41,13 @@ $(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@mkdir -p $(STAMPS) && touch $@
 
+install-scan: $(STAMPS)/scan ## Create .venv-scan/ with the pinned checkov (its own venv: it pins an older boto3)
+
+$(STAMPS)/scan: requirements-scan.txt constraints-scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt -c constraints-scan.txt
+	@mkdir -p $(STAMPS) && touch $@
+
 $(STAMPS)/node: package.json package-lock.json
 	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || { echo "Node.js 20 or newer is required"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
@@ -51,8 +59,11 @@ functions: install ## Build dist/<function>.zip for every Lambda function (repro
 synth: install functions ## Synthesize every stack of every environment (or ENV=...) into cdktf.out/
 	ENV=$(ENV) $(CDKTF) synth
 
-test: install ## Run the whole test suite
+test: install install-scan ## Run the whole test suite (the checkov scan included)
 	$(PY) -m pytest
+
+scan: install-scan synth ## checkov over every synthesized stack: zero failed checks, skips only inline
+	$(PY) -m tools.scan --checkov $(SCAN_VENV)/bin/checkov
 
 bench: install functions ## Time synth with and without lazy provider imports (target ratio <= 0.33)
 	$(PY) -m tools.bench_synth
