@@ -1,0 +1,175 @@
+"""Summarize `terraform plan` for a pull-request comment.
+
+    python -m tools.plan_summary --plan core-test=plans/core.json:plans/core.txt [--plan ...] [--out FILE]
+
+Each `--plan` names a stack and its `terraform show -json` output, and
+optionally its `terraform show -no-color` text after a colon. The comment has,
+per stack: counts to add, change and destroy (as Terraform counts them: a
+replacement is one add and one destroy); a warning section for destroys and
+replacements and for any change to what grants access (IAM policies and
+roles, key policies, bucket and topic policies, security groups, resource
+permissions), the "permissions broadening" review of CDK Pipelines; and the
+full plan, folded. The first line is a marker, so the workflow updates its
+comment instead of adding another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MARKER = "<!-- kiro-pipeline-plan-summary -->"
+
+# Changing any of these can widen who may do what.
+PERMISSION_TYPES = {
+    "aws_iam_role",
+    "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment",
+    "aws_iam_policy",
+    "aws_iam_user_policy",
+    "aws_iam_group_policy",
+    "aws_iam_policy_attachment",
+    "aws_kms_key_policy",
+    "aws_kms_grant",
+    "aws_s3_bucket_policy",
+    "aws_sns_topic_policy",
+    "aws_sqs_queue_policy",
+    "aws_cloudwatch_log_resource_policy",
+    "aws_lambda_permission",
+    "aws_security_group",
+    "aws_security_group_rule",
+    "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule",
+    "aws_codestarconnections_connection",
+    "aws_codeconnections_connection",
+}
+# Resources whose policy lives in an attribute of their own.
+POLICY_ATTRIBUTES = {"aws_kms_key": "policy", "aws_sns_topic": "policy", "aws_sqs_queue": "policy",
+                     "aws_ecr_repository_policy": "policy"}
+
+
+@dataclass(frozen=True)
+class Change:
+    address: str
+    resource_type: str
+    actions: tuple[str, ...]
+
+    @property
+    def kind(self) -> str:
+        if self.actions in (("delete", "create"), ("create", "delete")):
+            return "replace"
+        if self.actions == ("create",):
+            return "create"
+        if self.actions == ("update",):
+            return "update"
+        if self.actions == ("delete",):
+            return "delete"
+        return "no-op"
+
+
+@dataclass
+class StackPlan:
+    stack: str
+    changes: list[Change] = field(default_factory=list)
+    permission_changes: list[Change] = field(default_factory=list)
+    text: str = ""
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        kinds = [c.kind for c in self.changes]
+        add = kinds.count("create") + kinds.count("replace")
+        change = kinds.count("update")
+        destroy = kinds.count("delete") + kinds.count("replace")
+        return add, change, destroy
+
+    @property
+    def destructive(self) -> list[Change]:
+        return [c for c in self.changes if c.kind in ("delete", "replace")]
+
+
+def _policy_changed(resource_change: dict) -> bool:
+    attribute = POLICY_ATTRIBUTES.get(resource_change["type"])
+    if attribute is None:
+        return False
+    change = resource_change["change"]
+    before = (change.get("before") or {}).get(attribute)
+    after = (change.get("after") or {}).get(attribute)
+    unknown = (change.get("after_unknown") or {}).get(attribute, False)
+    return unknown is True or before != after
+
+
+def summarize(stack: str, plan: dict, text: str = "") -> StackPlan:
+    if "resource_changes" not in plan and "format_version" not in plan:
+        raise ValueError(f"{stack}: not `terraform show -json` plan output")
+    result = StackPlan(stack, text=text)
+    for resource_change in plan.get("resource_changes", []):
+        if resource_change.get("mode", "managed") != "managed":
+            continue  # data sources are read, not changed
+        change = Change(resource_change["address"], resource_change["type"], tuple(resource_change["change"]["actions"]))
+        if change.kind == "no-op":
+            continue
+        result.changes.append(change)
+        if change.resource_type in PERMISSION_TYPES or _policy_changed(resource_change):
+            result.permission_changes.append(change)
+    return result
+
+
+def render(plans: list[StackPlan]) -> str:
+    lines = [MARKER, "## Terraform plan", "", "| stack | add | change | destroy |", "|---|---:|---:|---:|"]
+    for plan in plans:
+        add, change, destroy = plan.counts
+        lines.append(f"| `{plan.stack}` | {add} | {change} | {destroy} |")
+    destructive = [(p.stack, c) for p in plans for c in p.destructive]
+    permissions = [(p.stack, c) for p in plans for c in p.permission_changes]
+    if destructive or permissions:
+        lines += ["", "### ⚠️ Review before merging"]
+    if destructive:
+        lines += ["", "**Destroyed or replaced** (data in them may be lost):", ""]
+        lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in destructive]
+    if permissions:
+        lines += ["", "**Permissions may change** (IAM, key, bucket and topic policies, security groups):", ""]
+        lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in permissions]
+    if not any(p.changes for p in plans):
+        lines += ["", "No changes. The infrastructure matches the configuration."]
+    for plan in plans:
+        if plan.text:
+            lines += ["", f"<details><summary>Full plan: <code>{plan.stack}</code></summary>", "", "```", plan.text.rstrip(),
+                      "```", "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _parse_plan_argument(value: str) -> tuple[str, Path, Path | None]:
+    stack, _, files = value.partition("=")
+    json_path, _, text_path = files.partition(":")
+    if not stack or not json_path:
+        raise argparse.ArgumentTypeError(f"--plan takes STACK=PLAN.json[:PLAN.txt], got {value!r}")
+    return stack, Path(json_path), Path(text_path) if text_path else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Summarize terraform plans as a pull-request comment.")
+    parser.add_argument("--plan", action="append", required=True, type=_parse_plan_argument,
+                        metavar="STACK=PLAN.json[:PLAN.txt]")
+    parser.add_argument("--out", help="write the comment here (default: standard output)")
+    args = parser.parse_args(argv)
+    try:
+        plans = [
+            summarize(stack, json.loads(json_path.read_text()), text_path.read_text() if text_path else "")
+            for stack, json_path, text_path in args.plan
+        ]
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    comment = render(plans)
+    if args.out:
+        Path(args.out).write_text(comment)
+    else:
+        sys.stdout.write(comment)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
