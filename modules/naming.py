@@ -163,6 +163,10 @@ class ResourceNames:
     def functions_dlq(self) -> str:
         return resource_name(self.env, "functions-dlq")
 
+    def resource_secret(self, purpose: str) -> str:
+        """Secrets Manager names, e.g. `kiro-pipeline-{env}-slack-webhook`."""
+        return resource_name(self.env, purpose)
+
     def health_alarm(self, target: str) -> str:
         """The alarm a deploy stage watches during its bake time (monitoring creates it)."""
         return resource_name(self.env, f"{target}-health")
