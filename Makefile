@@ -24,7 +24,8 @@ STACKS := core pipeline monitoring
 export CHECKPOINT_DISABLE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install install-scan functions synth test scan bench diff deploy destroy bootstrap clean check-env
+.PHONY: help install install-scan functions synth test scan bench diff deploy destroy bootstrap clean check-env \
+	validate health summary deployments trigger approve reject stop
 
 help: ## Show this help
 	@echo "kiro-pipeline: Terraform (CDKTF, Python) for the Kiro CD pipeline"
@@ -87,6 +88,35 @@ deploy: install functions check-env ## Deploy ENV [STACK=core|pipeline|monitorin
 
 destroy: install functions check-env ## Destroy ENV [STACK], in reverse dependency order
 	ENV=$(ENV) $(CDKTF) destroy $(stack_ids)
+
+# Day-to-day operations (python -m ops <command> ENV); see README, "Operations".
+OPS = $(PY) -m ops
+validate: install check-env ## Post-deployment checklist for ENV (exit 1 if any check fails)
+	$(OPS) validate $(ENV)
+
+health: install check-env ## Stage states, alarms in ALARM and recent deployments of ENV
+	$(OPS) health $(ENV)
+
+summary: install check-env ## Deployment summary of ENV over DAYS (default 7)
+	$(OPS) summary $(ENV) --days $(or $(DAYS),7)
+
+deployments: install check-env ## Recent deployment records of ENV
+	$(OPS) deployments $(ENV)
+
+trigger: install check-env ## Start ENV's pipeline and follow it to the end
+	$(OPS) trigger $(ENV) --wait
+
+approve: install check-env ## Approve ENV's pending production release: SUMMARY="..."
+	@if [ -z "$(SUMMARY)" ]; then echo 'error: SUMMARY is required: make approve ENV=production SUMMARY="Approved by <name>"' >&2; exit 2; fi
+	$(OPS) approve $(ENV) --summary "$(SUMMARY)"
+
+reject: install check-env ## Reject ENV's pending production release: SUMMARY="..."
+	@if [ -z "$(SUMMARY)" ]; then echo 'error: SUMMARY is required: make reject ENV=production SUMMARY="Rejected: <reason>"' >&2; exit 2; fi
+	$(OPS) reject $(ENV) --summary "$(SUMMARY)"
+
+stop: install check-env ## Stop ENV's running execution: REASON="..."
+	@if [ -z "$(REASON)" ]; then echo 'error: REASON is required: make stop ENV=test REASON="Stuck execution"' >&2; exit 2; fi
+	$(OPS) stop $(ENV) --reason "$(REASON)"
 
 clean: ## Remove build output (keeps .venv/ and node_modules/)
 	rm -rf cdktf.out dist .pytest_cache

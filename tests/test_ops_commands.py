@@ -1,0 +1,267 @@
+"""The operations CLI's commands, against moto. moto has none of CodePipeline's
+GetPipelineState, StartPipelineExecution, GetPipelineExecution,
+ListPipelineExecutions, PutApprovalResult, StopPipelineExecution or
+RollbackStage, so those answers come from botocore's Stubber, which also
+checks the exact requests the commands send."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from environments import load
+from ops import cli
+from tests.support.sessions import StubbingSession
+
+CONFIG = load("production")
+NAMES = CONFIG.names
+WEBHOOK = "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        session = StubbingSession(stubbed_services=["codepipeline"])
+        monkeypatch.setattr(cli, "session", lambda region, profile: session)
+        yield session
+
+
+@pytest.fixture
+def table(aws):
+    boto3.client("dynamodb").create_table(
+        TableName=NAMES.deployments_table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("deploymentId", "environment", "startTime")],
+        KeySchema=[{"AttributeName": "deploymentId", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{"IndexName": NAMES.deployments_index, "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "environment", "KeyType": "HASH"},
+                                               {"AttributeName": "startTime", "KeyType": "RANGE"}]}],
+    )
+    return boto3.resource("dynamodb").Table(NAMES.deployments_table)
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def pipeline(aws):
+    return aws.stub("codepipeline")
+
+
+def state(stub, stages):
+    stub.add_response("get_pipeline_state", {"pipelineName": NAMES.pipeline, "stageStates": stages}, {"name": NAMES.pipeline})
+
+
+# --- usage and errors ------------------------------------------------------------
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["approve", "production"])  # --summary missing
+    assert caught.value.code == 2
+    assert "--summary" in capsys.readouterr().err
+    code, _, err = run(capsys, "health", "prod")
+    assert code == 2 and "valid names are test, staging, production" in err
+
+
+@pytest.mark.parametrize("command", list(cli.COMMANDS))
+def test_every_command_has_help_with_an_example(capsys, command):
+    with pytest.raises(SystemExit) as caught:
+        cli.main([command, "--help"])
+    assert caught.value.code == 0
+    assert f"example: python -m ops {command} " in capsys.readouterr().out
+
+
+def test_missing_credentials_are_one_line(monkeypatch, capsys, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    code, _, err = run(capsys, "deployments", "test")
+    assert code == 1
+    assert err.startswith("error: no AWS credentials while deployments test") and err.count("\n") == 1
+
+
+def test_access_denied_is_one_line(aws, capsys):
+    pipeline(aws).add_client_error("get_pipeline_state", "AccessDeniedException",
+                                   "User is not authorized to perform: codepipeline:GetPipelineState")
+    code, _, err = run(capsys, "health", "production")
+    assert code == 1
+    assert err == ("error: access denied while health production: User is not authorized to perform: "
+                   "codepipeline:GetPipelineState; your role needs that permission\n")
+
+
+# --- secrets and parameters ------------------------------------------------------
+def test_setup_secrets_reads_stdin_and_never_prints_the_value(aws, capsys, monkeypatch):
+    boto3.client("kms").create_alias(AliasName=NAMES.kms_alias, TargetKeyId=boto3.client("kms").create_key()["KeyMetadata"]["KeyId"])
+    monkeypatch.setattr("sys.stdin", io.StringIO(WEBHOOK + "\n"))
+    code, out, err = run(capsys, "setup-secrets", "production")
+    assert code == 0 and out == "✓ secret kiro-pipeline-production-slack-webhook created (value not shown)\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(WEBHOOK.replace("XXXX", "YYYY") + "\n"))
+    code, out, err = run(capsys, "setup-secrets", "production", "--json")
+    assert code == 0 and json.loads(out) == {"secret": "kiro-pipeline-production-slack-webhook", "action": "updated"}
+    stored = boto3.client("secretsmanager").get_secret_value(SecretId="kiro-pipeline-production-slack-webhook")
+    assert stored["SecretString"] == WEBHOOK.replace("XXXX", "YYYY")
+    assert "SECRET" not in out + err and "hooks.slack.com" not in out + err
+
+
+def test_setup_secrets_rejects_a_non_webhook_without_echoing_it(aws, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("not-a-url-but-a-password-123\n"))
+    code, out, err = run(capsys, "setup-secrets", "production")
+    assert code == 2 and "not a Slack webhook URL" in err
+    assert "password-123" not in out + err
+
+
+def test_setup_parameters_writes_validated_values_and_shows_them(aws, capsys):
+    code, out, _ = run(capsys, "setup-parameters", "production", "--github-owner", "acme")
+    assert code == 0 and "✓ /kiro-pipeline/production/github-owner = acme" in out
+    code, out, _ = run(capsys, "setup-parameters", "production", "--show")
+    assert out.splitlines() == [
+        "/kiro-pipeline/production/github-owner = acme",
+        "/kiro-pipeline/production/github-repo = kiro-codebuild-worker",
+        "/kiro-pipeline/production/notification-email = devops-team@example.com",
+    ]
+    code, _, err = run(capsys, "setup-parameters", "production", "--notification-email", "nope")
+    assert code == 2 and "notification-email: 'nope' is not valid; nothing written" in err
+
+
+def test_subscribe_reports_pending_confirmations(aws, capsys):
+    for purpose in ("deployments", "approvals", "rollbacks"):
+        boto3.client("sns").create_topic(Name=NAMES.topic(purpose))
+    code, out, _ = run(capsys, "subscribe", "production", "oncall@example.com", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert set(report) == {NAMES.topic(p) for p in ("deployments", "approvals", "rollbacks")}
+    subscriptions = boto3.client("sns").list_subscriptions()["Subscriptions"]
+    assert sorted(s["Endpoint"] for s in subscriptions) == ["oncall@example.com"] * 3
+    code, _, err = run(capsys, "subscribe", "production", "not-an-address")
+    assert code == 2
+
+
+# --- deployments, health, summary --------------------------------------------------
+def records(table, *items):
+    for deployment_id, status, start, extra in items:
+        table.put_item(Item={"deploymentId": deployment_id, "environment": "production", "status": status,
+                             "startTime": start, **extra})
+
+
+def test_deployments_newest_first_with_a_status_filter(table, capsys):
+    records(table, ("e1", "SUCCEEDED", "2026-11-20T10:00:00Z", {}), ("e2", "FAILED", "2026-11-22T10:00:00Z", {}),
+            ("e3", "SUCCEEDED", "2026-11-21T10:00:00Z", {"commitId": "3f2a9c1d2e3f"}))
+    code, out, _ = run(capsys, "deployments", "production", "--json")
+    assert [r["deploymentId"] for r in json.loads(out)] == ["e2", "e3", "e1"]
+    code, out, _ = run(capsys, "deployments", "production", "--status", "SUCCEEDED", "--limit", "1")
+    assert out.splitlines()[1].split()[:3] == ["e3", "SUCCEEDED", "2026-11-21T10:00:00Z"]
+
+
+def test_health_shows_stages_alarms_and_recent_deployments(aws, table, capsys):
+    records(table, ("e1", "SUCCEEDED", "2026-11-22T10:00:00Z", {}))
+    boto3.client("cloudwatch").put_metric_alarm(
+        AlarmName=f"{NAMES.pipeline}-failures", MetricName="DeploymentFailure", Namespace="KiroPipeline",
+        Statistic="Sum", Period=900, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    boto3.client("cloudwatch").set_alarm_state(AlarmName=f"{NAMES.pipeline}-failures", StateValue="ALARM",
+                                                StateReason="1 failed execution")
+    state(pipeline(aws), [
+        {"stageName": "Source", "latestExecution": {"pipelineExecutionId": "e1", "status": "Succeeded"}},
+        {"stageName": "ProductionEnv", "latestExecution": {"pipelineExecutionId": "e1", "status": "Failed"}},
+    ])
+    code, out, _ = run(capsys, "health", "production")
+    assert code == 1
+    assert "  ProductionEnv  Failed" in out
+    assert "  ✗ kiro-pipeline-production-failures: 1 failed execution" in out
+    assert "e1" in out.split("Recent deployments:")[1]
+
+
+def test_summary_from_metrics_and_records(aws, table, capsys):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    iso = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    data = [("DeploymentSuccess", 3), ("DeploymentFailure", 1), ("RollbackCount", 1)]
+    boto3.client("cloudwatch").put_metric_data(Namespace="KiroPipeline", MetricData=[
+        {"MetricName": name, "Dimensions": [{"Name": "Environment", "Value": "production"}], "Value": value,
+         "Timestamp": now - datetime.timedelta(hours=1)} for name, value in data])
+    for index, minutes in enumerate((20, 40, 30)):
+        start = now - datetime.timedelta(days=1, hours=index)
+        records(table, (f"e{index}", "SUCCEEDED", iso(start),
+                        {"startedAt": iso(start), "endTime": iso(start + datetime.timedelta(minutes=minutes))}))
+    records(table, ("old", "SUCCEEDED", iso(now - datetime.timedelta(days=30)), {}))
+    code, out, _ = run(capsys, "summary", "production", "--days", "7", "--json")
+    assert code == 0
+    assert json.loads(out) == {"environment": "production", "days": 7, "deployments": 3, "successes": 3, "failures": 1,
+                               "rollbacks": 1, "success_rate_percent": 75.0, "median_duration_minutes": 30.0}
+
+
+# --- pipeline control ----------------------------------------------------------------
+def test_trigger_and_wait_follows_the_stages_to_the_end(aws, capsys):
+    stub = pipeline(aws)
+    stub.add_response("start_pipeline_execution", {"pipelineExecutionId": "e9"}, {"name": NAMES.pipeline})
+    for status, stage_status in (("InProgress", "InProgress"), ("Failed", "Failed")):
+        stub.add_response("get_pipeline_execution", {"pipelineExecution": {"pipelineExecutionId": "e9", "status": status}},
+                          {"pipelineName": NAMES.pipeline, "pipelineExecutionId": "e9"})
+        state(stub, [{"stageName": "Build", "latestExecution": {"pipelineExecutionId": "e9", "status": stage_status}}])
+    code, out, _ = run(capsys, "trigger", "production", "--wait", "--poll-seconds", "0")
+    assert code == 1
+    assert out.splitlines() == ["Started kiro-pipeline-production execution e9", "  Build          InProgress",
+                                "  Build          Failed", "✗ execution e9: Failed"]
+    stub.assert_no_pending_responses()
+
+
+def approval_state(stub, status="InProgress"):
+    state(stub, [{"stageName": "ProductionEnv", "actionStates": [
+        {"actionName": "ApproveProduction", "latestExecution": {"status": status, "token": "tok-123"}}]}])
+
+
+@pytest.mark.parametrize("command, result", [("approve", "Approved"), ("reject", "Rejected")])
+def test_approve_and_reject_find_the_token_themselves(aws, capsys, command, result):
+    stub = pipeline(aws)
+    approval_state(stub)
+    stub.add_response("put_approval_result", {}, {
+        "pipelineName": NAMES.pipeline, "stageName": "ProductionEnv", "actionName": "ApproveProduction",
+        "result": {"status": result, "summary": "by Jane"}, "token": "tok-123"})
+    code, out, _ = run(capsys, command, "production", "--summary", "by Jane")
+    assert code == 0 and out.startswith(f"✓ {result.lower()} the production release")
+    stub.assert_no_pending_responses()
+
+
+def test_no_pending_approval_says_so(aws, capsys):
+    approval_state(pipeline(aws), status="Succeeded")
+    code, _, err = run(capsys, "approve", "production", "--summary", "x")
+    assert code == 1 and "no approval is pending for kiro-pipeline-production" in err
+
+
+def test_stop_finds_the_running_execution(aws, capsys):
+    stub = pipeline(aws)
+    stub.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": [
+        {"pipelineExecutionId": "e8", "status": "InProgress"}, {"pipelineExecutionId": "e7", "status": "Succeeded"}]})
+    stub.add_response("stop_pipeline_execution", {"pipelineExecutionId": "e8"}, {
+        "pipelineName": NAMES.pipeline, "pipelineExecutionId": "e8", "abandon": False, "reason": "Stuck execution, restarting"})
+    code, out, _ = run(capsys, "stop", "production", "--reason", "Stuck execution, restarting")
+    assert code == 0 and "e8" in out
+    stub.assert_no_pending_responses()
+
+
+def test_rollback_to_the_last_success_is_recorded(aws, table, capsys):
+    stub = pipeline(aws)
+    stub.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": [
+        {"pipelineExecutionId": "e3", "status": "Succeeded"}, {"pipelineExecutionId": "e2", "status": "Failed"},
+        {"pipelineExecutionId": "e1", "status": "Succeeded"}]})
+    stub.add_response("rollback_stage", {"pipelineExecutionId": "rb-7"}, {
+        "pipelineName": NAMES.pipeline, "stageName": "ProductionEnv", "targetPipelineExecutionId": "e1"})
+    code, out, _ = run(capsys, "rollback", "production", "--stage", "ProductionEnv")
+    assert code == 0 and "back to e1" in out
+    (record,) = [r for r in table.scan()["Items"] if r["deploymentId"].startswith("rollback#manual#")]
+    assert (record["status"], record["stage"], record["targetExecutionId"], record["rollbackExecutionId"]) == (
+        "ROLLBACK_IN_PROGRESS", "ProductionEnv", "e1", "rb-7")
+    assert record["initiatedBy"].startswith("arn:aws:")
+
+
+def test_rollback_rejects_unknown_stages(aws, capsys):
+    code, _, err = run(capsys, "rollback", "production", "--stage", "Build")
+    assert code == 2 and "--stage must be one of TestEnv, StagingEnv, ProductionEnv" in err
