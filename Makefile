@@ -78,7 +78,7 @@ check-env:
 stack_ids = $(if $(STACK),$(STACK)-$(ENV),$(foreach s,$(STACKS),$(s)-$(ENV)))
 
 bootstrap: install check-env ## Create ENV's Terraform state bucket and lock table (idempotent)
-	$(PY) -m ops.bootstrap $(ENV)
+	$(PY) -m ops bootstrap $(ENV)
 
 diff: install functions check-env ## Show what a deploy of ENV [STACK] would change (terraform plan)
 	ENV=$(ENV) $(CDKTF) diff $(stack_ids)

@@ -1,6 +1,6 @@
 """Create an environment's Terraform state bucket and lock table, idempotently.
 
-    python -m ops.bootstrap test [--profile NAME]
+    python -m ops bootstrap test [--profile NAME]     (or python -m ops.bootstrap test)
 
 Like `cdk bootstrap`: run it once per environment before the first deploy.
 Each setting is read first and written only when it differs, so a second run
@@ -10,15 +10,14 @@ stack: they hold the stacks' state, so they must outlive them.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass
 
 import botocore.exceptions
 
-from environments import ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig, UnknownEnvironmentError, load
-from ops.aws import AWS_ERRORS, EXIT_USAGE, OpsError, explain, session
+from environments import EnvironmentConfig
+from ops.aws import AWS_ERRORS, OpsError, explain
 
 LOCK_TABLE_KEY = "LockID"  # the attribute name Terraform's S3 backend uses
 
@@ -292,25 +291,10 @@ def report(config: EnvironmentConfig, steps: list[Step]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m ops.bootstrap",
-        description="Create an environment's Terraform state bucket and lock table (idempotent).",
-        epilog="example: python -m ops.bootstrap test --profile kiro-test",
-    )
-    parser.add_argument("environment", help=f"one of {', '.join(ENVIRONMENT_NAMES)}")
-    parser.add_argument("--profile", help="AWS CLI profile to use (default: the standard credential chain)")
-    args = parser.parse_args(argv)
-    try:
-        config = load(args.environment)
-        steps = Bootstrapper(config, session(config.region, args.profile)).run()
-    except (UnknownEnvironmentError, ConfigError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OpsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    print(report(config, steps))
-    return 0
+    """`python -m ops.bootstrap ENV` is `python -m ops bootstrap ENV`."""
+    from ops.cli import main as ops_main
+
+    return ops_main(["bootstrap", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -61,6 +61,15 @@ def _iso(moment: Any) -> str:
     return str(moment or "")
 
 
+# --- bootstrap ------------------------------------------------------------
+def cmd_bootstrap(ctx: Context, args) -> int:
+    from ops.bootstrap import Bootstrapper, report
+
+    steps = Bootstrapper(ctx.config, ctx.session).run()
+    ctx.emit([step.__dict__ for step in steps], [report(ctx.config, steps)])
+    return 0
+
+
 # --- validate -------------------------------------------------------------
 def cmd_validate(ctx: Context, args) -> int:
     results = Validator(ctx.config, ctx.session).run()
@@ -380,6 +389,7 @@ def cmd_rollback(ctx: Context, args) -> int:
 
 
 COMMANDS = {
+    "bootstrap": (cmd_bootstrap, "Create ENV's Terraform state bucket and lock table (idempotent)", "bootstrap test"),
     "validate": (cmd_validate, "Post-deployment checklist: one ✓/✗ line per check", "validate test"),
     "setup-secrets": (cmd_setup_secrets, "Store the Slack webhook in Secrets Manager (read from stdin or a prompt)",
                       "setup-secrets test < webhook.txt"),

@@ -51,6 +51,19 @@ def stacks(synth_dir) -> dict[str, SynthesizedStack]:
     return found
 
 
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Fake credentials for moto, and nothing that could reach real AWS."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(params=ENVIRONMENT_NAMES)
 def env_config(request):
     return {c.name: c for c in load_all()}[request.param]

@@ -195,6 +195,6 @@ class TestNaming:
         assert naming.state_key("core-test") == "core-test/terraform.tfstate"
 
     def test_config_and_naming_do_not_import_cdktf(self):
-        code = "import environments, modules.naming, ops.bootstrap, sys; print(any(m.startswith(('cdktf', 'jsii')) for m in sys.modules))"
+        code = "import environments, modules.naming, ops.bootstrap, ops.cli, sys; print(any(m.startswith(('cdktf', 'jsii')) for m in sys.modules))"
         result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
         assert result.stdout.strip() == "False"

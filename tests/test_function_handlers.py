@@ -34,11 +34,7 @@ STAGING_ALARM = "kiro-pipeline-test-staging-health"
 
 
 @pytest.fixture
-def aws(monkeypatch, stacks):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def aws(aws_credentials, stacks):
     with mock_aws():
         table = stacks[naming.stack_id("core", ENV)].resource("aws_dynamodb_table", "deployments_table")
         (index,) = table["global_secondary_index"]

@@ -24,10 +24,7 @@ WEBHOOK = "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX"
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def aws(aws_credentials, monkeypatch):
     with mock_aws():
         session = StubbingSession(stubbed_services=["codepipeline"])
         monkeypatch.setattr(cli, "session", lambda region, profile: session)

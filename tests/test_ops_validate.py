@@ -91,10 +91,7 @@ def build_world():
 
 
 @pytest.fixture
-def world(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def world(aws_credentials, monkeypatch):
     with mock_aws():
         build_world()
         session = StubbingSession(stubbed_services=["codeconnections"])
