@@ -22,7 +22,7 @@ def session(region: str, profile: str | None = None) -> boto3.Session:
     try:
         return boto3.Session(region_name=region, profile_name=profile)
     except botocore.exceptions.ProfileNotFound:
-        raise OpsError(f"AWS profile {profile!r} is not configured (see `aws configure list-profiles`)", 2)
+        raise OpsError(f"AWS profile {profile!r} is not configured (see `aws configure list-profiles`)", 2) from None
 
 
 def explain(error: Exception, doing: str) -> OpsError:

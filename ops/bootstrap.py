@@ -74,7 +74,7 @@ class Bootstrapper:
         try:
             account = self.sts.get_caller_identity()["Account"]
         except AWS_ERRORS as error:
-            raise explain(error, "checking which AWS account the credentials belong to")
+            raise explain(error, "checking which AWS account the credentials belong to") from error
         if account != self.config.account_id:
             raise OpsError(
                 f"the credentials are for account {account}, but environment {self.config.name!r} "
@@ -147,7 +147,7 @@ class Bootstrapper:
         except OpsError:
             raise
         except AWS_ERRORS as error:
-            raise explain(error, f"configuring {resource}")
+            raise explain(error, f"configuring {resource}") from error
 
     def _ensure_bucket_exists(self, resource: str) -> None:
         try:
@@ -159,7 +159,7 @@ class Bootstrapper:
                 raise OpsError(
                     f"bucket {self.bucket} exists but belongs to another account, or you may not read it; "
                     f"set state_backend.bucket in environments/{self.config.name}.py to another name"
-                )
+                ) from error
             if _code(error) not in ("404", "NoSuchBucket", "NotFound"):
                 raise
         create = {"Bucket": self.bucket}
@@ -263,7 +263,7 @@ class Bootstrapper:
         except OpsError:
             raise
         except AWS_ERRORS as error:
-            raise explain(error, f"configuring {resource}")
+            raise explain(error, f"configuring {resource}") from error
 
     def _describe_table(self):
         try:

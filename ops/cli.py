@@ -201,7 +201,7 @@ def pipeline_state(ctx: Context) -> dict:
         return ctx.client("codepipeline").get_pipeline_state(name=ctx.names.pipeline)
     except ClientError as error:
         if _code(error) == "PipelineNotFoundException":
-            raise OpsError(f"pipeline {ctx.names.pipeline} not found: deploy pipeline-{ctx.config.name}")
+            raise OpsError(f"pipeline {ctx.names.pipeline} not found: deploy pipeline-{ctx.config.name}") from error
         raise
 
 

@@ -84,7 +84,7 @@ def _iso(value: str) -> str:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (TypeError, ValueError, AttributeError):
-        raise MalformedEvent(f"time {value!r} is not an ISO-8601 timestamp")
+        raise MalformedEvent(f"time {value!r} is not an ISO-8601 timestamp") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

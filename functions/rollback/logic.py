@@ -54,7 +54,7 @@ def _iso(value: str) -> str:
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise MalformedEvent(f"state timestamp {value!r} is not a timestamp")
+        raise MalformedEvent(f"state timestamp {value!r} is not a timestamp") from None
     return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
