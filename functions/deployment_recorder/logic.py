@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
+
 EXECUTION_EVENT = "CodePipeline Pipeline Execution State Change"
 STAGE_EVENT = "CodePipeline Stage Execution State Change"
 
@@ -33,15 +35,6 @@ STATUS = {
 }
 FINAL_RANK = 3
 STAGE_STATES = {"STARTED", "SUCCEEDED", "RESUMED", "FAILED", "CANCELED", "STOPPED", "STOPPING"}
-
-
-class MalformedEvent(ValueError):
-    """An event this function cannot interpret; rejected, never retried."""
-
-
-@dataclass(frozen=True)
-class Ignored:
-    reason: str
 
 
 @dataclass(frozen=True)

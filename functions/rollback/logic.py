@@ -11,17 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
+from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
+
 ALARM_EVENT = "CloudWatch Alarm State Change"
 ROLLBACK_PREFIX = "rollback#"
-
-
-class MalformedEvent(ValueError):
-    """An event this function cannot interpret; rejected, never retried."""
-
-
-@dataclass(frozen=True)
-class Ignored:
-    reason: str
 
 
 @dataclass(frozen=True)
