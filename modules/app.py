@@ -17,12 +17,12 @@ from modules.monitoring import MonitoringStack  # noqa: E402
 from modules.pipeline import PipelineStack  # noqa: E402
 
 
-def add_environment(app: App, config: EnvironmentConfig) -> dict[str, object]:
-    """The stacks of one environment, in dependency order."""
+def add_environment(app: App, config: EnvironmentConfig) -> None:
+    """The stacks of one environment, in dependency order; each later stack
+    receives the earlier ones' outputs as plain objects."""
     core = CoreStack(app, config)
     pipeline = PipelineStack(app, config, core.outputs)
-    monitoring = MonitoringStack(app, config, core.outputs, pipeline.outputs)
-    return {"core": core, "pipeline": pipeline, "monitoring": monitoring}
+    MonitoringStack(app, config, core.outputs, pipeline.outputs)
 
 
 def build_app(environments: Sequence[EnvironmentConfig], outdir: str | None = None) -> App:

@@ -122,12 +122,7 @@ def test_a_lock_table_with_the_wrong_key_is_reported(aws):
         run(config)
 
 
-def test_missing_credentials_give_one_clear_line(monkeypatch, capsys, tmp_path):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_missing_credentials_give_one_clear_line(no_aws_credentials, capsys):
     assert bootstrap.main(["test"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: no AWS credentials while checking which AWS account")

@@ -76,12 +76,7 @@ def test_every_command_has_help_with_an_example(capsys, command):
     assert f"example: python -m ops {command} " in capsys.readouterr().out
 
 
-def test_missing_credentials_are_one_line(monkeypatch, capsys, tmp_path):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_missing_credentials_are_one_line(no_aws_credentials, capsys):
     code, _, err = run(capsys, "deployments", "test")
     assert code == 1
     assert err.startswith("error: no AWS credentials while deployments test") and err.count("\n") == 1
