@@ -24,7 +24,7 @@ STACKS := core pipeline monitoring
 export CHECKPOINT_DISABLE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install install-scan functions synth test scan bench diff deploy destroy bootstrap clean check-env \
+.PHONY: help install install-scan functions synth test scan tf-validate rehearse bench diff deploy destroy bootstrap clean check-env \
 	validate health summary deployments trigger approve reject stop
 
 help: ## Show this help
@@ -65,6 +65,9 @@ test: install install-scan ## Run the whole test suite (the checkov scan include
 
 scan: install-scan synth ## checkov over every synthesized stack: zero failed checks, skips only inline
 	$(PY) -m tools.scan --checkov $(SCAN_VENV)/bin/checkov
+
+tf-validate: synth ## terraform init + validate of every synthesized stack, with the real AWS provider
+	$(PY) -m tools.tf_validate
 
 bench: install functions ## Time synth with and without lazy provider imports (target ratio <= 0.33)
 	$(PY) -m tools.bench_synth

@@ -9,6 +9,7 @@ from typing import Mapping, Sequence
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from constructs import Construct
 
+from modules.literal import literal
 from modules.naming import resource_name
 
 
@@ -47,7 +48,7 @@ class AlarmFactory:
             self.scope,
             f"alarm_{suffix.replace('-', '_')}",
             alarm_name=self.name(suffix),
-            alarm_description=description,
+            alarm_description=literal(description),
             namespace=metric.namespace,
             metric_name=metric.name,
             dimensions=dict(metric.dimensions),

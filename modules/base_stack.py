@@ -58,6 +58,16 @@ class BaseStack(TerraformStack):
             self.add_override("terraform.backend.s3.use_lockfile", True)
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
 
+    def to_terraform(self):
+        """The stack's JSON, with the remote-state reads CDKTF generated for
+        cross-stack references made lock-free: a read takes no lock, and
+        `dynamodb_table` there is deprecated (a warning in every validate)."""
+        config = super().to_terraform()
+        for read in config.get("data", {}).get("terraform_remote_state", {}).values():
+            read.get("config", {}).pop("dynamodb_table", None)
+            read.get("config", {}).pop("use_lockfile", None)
+        return config
+
     def log_group(self, construct_id: str, name: str, kms_key_arn: str) -> CloudwatchLogGroup:
         """A log group encrypted with the project key, with the configured retention."""
         group = CloudwatchLogGroup(

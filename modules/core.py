@@ -308,7 +308,7 @@ class CoreStack(BaseStack):
         )
         self._lifecycle("access_logs_bucket", bucket, id="access-log-retention")
         source = self.arn("s3", self.names.artifacts_bucket, region=False, account=False)
-        S3BucketPolicy(
+        self.access_logs_policy = S3BucketPolicy(
             self,
             "access_logs_bucket_policy",
             bucket=bucket.id,
@@ -350,6 +350,9 @@ class CoreStack(BaseStack):
             bucket=bucket.id,
             target_bucket=logs.id,
             target_prefix=ACCESS_LOG_PREFIX,
+            # S3 checks the target bucket's policy when logging is turned on;
+            # the policy must exist first.
+            depends_on=[self.access_logs_policy],
         )
         S3BucketServerSideEncryptionConfigurationA(
             self,

@@ -3,7 +3,6 @@ functions, their EventBridge rules, and the dashboard."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -39,6 +38,7 @@ from modules.base_stack import BaseStack
 from modules.checks import skip_checks
 from modules.core import CoreOutputs
 from modules.iam import Statement, account_root, policy_document, service_role
+from modules.literal import literal_json
 from functions import package
 from modules.pipeline import METRICS_NAMESPACE, PipelineOutputs
 
@@ -72,6 +72,7 @@ class MonitoringStack(BaseStack):
     def __init__(self, scope: Construct, config: EnvironmentConfig, core: CoreOutputs, pipeline: PipelineOutputs):
         super().__init__(scope, "monitoring", config)
         self.core, self.pipeline = core, pipeline
+        self.topic_policies: dict[str, SnsTopicPolicy] = {}
         self.topics = {purpose: self._topic(purpose) for purpose in TOPICS}
         self._notification_rules()
         self.dead_letters = SqsQueue(
@@ -150,7 +151,7 @@ class MonitoringStack(BaseStack):
                 conditions={("Bool", "aws:SecureTransport"): ["false"]},
             ),
         ]
-        SnsTopicPolicy(
+        self.topic_policies[purpose] = SnsTopicPolicy(
             self,
             f"{purpose}_topic_policy",
             arn=topic.arn,
@@ -175,6 +176,10 @@ class MonitoringStack(BaseStack):
                 detail_type="FULL",
                 event_type_ids=events,
                 target=[CodestarnotificationsNotificationRuleTarget(address=self.topics[purpose].arn, type="SNS")],
+                # CodeStar Notifications checks, when it creates the rule, that
+                # the topic policy lets it publish; without this edge the rule
+                # can race the policy and fail (aws-cdk issue 29484).
+                depends_on=[self.topic_policies[purpose]],
             )
 
     # --- alarms ----------------------------------------------------------
@@ -354,7 +359,7 @@ class MonitoringStack(BaseStack):
                 "ENVIRONMENT": config.name,
                 "METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "RECORD_TTL_DAYS": str(config.deployment_record_ttl_days),
-                "ROLLBACK_ALARMS": json.dumps(self.health_alarms, sort_keys=True),
+                "ROLLBACK_ALARMS": literal_json(self.health_alarms),
             },
             role_statements=[
                 Statement(sid="RecordRollbacks", actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
@@ -371,13 +376,12 @@ class MonitoringStack(BaseStack):
             "alarm_rollback_rule",
             name=names.alarm_rollback_rule,
             description="Health alarms of this environment entering ALARM start a stage rollback",
-            event_pattern=json.dumps(
+            event_pattern=literal_json(
                 {
                     "source": ["aws.cloudwatch"],
                     "detail-type": ["CloudWatch Alarm State Change"],
                     "detail": {"alarmName": sorted(self.health_alarms), "state": {"value": ["ALARM"]}},
-                },
-                sort_keys=True,
+                }
             ),
         )
         self._invoke_from(function, rule, "alarm_rollback")
@@ -410,13 +414,12 @@ class MonitoringStack(BaseStack):
             "pipeline_events_rule",
             name=names.pipeline_events_rule,
             description="This pipeline's execution and stage state changes",
-            event_pattern=json.dumps(
+            event_pattern=literal_json(
                 {
                     "source": ["aws.codepipeline"],
                     "detail-type": PIPELINE_EVENTS,
                     "detail": {"pipeline": [names.pipeline]},
-                },
-                sort_keys=True,
+                }
             ),
         )
         self._invoke_from(function, rule, "pipeline_events")
@@ -432,14 +435,23 @@ class MonitoringStack(BaseStack):
             policy_document=policy_document(
                 self,
                 "pipeline_events_log_policy_document",
+                # Two statements, as in AWS's own EventBridge-to-Logs samples:
+                # CreateLogStream carries no aws:SourceArn, so a SourceArn
+                # condition on it would deny the stream and drop every event.
                 [
                     Statement(
+                        sid="AllowEventBridgeToCreateStreams",
+                        actions=["logs:CreateLogStream"],
+                        resources=[self.arn("logs", f"log-group:{names.pipeline_log_group}:*")],
+                        service_principals=["events.amazonaws.com", "delivery.logs.amazonaws.com"],
+                    ),
+                    Statement(
                         sid="AllowThisRuleToWrite",
-                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                        actions=["logs:PutLogEvents"],
                         resources=[self.arn("logs", f"log-group:{names.pipeline_log_group}:*")],
                         service_principals=["events.amazonaws.com", "delivery.logs.amazonaws.com"],
                         conditions={("ArnEquals", "aws:SourceArn"): [rule.arn]},
-                    )
+                    ),
                 ],
             ).json,
         )
@@ -482,4 +494,4 @@ class MonitoringStack(BaseStack):
                 },
             ]
         }
-        CloudwatchDashboard(self, "dashboard", dashboard_name=self.names.dashboard, dashboard_body=json.dumps(body, sort_keys=True))
+        CloudwatchDashboard(self, "dashboard", dashboard_name=self.names.dashboard, dashboard_body=literal_json(body))

@@ -3,7 +3,6 @@ ProductionEnv), its six CodeBuild projects, and their least-privilege roles."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +49,7 @@ from modules import naming
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
 from modules.iam import Statement, service_role
+from modules.literal import literal, literal_json
 
 BUILDSPECS = Path(__file__).resolve().parent.parent / "buildspecs"
 METRICS_NAMESPACE = "KiroPipeline"
@@ -170,7 +170,7 @@ class PipelineStack(BaseStack):
             encryption_key=core.kms_key_arn,
             build_timeout=config.build.timeout_minutes,
             queued_timeout=config.build.timeout_minutes,
-            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=_buildspec(kind)),
+            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=literal(_buildspec(kind))),
             artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
             cache=CodebuildProjectCache(type="S3", location=f"{core.artifacts_bucket_name}/codebuild-cache/{name}"),
             environment=CodebuildProjectEnvironment(
@@ -191,21 +191,24 @@ class PipelineStack(BaseStack):
         )
 
     def _environment_variables(self, kind: str) -> dict[str, str]:
+        """Plain text from config goes through literal(): commands are shell,
+        and a `${VAR}` in them is the shell's, not Terraform's. The table name
+        is a reference to core's output and stays one."""
         config, commands = self.config, self.config.commands
-        variables = {"ENVIRONMENT": config.name, "INSTALL_COMMAND": commands.install}
+        variables = {"ENVIRONMENT": config.name, "INSTALL_COMMAND": literal(commands.install)}
         if kind == naming.BUILD_PROJECT:
             variables.update(
-                BUILD_COMMAND=commands.build,
-                UNIT_TEST_COMMAND=commands.unit_test,
+                BUILD_COMMAND=literal(commands.build),
+                UNIT_TEST_COMMAND=literal(commands.unit_test),
                 COVERAGE_THRESHOLD=str(config.coverage_threshold_percent),
-                TRIVY_VERSION=config.build.trivy_version,
+                TRIVY_VERSION=literal(config.build.trivy_version),
                 DEPLOYMENTS_TABLE=self.core.deployments_table_name,
             )
         elif kind in naming.TEST_PROJECTS.values():
             target = _target_of(naming.TEST_PROJECTS, kind)
             variables.update(
                 TARGET_ENVIRONMENT=target,
-                TEST_COMMAND=commands.integration_test if target == "test" else commands.e2e_test,
+                TEST_COMMAND=literal(commands.integration_test if target == "test" else commands.e2e_test),
                 RESULT_ATTRIBUTE=RESULT_ATTRIBUTES[kind],
                 DEPLOYMENTS_TABLE=self.core.deployments_table_name,
             )
@@ -213,9 +216,9 @@ class PipelineStack(BaseStack):
             target = config.deploy_target(_target_of(naming.DEPLOY_PROJECTS, kind))
             variables.update(
                 TARGET_ENVIRONMENT=target.environment,
-                DEPLOY_COMMAND=commands.deploy,
+                DEPLOY_COMMAND=literal(commands.deploy),
                 DEPLOY_ROLE_ARN=target.role_arn,
-                HEALTH_CHECK_URL=target.health_check_url,
+                HEALTH_CHECK_URL=literal(target.health_check_url),
                 HEALTH_CHECK_DURATION=str(config.health_check_duration_minutes),
             )
         return variables
@@ -354,7 +357,7 @@ class PipelineStack(BaseStack):
                       record_execution: bool = False) -> CodepipelineStageAction:
         configuration = {"ProjectName": self.projects[kind].name}
         if record_execution:
-            configuration["EnvironmentVariables"] = json.dumps(
+            configuration["EnvironmentVariables"] = literal_json(
                 [{"name": "PIPELINE_EXECUTION_ID", "value": EXECUTION_ID_VARIABLE, "type": "PLAINTEXT"}]
             )
         return CodepipelineStageAction(
@@ -414,8 +417,10 @@ class PipelineStack(BaseStack):
                         # No NotificationArn: the monitoring stack announces
                         # approvals, so the pipeline never depends on it.
                         configuration={
-                            "CustomData": f"Release commit #{{{SOURCE_VARIABLES}.CommitId}} of "
-                            f"{github.owner}/{github.repo} to production ({names.pipeline})."
+                            "CustomData": literal(
+                                f"Release commit #{{{SOURCE_VARIABLES}.CommitId}} of "
+                                f"{github.owner}/{github.repo} to production ({names.pipeline})."
+                            )
                         },
                     )
                 )
