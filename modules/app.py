@@ -22,7 +22,10 @@ def add_environment(app: App, config: EnvironmentConfig) -> None:
     receives the earlier ones' outputs as plain objects."""
     core = CoreStack(app, config)
     pipeline = PipelineStack(app, config, core.outputs)
-    MonitoringStack(app, config, core.outputs, pipeline.outputs)
+    monitoring = MonitoringStack(app, config, core.outputs, pipeline.outputs)
+    # Pipeline's outputs reach monitoring as plain names (PipelineOutputs), so
+    # CDKTF sees no reference between them; the order is stated instead.
+    monitoring.add_dependency(pipeline)
 
 
 def build_app(environments: Sequence[EnvironmentConfig], outdir: str | None = None) -> App:

@@ -74,7 +74,13 @@ _KEY_USE = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKe
 
 @dataclass(frozen=True)
 class PipelineOutputs:
-    """What the monitoring stack receives from the pipeline stack."""
+    """What the monitoring stack receives from the pipeline stack.
+
+    Plain values built from names, not references: they are known at plan
+    time (a reviewer of monitoring's plan sees the real ARN), and monitoring
+    can be planned and applied without reading pipeline state. The app makes
+    monitoring depend on pipeline explicitly, so deploy order is unchanged.
+    """
 
     pipeline_name: str
     pipeline_arn: str
@@ -99,7 +105,7 @@ class PipelineStack(BaseStack):
         self.pipeline_role = self._pipeline_role()
         self.pipeline = self._pipeline()
 
-        self.outputs = PipelineOutputs(pipeline_name=self.pipeline.name, pipeline_arn=self.pipeline.arn)
+        self.outputs = PipelineOutputs(pipeline_name=self.names.pipeline, pipeline_arn=self._pipeline_arn)
         TerraformOutput(self, "pipeline_name", value=self.pipeline.name)
         TerraformOutput(self, "pipeline_arn", value=self.pipeline.arn)
         TerraformOutput(self, "pipeline_role_arn", value=self.pipeline_role.arn)

@@ -1,0 +1,213 @@
+"""Everything the deploy rehearsal does differently because it runs against
+moto instead of AWS: the one place that says where the emulator falls short.
+
+Only scratch copies are changed (tools/rehearse.py); cdktf.out/ and the
+stacks' code are not.
+
+* Endpoints: the provider, the S3 backend and every `terraform_remote_state`
+  read get the moto server's endpoints, fake credentials and path-style S3.
+* `NOT_EMULATED`: resource types moto has no API for. They are planned with
+  the rest and not applied (`-target` excludes them and what depends on them).
+* `SCRATCH_ONLY`: settings moto refuses although AWS accepts them.
+* `aws:SecureTransport`: moto cannot evaluate the condition and applies a
+  bucket policy's conditional Deny to every request, TLS or not. The scratch
+  copies drop the `DenyInsecureTransport` statement from S3 bucket policies,
+  and the state bucket's policy is removed after bootstrap. The statements
+  themselves are asserted on the synthesized JSON (tests/test_core_stack.py,
+  tests/test_bootstrap.py).
+* `KNOWN_ARTIFACTS`: differences moto introduces into the second plan, each
+  with its reason. Anything else in a second plan is a defect.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Callable
+
+import boto3
+
+# Endpoint keys of the provider's `endpoints` block (5.x and 6.x) for every
+# service the stacks use.
+PROVIDER_ENDPOINTS = (
+    "cloudwatch",
+    "cloudwatchlogs",
+    "codebuild",
+    "codeconnections",
+    "codepipeline",
+    "codestarnotifications",
+    "dynamodb",
+    "events",
+    "iam",
+    "kms",
+    "lambda",
+    "route53",
+    "s3",
+    "sns",
+    "sqs",
+    "sts",
+)
+FAKE_CREDENTIALS = {"access_key": "testing", "secret_key": "testing"}
+
+NOT_EMULATED = {
+    "aws_codeconnections_connection": "moto has no CodeConnections API",
+    "aws_codestarnotifications_notification_rule": "moto has no CodeStar Notifications API",
+    "aws_codebuild_report_group": "moto has no CodeBuild report-group API",
+    "aws_codepipeline": "moto's GetPipeline returns timestamps as strings, which the provider cannot decode",
+}
+
+# What the scratch copy puts where a stack refers to a resource of a type in
+# NOT_EMULATED, so that what refers to it can still be created: a plausible
+# value of the attribute, which moto does not check.
+STAND_INS = {
+    ("aws_codeconnections_connection", "arn"): "arn:aws:codeconnections:{region}:{account}:connection/rehearsal-stand-in",
+}
+
+# moto's CreateProject demands a source and an artifacts location even for
+# CODEPIPELINE ones, where AWS takes none (the pipeline supplies both).
+CODEPIPELINE_SOURCE_LOCATION = "rehearsal-stand-in"
+
+INSECURE_TRANSPORT_SID = "DenyInsecureTransport"
+
+# (resource type, attribute, why moto differs): the second plan may show a
+# change of exactly this attribute on this type, and nothing else.
+KNOWN_ARTIFACTS: dict[tuple[str, str], str] = {
+    ("aws_kms_key", "rotation_period_in_days"): "moto reports a rotation period of 0 for a rotating key",
+}
+
+_REFERENCE = re.compile(r"\$\{(aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
+
+
+def _backend_settings(url: str) -> dict:
+    return {
+        "endpoints": {"s3": url, "dynamodb": url, "sts": url},
+        "use_path_style": True,
+        **FAKE_CREDENTIALS,
+        "skip_credentials_validation": True,
+        "skip_requesting_account_id": True,
+        "skip_metadata_api_check": True,
+    }
+
+
+def _point_at(url: str, config: dict) -> None:
+    for provider in config.get("provider", {}).get("aws", []):
+        provider.update(
+            endpoints=[{key: url for key in PROVIDER_ENDPOINTS}],
+            s3_use_path_style=True,
+            skip_credentials_validation=True,
+            skip_metadata_api_check=True,
+            **FAKE_CREDENTIALS,
+        )
+    backend = config["terraform"]["backend"]["s3"]
+    backend.update(_backend_settings(url))
+    for read in config.get("data", {}).get("terraform_remote_state", {}).values():
+        read["config"].update(_backend_settings(url))
+
+
+def _drop_insecure_transport_denies(config: dict) -> None:
+    documents = config.get("data", {}).get("aws_iam_policy_document", {})
+    for policy in config.get("resource", {}).get("aws_s3_bucket_policy", {}).values():
+        match = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}", policy["policy"])
+        if match:
+            document = documents[match.group(1)]
+            document["statement"] = [s for s in document["statement"] if s.get("sid") != INSECURE_TRANSPORT_SID]
+
+
+def addresses(config: dict) -> list[str]:
+    return [f"{kind}.{name}" for kind, items in config.get("resource", {}).items() for name in items]
+
+
+def _dependencies(config: dict) -> dict[str, set[str]]:
+    """Resource address -> the resource addresses it references or depends on."""
+    found = {}
+    for kind, items in config.get("resource", {}).items():
+        for name, body in items.items():
+            text = repr(body)
+            found[f"{kind}.{name}"] = set(_REFERENCE.findall(text))
+    # References through data sources (policy documents) count too.
+    data_refs = {
+        f"data.{kind}.{name}": set(_REFERENCE.findall(repr(body)))
+        for kind, items in config.get("data", {}).items()
+        for name, body in items.items()
+    }
+    for address, body_refs in found.items():
+        kind, name = address.split(".", 1)
+        text = repr(config["resource"][kind][name])
+        for data_address, refs in data_refs.items():
+            if "${" + data_address + "." in text:
+                body_refs |= refs
+    return found
+
+
+def not_emulated(config: dict) -> dict[str, str]:
+    """Every resource that cannot be created on moto, with why: the types in
+    NOT_EMULATED, and whatever depends on one of them."""
+    excluded = {a: NOT_EMULATED[a.split(".")[0]] for a in addresses(config) if a.split(".")[0] in NOT_EMULATED}
+    dependencies = _dependencies(config)
+    changed = True
+    while changed:
+        changed = False
+        for address, refs in dependencies.items():
+            if address not in excluded:
+                blocked = sorted(refs & excluded.keys())
+                if blocked:
+                    excluded[address] = f"depends on {blocked[0]}, which is not emulated"
+                    changed = True
+    return excluded
+
+
+def _stand_in(config: dict, region: str, account: str) -> dict:
+    text = json.dumps(config)
+    for (kind, attribute), value in STAND_INS.items():
+        text = re.sub(
+            rf"\$\{{{kind}\.[A-Za-z0-9_-]+\.{attribute}\}}",
+            value.format(region=region, account=account),
+            text,
+        )
+    return json.loads(text)
+
+
+def _codepipeline_source_locations(config: dict) -> None:
+    for project in config.get("resource", {}).get("aws_codebuild_project", {}).values():
+        for block in ("source", "artifacts"):
+            if project[block]["type"] == "CODEPIPELINE":
+                project[block].setdefault("location", CODEPIPELINE_SOURCE_LOCATION)
+
+
+def patch(config: dict, url: str) -> tuple[dict, dict[str, str]]:
+    """A copy of a synthesized stack for the moto server, and what it cannot create."""
+    provider = config["provider"]["aws"][0]
+    patched = _stand_in(copy.deepcopy(config), provider["region"], provider["allowed_account_ids"][0])
+    _point_at(url, patched)
+    _drop_insecure_transport_denies(patched)
+    _codepipeline_source_locations(patched)
+    return patched, not_emulated(patched)
+
+
+def plan_arguments(config: dict) -> list[str]:
+    return []
+
+
+def apply_targets(config: dict, excluded: dict[str, str]) -> list[str]:
+    return [a for a in addresses(config) if a not in excluded]
+
+
+def known_artifact(change: dict) -> str | None:
+    """Why a second-plan change is a known emulator artifact, or None."""
+    if change["change"]["actions"] != ["update"]:
+        return None
+    before, after = change["change"].get("before") or {}, change["change"].get("after") or {}
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    reasons = [KNOWN_ARTIFACTS.get((change["type"], attribute)) for attribute in sorted(changed)]
+    if changed and all(reasons):
+        return "; ".join(sorted(set(reasons)))
+    return None
+
+
+def prepare_backend(config, url: str, session_factory: Callable = boto3.session.Session) -> None:
+    """After bootstrap: remove the state bucket's policy, whose
+    aws:SecureTransport Deny moto would apply to every request."""
+    s3 = session_factory().client("s3", endpoint_url=url, region_name=config.region,
+                                  aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3.delete_bucket_policy(Bucket=config.state_bucket)

@@ -1,0 +1,289 @@
+"""`make rehearse ENV=test`: deploy an environment for real, with real
+Terraform and the real hashicorp/aws provider, against a moto server on
+127.0.0.1, then prove that a second plan is clean and `ops validate` agrees.
+
+    python -m tools.rehearse ENV [--stacks-dir cdktf.out/stacks] [--keep]
+
+1. Start a moto server on a free loopback port and bootstrap the state
+   backend with `python -m ops bootstrap ENV`.
+2. core, pipeline, monitoring in turn: `terraform init` with the synthesized
+   S3 backend, `plan`, `apply`. Remote-state reads go through that backend.
+3. A second `terraform plan -detailed-exitcode` per stack must show nothing
+   but the known emulator artifacts (`emulator.KNOWN_ARTIFACTS`).
+4. `python -m ops validate ENV` against the same server.
+
+Everything the emulator cannot do is decided in one place, tools/emulator.py:
+the scratch copies (`.make/rehearsal/<stack>`) get endpoint overrides and the
+listed workarounds; cdktf.out/ is never changed. The server is stopped by PID
+when the run ends, failed or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from environments import load
+from modules import naming
+from tools import emulator
+from tools.terraform_cli import (
+    REPO,
+    Terraform,
+    configure,
+    find_provider_source,
+    find_terraform,
+    pinned_provider_version,
+    relax_provider_pin,
+)
+
+SCRATCH = REPO / ".make" / "rehearsal"
+STACK_FILE = "cdk.tf.json"
+NO_INPUT = ("-input=false", "-no-color")
+
+
+class RehearsalFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class StackReport:
+    stack: str
+    planned: int = 0
+    applied: int = 0
+    not_emulated: dict[str, str] = field(default_factory=dict)  # address -> why
+    second_plan: list[str] = field(default_factory=list)  # unexpected changes
+    artifacts: list[str] = field(default_factory=list)  # known emulator artifacts seen
+    seconds: float = 0.0
+    plan_json: dict | None = None
+
+
+@dataclass
+class Rehearsal:
+    env: str
+    reports: list[StackReport] = field(default_factory=list)
+    validate_output: str = ""
+    validate_code: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.validate_code == 0 and all(not r.second_plan for r in self.reports)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class MotoServer:
+    """A moto server process on 127.0.0.1, stopped by PID on exit."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "MotoServer":
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1).read()
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RehearsalFailed(f"moto server exited with {self.process.returncode}")
+                time.sleep(0.2)
+        self.stop()
+        raise RehearsalFailed("moto server did not answer within 30 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def aws_environment(url: str, region: str) -> dict[str, str]:
+    """Fake credentials and the server's endpoint: nothing can reach AWS."""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_ENDPOINT_URL": url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def _python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO, env={**clean, **env}, capture_output=True, text=True, timeout=300
+    )
+
+
+def _changes(plan: dict) -> list[dict]:
+    return [c for c in plan.get("resource_changes", []) if c["change"]["actions"] not in (["no-op"], ["read"])]
+
+
+def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path, url: str, log) -> StackReport:
+    started = time.monotonic()
+    report = StackReport(stack_dir.name)
+    config = json.loads((stack_dir / STACK_FILE).read_text())
+    pinned = pinned_provider_version(config)
+    version = source.version_for(pinned)
+    if version != pinned:
+        config = relax_provider_pin(config, version)
+    patched, report.not_emulated = emulator.patch(config, url)
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    shutil.copytree(stack_dir, scratch)
+    (scratch / STACK_FILE).write_text(json.dumps(patched, indent=2, sort_keys=True))
+
+    def run(*args: str, ok=(0,)):
+        result = terraform.run(scratch, *args)
+        if result.code not in ok:
+            raise RehearsalFailed(f"{report.stack}: terraform {args[0]} failed:\n{result.stderr.strip() or result.stdout[-3000:]}")
+        return result
+
+    run("init", *NO_INPUT)
+    # The full plan, including what the emulator cannot create.
+    full = run("plan", "-out=full.tfplan", *NO_INPUT, *emulator.plan_arguments(config))
+    report.plan_json = json.loads(run("show", "-json", "full.tfplan").stdout)
+    report.planned = len(_changes(report.plan_json))
+    targets = emulator.apply_targets(config, report.not_emulated)
+    run("apply", "-auto-approve", *NO_INPUT, *[f"-target={t}" for t in targets] if report.not_emulated else ())
+    state = json.loads(run("show", "-json").stdout)
+    report.applied = sum(1 for _ in _managed_resources(state))
+    log(f"  {report.stack}: applied {report.applied} of {report.planned} resources" + (
+        f"; not emulated: {len(report.not_emulated)}" if report.not_emulated else ""))
+
+    second = run("plan", "-detailed-exitcode", "-out=second.tfplan", *NO_INPUT, *[f"-target={t}" for t in targets] if report.not_emulated else (), ok=(0, 2))
+    if second.code == 2:
+        plan = json.loads(run("show", "-json", "second.tfplan").stdout)
+        for change in _changes(plan):
+            if change["address"] in report.not_emulated:
+                continue
+            artifact = emulator.known_artifact(change)
+            if artifact:
+                report.artifacts.append(f"{change['address']}: {artifact}")
+            else:
+                report.second_plan.append(f"{change['address']}: {change['change']['actions']} {_diff(change)}")
+    report.seconds = time.monotonic() - started
+    del full
+    return report
+
+
+def _managed_resources(state: dict):
+    def walk(module):
+        for resource in module.get("resources", []):
+            if resource.get("mode") == "managed":
+                yield resource
+        for child in module.get("child_modules", []):
+            yield from walk(child)
+
+    yield from walk(state.get("values", {}).get("root_module", {}))
+
+
+def _diff(change: dict) -> str:
+    before, after = change["change"].get("before") or {}, change["change"].get("after") or {}
+    keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    return ", ".join(f"{k}: {json.dumps(before.get(k))[:60]} -> {json.dumps(after.get(k))[:60]}" for k in keys)
+
+
+def rehearse(env: str, stacks_dir: Path, scratch_root: Path = SCRATCH, log=print) -> Rehearsal:
+    started = time.monotonic()
+    config = load(env)
+    terraform = find_terraform()
+    source = find_provider_source()
+    configure(terraform, source, scratch_root)
+    rehearsal = Rehearsal(env)
+    log(f"rehearsal of {env}: {terraform.description}; hashicorp/aws from {source.description}")
+    with MotoServer() as server:
+        env_vars = aws_environment(server.url, config.region)
+        terraform.environ.update(env_vars)
+        log(f"  moto server pid {server.process.pid} on {server.url}")
+        boot = _python(["-m", "ops", "bootstrap", env], env_vars)
+        if boot.returncode != 0:
+            raise RehearsalFailed(f"ops bootstrap failed:\n{boot.stdout}{boot.stderr}")
+        emulator.prepare_backend(config, server.url)
+        for concern in naming.STACK_CONCERNS:
+            stack = naming.stack_id(concern, env)
+            rehearsal.reports.append(
+                rehearse_stack(terraform, source, stacks_dir / stack, scratch_root / stack, server.url, log)
+            )
+        checked = _python(["-m", "ops", "validate", env], env_vars)
+        rehearsal.validate_output, rehearsal.validate_code = checked.stdout + checked.stderr, checked.returncode
+    rehearsal.seconds = time.monotonic() - started
+    return rehearsal
+
+
+def summary(rehearsal: Rehearsal) -> str:
+    lines = []
+    planned = sum(r.planned for r in rehearsal.reports)
+    applied = sum(r.applied for r in rehearsal.reports)
+    not_emulated = {}
+    for report in rehearsal.reports:
+        for address, why in report.not_emulated.items():
+            not_emulated.setdefault(address.split(".")[0], why)
+    lines.append(f"applied {applied} of {planned} resources in {rehearsal.seconds:.0f} s")
+    for report in rehearsal.reports:
+        lines.append(f"  {report.stack}: applied {report.applied} of {report.planned} ({report.seconds:.0f} s)")
+    if not_emulated:
+        lines.append("not emulated (planned, not applied):")
+        lines.extend(f"  {kind}: {why}" for kind, why in sorted(not_emulated.items()))
+    artifacts = [a for r in rehearsal.reports for a in r.artifacts]
+    if artifacts:
+        lines.append("second plan: known emulator artifacts only:" if not any(r.second_plan for r in rehearsal.reports)
+                     else "second plan: known emulator artifacts:")
+        lines.extend(f"  {a}" for a in artifacts)
+    unexpected = [f"{r.stack}: {c}" for r in rehearsal.reports for c in r.second_plan]
+    if unexpected:
+        lines.append("second plan: UNEXPECTED CHANGES (a perpetual diff is a defect):")
+        lines.extend(f"  {c}" for c in unexpected)
+    else:
+        lines.append("second plan: clean on every stack")
+    lines.append(f"ops validate {rehearsal.env} (exit {rehearsal.validate_code}):")
+    lines.extend(f"  {line}" for line in rehearsal.validate_output.strip().splitlines())
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.rehearse", description=__doc__.split("\n\n")[0])
+    parser.add_argument("env")
+    parser.add_argument("--stacks-dir", type=Path, default=REPO / "cdktf.out" / "stacks")
+    args = parser.parse_args(argv)
+    try:
+        rehearsal = rehearse(args.env, args.stacks_dir)
+    except RehearsalFailed as error:
+        print(f"rehearsal FAILED: {error}", file=sys.stderr)
+        return 1
+    print(summary(rehearsal))
+    return 0 if rehearsal.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
