@@ -69,6 +69,9 @@ scan: install-scan synth ## checkov over every synthesized stack: zero failed ch
 tf-validate: synth ## terraform init + validate of every synthesized stack, with the real AWS provider
 	$(PY) -m tools.tf_validate
 
+rehearse: synth ## Deploy ENV (default test) with real Terraform to a local moto server; second plan must be clean
+	$(PY) -m tools.rehearse $(or $(ENV),test)
+
 bench: install functions ## Time synth with and without lazy provider imports (target ratio <= 0.33)
 	$(PY) -m tools.bench_synth
 

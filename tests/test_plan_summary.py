@@ -78,7 +78,7 @@ def test_the_comment_for_a_real_plan(real_plan):
     plan_json, text = real_plan
     comment = plan_summary.render([plan_summary.summarize("core-test", plan_json, text)])
     assert comment.startswith(plan_summary.MARKER + "\n")
-    assert "| `core-test` | 2 | 1 | 2 |" in comment
+    assert "| `core-test` | 2 | 1 | 2 | 0 |" in comment
     assert "- `core-test`: replace `terraform_data.replace_me`" in comment
     assert "- `core-test`: delete `terraform_data.remove_me`" in comment
     assert "Permissions may change" not in comment
@@ -117,3 +117,40 @@ def test_cli_writes_the_comment_and_rejects_bad_input(tmp_path, capsys):
     (tmp_path / "bad.json").write_text("{}")
     assert plan_summary.main(["--plan", f"core-test={tmp_path / 'bad.json'}"]) == 2
     assert "not `terraform show -json` plan output" in capsys.readouterr().err
+
+
+def test_forget_is_counted_and_flagged_never_dropped(tmp_path, monkeypatch):
+    """A `removed` block with `destroy = false`, planned by real Terraform:
+    the object stays in AWS and leaves state ("forget", Terraform 1.7+)."""
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(tmp_path / "terraformrc"))
+    (tmp_path / "terraformrc").write_text("")
+    write_config(tmp_path, data(keep={"input": "same"}, orphan={"input": "left behind"}))
+    for command in (("init",), ("apply", "-auto-approve")):
+        result = terraform(tmp_path, *command, *NO_INPUT)
+        assert result.code == 0, result.stderr
+    write_config(
+        tmp_path,
+        {**data(keep={"input": "same"}), "removed": [{"from": "terraform_data.orphan", "lifecycle": [{"destroy": False}]}]},
+    )
+    planned = terraform(tmp_path, "plan", "-out=plan.tfplan", *NO_INPUT)
+    assert planned.code == 0, planned.stderr
+    plan_json = json.loads(terraform(tmp_path, "show", "-json", "plan.tfplan").stdout)
+    summary = plan_summary.summarize("core-test", plan_json, planned.stdout)
+    assert [(c.address, c.kind) for c in summary.changes] == [("terraform_data.orphan", "forget")]
+    # Terraform's own text: nothing to add, change or destroy, one object let go.
+    counts = re.search(r"Plan: (\d+) to add, (\d+) to change, (\d+) to destroy", planned.stdout).groups()
+    assert summary.counts == tuple(map(int, counts)) == (0, 0, 0)
+    assert "will no longer manage these objects" in planned.stdout and summary.forgotten == 1
+    comment = plan_summary.render([summary])
+    assert "| `core-test` | 0 | 0 | 0 | 1 |" in comment
+    assert "- `core-test`: forget `terraform_data.orphan`" in comment
+    assert "No changes." not in comment
+
+
+def test_an_unknown_action_list_is_shown_not_dropped():
+    plan = {"format_version": "1.2", "resource_changes": [
+        {"address": "aws_s3_bucket.b", "type": "aws_s3_bucket", "mode": "managed",
+         "change": {"actions": ["teleport"]}}]}
+    summary = plan_summary.summarize("core-test", plan)
+    assert [c.kind for c in summary.unmanaged] == ["teleport"]
+    assert "teleport `aws_s3_bucket.b`" in plan_summary.render([summary])

@@ -51,6 +51,21 @@ POLICY_ATTRIBUTES = {"aws_kms_key": "policy", "aws_sns_topic": "policy", "aws_sq
                      "aws_ecr_repository_policy": "policy"}
 
 
+# `actions` of a resource change in `terraform show -json` (Terraform's JSON
+# output format): "forget" (Terraform 1.7+, a `removed` block with
+# `destroy = false`) leaves the object in AWS and drops it from state.
+KINDS = {
+    ("no-op",): "no-op",
+    ("create",): "create",
+    ("update",): "update",
+    ("delete",): "delete",
+    ("delete", "create"): "replace",
+    ("create", "delete"): "replace",
+    ("forget",): "forget",
+    ("create", "forget"): "replace-forget",
+}
+
+
 @dataclass(frozen=True)
 class Change:
     address: str
@@ -59,15 +74,9 @@ class Change:
 
     @property
     def kind(self) -> str:
-        if self.actions in (("delete", "create"), ("create", "delete")):
-            return "replace"
-        if self.actions == ("create",):
-            return "create"
-        if self.actions == ("update",):
-            return "update"
-        if self.actions == ("delete",):
-            return "delete"
-        return "no-op"
+        """Terraform's action list as one word. An action list this tool does
+        not know is shown as it is, never dropped."""
+        return KINDS.get(self.actions, "+".join(self.actions))
 
 
 @dataclass
@@ -79,15 +88,26 @@ class StackPlan:
 
     @property
     def counts(self) -> tuple[int, int, int]:
+        """(add, change, destroy), as Terraform's "Plan:" line counts them."""
         kinds = [c.kind for c in self.changes]
-        add = kinds.count("create") + kinds.count("replace")
+        add = kinds.count("create") + kinds.count("replace") + kinds.count("replace-forget")
         change = kinds.count("update")
         destroy = kinds.count("delete") + kinds.count("replace")
         return add, change, destroy
 
     @property
+    def forgotten(self) -> int:
+        return sum(1 for c in self.changes if c.kind in ("forget", "replace-forget"))
+
+    @property
     def destructive(self) -> list[Change]:
         return [c for c in self.changes if c.kind in ("delete", "replace")]
+
+    @property
+    def unmanaged(self) -> list[Change]:
+        """Changes that leave an object in AWS that Terraform no longer
+        manages, and action lists this tool does not know."""
+        return [c for c in self.changes if c.kind not in ("create", "update", "delete", "replace")]
 
 
 def _policy_changed(resource_change: dict) -> bool:
@@ -118,17 +138,22 @@ def summarize(stack: str, plan: dict, text: str = "") -> StackPlan:
 
 
 def render(plans: list[StackPlan]) -> str:
-    lines = [MARKER, "## Terraform plan", "", "| stack | add | change | destroy |", "|---|---:|---:|---:|"]
+    lines = [MARKER, "## Terraform plan", "", "| stack | add | change | destroy | forget |",
+             "|---|---:|---:|---:|---:|"]
     for plan in plans:
         add, change, destroy = plan.counts
-        lines.append(f"| `{plan.stack}` | {add} | {change} | {destroy} |")
+        lines.append(f"| `{plan.stack}` | {add} | {change} | {destroy} | {plan.forgotten} |")
     destructive = [(p.stack, c) for p in plans for c in p.destructive]
+    unmanaged = [(p.stack, c) for p in plans for c in p.unmanaged]
     permissions = [(p.stack, c) for p in plans for c in p.permission_changes]
-    if destructive or permissions:
+    if destructive or unmanaged or permissions:
         lines += ["", "### ⚠️ Review before merging"]
     if destructive:
         lines += ["", "**Destroyed or replaced** (data in them may be lost):", ""]
         lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in destructive]
+    if unmanaged:
+        lines += ["", "**Forgotten** (left in AWS, no longer managed by Terraform: delete or import them):", ""]
+        lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in unmanaged]
     if permissions:
         lines += ["", "**Permissions may change** (IAM, key, bucket and topic policies, security groups):", ""]
         lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in permissions]

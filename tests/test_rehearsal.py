@@ -1,0 +1,112 @@
+"""The deploy rehearsal (`make rehearse ENV=test`): the synthesized stacks of
+`test`, applied with real Terraform and the real hashicorp/aws provider to a
+moto server on 127.0.0.1, re-planned, and checked with `ops validate`.
+
+What moto cannot do is listed in tools/emulator.py, and only there; these
+tests hold the rehearsal to that list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from modules import naming
+from tools import emulator, plan_summary
+from tools.rehearse import RehearsalFailed, rehearse, summary
+
+pytestmark = [pytest.mark.slow, pytest.mark.terraform]
+ENV = "test"
+TIME_BUDGET_SECONDS = 300
+
+
+@pytest.fixture(scope="module")
+def rehearsal(synth_dir, tmp_path_factory):
+    log: list[str] = []
+    result = rehearse(ENV, synth_dir / "stacks", tmp_path_factory.mktemp("rehearsal"), log=log.append)
+    print("\n".join(log) + "\n" + summary(result))
+    return result
+
+
+def reports(rehearsal):
+    return {r.stack: r for r in rehearsal.reports}
+
+
+def test_stacks_are_rehearsed_in_dependency_order(rehearsal):
+    assert [r.stack for r in rehearsal.reports] == [naming.stack_id(c, ENV) for c in naming.STACK_CONCERNS]
+
+
+def test_core_is_applied_in_full(rehearsal):
+    core = reports(rehearsal)[naming.stack_id("core", ENV)]
+    assert core.not_emulated == {}
+    assert core.applied == core.planned > 0
+
+
+def test_the_rest_is_applied_except_what_the_emulator_cannot_create(rehearsal):
+    for report in rehearsal.reports:
+        assert report.applied + len(report.not_emulated) == report.planned, report.stack
+        for address, why in report.not_emulated.items():
+            kind = address.split(".")[0]
+            assert kind in emulator.NOT_EMULATED or why.startswith("depends on "), (address, why)
+    assert rehearsal.not_emulated_types <= set(emulator.NOT_EMULATED)
+
+
+def test_every_second_plan_is_clean_apart_from_listed_artifacts(rehearsal):
+    assert [c for r in rehearsal.reports for c in r.second_plan] == []
+
+
+def test_ops_validate_passes_for_everything_the_emulator_holds(rehearsal):
+    assert rehearsal.validate_failures == []
+    assert rehearsal.validate_output.count("✓") >= 10
+    assert rehearsal.ok
+
+
+def test_the_server_is_stopped_and_the_budget_kept(rehearsal):
+    assert rehearsal.server_pid
+    with pytest.raises(ProcessLookupError):
+        os.kill(rehearsal.server_pid, 0)
+    assert rehearsal.seconds < TIME_BUDGET_SECONDS
+
+
+def test_the_summary_says_what_was_applied_and_what_was_not(rehearsal):
+    text = summary(rehearsal)
+    planned = sum(r.planned for r in rehearsal.reports)
+    applied = sum(r.applied for r in rehearsal.reports)
+    assert f"applied {applied} of {planned} resources" in text
+    for kind in rehearsal.not_emulated_types:
+        assert f"{kind}: {emulator.NOT_EMULATED[kind]}" in text
+    assert "second plan: clean on every stack" in text and text.endswith("rehearsal passed")
+
+
+def test_plan_summary_on_real_aws_plans_matches_terraforms_counts(rehearsal):
+    for report in rehearsal.reports:
+        stack_plan = plan_summary.summarize(report.stack, report.plan_json, report.plan_text)
+        counts = re.search(r"Plan: (\d+) to add, (\d+) to change, (\d+) to destroy", report.plan_text).groups()
+        assert stack_plan.counts == tuple(map(int, counts)) == (report.planned, 0, 0), report.stack
+        assert {c.kind for c in stack_plan.changes} == {"create"}
+        # A first deploy creates every role and policy: all of them are flagged.
+        roles = [c.address for c in stack_plan.changes if c.resource_type in ("aws_iam_role", "aws_iam_role_policy")]
+        assert set(roles) <= {c.address for c in stack_plan.permission_changes}
+    monitoring = reports(rehearsal)[naming.stack_id("monitoring", ENV)]
+    comment = plan_summary.render([plan_summary.summarize(monitoring.stack, monitoring.plan_json)])
+    assert "aws_lambda_permission.alarm_rollback_permission" in comment
+    assert "aws_sns_topic_policy.rollbacks_topic_policy" in comment
+
+
+def test_a_failed_rehearsal_stops_its_server(synth_dir, tmp_path):
+    broken = tmp_path / "stacks"
+    for concern in naming.STACK_CONCERNS:
+        stack = naming.stack_id(concern, ENV)
+        (broken / stack).mkdir(parents=True)
+        config = json.loads((synth_dir / "stacks" / stack / "cdk.tf.json").read_text())
+        config["resource"]["aws_kms_key"] = {"key": {"no_such_argument": True}}
+        (broken / stack / "cdk.tf.json").write_text(json.dumps(config))
+    log: list[str] = []
+    with pytest.raises(RehearsalFailed, match="core-test: terraform plan failed"):
+        rehearse(ENV, broken, tmp_path / "scratch", log=log.append)
+    pid = int(re.search(r"moto server pid (\d+)", "\n".join(log)).group(1))
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
