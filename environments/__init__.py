@@ -21,6 +21,7 @@ from environments.config import (
     GitHubSource,
     StateBackend,
     standard_deploy_targets,
+    topology_problems,
 )
 
 __all__ = [
@@ -75,4 +76,16 @@ def select(names: Iterable[str]) -> list[EnvironmentConfig]:
     if errors:
         problems = [f"{e.env}: {p}" for e in errors for p in e.problems]
         raise ConfigError(",".join(e.env for e in errors), problems)
+    # Environments must not share targets, whichever of them were selected:
+    # compare with every other environment that loads.
+    others = []
+    for name in ENVIRONMENT_NAMES:
+        if name not in names:
+            try:
+                others.append(importlib.import_module(f"environments.{name}").CONFIG)
+            except ConfigError:
+                pass  # reported when that environment itself is selected
+    problems = topology_problems(configs + others)
+    if problems:
+        raise ConfigError(",".join(c.name for c in configs), problems)
     return configs

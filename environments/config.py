@@ -12,7 +12,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 
-from modules.naming import ResourceNames, resource_name
+from modules.naming import ResourceNames
 
 ENVIRONMENT_NAMES = ("test", "staging", "production")
 # Route 53 publishes health-check metrics only here (see modules/monitoring.py).
@@ -24,18 +24,20 @@ LOG_RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+# Every pattern matches the whole value (fullmatch) with ASCII classes only:
+# `$` would accept a trailing newline, and `\d` would accept Unicode digits.
+_ACCOUNT_ID = re.compile(r"[0-9]{12}", re.ASCII)
 _REGION = re.compile(
-    r"^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[1-9]$"
+    r"[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[1-9]",
+    re.ASCII,
 )
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+", re.ASCII)
 # GitHub: owners are 1-39 alphanumerics or single hyphens; repos add . and _.
-_GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
-_GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-_GIT_BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}(?<!/)$")
-_ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,64}$")
-_HTTPS_URL = re.compile(r"^https://[^\s/]+(/\S*)?$")
-_PATH_GLOB = re.compile(r"^[^\s]{1,255}$")
+_GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}", re.ASCII)
+_GITHUB_REPO = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
+_ROLE_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,64}", re.ASCII)
+_HTTPS_URL = re.compile(r"https://[^\s/]+(/\S*)?", re.ASCII)
+_PATH_GLOB = re.compile(r"[^\s]{1,255}", re.ASCII)
 # CodeBuild's Linux container compute types.
 COMPUTE_TYPES = (
     "BUILD_GENERAL1_SMALL",
@@ -44,9 +46,63 @@ COMPUTE_TYPES = (
     "BUILD_GENERAL1_XLARGE",
     "BUILD_GENERAL1_2XLARGE",
 )
-_BUCKET_SUFFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_BUCKET_SUFFIX = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", re.ASCII)
+_DYNAMODB_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}", re.ASCII)
+_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
+
+# Bounds each consumer needs. CodeBuild: build timeout 5-2160 min, queued
+# timeout 5-480 min. DynamoDB TTL: at most 5 years past the item's time is
+# honoured (AWS: items with an expiry more than five years in the past are
+# not deleted); we cap at ten years so a typo of millions of days is refused.
+# CloudWatch: an alarm's period x evaluation periods must fit in one day.
+# CodePipeline CloudWatchAlarm rule: WaitTime is in minutes (5 min to 1 day is
+# what this project allows; a longer bake blocks the pipeline for days).
+MAX_RECORD_TTL_DAYS = 3650
+QUEUED_TIMEOUT_RANGE = (5, 480)
+BUILD_TIMEOUT_RANGE = (5, 2160)
+HEALTH_CHECK_DURATION_RANGE = (5, 1440)
+POLLING_INTERVAL_RANGE = (1, 1440)
+DEPLOYMENT_DURATION_RANGE = (1, 10080)
+
+
+def valid_bucket_name(name: str) -> str | None:
+    """Why `name` is not a valid general-purpose S3 bucket name, or None.
+    (AWS "Bucket naming rules".)"""
+    if not 3 <= len(name) <= 63:
+        return "must be 3 to 63 characters long"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", name, re.ASCII):
+        return "may hold only lowercase letters, digits, dots and hyphens, and must begin and end with a letter or digit"
+    if ".." in name:
+        return "must not contain two adjacent dots"
+    if re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", name):
+        return "must not be formatted as an IP address"
+    for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
+        if name.startswith(prefix):
+            return f"must not start with {prefix!r} (reserved by S3)"
+    for suffix in ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"):
+        if name.endswith(suffix):
+            return f"must not end with {suffix!r} (reserved by S3)"
+    return None
+
+
+def valid_branch_name(name: str) -> str | None:
+    """Why `name` is not a branch name git accepts (`git check-ref-format
+    --branch`), or None."""
+    if not name or len(name) > 255:
+        return "must be 1 to 255 characters long"
+    if name == "@" or name.startswith("-"):
+        return "must not be '@' or start with '-'"
+    if any(ord(c) < 0x20 or c == "\x7f" or c in " ~^:?*[\\" for c in name):
+        return "must not contain spaces, control characters or any of ~ ^ : ? * [ \\"
+    if not name.isascii():
+        return "must be ASCII (CodePipeline trigger filters match ASCII branch names)"
+    if ".." in name or "@{" in name or "//" in name:
+        return "must not contain '..', '@{' or '//'"
+    if name.startswith("/") or name.endswith(("/", ".")) or name.endswith(".lock"):
+        return "must not start with '/' or end with '/', '.' or '.lock'"
+    if any(part.startswith(".") or part.endswith(".lock") for part in name.split("/")):
+        return "no path component may start with '.' or end with '.lock'"
+    return None
 
 
 class ConfigError(ValueError):
@@ -81,6 +137,8 @@ class BuildSettings:
     compute_type: str = "BUILD_GENERAL1_SMALL"
     image: str = "aws/codebuild/standard:7.0"
     timeout_minutes: int = 60
+    # How long a build may wait for capacity before CodeBuild gives up (5-480).
+    queued_timeout_minutes: int = 60
     # The security scanner the build stage installs (pinned, checksum-verified).
     trivy_version: str = "0.58.1"
 
@@ -115,6 +173,9 @@ class DeployTarget:
     environment: str
     role_arn: str
     health_check_url: str
+    # Whether this target is the live production system. A pipeline may reach
+    # a production target only through a manual approval (ApproveProduction).
+    production: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,16 +289,27 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
-def standard_deploy_targets(account_id: str, health_check_url: str) -> tuple[DeployTarget, ...]:
-    """One target per environment, each with the deployer role named by the
-    naming helper in `account_id`; `health_check_url` may contain `{env}`."""
+def standard_deploy_targets(env: str, account_id: str, health_check_url: str) -> tuple[DeployTarget, ...]:
+    """The deploy targets of environment `env`'s pipeline: one per deploy stage
+    (test, staging, production), each with its own deployer role
+    `kiro-pipeline-{env}-{stage}-deployer` in `account_id`, and its own health
+    URL: `health_check_url` may contain `{env}` and `{stage}`.
+
+    Only the production environment's production stage is a production target;
+    the test and staging environments' pipelines rehearse the whole flow on
+    targets of their own and never touch production.
+    """
+    names = ResourceNames(env, account_id)
     return tuple(
         DeployTarget(
-            environment=env,
-            role_arn=f"arn:aws:iam::{account_id}:role/{resource_name(env, 'deployer')}",
-            health_check_url=health_check_url.format(env=env),
+            environment=stage,
+            # The commercial partition: targets are built before the region is
+            # known, and IAM role ARNs carry no region.
+            role_arn=f"arn:aws:iam::{account_id}:role/{names.deployer_role(stage)}",
+            health_check_url=health_check_url.format(env=env, stage=stage),
+            production=env == "production" and stage == "production",
         )
-        for env in ENVIRONMENT_NAMES
+        for stage in ENVIRONMENT_NAMES
     )
 
 
@@ -270,7 +342,11 @@ def _type_problems(obj: object, prefix: str) -> list[str]:
 
 
 def validate(config: EnvironmentConfig) -> list[str]:
-    """Every problem with `config`, as `field: what is wrong; what to do` lines."""
+    """Every problem with `config`, as `field: what is wrong; what to do` lines.
+
+    A field of the wrong type is reported, and only the checks that read it
+    are skipped: every other problem is still found, so one run shows all.
+    """
     problems = _type_problems(config, "")
     for nested_name in ("github", "artifact_lifecycle", "state_backend", "build", "commands"):
         nested = getattr(config, nested_name)
@@ -280,122 +356,183 @@ def validate(config: EnvironmentConfig) -> list[str]:
         for index, target in enumerate(config.deploy_targets):
             if isinstance(target, DeployTarget):
                 problems += _type_problems(target, f"deploy_targets[{index}].")
-    if problems:
-        # Value checks below assume the types are right.
-        return problems
+    mistyped = {p.split(":", 1)[0] for p in problems}
 
-    def positive(name: str, value: int, unit: str) -> None:
-        if value <= 0:
-            problems.append(f"{name}: must be a positive number of {unit}, got {value}")
+    def typed(*fields: str) -> bool:
+        """Whether every field (and its parents) has the right type."""
+        for path in fields:
+            parts = path.split(".")
+            if any(".".join(parts[: i + 1]) in mistyped for i in range(len(parts))):
+                return False
+        return True
 
-    if config.name not in ENVIRONMENT_NAMES:
+    def fits(pattern: re.Pattern, value: str) -> bool:
+        return pattern.fullmatch(value) is not None
+
+    def bounded(name: str, value: int, low: int, high: int, unit: str, why: str = "") -> None:
+        if typed(name) and not low <= value <= high:
+            problems.append(f"{name}: must be {low} to {high} {unit}{why}, got {value}")
+
+    if typed("name") and config.name not in ENVIRONMENT_NAMES:
         problems.append(f"name: unknown environment {config.name!r}; use one of {', '.join(ENVIRONMENT_NAMES)}")
-    if not _ACCOUNT_ID.match(config.account_id):
+    if typed("account_id") and not fits(_ACCOUNT_ID, config.account_id):
         problems.append(
             f"account_id: {config.account_id!r} is not a 12-digit AWS account ID "
             "(see `aws sts get-caller-identity --query Account`)"
         )
-    if not _REGION.match(config.region):
-        problems.append(f"region: {config.region!r} is not an AWS region name such as 'us-east-1'")
-    elif config.region != HEALTH_CHECK_REGION:
-        problems.append(
-            f"region: {config.region!r} is not supported yet: the health alarms watch Route 53 health checks, "
-            f"whose metrics exist only in {HEALTH_CHECK_REGION}; deploy to {HEALTH_CHECK_REGION}"
-        )
-    if not _GITHUB_OWNER.match(config.github.owner):
+    if typed("region"):
+        if not fits(_REGION, config.region):
+            problems.append(f"region: {config.region!r} is not an AWS region name such as 'us-east-1'")
+        elif config.region != HEALTH_CHECK_REGION:
+            problems.append(
+                f"region: {config.region!r} is not supported yet: the health alarms watch Route 53 health checks, "
+                f"whose metrics exist only in {HEALTH_CHECK_REGION}; deploy to {HEALTH_CHECK_REGION}"
+            )
+    if typed("github.owner") and not fits(_GITHUB_OWNER, config.github.owner):
         problems.append(f"github.owner: {config.github.owner!r} is not a GitHub user or organisation name")
-    if not _GITHUB_REPO.match(config.github.repo):
+    if typed("github.repo") and not fits(_GITHUB_REPO, config.github.repo):
         problems.append(f"github.repo: {config.github.repo!r} is not a GitHub repository name")
-    if not _GIT_BRANCH.match(config.github.branch):
-        problems.append(f"github.branch: {config.github.branch!r} is not a valid branch name")
-    if not _EMAIL.match(config.notification_email):
+    if typed("github.branch"):
+        why = valid_branch_name(config.github.branch)
+        if why:
+            problems.append(f"github.branch: {config.github.branch!r} is not a valid branch name: it {why}")
+    if typed("notification_email") and not fits(_EMAIL, config.notification_email):
         problems.append(f"notification_email: {config.notification_email!r} is not an email address")
 
-    positive("health_check_duration_minutes", config.health_check_duration_minutes, "minutes")
-    positive("polling_interval_minutes", config.polling_interval_minutes, "minutes")
-    positive("deployment_duration_threshold_minutes", config.deployment_duration_threshold_minutes, "minutes")
-    positive("deployment_record_ttl_days", config.deployment_record_ttl_days, "days")
-    if config.log_retention_days not in LOG_RETENTION_DAYS:
+    bounded("health_check_duration_minutes", config.health_check_duration_minutes, *HEALTH_CHECK_DURATION_RANGE,
+            "minutes", " (the CodePipeline bake wait)")
+    bounded("polling_interval_minutes", config.polling_interval_minutes, *POLLING_INTERVAL_RANGE, "minutes",
+            " (an alarm period must fit in a day)")
+    bounded("deployment_duration_threshold_minutes", config.deployment_duration_threshold_minutes,
+            *DEPLOYMENT_DURATION_RANGE, "minutes")
+    bounded("deployment_record_ttl_days", config.deployment_record_ttl_days, 1, MAX_RECORD_TTL_DAYS, "days")
+    if typed("log_retention_days") and config.log_retention_days not in LOG_RETENTION_DAYS:
         nearest = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - config.log_retention_days))
         problems.append(
             f"log_retention_days: CloudWatch Logs does not accept {config.log_retention_days}; "
             f"use one of its values, such as {nearest}"
         )
-    if not 0 <= config.coverage_threshold_percent <= 100:
-        problems.append(
-            f"coverage_threshold_percent: must be between 0 and 100, got {config.coverage_threshold_percent}"
-        )
-    if not 7 <= config.kms_deletion_window_days <= 30:
-        problems.append(f"kms_deletion_window_days: KMS accepts 7 to 30 days, got {config.kms_deletion_window_days}")
+    bounded("coverage_threshold_percent", config.coverage_threshold_percent, 0, 100, "percent")
+    bounded("kms_deletion_window_days", config.kms_deletion_window_days, 7, 30, "days", " (what KMS accepts)")
 
     lifecycle = config.artifact_lifecycle
-    if lifecycle.transition_to_ia_days < 30:
-        problems.append(
-            f"artifact_lifecycle.transition_to_ia_days: S3 requires at least 30 days before "
-            f"STANDARD_IA, got {lifecycle.transition_to_ia_days}"
-        )
-    if lifecycle.expiration_days <= lifecycle.transition_to_ia_days:
-        problems.append(
-            f"artifact_lifecycle.expiration_days: must be later than transition_to_ia_days "
-            f"({lifecycle.transition_to_ia_days}), got {lifecycle.expiration_days}"
-        )
-    positive("artifact_lifecycle.noncurrent_version_expiration_days", lifecycle.noncurrent_version_expiration_days, "days")
-    positive(
-        "artifact_lifecycle.abort_incomplete_multipart_upload_days",
-        lifecycle.abort_incomplete_multipart_upload_days,
-        "days",
-    )
+    if typed("artifact_lifecycle.transition_to_ia_days"):
+        if lifecycle.transition_to_ia_days < 30:
+            problems.append(
+                f"artifact_lifecycle.transition_to_ia_days: S3 requires at least 30 days before "
+                f"STANDARD_IA, got {lifecycle.transition_to_ia_days}"
+            )
+        if typed("artifact_lifecycle.expiration_days") and lifecycle.expiration_days <= lifecycle.transition_to_ia_days:
+            problems.append(
+                f"artifact_lifecycle.expiration_days: must be later than transition_to_ia_days "
+                f"({lifecycle.transition_to_ia_days}), got {lifecycle.expiration_days}"
+            )
+    for name in ("noncurrent_version_expiration_days", "abort_incomplete_multipart_upload_days"):
+        bounded(f"artifact_lifecycle.{name}", getattr(lifecycle, name), 1, 3650, "days")
 
-    if config.artifacts_bucket_suffix and not _BUCKET_SUFFIX.match(config.artifacts_bucket_suffix):
-        problems.append(
-            f"artifacts_bucket_suffix: {config.artifacts_bucket_suffix!r} may hold only lowercase "
-            "letters, digits and inner hyphens"
-        )
-    elif max(len(config.names.artifacts_bucket), len(config.names.access_logs_bucket)) > 63:
-        problems.append(
-            f"artifacts_bucket_suffix: makes the bucket name {config.names.access_logs_bucket!r} longer than "
-            "S3's 63 characters; shorten it"
-        )
+    if typed("artifacts_bucket_suffix", "name", "account_id"):
+        if config.artifacts_bucket_suffix and not fits(_BUCKET_SUFFIX, config.artifacts_bucket_suffix):
+            problems.append(
+                f"artifacts_bucket_suffix: {config.artifacts_bucket_suffix!r} may hold only lowercase "
+                "letters, digits and inner hyphens"
+            )
+        else:
+            for bucket in (config.names.artifacts_bucket, config.names.access_logs_bucket):
+                why = valid_bucket_name(bucket)
+                if why:
+                    problems.append(f"artifacts_bucket_suffix: makes the bucket name {bucket!r} invalid: it {why}")
+                    break
 
-    for kind, patterns in (("included_paths", config.github.included_paths), ("excluded_paths", config.github.excluded_paths)):
-        for pattern in patterns:
-            if not _PATH_GLOB.match(pattern):
-                problems.append(f"github.{kind}: {pattern!r} is not a file-path glob (no spaces, at most 255 characters)")
+    for kind in ("included_paths", "excluded_paths"):
+        if typed(f"github.{kind}"):
+            for pattern in getattr(config.github, kind):
+                if not fits(_PATH_GLOB, pattern):
+                    problems.append(
+                        f"github.{kind}: {pattern!r} is not a file-path glob (no spaces, at most 255 characters)"
+                    )
 
-    if config.build.compute_type not in COMPUTE_TYPES:
-        problems.append(f"build.compute_type: {config.build.compute_type!r} is not one of {', '.join(COMPUTE_TYPES)}")
-    if not config.build.image.strip():
+    build = config.build
+    if typed("build.compute_type") and build.compute_type not in COMPUTE_TYPES:
+        problems.append(f"build.compute_type: {build.compute_type!r} is not one of {', '.join(COMPUTE_TYPES)}")
+    if typed("build.image") and not build.image.strip():
         problems.append("build.image: must name a CodeBuild image, such as 'aws/codebuild/standard:7.0'")
-    if not re.match(r"^\d+\.\d+\.\d+$", config.build.trivy_version):
-        problems.append(f"build.trivy_version: {config.build.trivy_version!r} is not a release version such as '0.58.1'")
-    if not 5 <= config.build.timeout_minutes <= 2160:
-        problems.append(f"build.timeout_minutes: CodeBuild accepts 5 to 2160 minutes, got {config.build.timeout_minutes}")
-    for command in dataclasses.fields(config.commands):
-        if not getattr(config.commands, command.name).strip():
-            problems.append(f"commands.{command.name}: must be a shell command; use 'true' to skip the step")
+    if typed("build.trivy_version") and not fits(_VERSION, build.trivy_version):
+        problems.append(f"build.trivy_version: {build.trivy_version!r} is not a release version such as '0.58.1'")
+    bounded("build.timeout_minutes", build.timeout_minutes, *BUILD_TIMEOUT_RANGE, "minutes", " (what CodeBuild accepts)")
+    bounded("build.queued_timeout_minutes", build.queued_timeout_minutes, *QUEUED_TIMEOUT_RANGE, "minutes",
+            " (what CodeBuild accepts)")
+    if typed("commands"):
+        for command in dataclasses.fields(config.commands):
+            value = getattr(config.commands, command.name)
+            if typed(f"commands.{command.name}") and not value.strip():
+                problems.append(f"commands.{command.name}: must be a shell command; use 'true' to skip the step")
 
-    targets = [t.environment for t in config.deploy_targets]
+    if typed("deploy_targets"):
+        problems += _target_problems(config, typed("approval_required"))
+
+    backend = config.state_backend
+    if typed("state_backend.bucket") and backend.bucket:
+        why = valid_bucket_name(backend.bucket)
+        if why:
+            problems.append(f"state_backend.bucket: {backend.bucket!r} is not a valid S3 bucket name: it {why}")
+    if typed("state_backend.lock_table") and backend.lock_table and not fits(_DYNAMODB_TABLE, backend.lock_table):
+        problems.append(f"state_backend.lock_table: {backend.lock_table!r} is not a valid DynamoDB table name")
+    if typed("state_backend.dynamodb_locking", "state_backend.s3_native_locking") and not (
+        backend.dynamodb_locking or backend.s3_native_locking
+    ):
+        problems.append(
+            "state_backend: both dynamodb_locking and s3_native_locking are off; "
+            "keep at least one, or concurrent applies can corrupt state"
+        )
+    return problems
+
+
+def _target_problems(config: EnvironmentConfig, approval_known: bool) -> list[str]:
+    problems = []
+    targets = [t.environment for t in config.deploy_targets if isinstance(t, DeployTarget)]
     if sorted(targets) != sorted(ENVIRONMENT_NAMES):
         problems.append(
             f"deploy_targets: need exactly one target for each of {', '.join(ENVIRONMENT_NAMES)}, "
             f"got {', '.join(targets) or 'none'} (see standard_deploy_targets)"
         )
     for index, target in enumerate(config.deploy_targets):
-        if not _ROLE_ARN.match(target.role_arn):
+        if not isinstance(target, DeployTarget) or _type_problems(target, ""):
+            continue
+        if not _ROLE_ARN.fullmatch(target.role_arn):
             problems.append(f"deploy_targets[{index}].role_arn: {target.role_arn!r} is not an IAM role ARN")
-        if not _HTTPS_URL.match(target.health_check_url):
+        if not _HTTPS_URL.fullmatch(target.health_check_url):
             problems.append(
                 f"deploy_targets[{index}].health_check_url: {target.health_check_url!r} is not an https:// URL"
             )
+        # Only ProductionEnv has a manual approval before its deploy.
+        if target.production and approval_known:
+            if target.environment != "production":
+                problems.append(
+                    f"deploy_targets[{index}]: the production target is deployed by the {target.environment} stage, "
+                    "which has no manual approval before it; only the production stage may deploy production"
+                )
+            elif not config.approval_required:
+                problems.append(
+                    "approval_required: this pipeline deploys a production target (deploy_targets"
+                    f"[{index}]) and must require a manual approval before it; set approval_required=True"
+                )
+    return problems
 
-    backend = config.state_backend
-    if backend.bucket and not _S3_BUCKET.match(backend.bucket):
-        problems.append(f"state_backend.bucket: {backend.bucket!r} is not a valid S3 bucket name")
-    if backend.lock_table and not _DYNAMODB_TABLE.match(backend.lock_table):
-        problems.append(f"state_backend.lock_table: {backend.lock_table!r} is not a valid DynamoDB table name")
-    if not (backend.dynamodb_locking or backend.s3_native_locking):
-        problems.append(
-            "state_backend: both dynamodb_locking and s3_native_locking are off; "
-            "keep at least one, or concurrent applies can corrupt state"
-        )
+
+def topology_problems(configs: typing.Sequence[EnvironmentConfig]) -> list[str]:
+    """Problems between environments: no deploy role or health URL may be
+    shared, or one environment's pipeline would deploy (or roll back) another's
+    targets."""
+    problems = []
+    for attribute, what in (("role_arn", "deploy role"), ("health_check_url", "health URL")):
+        owners: dict[str, list[str]] = {}
+        for config in configs:
+            for target in config.deploy_targets:
+                owners.setdefault(getattr(target, attribute), []).append(f"{config.name}/{target.environment}")
+        for value, users in sorted(owners.items()):
+            if len(users) > 1:
+                problems.append(
+                    f"deploy_targets: the {what} {value!r} is shared by {', '.join(users)}; give each environment's "
+                    "targets their own (standard_deploy_targets namespaces them by environment)"
+                )
     return problems

@@ -9,7 +9,7 @@ CONFIG = EnvironmentConfig(
     region="us-east-1",
     github=GitHubSource(owner="your-org", repo="kiro-codebuild-worker", branch="main"),
     notification_email="devops-team@example.com",
-    deploy_targets=standard_deploy_targets("123456789012", "https://{env}.kiro.example.com/health"),
+    deploy_targets=standard_deploy_targets("production", "123456789012", "https://{stage}-{env}.kiro.example.com/health"),
     build=BuildSettings(compute_type="BUILD_GENERAL1_MEDIUM"),
     approval_required=True,
     health_check_duration_minutes=10,

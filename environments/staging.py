@@ -12,7 +12,7 @@ CONFIG = EnvironmentConfig(
     region="us-east-1",
     github=GitHubSource(owner="your-org", repo="kiro-codebuild-worker", branch="main"),
     notification_email="devops-team@example.com",
-    deploy_targets=standard_deploy_targets("123456789012", "https://{env}.kiro.example.com/health"),
+    deploy_targets=standard_deploy_targets("staging", "123456789012", "https://{stage}-{env}.kiro.example.com/health"),
     approval_required=False,
     health_check_duration_minutes=5,
     polling_interval_minutes=10,

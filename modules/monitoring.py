@@ -43,6 +43,8 @@ from functions import package
 from modules.pipeline import METRICS_NAMESPACE, PipelineOutputs
 
 RUNTIME = "python3.13"
+# How often the age of running executions is published (the duration alarm's period).
+AGE_SCHEDULE_MINUTES = 5
 TOPICS = ("deployments", "approvals", "rollbacks")
 NOTIFICATION_EVENTS = {
     "deployments": [
@@ -88,6 +90,7 @@ class MonitoringStack(BaseStack):
         self._pipeline_alarms()
         self.rollback = self._rollback_function()
         self.recorder = self._recorder_function()
+        self.execution_age = self._execution_age_function()
         self._dashboard()
 
         TerraformOutput(self, "topic_arns", value={purpose: t.arn for purpose, t in self.topics.items()})
@@ -198,7 +201,8 @@ class MonitoringStack(BaseStack):
         )
         self.alarms.alarm(
             "rollbacks",
-            description="The rollback function rolled a stage back (runbook: Incident 2).",
+            description="A stage was rolled back: by its own rollback, the rollback function or a person "
+            "(runbook: Incident 2).",
             metric=self._metric("RollbackCount", "Sum"),
             comparison="GreaterThanOrEqualToThreshold",
             threshold=1,
@@ -206,11 +210,14 @@ class MonitoringStack(BaseStack):
         )
         self.alarms.alarm(
             "duration",
-            description=f"A deployment took longer than {config.deployment_duration_threshold_minutes} minutes "
-            "(runbook: Incident 3).",
-            metric=self._metric("DeploymentDuration", "Maximum"),
+            description=f"An execution has been running for more than {config.deployment_duration_threshold_minutes} "
+            "minutes, not counting approval waits (runbook: Incident 3).",
+            # Published every AGE_SCHEDULE_MINUTES while anything runs, so it
+            # alarms during a hang, not after the execution ends.
+            metric=self._metric("ExecutionAge", "Maximum"),
             comparison="GreaterThanThreshold",
             threshold=config.deployment_duration_threshold_minutes * 60,
+            period_seconds=AGE_SCHEDULE_MINUTES * 60,
             actions=[topics["deployments"].arn],
         )
         self.alarms.alarm(
@@ -257,9 +264,9 @@ class MonitoringStack(BaseStack):
         return alarms
 
     # --- functions -------------------------------------------------------
-    def _function_statements(self, log_group_name: str) -> list[Statement]:
+    def _function_statements(self, log_group_name: str, publishes_metrics: bool) -> list[Statement]:
         core = self.core
-        return [
+        statements = [
             Statement(
                 sid="WriteOwnLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -274,20 +281,28 @@ class MonitoringStack(BaseStack):
                 # X-Ray's trace actions have no resource type: AWS requires "*".
                 resources=["*"],
             ),
-            Statement(
-                sid="PublishPipelineMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                # PutMetricData has no resource type: AWS requires "*".
-                # The namespace condition is what limits it.
-                resources=["*"],
-                conditions={("StringEquals", "cloudwatch:namespace"): [METRICS_NAMESPACE]},
-            ),
         ]
+        if publishes_metrics:
+            statements.append(
+                Statement(
+                    sid="PublishPipelineMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    # PutMetricData has no resource type: AWS requires "*".
+                    # The namespace condition is what limits it.
+                    resources=["*"],
+                    conditions={("StringEquals", "cloudwatch:namespace"): [METRICS_NAMESPACE]},
+                )
+            )
+        return statements
 
     def _function(self, function: str, *, purpose: str, log_group: str, role_statements: list[Statement],
-                  environment: dict[str, str], timeout: int, concurrency: int) -> LambdaFunction:
+                  environment: dict[str, str], timeout: int, concurrency: int, publishes_metrics: bool = True,
+                  package_name: str | None = None, entry: str = "handler") -> LambdaFunction:
+        """A function from the zip of `package_name` (default: `function`),
+        whose handler is `{package}.{entry}.handler`."""
         name = self.names.lambda_function(purpose)
-        package = function_package(function)
+        package_name = package_name or function
+        package = function_package(package_name)
         asset = TerraformAsset(self, f"{function}_package", path=str(package.path), type=AssetType.FILE)
         role = service_role(
             self,
@@ -296,7 +311,8 @@ class MonitoringStack(BaseStack):
             service="lambda.amazonaws.com",
             account_id=self.config.account_id,
             source_arn=None,
-            statements=self._function_statements(self.names.lambda_log_group(purpose)) + role_statements,
+            statements=self._function_statements(self.names.lambda_log_group(purpose), publishes_metrics)
+            + role_statements,
             description=f"Runs Lambda function {name}",
         )
         lambda_function = LambdaFunction(
@@ -306,7 +322,7 @@ class MonitoringStack(BaseStack):
             role=role.arn,
             runtime=RUNTIME,
             architectures=["arm64"],
-            handler=f"{function}.handler.handler",
+            handler=f"{package_name}.{entry}.handler",
             filename=asset.path,
             source_code_hash=package.source_code_hash,
             timeout=timeout,
@@ -351,18 +367,19 @@ class MonitoringStack(BaseStack):
             timeout=900,
             # One rollback at a time per environment.
             concurrency=1,
+            # The recorder counts rollbacks from the rollback executions.
+            publishes_metrics=False,
             environment={
                 "TABLE_NAME": core.deployments_table_name,
                 "TABLE_INDEX": names.deployments_index,
                 "PIPELINE_ARN": self.pipeline.pipeline_arn,
                 "TOPIC_ARN": self.topics["rollbacks"].arn,
                 "ENVIRONMENT": config.name,
-                "METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "RECORD_TTL_DAYS": str(config.deployment_record_ttl_days),
                 "ROLLBACK_ALARMS": literal_json(self.health_alarms),
             },
             role_statements=[
-                Statement(sid="RecordRollbacks", actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                Statement(sid="RecordRollbacks", actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                           resources=[core.deployments_table_arn]),
                 Statement(sid="ReadDeploymentHistory", actions=["dynamodb:Query"],
                           resources=[f"{core.deployments_table_arn}/index/{names.deployments_index}"]),
@@ -404,7 +421,8 @@ class MonitoringStack(BaseStack):
                 "RECORD_TTL_DAYS": str(config.deployment_record_ttl_days),
             },
             role_statements=[
-                Statement(sid="RecordDeployments", actions=["dynamodb:UpdateItem"], resources=[core.deployments_table_arn]),
+                Statement(sid="RecordDeployments", actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                          resources=[core.deployments_table_arn]),
                 Statement(sid="LookUpCommits", actions=["codepipeline:GetPipelineExecution"],
                           resources=[self.pipeline.pipeline_arn]),
             ],
@@ -457,6 +475,39 @@ class MonitoringStack(BaseStack):
         )
         return function
 
+    def _execution_age_function(self) -> LambdaFunction:
+        names, config = self.names, self.config
+        log_group = self.log_group("execution_age_log_group", names.lambda_log_group("execution-age"),
+                                   self.core.kms_key_arn)
+        function = self._function(
+            "execution_age",
+            package_name="deployment_recorder",
+            entry="age",
+            purpose="execution-age",
+            log_group=log_group.name,
+            timeout=60,
+            concurrency=1,
+            environment={
+                "PIPELINE_NAME": self.pipeline.pipeline_name,
+                "ENVIRONMENT": config.name,
+                "METRICS_NAMESPACE": METRICS_NAMESPACE,
+            },
+            role_statements=[
+                Statement(sid="ReadRunningExecutions",
+                          actions=["codepipeline:ListActionExecutions", "codepipeline:ListPipelineExecutions"],
+                          resources=[self.pipeline.pipeline_arn]),
+            ],
+        )
+        rule = CloudwatchEventRule(
+            self,
+            "execution_age_schedule",
+            name=names.execution_age_schedule,
+            description="Publishes the age of the oldest running execution for the duration alarm",
+            schedule_expression=f"rate({AGE_SCHEDULE_MINUTES} minutes)",
+        )
+        self._invoke_from(function, rule, "execution_age")
+        return function
+
     # --- dashboard -------------------------------------------------------
     def _dashboard(self) -> None:
         region, env = self.config.region, self.config.name
@@ -481,7 +532,8 @@ class MonitoringStack(BaseStack):
         body = {
             "widgets": [
                 metric_widget("Pipeline executions", [("DeploymentSuccess", "Sum"), ("DeploymentFailure", "Sum")], 0, 0),
-                metric_widget("Deployment duration (seconds)", [("DeploymentDuration", "Maximum")], 0, 12),
+                metric_widget("Deployment duration and running age (seconds)",
+                              [("DeploymentDuration", "Maximum"), ("ExecutionAge", "Maximum")], 0, 12),
                 metric_widget("Rollbacks", [("RollbackCount", "Sum")], 6, 0),
                 metric_widget("Test coverage (%)", [("TestCoverage", "Minimum")], 6, 12),
                 {

@@ -160,12 +160,21 @@ class ResourceNames:
         return resource_name(self.env, "pipeline-events")
 
     @property
+    def execution_age_schedule(self) -> str:
+        return resource_name(self.env, "execution-age")
+
+    @property
     def functions_dlq(self) -> str:
         return resource_name(self.env, "functions-dlq")
 
     def resource_secret(self, purpose: str) -> str:
         """Secrets Manager names, e.g. `kiro-pipeline-{env}-slack-webhook`."""
         return resource_name(self.env, purpose)
+
+    def deployer_role(self, stage: str) -> str:
+        """The role a deploy project assumes to deploy this environment's `stage`
+        target: namespaced by environment, so no two pipelines share one."""
+        return resource_name(self.env, f"{stage}-deployer")
 
     def health_alarm(self, target: str) -> str:
         """The alarm a deploy stage watches during its bake time (monitoring creates it)."""

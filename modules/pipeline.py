@@ -175,7 +175,7 @@ class PipelineStack(BaseStack):
             service_role=role.arn,
             encryption_key=core.kms_key_arn,
             build_timeout=config.build.timeout_minutes,
-            queued_timeout=config.build.timeout_minutes,
+            queued_timeout=config.build.queued_timeout_minutes,
             source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=literal(_buildspec(kind))),
             artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
             cache=CodebuildProjectCache(type="S3", location=f"{core.artifacts_bucket_name}/codebuild-cache/{name}"),
@@ -459,7 +459,7 @@ class PipelineStack(BaseStack):
                 CodepipelineStage(
                     name=stage_name,
                     action=actions,
-                    on_failure=CodepipelineStageOnFailure(result="ROLLBACK"),
+                    on_failure=_on_failure(has_approval=any(a.category == "Approval" for a in actions)),
                     on_success=on_success,
                 )
             )
@@ -499,6 +499,23 @@ class PipelineStack(BaseStack):
             ],
             stage=stages,
         )
+
+
+def _on_failure(*, has_approval: bool) -> CodepipelineStageOnFailure | None:
+    """Roll a failed deploy stage back, unless the stage holds the approval.
+
+    A rejected manual approval fails its action, and so its stage; CodePipeline
+    then applies the stage's on-failure result ("when the stage fails, the
+    stage is rolled back to the most recent successful execution", user guide,
+    "Configuring stage rollback"). A rejection would start a rollback of a
+    release that never deployed. The approval must stay in ProductionEnv (the
+    runbook approves with --stage-name ProductionEnv --action-name
+    ApproveProduction), so that stage has no on-failure rollback. What rolls
+    production back instead: the deploy's own atomic rollback (a CDK app
+    deploys through CloudFormation, which undoes a failed update), the stage's
+    on-success bake condition, and the rollback function on the health alarm.
+    """
+    return None if has_approval else CodepipelineStageOnFailure(result="ROLLBACK")
 
 
 def _description(kind: str) -> str:

@@ -10,6 +10,8 @@ import pytest
 
 import environments
 from environments import (
+    BuildSettings,
+    DeployTarget,
     ENVIRONMENT_NAMES,
     ArtifactLifecycle,
     ConfigError,
@@ -88,12 +90,27 @@ class TestValidation:
             ({"region": "eu-west-1"}, "region", "Route 53"),
             ({"notification_email": "devops"}, "notification_email", "email"),
             ({"log_retention_days": 10}, "log_retention_days", "such as 7"),
-            ({"deployment_duration_threshold_minutes": 0}, "deployment_duration_threshold_minutes", "positive"),
-            ({"deployment_record_ttl_days": 0}, "deployment_record_ttl_days", "positive"),
-            ({"coverage_threshold_percent": -1}, "coverage_threshold_percent", "between 0 and 100"),
+            ({"deployment_duration_threshold_minutes": 0}, "deployment_duration_threshold_minutes", "1 to 10080"),
+            ({"deployment_record_ttl_days": 0}, "deployment_record_ttl_days", "1 to 3650"),
+            ({"deployment_record_ttl_days": 3_000_000}, "deployment_record_ttl_days", "1 to 3650"),
+            ({"health_check_duration_minutes": 4}, "health_check_duration_minutes", "5 to 1440"),
+            ({"polling_interval_minutes": 1441}, "polling_interval_minutes", "1 to 1440"),
+            ({"build": BuildSettings(queued_timeout_minutes=481)}, "build.queued_timeout_minutes", "5 to 480"),
+            ({"account_id": "123456789012\n"}, "account_id", "12-digit"),
+            ({"account_id": "１２３４５６７８９０１２"}, "account_id", "12-digit"),
+            ({"github": GitHubSource("org", "repo", "feature/x.lock")}, "github.branch", ".lock"),
+            ({"github": GitHubSource("org", "repo", "bad branch")}, "github.branch", "spaces"),
+            ({"github": GitHubSource("org", "repo", "main\n")}, "github.branch", "control"),
+            ({"github": GitHubSource("org", "repo", "rel@{1}")}, "github.branch", "@{"),
+            ({"github": GitHubSource("org", "repo", "a/.hidden")}, "github.branch", "start with '.'"),
+            ({"state_backend": StateBackend(bucket="my..bucket")}, "state_backend.bucket", "adjacent dots"),
+            ({"state_backend": StateBackend(bucket="192.168.1.10")}, "state_backend.bucket", "IP address"),
+            ({"state_backend": StateBackend(bucket="xn--bucket")}, "state_backend.bucket", "reserved"),
+            ({"state_backend": StateBackend(bucket="bucket-s3alias")}, "state_backend.bucket", "reserved"),
+            ({"coverage_threshold_percent": -1}, "coverage_threshold_percent", "0 to 100"),
             ({"kms_deletion_window_days": 3}, "kms_deletion_window_days", "7 to 30"),
             ({"artifacts_bucket_suffix": "Bad_Suffix"}, "artifacts_bucket_suffix", "lowercase"),
-            ({"artifacts_bucket_suffix": "x" * 40}, "artifacts_bucket_suffix", "63 characters"),
+            ({"artifacts_bucket_suffix": "x" * 40}, "artifacts_bucket_suffix", "3 to 63 characters"),
             ({"github": GitHubSource("-bad-", "repo")}, "github.owner", "GitHub"),
             ({"github": GitHubSource("org", "re po")}, "github.repo", "repository"),
             ({"github": GitHubSource("org", "repo", "a..b")}, "github.branch", "branch"),
@@ -112,12 +129,17 @@ class TestValidation:
         assert problem.startswith(f"{field}:"), problem
         assert hint in problem
 
-    def test_wrong_types_are_reported_before_values(self):
+    def test_wrong_types_do_not_hide_the_other_problems(self):
         with pytest.raises(ConfigError) as caught:
-            replace(load("test"), approval_required="yes", polling_interval_minutes="5")
+            replace(load("test"), approval_required="yes", polling_interval_minutes="5", account_id="1234",
+                    kms_deletion_window_days=3, build=BuildSettings(timeout_minutes="60", queued_timeout_minutes=1))
         assert caught.value.problems == (
             "approval_required: expected bool, got str 'yes'",
             "polling_interval_minutes: expected int, got str '5'",
+            "build.timeout_minutes: expected int, got str '60'",
+            "account_id: '1234' is not a 12-digit AWS account ID (see `aws sts get-caller-identity --query Account`)",
+            "kms_deletion_window_days: must be 7 to 30 days (what KMS accepts), got 3",
+            "build.queued_timeout_minutes: must be 5 to 480 minutes (what CodeBuild accepts), got 1",
         )
 
     def test_other_valid_regions_are_refused_with_the_reason(self):
@@ -198,3 +220,67 @@ class TestNaming:
         code = "import environments, modules.naming, ops.bootstrap, ops.cli, sys; print(any(m.startswith(('cdktf', 'jsii')) for m in sys.modules))"
         result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
         assert result.stdout.strip() == "False"
+
+
+class TestTopology:
+    """Each environment's pipeline deploys only to its own targets, and only
+    production's, behind its approval, is a production target."""
+
+    def test_every_environment_has_its_own_targets(self):
+        configs = environments.load_all()
+        roles = [t.role_arn for c in configs for t in c.deploy_targets]
+        urls = [t.health_check_url for c in configs for t in c.deploy_targets]
+        assert len(set(roles)) == len(roles) == 9 and len(set(urls)) == len(urls) == 9
+        for config in configs:
+            for target in config.deploy_targets:
+                assert target.role_arn.endswith(f":role/kiro-pipeline-{config.name}-{target.environment}-deployer")
+                assert config.name in target.health_check_url
+
+    def test_only_productions_production_stage_is_a_production_target(self):
+        production_targets = [
+            (c.name, t.environment) for c in environments.load_all() for t in c.deploy_targets if t.production
+        ]
+        assert production_targets == [("production", "production")]
+        assert load("production").approval_required
+
+    def test_a_production_target_without_approval_is_refused(self):
+        with pytest.raises(ConfigError) as caught:
+            replace(load("production"), approval_required=False)
+        (problem,) = caught.value.problems
+        assert problem.startswith("approval_required: this pipeline deploys a production target")
+
+    def test_a_production_target_in_an_earlier_stage_is_refused_even_with_approval(self):
+        config = load("production")
+        targets = tuple(
+            dataclasses.replace(t, production=t.environment in ("staging", "production")) for t in config.deploy_targets
+        )
+        with pytest.raises(ConfigError) as caught:
+            replace(config, deploy_targets=targets)
+        (problem,) = caught.value.problems
+        assert "deployed by the staging stage, which has no manual approval" in problem
+
+    def test_two_environments_sharing_a_role_or_url_are_refused(self, monkeypatch):
+        staging = load("staging")
+        production = load("production")
+        shared = tuple(
+            dataclasses.replace(t, role_arn=p.role_arn, health_check_url=p.health_check_url)
+            if t.environment == "production" else t
+            for t, p in zip(staging.deploy_targets, production.deploy_targets)
+        )
+        problems = environments.config.topology_problems([replace(staging, deploy_targets=shared), production])
+        assert len(problems) == 2
+        assert "deploy role 'arn:aws:iam::123456789012:role/kiro-pipeline-production-production-deployer' is shared by " \
+               "staging/production, production/production" in problems[0]
+        assert "health URL" in problems[1]
+
+    def test_select_checks_the_selected_against_every_other_environment(self, monkeypatch):
+        production = load("production")
+        import environments.staging as staging_module
+
+        clash = replace(staging_module.CONFIG, deploy_targets=production.deploy_targets[:2] + (
+            dataclasses.replace(production.deploy_targets[2], production=False),))
+        monkeypatch.setattr(staging_module, "CONFIG", clash)
+        with pytest.raises(ConfigError) as caught:
+            environments.select(["staging"])
+        assert len(caught.value.problems) == 6  # three roles, three URLs
+        assert all("shared by staging/" in p for p in caught.value.problems)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime, timezone
 
 import pytest
@@ -63,13 +62,17 @@ class TestRecorderPlans:
         decision = plan(events.execution("STARTED", "2026-11-22T03:44:00Z"))
         status, start = decision.updates
         assert status.set_values["status"] == "IN_PROGRESS" and status.set_values["statusRank"] == 1
-        assert status.condition == "attribute_not_exists(statusRank) OR statusRank < :rank"
+        assert status.condition == (
+            "attribute_not_exists(updatedAt) OR updatedAt < :time OR (updatedAt = :time AND statusRank < :rank)"
+        )
+        assert status.remove == ("endTime",)
         assert status.set_if_absent["startTime"] == "2026-11-22T03:44:00Z"
         ninety_days_later = datetime(2027, 2, 20, 3, 44, tzinfo=timezone.utc)
-        assert status.set_if_absent["expiresAt"] == int(ninety_days_later.timestamp())
-        assert start.set_values == {"startTime": "2026-11-22T03:44:00Z", "startedAt": "2026-11-22T03:44:00Z"}
+        assert start.set_values == {"startTime": "2026-11-22T03:44:00Z", "startedAt": "2026-11-22T03:44:00Z",
+                                    "expiresAt": int(ninety_days_later.timestamp())}
+        assert start.set_if_absent["executionType"] == "STANDARD"
         assert start.condition == "attribute_not_exists(startedAt)"
-        assert decision.started and not decision.final
+        assert decision.check_metrics
 
     @pytest.mark.parametrize("state, status", [("SUCCEEDED", "SUCCEEDED"), ("FAILED", "FAILED"), ("STOPPED", "STOPPED"),
                                                ("SUPERSEDED", "SUPERSEDED"), ("CANCELED", "CANCELED")])
@@ -79,16 +82,41 @@ class TestRecorderPlans:
         assert update.set_values["status"] == status
         assert update.set_values["statusRank"] == recorder.FINAL_RANK
         assert update.set_values["endTime"] == "2026-11-22T04:10:00Z"
-        assert decision.final
+        assert update.remove == ()
+        assert decision.check_metrics
+
+    def test_a_resumed_run_is_in_progress_again(self):
+        (update,) = plan(events.execution("RESUMED", "2026-11-22T04:20:00Z")).updates
+        assert update.set_values["status"] == "IN_PROGRESS" and update.remove == ("endTime",)
+
+    def test_rollback_triggers_make_a_rollback_execution(self):
+        event = events.execution("STARTED", "2026-11-22T04:20:00Z")
+        for trigger, kind in (("AutomatedRollback", "ROLLBACK"), ("ManualRollback", "ROLLBACK"), ("WebhookV2", "STANDARD")):
+            event["detail"]["execution-trigger"] = {"trigger-type": trigger}
+            assert recorder.parse(event).execution_type == kind
+
+    def test_pending_metrics_come_from_the_record(self):
+        done = {"status": "SUCCEEDED", "updatedAt": "t2", "startedAt": "2026-11-22T03:00:00Z",
+                "endTime": "2026-11-22T03:10:00Z"}
+        assert recorder.pending_metrics(done) == recorder.Metrics("SUCCEEDED@t2", {"DeploymentSuccess": 1}, 600)
+        assert recorder.pending_metrics({**done, "metricsFor": "SUCCEEDED@t2"}) is None
+        assert recorder.pending_metrics({**done, "metricsFor": "FAILED@t1"}) is not None
+        assert recorder.pending_metrics({**done, "startedAt": None}) is None  # waits for STARTED
+        assert recorder.pending_metrics({**done, "status": "IN_PROGRESS"}) is None
+        rollback_run = recorder.pending_metrics({**done, "executionType": "ROLLBACK"})
+        assert (rollback_run.counts, rollback_run.duration) == ({"RollbackCount": 1}, None)
 
     def test_ranks_only_move_forward(self):
         ranks = [recorder.STATUS[s][1] for s in ("STARTED", "STOPPING", "STOPPED")]
         assert ranks == sorted(ranks) and len(set(ranks)) == 3
 
-    def test_stage_updates_keep_the_newest(self):
-        (update,) = plan(events.stage("StagingEnv", "SUCCEEDED", "2026-11-22T04:00:00Z")).updates
+    def test_stage_updates_keep_the_newest_and_collect_successes(self):
+        update, succeeded = plan(events.stage("StagingEnv", "SUCCEEDED", "2026-11-22T04:00:00Z")).updates
         assert update.set_values["stage"] == "StagingEnv" and update.set_values["stageStatus"] == "SUCCEEDED"
         assert update.condition == "attribute_not_exists(stageUpdatedAt) OR stageUpdatedAt <= :time"
+        assert succeeded.add_to_sets == {"succeededStages": ("StagingEnv",)} and succeeded.condition is None
+        (only,) = plan(events.stage("StagingEnv", "FAILED", "2026-11-22T04:00:00Z")).updates
+        assert only.purpose == "stage"
 
     def test_outcome_metrics(self):
         assert recorder.outcome_metrics("SUCCEEDED") == {"DeploymentSuccess": 1}
@@ -104,17 +132,18 @@ class TestRollbackDecisions:
     def test_an_alarm_of_ours_entering_alarm_requests_a_rollback(self):
         decision = rollback.decide(events.alarm(), ALARMS)
         assert decision == rollback.RollbackRequest(
-            rollback_id="rollback#kiro-pipeline-test-staging-health#2026-11-22T05:00:00Z",
             alarm="kiro-pipeline-test-staging-health",
             stage="StagingEnv",
             reason=events.alarm()["detail"]["state"]["reason"],
             time="2026-11-22T05:00:00Z",
         )
+        assert decision.alarm_key == "rollback#kiro-pipeline-test-staging-health#2026-11-22T05:00:00Z"
 
-    def test_duplicates_share_one_rollback_id(self):
-        assert rollback.decide(events.alarm(), ALARMS).rollback_id == rollback.decide(events.alarm(), ALARMS).rollback_id
+    def test_one_rollback_key_per_stage_and_deployment(self):
+        assert rollback.Deployed("e3").key("StagingEnv") == "rollback#StagingEnv#e3"
+        first = rollback.decide(events.alarm(), ALARMS)
         later = rollback.decide(events.alarm(timestamp="2026-11-22T06:00:00.000+0000"), ALARMS)
-        assert later.rollback_id != rollback.decide(events.alarm(), ALARMS).rollback_id
+        assert first.alarm_key != later.alarm_key  # transitions differ; the deployment key does not
 
     def test_foreign_alarms_and_recoveries_are_ignored(self):
         foreign = rollback.decide(events.alarm(name="kiro-pipeline-test-failures"), ALARMS)
@@ -129,7 +158,8 @@ class TestRollbackDecisions:
             ({**events.alarm(), "detail-type": "Something Else"}, "not an alarm state change"),
             (events.without(events.alarm(), "detail", "alarmName"), "alarmName"),
             (events.without(events.alarm(), "detail", "state", "timestamp"), "timestamp"),
-            (events.alarm(timestamp="later"), "not a timestamp"),
+            (events.alarm(timestamp="later"), "not an ISO-8601 timestamp"),
+            (events.alarm(timestamp="9999-01-01T00:00:00.000+0000"), "outside 2000-2100"),
         ],
     )
     def test_malformed_events_are_named(self, event, reason):
@@ -137,31 +167,58 @@ class TestRollbackDecisions:
             rollback.decide(event, ALARMS)
 
 
-def record(execution, status, start):
-    return {"deploymentId": execution, "pipelineExecutionId": execution, "status": status, "startTime": start}
+def record(execution, status, start, stages=None, **extra):
+    found = {"deploymentId": execution, "pipelineExecutionId": execution, "status": status, "startTime": start, **extra}
+    if stages is not None:
+        found["succeededStages"] = set(stages)
+    return found
 
 
 class TestRollbackTarget:
-    def test_current_deployment_and_the_last_success_before_it(self):
-        history = [
-            record("e4", "SUCCEEDED", "2026-11-22T04:00:00Z"),
-            {"deploymentId": "rollback#x#t", "status": "ROLLBACK_FAILED", "startTime": "2026-11-22T03:30:00Z"},
-            record("e3", "FAILED", "2026-11-22T03:00:00Z"),
-            record("e2", "SUCCEEDED", "2026-11-22T02:00:00Z"),
-            record("e1", "SUCCEEDED", "2026-11-22T01:00:00Z"),
-        ]
-        assert rollback.choose_target(history) == rollback.Target("e4", "e2")
+    HISTORY = [
+        record("e5", "IN_PROGRESS", "2026-11-22T05:00:00Z", stages=()),  # newer, not in the stage yet
+        record("e4", "SUCCEEDED", "2026-11-22T04:00:00Z"),  # what the stage runs
+        {"deploymentId": "rollback#StagingEnv#e0", "status": "ROLLBACK_FAILED", "startTime": "2026-11-22T03:30:00Z"},
+        record("rb", "SUCCEEDED", "2026-11-22T03:10:00Z", executionType="ROLLBACK"),
+        record("e3", "FAILED", "2026-11-22T03:00:00Z", stages=("TestEnv",)),  # failed before StagingEnv
+        record("e2", "FAILED", "2026-11-22T02:00:00Z", stages=("TestEnv", "StagingEnv")),  # StagingEnv was fine
+        record("e1", "SUCCEEDED", "2026-11-22T01:00:00Z"),
+    ]
+
+    def test_the_newest_older_standard_execution_that_passed_the_stage(self):
+        assert rollback.choose_target(self.HISTORY, "StagingEnv", "e4") == rollback.Target("e4", "e2")
+        assert rollback.choose_target(self.HISTORY, "ProductionEnv", "e4") == rollback.Target("e4", "e1")
+
+    def test_the_current_execution_must_be_recorded(self):
+        assert rollback.choose_target(self.HISTORY, "StagingEnv", "zzz") == rollback.NoTarget(
+            "execution zzz running in StagingEnv has no deployment record")
 
     def test_no_earlier_success(self):
-        result = rollback.choose_target([record("e2", "IN_PROGRESS", "t2"), record("e1", "FAILED", "t1")])
-        assert result == rollback.NoTarget("no successful deployment before e2 is recorded")
-        assert rollback.choose_target([]) == rollback.NoTarget("no deployment of this environment is recorded")
+        result = rollback.choose_target([record("e2", "IN_PROGRESS", "t2"), record("e1", "FAILED", "t1")], "TestEnv", "e2")
+        assert result == rollback.NoTarget("no earlier execution in which TestEnv succeeded is recorded")
 
-    def test_rollback_in_progress(self):
-        assert rollback.rollback_in_progress({"latestExecution": {"type": "ROLLBACK", "status": "InProgress"}})
-        assert not rollback.rollback_in_progress({"latestExecution": {"type": "STANDARD", "status": "InProgress"}})
-        assert not rollback.rollback_in_progress({"latestExecution": {"type": "ROLLBACK", "status": "Succeeded"}})
-        assert not rollback.rollback_in_progress(None)
+    def test_reads_only_as_far_as_it_needs(self):
+        read = []
+
+        def records():
+            for r in self.HISTORY:
+                read.append(r["deploymentId"])
+                yield r
+            raise AssertionError("read past the answer")
+
+        rollback.choose_target(records(), "ProductionEnv", "e4")
+        assert read[-1] == "e1"
+
+    def test_what_the_stage_is_doing_decides(self):
+        def state(status, kind="STANDARD"):
+            return {"latestExecution": {"pipelineExecutionId": "x", "status": status, "type": kind}}
+
+        assert rollback.assess(state("Succeeded")) == rollback.Deployed("x")
+        assert rollback.assess(state("Failed")) == rollback.Deployed("x")
+        assert isinstance(rollback.assess(state("InProgress")), rollback.Skip)
+        assert isinstance(rollback.assess(state("InProgress", "ROLLBACK")), rollback.Skip)
+        assert isinstance(rollback.assess(state("Succeeded", "ROLLBACK")), rollback.Refuse)
+        assert isinstance(rollback.assess(None), rollback.Skip)
 
     def test_manual_command_is_the_runbook_command(self):
         assert rollback.manual_command(PIPELINE, "StagingEnv", "e2") == (
@@ -169,16 +226,3 @@ class TestRollbackTarget:
             "--target-pipeline-execution-id e2"
         )
         assert "list-pipeline-executions" in rollback.manual_command(PIPELINE, "StagingEnv", None)
-
-
-def test_every_order_of_a_runs_events_plans_the_same_final_status():
-    """The plans of a run's events, in any order, always include the final
-    status and the real start; what applies is decided by their conditions."""
-    run = [
-        events.execution("STARTED", "2026-11-22T03:44:00Z"),
-        events.execution("STOPPING", "2026-11-22T03:50:00Z"),
-        events.execution("STOPPED", "2026-11-22T03:51:00Z"),
-    ]
-    for order in itertools.permutations(run):
-        plans = [plan(e) for e in order]
-        assert max(u.set_values.get("statusRank", 0) for p in plans for u in p.updates) == recorder.FINAL_RANK

@@ -26,11 +26,12 @@ STAR_RESOURCE_ALLOWED = {
     ("core", "key_policy", "AllowDynamoDbGrantsForThisEnvironment"): "key policy: * is the key itself",
     # cloudwatch:PutMetricData has no resource type; a namespace condition limits it.
     ("pipeline", "build_role_policy_document", "PublishCoverageMetric"): "PutMetricData has no resource type",
-    ("monitoring", "rollback_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
+    ("monitoring", "execution_age_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
     ("monitoring", "deployment_recorder_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
     # xray:PutTraceSegments and xray:PutTelemetryRecords have no resource type.
     ("monitoring", "rollback_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     ("monitoring", "deployment_recorder_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
+    ("monitoring", "execution_age_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
 }
 # Only the account root may hold a service-wide action, and only on the key.
 STAR_ACTION_ALLOWED = {("core", "key_policy", "EnableRootAccountAdministration")}

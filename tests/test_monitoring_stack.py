@@ -19,8 +19,9 @@ def remote_key(env: str) -> str:
     return remote(f"core-{env}", "aws_kms_keykeyarn")
 
 
-def remote_pipeline_arn(env: str) -> str:
-    return remote(f"pipeline-{env}", "aws_codepipelinepipelinearn")
+def pipeline_arn(env: str) -> str:
+    """Pipeline values reach monitoring as names (PipelineOutputs), known at plan time."""
+    return f"arn:aws:codepipeline:us-east-1:123456789012:kiro-pipeline-{env}"
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_notification_rules(monitoring, env_config):
     assert approvals["event_type_ids"] == ["codepipeline-pipeline-manual-approval-needed"]
     assert approvals["target"] == [{"address": "${aws_sns_topic.approvals_topic.arn}", "type": "SNS"}]
     for rule in (deployments, approvals):
-        assert rule["resource"] == remote_pipeline_arn(env_config.name)
+        assert rule["resource"] == pipeline_arn(env_config.name)
 
 
 class TestAlarms:
@@ -111,7 +112,7 @@ class TestAlarms:
         [
             ("failures", "DeploymentFailure", "Sum", "GreaterThanOrEqualToThreshold", "deployments"),
             ("rollbacks", "RollbackCount", "Sum", "GreaterThanOrEqualToThreshold", "rollbacks"),
-            ("duration", "DeploymentDuration", "Maximum", "GreaterThanThreshold", "deployments"),
+            ("duration", "ExecutionAge", "Maximum", "GreaterThanThreshold", "deployments"),
             ("test-coverage", "TestCoverage", "Minimum", "LessThanThreshold", "deployments"),
         ],
     )
@@ -120,7 +121,9 @@ class TestAlarms:
         assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == ("KiroPipeline", metric, statistic)
         assert alarm["dimensions"] == {"Environment": env_config.name}
         assert alarm["comparison_operator"] == comparison
-        assert alarm["period"] == env_config.polling_interval_minutes * 60
+        # The duration alarm's period is the age schedule's (its own test).
+        if suffix != "duration":
+            assert alarm["period"] == env_config.polling_interval_minutes * 60
         assert alarm["alarm_actions"] == [f"${{aws_sns_topic.{topic}_topic.arn}}"]
         assert alarm["treat_missing_data"] == "notBreaching"
 
@@ -161,7 +164,7 @@ class TestFunctions:
         assert function["handler"] == "rollback.handler.handler"
         variables = function["environment"]["variables"]
         assert {"TABLE_NAME", "PIPELINE_ARN", "TOPIC_ARN"} <= set(variables)
-        assert variables["PIPELINE_ARN"] == remote_pipeline_arn(env_config.name)
+        assert variables["PIPELINE_ARN"] == pipeline_arn(env_config.name)
         assert variables["TOPIC_ARN"] == "${aws_sns_topic.rollbacks_topic.arn}"
         assert json.loads(variables["ROLLBACK_ALARMS"]) == {
             env_config.names.health_alarm(t): stage for t, stage in naming.DEPLOY_STAGES.items()
@@ -170,7 +173,20 @@ class TestFunctions:
         assert function["logging_config"]["log_group"].endswith("cross-stack-output-aws_cloudwatch_log_grouprollback_log_groupname}")
         assert function["kms_key_arn"] == remote_key(env_config.name)
 
-    @pytest.mark.parametrize("function", ["rollback", "deployment_recorder"])
+    def test_the_execution_age_function_runs_on_a_schedule(self, monitoring, env_config):
+        function = monitoring.resource("aws_lambda_function", "execution_age")
+        assert function["handler"] == "deployment_recorder.age.handler"
+        assert function["function_name"] == env_config.names.lambda_function("execution-age")
+        rule = monitoring.resource("aws_cloudwatch_event_rule", "execution_age_schedule")
+        assert rule["schedule_expression"] == "rate(5 minutes)"
+        assert monitoring.resource("aws_cloudwatch_event_target", "execution_age_target")["arn"] == (
+            "${aws_lambda_function.execution_age.arn}")
+        alarm = {a["alarm_name"]: a for a in monitoring.resources("aws_cloudwatch_metric_alarm").values()}[
+            f"{env_config.names.pipeline}-duration"]
+        # The alarm's period is the schedule's, so every period has a data point.
+        assert (alarm["metric_name"], alarm["period"]) == ("ExecutionAge", 300)
+
+    @pytest.mark.parametrize("function", ["rollback", "deployment_recorder", "execution_age"])
     def test_functions_are_traced(self, monitoring, function):
         assert monitoring.resource("aws_lambda_function", function)["tracing_config"] == {"mode": "Active"}
 
@@ -205,8 +221,15 @@ class TestFunctions:
         assert rollback["ReadDeploymentHistory"]["resources"][0].endswith("/index/EnvironmentStatusIndex")
         assert rollback["AnnounceRollbacks"]["resources"] == ["${aws_sns_topic.rollbacks_topic.arn}"]
         assert "RollBackStages" not in recorder and "AnnounceRollbacks" not in recorder
-        assert recorder["RecordDeployments"]["actions"] == ["dynamodb:UpdateItem"]
-        for role in ("rollback_role", "deployment_recorder_role"):
+        assert recorder["RecordDeployments"]["actions"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+        # Rollbacks are counted by the recorder, from the rollback executions.
+        assert "PublishPipelineMetrics" not in rollback and "PublishPipelineMetrics" in recorder
+        age = statements("execution_age")
+        assert age["ReadRunningExecutions"]["actions"] == [
+            "codepipeline:ListActionExecutions", "codepipeline:ListPipelineExecutions"]
+        assert age["ReadRunningExecutions"]["resources"] == [pipeline_arn(env_config.name)]
+        assert not {"RecordDeployments", "RollBackStages"} & set(age)
+        for role in ("rollback_role", "deployment_recorder_role", "execution_age_role"):
             (trust,) = monitoring.policy_statements(monitoring.resource("aws_iam_role", role)["assume_role_policy"])
             assert trust["principals"] == [{"type": "Service", "identifiers": ["lambda.amazonaws.com"]}]
             assert condition(trust, "StringEquals", "aws:SourceAccount") == [env_config.account_id]
@@ -245,8 +268,10 @@ def test_dashboard(monitoring, env_config):
     assert dashboard["dashboard_name"] == env_config.names.dashboard
     body = json.loads(dashboard["dashboard_body"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
-    assert titles == ["Pipeline executions", "Deployment duration (seconds)", "Rollbacks", "Test coverage (%)", "Alarm status"]
+    assert titles == ["Pipeline executions", "Deployment duration and running age (seconds)", "Rollbacks",
+                      "Test coverage (%)", "Alarm status"]
     metrics = {m[1] for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]}
-    assert metrics == {"DeploymentSuccess", "DeploymentFailure", "DeploymentDuration", "RollbackCount", "TestCoverage"}
+    assert metrics == {"DeploymentSuccess", "DeploymentFailure", "DeploymentDuration", "ExecutionAge", "RollbackCount",
+                       "TestCoverage"}
     alarm_widget = body["widgets"][-1]
     assert len(alarm_widget["properties"]["alarms"]) == 7

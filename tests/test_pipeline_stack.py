@@ -134,11 +134,19 @@ class TestPipeline:
 
 
 class TestRollback:
-    def test_deploy_stages_roll_back_on_failure(self, pipeline):
+    def test_deploy_stages_roll_back_on_failure_unless_they_hold_the_approval(self, pipeline, env_config):
         for name in ("Source", "Build"):
             assert "on_failure" not in stage(pipeline, name)
-        for name in ("TestEnv", "StagingEnv", "ProductionEnv"):
+        for name in ("TestEnv", "StagingEnv"):
             assert stage(pipeline, name)["on_failure"] == {"result": "ROLLBACK"}
+        production = stage(pipeline, "ProductionEnv")
+        if env_config.approval_required:
+            # A rejection fails the stage; a stage rollback would then undo a
+            # release that never deployed. The bake condition still rolls back.
+            assert "on_failure" not in production
+            assert production["on_success"]["condition"]["result"] == "ROLLBACK"
+        else:
+            assert production["on_failure"] == {"result": "ROLLBACK"}
 
     def test_staging_and_production_bake_while_their_health_alarm_is_quiet(self, pipeline, env_config):
         assert "on_success" not in stage(pipeline, "TestEnv")
@@ -188,6 +196,7 @@ class TestProjects:
         assert environment["image"] == env_config.build.image
         assert environment["privileged_mode"] is False
         assert project["build_timeout"] == env_config.build.timeout_minutes
+        assert project["queued_timeout"] == env_config.build.queued_timeout_minutes <= 480
 
     def test_environment_variables(self, pipeline_stack, env_config):
         def variables(kind):
@@ -337,6 +346,9 @@ def variant(tmp_path_factory):
 
 def test_config_switches_on_approval_and_path_filters(variant):
     assert actions(stage(variant, "ProductionEnv")) == [("ApproveProduction", 1), ("DeployProduction", 2)]
+    # The runbook's approve and reject commands name this stage and action.
+    assert "on_failure" not in stage(variant, "ProductionEnv")
+    assert stage(variant, "StagingEnv")["on_failure"] == {"result": "ROLLBACK"}
     (push,) = variant["trigger"][0]["git_configuration"]["push"]
     assert push == {
         "branches": {"includes": ["release"]},

@@ -46,8 +46,17 @@ def test_cross_stack_reads_and_outputs_match_exactly(stacks):
                if name.startswith("cross-stack-output-")}
     assert {(producer, output) for _, producer, output in reads} == written
     pairs = {(consumer, producer) for consumer, producer, _ in reads}
-    assert {(c.split("-")[0], p.split("-")[0]) for c, p in pairs} == {("pipeline", "core"), ("monitoring", "core"), ("monitoring", "pipeline")}
+    # Monitoring gets the pipeline's name and ARN as plain values and depends
+    # on the pipeline stack explicitly (see test_monitoring_is_deployed_after_pipeline).
+    assert {(c.split("-")[0], p.split("-")[0]) for c, p in pairs} == {("pipeline", "core"), ("monitoring", "core")}
     assert all(c.split("-", 1)[1] == p.split("-", 1)[1] for c, p in pairs)
+
+
+def test_monitoring_is_deployed_after_pipeline(synth_dir):
+    manifest = json.loads((synth_dir / "manifest.json").read_text())
+    for env in ENVIRONMENT_NAMES:
+        assert set(manifest["stacks"][f"monitoring-{env}"]["dependencies"]) == {f"core-{env}", f"pipeline-{env}"}
+        assert manifest["stacks"][f"pipeline-{env}"]["dependencies"] == [f"core-{env}"]
 
 
 class TestEnvironmentSelection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -36,22 +37,71 @@ class Recorder:
             names[f"#a{index}"] = attribute
             values[f":a{index}"] = _serialize(value)
             assignments.append(f"#a{index} = if_not_exists(#a{index}, :a{index})")
+        expression = "SET " + ", ".join(assignments)
+        if update.add_to_sets:
+            additions = []
+            for index, (attribute, members) in enumerate(sorted(update.add_to_sets.items())):
+                names[f"#d{index}"] = attribute
+                values[f":d{index}"] = {"SS": sorted(set(members))}
+                additions.append(f"#d{index} :d{index}")
+            expression += " ADD " + ", ".join(additions)
+        if update.remove:
+            removals = []
+            for index, attribute in enumerate(update.remove):
+                names[f"#r{index}"] = attribute
+                removals.append(f"#r{index}")
+            expression += " REMOVE " + ", ".join(removals)
         values.update({k: _serialize(v) for k, v in update.condition_values.items()})
+        request = dict(
+            TableName=self.table,
+            Key={"deploymentId": {"S": update.deployment_id}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        if update.condition:
+            request["ConditionExpression"] = update.condition
         try:
-            response = self.dynamodb.update_item(
-                TableName=self.table,
-                Key={"deploymentId": {"S": update.deployment_id}},
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression=update.condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
+            response = self.dynamodb.update_item(**request)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
             raise
-        return {k: _deserialize(v) for k, v in response["Attributes"].items()}
+        return _item(response["Attributes"])
+
+    def get(self, deployment_id: str) -> dict[str, Any] | None:
+        found = self.dynamodb.get_item(
+            TableName=self.table, Key={"deploymentId": {"S": deployment_id}}, ConsistentRead=True
+        ).get("Item")
+        return _item(found) if found else None
+
+    def claim_metrics(self, deployment_id: str, key: str) -> bool:
+        """Mark the record's metrics for `key` as being published; False if
+        another delivery already did."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"deploymentId": {"S": deployment_id}},
+                UpdateExpression="SET metricsFor = :k",
+                ConditionExpression="attribute_not_exists(metricsFor) OR metricsFor <> :k",
+                ExpressionAttributeValues={":k": {"S": key}},
+            )
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def release_metrics(self, deployment_id: str, key: str) -> None:
+        """Undo a claim whose publication failed, so a retry publishes."""
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key={"deploymentId": {"S": deployment_id}},
+            UpdateExpression="REMOVE metricsFor",
+            ConditionExpression="metricsFor = :k",
+            ExpressionAttributeValues={":k": {"S": key}},
+        )
 
     def set_commit(self, deployment_id: str, pipeline: str) -> str | None:
         """Record the source commit of the execution; None if CodePipeline has none yet."""
@@ -70,8 +120,12 @@ class Recorder:
         )
         return commit
 
-    def publish(self, metrics: dict[str, float], unit: str = "Count") -> None:
-        if not metrics:
+    def publish(self, counts: dict[str, float], duration_seconds: int | None = None) -> None:
+        """One PutMetricData call, so a publication happens whole or not at all."""
+        entries = [(name, value, "Count") for name, value in sorted(counts.items())]
+        if duration_seconds is not None:
+            entries.append(("DeploymentDuration", duration_seconds, "Seconds"))
+        if not entries:
             return
         self.cloudwatch.put_metric_data(
             Namespace=self.namespace,
@@ -82,9 +136,15 @@ class Recorder:
                     "Value": value,
                     "Unit": unit,
                 }
-                for name, value in sorted(metrics.items())
+                for name, value, unit in entries
             ],
         )
 
 
 AWS_ERRORS = (BotoCoreError, ClientError)
+
+
+def _item(attributes: dict) -> dict[str, Any]:
+    """A DynamoDB item as plain values; numbers become int where whole."""
+    item = {k: _deserialize(v) for k, v in attributes.items()}
+    return {k: int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v for k, v in item.items()}

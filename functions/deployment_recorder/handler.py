@@ -34,7 +34,8 @@ def recorder() -> Recorder:
 
 
 def handler(event, context=None) -> dict:
-    log.bind(requestId=getattr(context, "aws_request_id", None), eventId=event.get("id") if isinstance(event, dict) else None)
+    log.bind(requestId=getattr(context, "aws_request_id", None),
+             eventId=event.get("id") if isinstance(event, dict) else None)
     try:
         parsed = logic.parse(event)
     except logic.MalformedEvent as error:
@@ -54,26 +55,40 @@ def handler(event, context=None) -> dict:
     log.add(deploymentId=decision.deployment_id, state=parsed.state, stage=parsed.stage)
     aws = recorder()
     applied = []
+    record = None
     for update in decision.updates:
-        record = aws.apply(update)
-        if record is None:
+        result = aws.apply(update)
+        if result is None:
             log.info("update skipped: the record already holds newer data", update=update.purpose)
             continue
+        record = result
         applied.append(update.purpose)
-        if update.purpose == "status" and decision.final:
-            aws.publish(logic.outcome_metrics(decision.status))
-        if update.purpose in ("status", "start") and "endTime" in record:
-            # The duration is known once both STARTED and the final state are in,
-            # whichever arrived last; exactly one of the two updates sees that.
-            seconds = logic.duration_seconds(record)
-            if seconds is not None and (update.purpose == "start" or decision.final):
-                aws.publish({"DeploymentDuration": seconds}, unit="Seconds")
         if update.purpose == "start":
-            try:
-                commit = aws.set_commit(decision.deployment_id, parsed.pipeline)
-                log.info("recorded commit", commitId=commit)
-            except AWS_ERRORS as error:
-                # The record stands without it; the commit is informational.
-                log.warning("could not look up the commit", error=str(error))
+            _record_commit(aws, decision.deployment_id, parsed.pipeline)
+    if decision.check_metrics:
+        # Decided from the record, so a retry after a lost publication still
+        # publishes, and a duplicate never publishes twice.
+        _publish_pending(aws, decision.deployment_id, record if applied else aws.get(decision.deployment_id))
     log.info("recorded event", applied=applied, status=decision.status)
     return {"result": "recorded" if applied else "duplicate", "applied": applied}
+
+
+def _record_commit(aws: Recorder, deployment_id: str, pipeline: str) -> None:
+    try:
+        commit = aws.set_commit(deployment_id, pipeline)
+        log.info("recorded commit", commitId=commit)
+    except AWS_ERRORS as error:
+        # The record stands without it; the commit is informational.
+        log.warning("could not look up the commit", error=str(error))
+
+
+def _publish_pending(aws: Recorder, deployment_id: str, record: dict | None) -> None:
+    metrics = logic.pending_metrics(record)
+    if metrics is None or not aws.claim_metrics(deployment_id, metrics.key):
+        return
+    try:
+        aws.publish(metrics.counts, metrics.duration)
+    except AWS_ERRORS:
+        aws.release_metrics(deployment_id, metrics.key)
+        raise  # EventBridge retries; the record still owes the metrics
+    log.info("published outcome metrics", metrics=metrics.counts, duration=metrics.duration)

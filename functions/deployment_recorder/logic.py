@@ -1,14 +1,23 @@
 """What a CodePipeline state-change event means for the deployment record.
 
 Pure functions, no boto3. EventBridge delivers these events at least once and
-in no guaranteed order, so every change is expressed as a conditional update
-that only moves a record forward:
+in no guaranteed order, so every change is a conditional update that only
+moves a record forward:
 
-- a record's status only advances in rank (in progress < stopping < final),
-  so a late or duplicate STARTED never overwrites SUCCEEDED;
+- the execution status follows the newest event by time (rank breaks a tie
+  within the same second), so a late or duplicate STARTED never overwrites
+  SUCCEEDED, while a retried execution (FAILED, RESUMED, SUCCEEDED) ends with
+  its real final state and end time;
 - `startTime` is the STARTED event's time whenever that event arrives, and
   until then the earliest time seen, so the record is in the index at once;
-- the stage shown is the one from the newest stage event.
+  `expiresAt` counts from the start;
+- each stage that succeeds is added to `succeededStages` (a set, so order and
+  duplicates do not matter): the rollback function picks its target by it;
+- rollback executions (trigger ManualRollback or AutomatedRollback) are
+  recorded with `executionType` ROLLBACK and counted as rollbacks, never as
+  deployment successes or failures;
+- outcome metrics are published once per final state an execution reaches,
+  decided from the record (`metricsFor`), not from which delivery won a write.
 """
 
 from __future__ import annotations
@@ -17,10 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shared import fields
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
 
 EXECUTION_EVENT = "CodePipeline Pipeline Execution State Change"
 STAGE_EVENT = "CodePipeline Stage Execution State Change"
+ROLLBACK_TRIGGERS = frozenset({"ManualRollback", "AutomatedRollback"})
+STANDARD, ROLLBACK = "STANDARD", "ROLLBACK"
 
 # Record status for each CodePipeline execution state, and its rank.
 STATUS = {
@@ -33,33 +45,40 @@ STATUS = {
     "STOPPED": ("STOPPED", 3),
     "SUPERSEDED": ("SUPERSEDED", 3),
 }
+FINAL_STATUSES = frozenset(status for status, rank in STATUS.values() if rank == 3)
 FINAL_RANK = 3
 STAGE_STATES = {"STARTED", "SUCCEEDED", "RESUMED", "FAILED", "CANCELED", "STOPPED", "STOPPING"}
+# Longest values accepted from an event: CodePipeline's own limits are 100
+# (pipeline, stage names) and 36 (execution IDs); trigger types are short.
+MAX_NAME, MAX_TRIGGER = 100, 64
 
 
 @dataclass(frozen=True)
 class Update:
-    """One conditional DynamoDB UpdateItem on the record `deployment_id`."""
+    """One DynamoDB UpdateItem on the record `deployment_id`."""
 
     deployment_id: str
     set_values: dict[str, Any]
-    condition: str
+    condition: str | None
     condition_values: dict[str, Any] = field(default_factory=dict)
     # `if_not_exists` assignments: keep an existing value.
     set_if_absent: dict[str, Any] = field(default_factory=dict)
+    # Attributes to delete, and string sets to add to.
+    remove: tuple[str, ...] = ()
+    add_to_sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     purpose: str = ""
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The updates for one event, in order, and what to do if each applies."""
+    """The updates for one event, in order."""
 
     deployment_id: str
     status: str | None
     updates: tuple[Update, ...]
-    # Publish outcome metrics when the status update applies (first time only).
-    final: bool = False
-    started: bool = False
+    # Whether the record may now hold metrics to publish (a final state, or
+    # the start that completes a duration).
+    check_metrics: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,49 +91,59 @@ class Event:
     stage: str | None = None
     trigger_type: str | None = None
 
-
-def _iso(value: str) -> str:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (TypeError, ValueError, AttributeError):
-        raise MalformedEvent(f"time {value!r} is not an ISO-8601 timestamp") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    @property
+    def execution_type(self) -> str:
+        return ROLLBACK if self.trigger_type in ROLLBACK_TRIGGERS else STANDARD
 
 
 def parse(event: Any) -> Event:
-    """The fields this function uses, or MalformedEvent naming what is missing."""
+    """The fields this function uses, or MalformedEvent naming what is wrong.
+    Any shape is either parsed or rejected: nothing else is raised."""
+    try:
+        return _parse(event)
+    except MalformedEvent:
+        raise
+    except (TypeError, ValueError, OverflowError, UnicodeError, AttributeError, KeyError) as error:
+        raise MalformedEvent(f"event could not be read: {type(error).__name__}") from None
+
+
+def _parse(event: Any) -> Event:
     if not isinstance(event, dict):
         raise MalformedEvent("event is not a JSON object")
     detail_type = event.get("detail-type")
     if detail_type not in (EXECUTION_EVENT, STAGE_EVENT):
-        raise MalformedEvent(f"detail-type {detail_type!r} is not a pipeline or stage state change")
+        raise MalformedEvent(f"detail-type {str(detail_type)[:80]!r} is not a pipeline or stage state change")
     detail = event.get("detail")
     if not isinstance(detail, dict):
         raise MalformedEvent("event has no detail object")
-    required = ["pipeline", "execution-id", "state"] + (["stage"] if detail_type == STAGE_EVENT else [])
-    missing = [key for key in required if not isinstance(detail.get(key), str) or not detail.get(key)]
-    if missing:
-        raise MalformedEvent(f"detail lacks {', '.join(missing)}")
-    state = detail["state"]
+    pipeline = fields.text(detail.get("pipeline"), "detail.pipeline", max_length=MAX_NAME)
+    execution_id = fields.text(detail.get("execution-id"), "detail.execution-id", max_length=MAX_NAME)
+    state = fields.text(detail.get("state"), "detail.state", max_length=MAX_NAME)
+    stage = None
+    if detail_type == STAGE_EVENT:
+        stage = fields.text(detail.get("stage"), "detail.stage", max_length=MAX_NAME)
     known = STATUS if detail_type == EXECUTION_EVENT else STAGE_STATES
     if state not in known:
         raise MalformedEvent(f"unknown state {state!r}")
     trigger = detail.get("execution-trigger")
+    trigger_type = None
+    if trigger is not None:
+        if not isinstance(trigger, dict):
+            raise MalformedEvent("detail.execution-trigger is not an object")
+        trigger_type = fields.text(trigger.get("trigger-type"), "trigger-type", max_length=MAX_TRIGGER, required=False)
     return Event(
         kind="execution" if detail_type == EXECUTION_EVENT else "stage",
-        pipeline=detail["pipeline"],
-        execution_id=detail["execution-id"],
+        pipeline=pipeline,
+        execution_id=execution_id,
         state=state,
-        time=_iso(event.get("time", "")),
-        stage=detail.get("stage"),
-        trigger_type=trigger.get("trigger-type") if isinstance(trigger, dict) else None,
+        time=fields.timestamp(event.get("time")),
+        stage=stage,
+        trigger_type=trigger_type,
     )
 
 
 def expires_at(time: str, ttl_days: int) -> int:
-    moment = datetime.strptime(time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(time, fields.TIME_FORMAT).replace(tzinfo=timezone.utc)
     return int((moment + timedelta(days=ttl_days)).timestamp())
 
 
@@ -128,45 +157,64 @@ def plan(event: Event, *, pipeline: str, environment: str, ttl_days: int) -> Pla
     absent = {"startTime": event.time, "expiresAt": expires_at(event.time, ttl_days)}
 
     if event.kind == "stage":
-        update = Update(
-            deployment_id,
-            set_values={**common, "stage": event.stage, "stageStatus": event.state, "stageUpdatedAt": event.time},
-            set_if_absent=absent,
-            condition="attribute_not_exists(stageUpdatedAt) OR stageUpdatedAt <= :time",
-            condition_values={":time": event.time},
-            purpose="stage",
-        )
-        return Plan(deployment_id, None, (update,))
+        updates = [
+            Update(
+                deployment_id,
+                set_values={**common, "stage": event.stage, "stageStatus": event.state, "stageUpdatedAt": event.time},
+                set_if_absent=absent,
+                condition="attribute_not_exists(stageUpdatedAt) OR stageUpdatedAt <= :time",
+                condition_values={":time": event.time},
+                purpose="stage",
+            )
+        ]
+        if event.state == "SUCCEEDED":
+            # A set: idempotent, and independent of the order events arrive in.
+            updates.append(
+                Update(deployment_id, set_values=common, set_if_absent=absent, condition=None,
+                       add_to_sets={"succeededStages": (event.stage,)}, purpose="stage-succeeded")
+            )
+        return Plan(deployment_id, None, tuple(updates))
 
     status, rank = STATUS[event.state]
     values = {**common, "status": status, "statusRank": rank, "updatedAt": event.time}
-    if rank == FINAL_RANK:
+    # An execution's trigger never changes: the first event to carry it wins.
+    trigger = ({"triggerType": event.trigger_type, "executionType": event.execution_type}
+               if event.trigger_type else {})
+    final = rank == FINAL_RANK
+    if final:
         values["endTime"] = event.time
-    if event.trigger_type:
-        values["triggerType"] = event.trigger_type
     updates = [
         Update(
             deployment_id,
             set_values=values,
-            set_if_absent=absent,
-            condition="attribute_not_exists(statusRank) OR statusRank < :rank",
-            condition_values={":rank": rank},
+            set_if_absent={**absent, **trigger},
+            # Newer by time wins; within one second, the higher rank.
+            condition="attribute_not_exists(updatedAt) OR updatedAt < :time "
+            "OR (updatedAt = :time AND statusRank < :rank)",
+            condition_values={":time": event.time, ":rank": rank},
+            # A retried execution is running again: its old end is void.
+            remove=() if final else ("endTime",),
             purpose="status",
         )
     ]
     started = event.state == "STARTED"
     if started:
-        # Whenever STARTED arrives, even after the final state, it fixes the start.
+        # Whenever STARTED arrives, even after the final state, it fixes the
+        # start, and the record's expiry counts from it.
         updates.append(
             Update(
                 deployment_id,
-                set_values={"startTime": event.time, "startedAt": event.time},
-                set_if_absent={**common, "expiresAt": absent["expiresAt"]},
+                set_values={"startTime": event.time, "startedAt": event.time,
+                            "expiresAt": expires_at(event.time, ttl_days),
+                            },
+                # The type decides how the outcome is counted, even when the
+                # final state arrived first.
+                set_if_absent={**common, **trigger},
                 condition="attribute_not_exists(startedAt)",
                 purpose="start",
             )
         )
-    return Plan(deployment_id, status, tuple(updates), final=rank == FINAL_RANK, started=started)
+    return Plan(deployment_id, status, tuple(updates), check_metrics=final or started)
 
 
 def duration_seconds(record: dict[str, Any]) -> int | None:
@@ -174,8 +222,37 @@ def duration_seconds(record: dict[str, Any]) -> int | None:
     start, end = record.get("startedAt"), record.get("endTime")
     if not start or not end:
         return None
-    parse_time = lambda t: datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    parse_time = lambda t: datetime.strptime(t, fields.TIME_FORMAT)  # noqa: E731
     return max(0, int((parse_time(end) - parse_time(start)).total_seconds()))
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """What to publish for a record, and the key that says it was published."""
+
+    key: str
+    counts: dict[str, int]
+    duration: int | None
+
+
+def pending_metrics(record: dict[str, Any] | None) -> Metrics | None:
+    """The metrics a record still owes, or None.
+
+    Once per final state the execution reached (`status@updatedAt`): a
+    duplicate or retried delivery finds `metricsFor` already set. A final
+    record whose STARTED has not arrived yet waits for it, so the duration is
+    part of the same single publication.
+    """
+    if not record or record.get("status") not in FINAL_STATUSES:
+        return None
+    key = f"{record['status']}@{record.get('updatedAt')}"
+    if record.get("metricsFor") == key or not record.get("startedAt"):
+        return None
+    if record.get("executionType") == ROLLBACK:
+        counts = {"RollbackCount": 1}
+    else:
+        counts = outcome_metrics(record["status"])
+    return Metrics(key, counts, duration_seconds(record) if record.get("executionType") != ROLLBACK else None)
 
 
 def outcome_metrics(status: str) -> dict[str, int]:

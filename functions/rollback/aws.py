@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterator
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -16,51 +16,66 @@ AWS_ERRORS = (BotoCoreError, ClientError)
 
 
 class Rollbacks:
-    def __init__(self, *, table: str, index: str, pipeline: str, topic_arn: str, namespace: str, environment: str,
+    def __init__(self, *, table: str, index: str, pipeline: str, topic_arn: str, environment: str,
                  session: boto3.Session | None = None):
         session = session or boto3.Session()
         self.dynamodb = session.client("dynamodb")
         self.codepipeline = session.client("codepipeline")
         self.sns = session.client("sns")
-        self.cloudwatch = session.client("cloudwatch")
         self.table, self.index, self.pipeline = table, index, pipeline
-        self.topic_arn, self.namespace, self.environment = topic_arn, namespace, environment
+        self.topic_arn, self.environment = topic_arn, environment
 
-    def claim(self, rollback_id: str, item: dict[str, Any]) -> bool:
-        """Create the rollback record; False if this alarm transition already has one."""
+    def claim(self, key: str, item: dict[str, Any]) -> dict[str, Any] | None:
+        """Create the record `key`; None when this call created it, else the
+        record that already exists (read consistently). A lost acknowledgement
+        (the write applied, the SDK retried it) therefore returns our own
+        claim, which the caller resumes instead of dropping."""
         try:
             self.dynamodb.put_item(
                 TableName=self.table,
-                Item={k: _serialize(v) for k, v in {**item, "deploymentId": rollback_id}.items()},
+                Item={k: _serialize(v) for k, v in {**item, "deploymentId": key}.items()},
                 ConditionExpression="attribute_not_exists(deploymentId)",
             )
-            return True
+            return None
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        found = self.dynamodb.get_item(
+            TableName=self.table, Key={"deploymentId": {"S": key}}, ConsistentRead=True
+        ).get("Item", {})
+        return {k: _deserialize(v) for k, v in found.items()}
 
-    def update(self, rollback_id: str, **values: Any) -> None:
+    def update(self, key: str, **values: Any) -> None:
         names = {f"#k{i}": k for i, k in enumerate(sorted(values))}
         self.dynamodb.update_item(
             TableName=self.table,
-            Key={"deploymentId": {"S": rollback_id}},
+            Key={"deploymentId": {"S": key}},
             UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={f":v{i}": _serialize(values[k]) for i, k in enumerate(sorted(values))},
         )
 
-    def recent_deployments(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The runbook's query: this environment's records, newest first."""
-        response = self.dynamodb.query(
+    def deployments(self, page_size: int = 50) -> Iterator[dict[str, Any]]:
+        """The runbook's query, every page: this environment's records, newest
+        first. A generator: the caller stops reading once it has its answer."""
+        request = dict(
             TableName=self.table,
             IndexName=self.index,
             KeyConditionExpression="environment = :env",
             ExpressionAttributeValues={":env": {"S": self.environment}},
             ScanIndexForward=False,
-            Limit=limit,
+            Limit=page_size,
         )
-        return [{k: _deserialize(v) for k, v in item.items()} for item in response["Items"]]
+        while True:
+            response = self.page(request)
+            for item in response.get("Items", []):
+                yield {k: _deserialize(v) for k, v in item.items()}
+            if not response.get("LastEvaluatedKey"):
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def page(self, request: dict) -> dict:
+        return self.dynamodb.query(**request)
 
     def stage_state(self, stage: str) -> dict[str, Any] | None:
         state = self.codepipeline.get_pipeline_state(name=self.pipeline)
@@ -74,20 +89,6 @@ class Rollbacks:
 
     def notify(self, subject_and_message: dict[str, str]) -> None:
         self.sns.publish(TopicArn=self.topic_arn, **subject_and_message)
-
-    def count_rollback(self) -> None:
-        self.cloudwatch.put_metric_data(
-            Namespace=self.namespace,
-            MetricData=[
-                {
-                    "MetricName": "RollbackCount",
-                    "Dimensions": [{"Name": "Environment", "Value": self.environment}],
-                    "Value": 1,
-                    "Unit": "Count",
-                }
-            ],
-        )
-
 
 def error_text(error: Exception) -> str:
     if isinstance(error, ClientError):

@@ -11,19 +11,55 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
+from shared import fields
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
 
 ALARM_EVENT = "CloudWatch Alarm State Change"
 ROLLBACK_PREFIX = "rollback#"
+ROLLBACK_TRIGGERS = frozenset({"ManualRollback", "AutomatedRollback"})
+# Statuses of a rollback record. STARTED is the claim; every path ends in
+# one of the others.
+STARTED = "ROLLBACK_STARTED"
+FINAL = frozenset({"ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "SKIPPED_STAGE_IN_PROGRESS"})
 
 
 @dataclass(frozen=True)
 class RollbackRequest:
-    rollback_id: str  # deterministic: duplicates of one alarm transition share it
     alarm: str
     stage: str
     reason: str
     time: str  # ISO-8601 UTC of the alarm's state change
+
+    @property
+    def alarm_key(self) -> str:
+        """Identifies this alarm transition: duplicates of it share the key."""
+        return f"{ROLLBACK_PREFIX}{self.alarm}#{self.time}"
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The execution the alarmed stage is running now (GetPipelineState)."""
+
+    execution_id: str
+
+    def key(self, stage: str) -> str:
+        """One rollback per bad deployment: keyed by stage and execution, not
+        by alarm transition, so an alarm that fires again does nothing new."""
+        return f"{ROLLBACK_PREFIX}{stage}#{self.execution_id}"
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Left to CodePipeline: record, do not page."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """Nothing automatic is safe: record and page."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -37,72 +73,108 @@ class NoTarget:
     reason: str
 
 
-def _iso(value: str) -> str:
-    # CloudWatch writes "2026-11-22T04:05:06.789+0000".
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(value, fmt).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        except (TypeError, ValueError):
-            continue
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise MalformedEvent(f"state timestamp {value!r} is not a timestamp") from None
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def decide(event: Any, rollback_alarms: dict[str, str]) -> RollbackRequest | Ignored:
-    """`rollback_alarms` maps each rollback-triggering alarm to the stage it guards."""
+    """`rollback_alarms` maps each rollback-triggering alarm to the stage it
+    guards. Any event shape is either decided or rejected with MalformedEvent."""
+    try:
+        return _decide(event, rollback_alarms)
+    except MalformedEvent:
+        raise
+    except (TypeError, ValueError, OverflowError, UnicodeError, AttributeError, KeyError) as error:
+        raise MalformedEvent(f"event could not be read: {type(error).__name__}") from None
+
+
+def _decide(event: Any, rollback_alarms: dict[str, str]) -> RollbackRequest | Ignored:
     if not isinstance(event, dict):
         raise MalformedEvent("event is not a JSON object")
     if event.get("detail-type") != ALARM_EVENT:
-        raise MalformedEvent(f"detail-type {event.get('detail-type')!r} is not an alarm state change")
+        raise MalformedEvent(f"detail-type {str(event.get('detail-type'))[:80]!r} is not an alarm state change")
     detail = event.get("detail")
     if not isinstance(detail, dict):
         raise MalformedEvent("event has no detail object")
-    alarm = detail.get("alarmName")
+    alarm = fields.text(detail.get("alarmName"), "detail.alarmName", max_length=255)
     state = detail.get("state")
-    if not isinstance(alarm, str) or not alarm or not isinstance(state, dict):
-        raise MalformedEvent("detail lacks alarmName or state")
-    value, timestamp = state.get("value"), state.get("timestamp")
-    if not isinstance(value, str) or not isinstance(timestamp, str):
-        raise MalformedEvent("state lacks value or timestamp")
-    time = _iso(timestamp)
+    if not isinstance(state, dict):
+        raise MalformedEvent("detail lacks a state object")
+    value = fields.text(state.get("value"), "state.value", max_length=32)
+    time = fields.timestamp(state.get("timestamp"), "state.timestamp")
+    reason = state.get("reason", "")
+    reason = fields.text(reason, "state.reason", max_length=100_000) if reason else ""
 
     if alarm not in rollback_alarms:
         return Ignored(f"alarm {alarm!r} does not trigger rollbacks")
     if value != "ALARM":
         return Ignored(f"alarm {alarm!r} is {value}, not ALARM")
-    return RollbackRequest(
-        rollback_id=f"{ROLLBACK_PREFIX}{alarm}#{time}",
-        alarm=alarm,
-        stage=rollback_alarms[alarm],
-        reason=str(state.get("reason", ""))[:500],
-        time=time,
-    )
+    return RollbackRequest(alarm=alarm, stage=rollback_alarms[alarm], reason=reason[:500], time=time)
 
 
-def choose_target(records: Iterable[dict[str, Any]]) -> Target | NoTarget:
-    """From deployment records, newest first (the EnvironmentStatusIndex query),
-    the current deployment and the last successful one before it."""
-    deployments = [r for r in records if not str(r.get("deploymentId", "")).startswith(ROLLBACK_PREFIX)]
-    if not deployments:
-        return NoTarget("no deployment of this environment is recorded")
-    current = deployments[0]
-    for record in deployments[1:]:
-        if record.get("status") == "SUCCEEDED":
-            return Target(current["pipelineExecutionId"], record["pipelineExecutionId"])
-    return NoTarget(f"no successful deployment before {current['pipelineExecutionId']} is recorded")
-
-
-def rollback_in_progress(stage_state: dict[str, Any] | None) -> bool:
-    """Whether GetPipelineState shows a rollback of this stage still running."""
+def assess(stage_state: dict[str, Any] | None) -> Deployed | Skip | Refuse:
+    """What the alarmed stage is doing now, from GetPipelineState."""
     latest = (stage_state or {}).get("latestExecution") or {}
-    return latest.get("type") == "ROLLBACK" and latest.get("status") == "InProgress"
+    execution_id, status = latest.get("pipelineExecutionId"), latest.get("status")
+    if not execution_id:
+        return Skip("the stage has not run yet: there is no deployment to roll back")
+    if status in ("InProgress", "Stopping"):
+        # A deploy, a bake (the stage's on-success condition) or a native
+        # rollback is running: CodePipeline decides; RollbackStage would be
+        # refused anyway.
+        return Skip(f"the stage is {status} (execution {execution_id}): left to CodePipeline")
+    if latest.get("type") == "ROLLBACK":
+        return Refuse(
+            f"the stage already runs rollback execution {execution_id} and is still unhealthy: "
+            "rolling back further needs a person"
+        )
+    return Deployed(execution_id)
+
+
+def _succeeded_in(record: dict[str, Any], stage: str) -> bool:
+    stages = record.get("succeededStages")
+    if stages:
+        return stage in stages
+    # Records written before succeededStages existed: a whole-run success.
+    return record.get("status") == "SUCCEEDED"
+
+
+def is_rollback_execution(record: dict[str, Any]) -> bool:
+    return record.get("executionType") == "ROLLBACK" or record.get("triggerType") in ROLLBACK_TRIGGERS
+
+
+def choose_target(records: Iterable[dict[str, Any]], stage: str, current: str) -> Target | NoTarget:
+    """The newest STANDARD execution older than `current` in which `stage`
+    succeeded. `records` are the environment's deployment records, newest
+    first (the EnvironmentStatusIndex query); they are read only as far as
+    needed, so a paginated source stops early."""
+    current_start = None
+    for record in records:
+        execution = record.get("pipelineExecutionId")
+        if str(record.get("deploymentId", "")).startswith(ROLLBACK_PREFIX) or not execution:
+            continue
+        if execution == current:
+            current_start = record.get("startTime")
+            continue
+        if current_start is None:
+            continue  # newer than the running deployment: not yet in the stage
+        if is_rollback_execution(record):
+            continue  # CodePipeline refuses a ROLLBACK-type target
+        if str(record.get("startTime", "")) < str(current_start) and _succeeded_in(record, stage):
+            return Target(current, execution)
+    if current_start is None:
+        return NoTarget(f"execution {current} running in {stage} has no deployment record")
+    return NoTarget(f"no earlier execution in which {stage} succeeded is recorded")
+
+
+def unfinished_claims(records: Iterable[dict[str, Any]], stage: str) -> list[str]:
+    """Keys of this stage's rollback records still at ROLLBACK_STARTED: a
+    rollback was claimed and, perhaps, started, but its outcome never written."""
+    prefix = f"{ROLLBACK_PREFIX}{stage}#"
+    return [
+        r["deploymentId"] for r in records
+        if str(r.get("deploymentId", "")).startswith(prefix) and r.get("status") == STARTED
+    ]
 
 
 def expires_at(time: str, ttl_days: int) -> int:
-    moment = datetime.strptime(time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(time, fields.TIME_FORMAT).replace(tzinfo=timezone.utc)
     return int((moment + timedelta(days=ttl_days)).timestamp())
 
 
@@ -121,7 +193,8 @@ def manual_command(pipeline: str, stage: str, target: str | None) -> str:
 
 
 def message(
-    subject: str, request: RollbackRequest, *, pipeline: str, environment: str, table: str, log_group: str, **details: Any
+    subject: str, request: RollbackRequest, *, pipeline: str, environment: str, table: str, log_group: str,
+    record_key: str, **details: Any
 ) -> dict[str, str]:
     """The SNS message for the rollbacks topic: a subject and a readable body."""
     lines = [
@@ -137,6 +210,6 @@ def message(
         "",
         f"Follow it: aws logs tail {log_group} --since 10m",
         f"Record:    aws dynamodb get-item --table-name {table} "
-        f"--key '{{\"deploymentId\":{{\"S\":\"{request.rollback_id}\"}}}}'",
+        f"--key '{{\"deploymentId\":{{\"S\":\"{record_key}\"}}}}'",
     ]
     return {"Subject": f"{subject}: {pipeline} {request.stage}"[:100], "Message": "\n".join(lines)}

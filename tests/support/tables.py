@@ -1,0 +1,40 @@
+"""The deployments table on moto, created from the synthesized core stack, so
+its keys and index are exactly what Terraform creates."""
+
+from __future__ import annotations
+
+import boto3
+
+from modules import naming
+
+
+def create_deployments_table(stacks, env: str = "test") -> str:
+    table = stacks[naming.stack_id("core", env)].resource("aws_dynamodb_table", "deployments_table")
+    (index,) = table["global_secondary_index"]
+    boto3.client("dynamodb").create_table(
+        TableName=table["name"],
+        BillingMode=table["billing_mode"],
+        AttributeDefinitions=[{"AttributeName": a["name"], "AttributeType": a["type"]} for a in table["attribute"]],
+        KeySchema=[{"AttributeName": table["hash_key"], "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index["name"],
+                "KeySchema": [
+                    {"AttributeName": index["hash_key"], "KeyType": "HASH"},
+                    {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": index["projection_type"]},
+            }
+        ],
+    )
+    return table["name"]
+
+
+def all_items(table: str) -> list[dict]:
+    items, request = [], {"TableName": table}
+    while True:
+        page = boto3.resource("dynamodb").Table(table).scan(**{k: v for k, v in request.items() if k != "TableName"})
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

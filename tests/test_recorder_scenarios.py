@@ -1,0 +1,159 @@
+"""The deployment recorder under every delivery order, retries and faults,
+on moto (DynamoDB, CloudWatch), with CodePipeline's GetPipelineExecution from
+the parameter-validating fake (moto lacks it)."""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import itertools
+import sys
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from tests.support import events
+from tests.support.fake_codepipeline import FakeCodePipeline
+from tests.support.tables import all_items, create_deployments_table
+
+ENV = "test"
+PIPELINE = "kiro-pipeline-test"
+
+
+@pytest.fixture
+def world(aws_credentials, stacks, monkeypatch):
+    with mock_aws():
+        table = create_deployments_table(stacks, ENV)
+        for name, value in {"TABLE_NAME": table, "PIPELINE_NAME": PIPELINE, "ENVIRONMENT": ENV,
+                            "METRICS_NAMESPACE": "KiroPipeline", "RECORD_TTL_DAYS": "90"}.items():
+            monkeypatch.setenv(name, value)
+        sys.modules.pop("deployment_recorder.handler", None)
+        handler = importlib.import_module("deployment_recorder.handler")
+        handler.recorder().codepipeline = FakeCodePipeline(PIPELINE)
+
+        class World:
+            pass
+
+        w = World()
+        w.handler, w.table = handler, table
+        w.record = lambda eid="exec-1": {i["deploymentId"]: i for i in all_items(table)}.get(eid)
+        yield w
+
+
+def metric_samples(name: str) -> list[float]:
+    """Every value published for `name` (moto keeps each data point)."""
+    stats = boto3.client("cloudwatch").get_metric_statistics(
+        Namespace="KiroPipeline", MetricName=name, Dimensions=[{"Name": "Environment", "Value": ENV}],
+        StartTime=datetime.datetime(2000, 1, 1), EndTime=datetime.datetime(2101, 1, 1),
+        Period=86400 * 365 * 100, Statistics=["SampleCount", "Sum", "Maximum"],
+    )
+    return [(p["SampleCount"], p["Sum"], p["Maximum"]) for p in stats["Datapoints"]]
+
+
+def count(name: str) -> float:
+    return sum(sample[1] for sample in metric_samples(name))
+
+
+def rollback_trigger(event):
+    event["detail"]["execution-trigger"] = {"trigger-type": "AutomatedRollback", "trigger-detail": "x"}
+    return event
+
+
+RETRIED = [
+    events.execution("STARTED", "2026-11-22T03:00:00Z"),
+    events.stage("TestEnv", "SUCCEEDED", "2026-11-22T03:10:00Z"),
+    events.execution("FAILED", "2026-11-22T03:20:00Z"),
+    events.execution("RESUMED", "2026-11-22T03:30:00Z"),
+    events.stage("StagingEnv", "SUCCEEDED", "2026-11-22T03:40:00Z"),
+    events.execution("SUCCEEDED", "2026-11-22T03:50:00Z"),
+]
+# For the order test: the execution events and one stage event (120 orders).
+ORDERED = [RETRIED[0], RETRIED[1], RETRIED[2], RETRIED[3], RETRIED[5]]
+
+
+class TestRetriedExecution:
+    def test_in_order_it_ends_succeeded_with_its_real_end(self, world):
+        for event in RETRIED:
+            world.handler.handler(event)
+        record = world.record()
+        assert (record["status"], record["endTime"]) == ("SUCCEEDED", "2026-11-22T03:50:00Z")
+        assert record["succeededStages"] == {"TestEnv", "StagingEnv"}
+        # The failure was real when it happened, and so is the success.
+        assert count("DeploymentFailure") == 1 and count("DeploymentSuccess") == 1
+        durations = metric_samples("DeploymentDuration")
+        assert sum(s[0] for s in durations) == 2 and durations[0][2] == 3000  # 50 minutes
+
+    def test_while_resumed_it_has_no_end_time(self, world):
+        for event in RETRIED[:4]:
+            world.handler.handler(event)
+        record = world.record()
+        assert record["status"] == "IN_PROGRESS" and "endTime" not in record
+
+
+class TestEveryDeliveryOrder:
+    """All 120 orders of a retried execution's events, each delivered twice,
+    each order on a fresh table."""
+
+    def test_the_final_record_and_metrics_do_not_depend_on_order(self, aws_credentials, stacks, monkeypatch):
+        outcomes = set()
+        for order in itertools.permutations(ORDERED):
+            with mock_aws():
+                table = create_deployments_table(stacks, ENV)
+                for name, value in {"TABLE_NAME": table, "PIPELINE_NAME": PIPELINE, "ENVIRONMENT": ENV,
+                                    "METRICS_NAMESPACE": "KiroPipeline", "RECORD_TTL_DAYS": "90"}.items():
+                    monkeypatch.setenv(name, value)
+                handler = importlib.import_module("deployment_recorder.handler")
+                handler._recorder = None
+                handler.recorder().codepipeline = FakeCodePipeline(PIPELINE)
+                for event in order:
+                    handler.handler(event)
+                    handler.handler(event)  # and every event delivered twice
+                (record,) = all_items(table)
+                outcomes.add((record["status"], record["endTime"], record["startTime"], record["expiresAt"],
+                              frozenset(record["succeededStages"])))
+                assert count("DeploymentSuccess") == 1, order
+                assert count("DeploymentFailure") <= 1, order
+                assert sum(s[0] for s in metric_samples("DeploymentDuration")) == 1 + count("DeploymentFailure")
+        start = datetime.datetime(2026, 11, 22, 3, tzinfo=datetime.timezone.utc)
+        assert outcomes == {("SUCCEEDED", "2026-11-22T03:50:00Z", "2026-11-22T03:00:00Z",
+                             int((start + datetime.timedelta(days=90)).timestamp()),
+                             frozenset({"TestEnv"}))}
+
+
+class TestMetricsOnce:
+    def test_a_lost_publication_is_made_up_by_the_retry_exactly_once(self, world):
+        world.handler.handler(events.execution("STARTED", "2026-11-22T03:00:00Z"))
+        cloudwatch = world.handler.recorder().cloudwatch
+        real = cloudwatch.put_metric_data
+        cloudwatch.put_metric_data = lambda **p: (_ for _ in ()).throw(
+            ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutMetricData"))
+        with pytest.raises(ClientError):
+            world.handler.handler(events.execution("SUCCEEDED", "2026-11-22T03:30:00Z"))
+        assert world.record()["status"] == "SUCCEEDED"  # the write happened; the metric did not
+        cloudwatch.put_metric_data = real
+        assert world.handler.handler(events.execution("SUCCEEDED", "2026-11-22T03:30:00Z"))["result"] == "duplicate"
+        world.handler.handler(events.execution("SUCCEEDED", "2026-11-22T03:30:00Z"))
+        assert count("DeploymentSuccess") == 1
+        assert world.record()["metricsFor"] == "SUCCEEDED@2026-11-22T03:30:00Z"
+
+    def test_rollback_executions_count_as_rollbacks_not_deployments(self, world):
+        world.handler.handler(rollback_trigger(events.execution("STARTED", "2026-11-22T05:00:00Z", "rb-1")))
+        world.handler.handler(rollback_trigger(events.execution("SUCCEEDED", "2026-11-22T05:05:00Z", "rb-1")))
+        record = world.record("rb-1")
+        assert (record["executionType"], record["triggerType"]) == ("ROLLBACK", "AutomatedRollback")
+        assert count("RollbackCount") == 1
+        assert count("DeploymentSuccess") == 0 and count("DeploymentFailure") == 0
+
+    def test_a_rollback_whose_final_state_arrives_first_is_still_counted_as_one(self, world):
+        world.handler.handler(rollback_trigger(events.execution("FAILED", "2026-11-22T05:05:00Z", "rb-1")))
+        assert count("DeploymentFailure") == 0  # waits for STARTED, which completes the record
+        world.handler.handler(rollback_trigger(events.execution("STARTED", "2026-11-22T05:00:00Z", "rb-1")))
+        assert count("RollbackCount") == 1 and count("DeploymentFailure") == 0
+
+    def test_expiry_counts_from_the_start(self, world):
+        world.handler.handler(events.stage("Build", "STARTED", "2026-11-25T00:00:00Z"))
+        world.handler.handler(events.execution("STARTED", "2026-11-22T00:00:00Z"))
+        start = datetime.datetime(2026, 11, 22, tzinfo=datetime.timezone.utc)
+        assert world.record()["expiresAt"] == int((start + datetime.timedelta(days=90)).timestamp())

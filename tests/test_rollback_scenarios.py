@@ -1,0 +1,302 @@
+"""The rollback function on its bad days, on moto (DynamoDB, SNS) with a
+parameter-validating fake for the CodePipeline APIs moto lacks
+(tests/support/fake_codepipeline.py): which execution it rolls back and to
+what, duplicates and re-fired alarms, a stage CodePipeline is busy with, lost
+acknowledgements, throttling, timeouts after the call, and every record
+ending in a state that says what happened.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from tests.support import events
+from tests.support.fake_codepipeline import FakeCodePipeline, StageRun, client_error, timeout
+from tests.support.tables import all_items, create_deployments_table
+
+ENV = "test"
+PIPELINE = "kiro-pipeline-test"
+PIPELINE_ARN = f"arn:aws:codepipeline:us-east-1:123456789012:{PIPELINE}"
+INDEX = "EnvironmentStatusIndex"
+ALARM = "kiro-pipeline-test-staging-health"
+STAGE = "StagingEnv"
+
+
+@pytest.fixture
+def world(aws_credentials, stacks, monkeypatch):
+    """moto + the fake pipeline + a freshly imported rollback handler."""
+    with mock_aws():
+        table = create_deployments_table(stacks, ENV)
+        sns, sqs = boto3.client("sns"), boto3.client("sqs")
+        topic = sns.create_topic(Name="kiro-pipeline-test-rollbacks")["TopicArn"]
+        queue = sqs.create_queue(QueueName="reader")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        for name, value in {
+            "TABLE_NAME": table, "TABLE_INDEX": INDEX, "PIPELINE_ARN": PIPELINE_ARN, "TOPIC_ARN": topic,
+            "ENVIRONMENT": ENV, "RECORD_TTL_DAYS": "90", "ROLLBACK_ALARMS": json.dumps({ALARM: STAGE}),
+        }.items():
+            monkeypatch.setenv(name, value)
+        sys.modules.pop("rollback.handler", None)
+        handler = importlib.import_module("rollback.handler")
+        pipeline = FakeCodePipeline(PIPELINE)
+        handler.aws().codepipeline = pipeline
+        sleeps: list[float] = []
+        monkeypatch.setattr(handler, "sleep", sleeps.append)
+
+        class World:
+            pass
+
+        w = World()
+        w.handler, w.pipeline, w.table, w.sleeps = handler, pipeline, table, sleeps
+
+        def pages():
+            messages = []
+            while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+                for m in batch:
+                    messages.append(json.loads(m["Body"]))
+                    sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+            return messages
+
+        w.pages = pages
+        w.records = lambda: {i["deploymentId"]: i for i in all_items(table)}
+        yield w
+
+
+def record(table, execution, start, status="SUCCEEDED", stages=(STAGE,), execution_type=None, **extra):
+    item = {"deploymentId": execution, "pipelineExecutionId": execution, "environment": ENV,
+            "status": status, "startTime": start, **extra}
+    if stages:
+        item["succeededStages"] = set(stages)
+    if execution_type:
+        item["executionType"] = execution_type
+    boto3.resource("dynamodb").Table(table).put_item(Item=item)
+
+
+def history(w):
+    """e1 and e2 good in StagingEnv; rb-0 a rollback execution; e3 is what
+    StagingEnv runs now; e4 a newer push that has not reached StagingEnv."""
+    record(w.table, "e1", "2026-11-20T10:00:00Z", stages=("TestEnv", STAGE, "ProductionEnv"))
+    record(w.table, "e2", "2026-11-21T10:00:00Z", status="FAILED", stages=("TestEnv", STAGE))
+    record(w.table, "rb-0", "2026-11-21T11:00:00Z", stages=(STAGE,), execution_type="ROLLBACK",
+           triggerType="AutomatedRollback")
+    record(w.table, "e3", "2026-11-22T04:00:00Z", status="SUCCEEDED", stages=("TestEnv", STAGE, "ProductionEnv"))
+    record(w.table, "e4", "2026-11-22T04:50:00Z", status="IN_PROGRESS", stages=("TestEnv",))
+    w.pipeline.stages[STAGE] = StageRun("e3", "Succeeded")
+
+
+def no_record_left_started(w):
+    started = [k for k, r in w.records().items() if r.get("status") == "ROLLBACK_STARTED"]
+    assert started == [], f"records left at ROLLBACK_STARTED: {started}"
+
+
+KEY = f"rollback#{STAGE}#e3"
+
+
+
+
+class TestTarget:
+    def test_the_stage_is_rolled_back_from_what_it_runs_to_the_newest_older_success(self, world):
+        history(world)
+        result = world.handler.handler(events.alarm())
+        assert result["result"] == "rolled-back"
+        # Not e4 (newer, not in the stage), not rb-0 (a rollback), not e3 (current).
+        assert world.pipeline.rollbacks() == [
+            {"pipelineName": PIPELINE, "stageName": STAGE, "targetPipelineExecutionId": "e2"}
+        ]
+        saved = world.records()[KEY]
+        assert (saved["status"], saved["rolledBackExecutionId"], saved["targetExecutionId"]) == (
+            "ROLLBACK_IN_PROGRESS", "e3", "e2")
+        (page,) = world.pages()
+        assert page["Subject"] == "Rollback Initiated: kiro-pipeline-test StagingEnv"
+        no_record_left_started(world)
+
+    def test_history_is_read_across_pages(self, world):
+        w = world
+        record(w.table, "old-good", "2026-01-01T00:00:00Z")
+        for n in range(130):  # three pages of failures in between
+            record(w.table, f"bad-{n:03}", f"2026-06-01T00:{n // 60:02}:{n % 60:02}Z", status="FAILED", stages=())
+        record(w.table, "e3", "2026-11-22T04:00:00Z")
+        w.pipeline.stages[STAGE] = StageRun("e3")
+        assert w.handler.handler(events.alarm())["result"] == "rolled-back"
+        assert w.pipeline.rollbacks()[0]["targetPipelineExecutionId"] == "old-good"
+
+    def test_no_earlier_success_pages_with_the_manual_command(self, world):
+        record(world.table, "e3", "2026-11-22T04:00:00Z")
+        world.pipeline.stages[STAGE] = StageRun("e3")
+        result = world.handler.handler(events.alarm())
+        assert result["result"] == "failed"
+        assert world.records()[KEY]["failureReason"] == "no earlier execution in which StagingEnv succeeded is recorded"
+        assert world.pages()[0]["Subject"].startswith("Manual rollback needed")
+        assert world.pipeline.rollbacks() == []
+
+
+class TestOnePerDeployment:
+    def test_a_duplicate_delivery_rolls_back_once(self, world):
+        history(world)
+        world.handler.handler(events.alarm())
+        # The stage now runs the rollback: the copy finds it busy, and leaves it.
+        assert world.handler.handler(events.alarm())["result"] == "skipped"
+        assert world.handler.handler(events.alarm())["result"] == "duplicate"
+        assert len(world.pipeline.rollbacks()) == 1 and len(world.pages()) == 1
+
+    def test_an_alarm_that_fires_again_while_the_rollback_runs_is_left_alone(self, world):
+        history(world)
+        world.handler.handler(events.alarm())
+        again = events.alarm(timestamp="2026-11-22T05:07:00.000+0000")
+        assert world.handler.handler(again)["result"] == "skipped"
+        assert len(world.pipeline.rollbacks()) == 1
+        assert len(world.pages()) == 1  # no page for the skip
+
+    def test_an_alarm_after_a_completed_rollback_pages_and_does_not_roll_back_again(self, world):
+        history(world)
+        world.handler.handler(events.alarm())
+        world.pipeline.stages[STAGE].status = "Succeeded"  # the rollback finished; still unhealthy
+        again = events.alarm(timestamp="2026-11-22T06:00:00.000+0000")
+        assert world.handler.handler(again)["result"] == "failed"
+        assert world.handler.handler(again)["result"] == "duplicate"
+        assert len(world.pipeline.rollbacks()) == 1
+        subjects = [p["Subject"] for p in world.pages()]
+        assert subjects == ["Rollback Initiated: kiro-pipeline-test StagingEnv",
+                            "Manual rollback needed: kiro-pipeline-test StagingEnv"]
+        no_record_left_started(world)
+
+    @pytest.mark.parametrize("status", ["InProgress", "Stopping"])
+    def test_a_stage_codepipeline_is_busy_with_is_left_to_it_without_a_page(self, world, status):
+        history(world)
+        world.pipeline.stages[STAGE] = StageRun("e3", status)  # deploying, baking or rolling back
+        result = world.handler.handler(events.alarm())
+        assert result["result"] == "skipped"
+        assert world.pipeline.rollbacks() == [] and world.pages() == []
+        (skip,) = [r for r in world.records().values() if r["deploymentId"].startswith("rollback#")]
+        assert skip["status"] == "SKIPPED_STAGE_IN_PROGRESS"
+
+
+class TestFaults:
+    def test_a_lost_acknowledgement_of_the_claim_still_rolls_back_once(self, world):
+        history(world)
+        dynamodb = world.handler.aws().dynamodb
+        real_put = dynamodb.put_item
+        state = {"lost": False}
+
+        def put_then_lose_the_answer(**params):
+            response = real_put(**params)
+            if not state["lost"]:
+                state["lost"] = True
+                raise timeout()
+            return response
+
+        dynamodb.put_item = put_then_lose_the_answer
+        assert world.handler.handler(events.alarm())["result"] == "rolled-back"
+        assert len(world.pipeline.rollbacks()) == 1
+        assert world.records()[KEY]["status"] == "ROLLBACK_IN_PROGRESS"
+
+    @pytest.mark.parametrize("code", ["ThrottlingException", "ConflictException", "ServiceUnavailableException"])
+    def test_transient_errors_are_retried_before_anything_is_declared_failed(self, world, code):
+        history(world)
+        world.pipeline.fail("get_pipeline_state", client_error(code), times=2)
+        world.pipeline.fail("rollback_stage", client_error(code), times=3)
+        assert world.handler.handler(events.alarm())["result"] == "rolled-back"
+        assert len(world.sleeps) == 5 and all(s <= 5 for s in world.sleeps)
+
+    def test_throttling_that_outlasts_the_retries_fails_the_record_it_does_not_strand_it(self, world):
+        history(world)
+        world.pipeline.fail("rollback_stage", client_error("ThrottlingException"), times=50)
+        result = world.handler.handler(events.alarm())
+        assert result["result"] == "failed"
+        assert world.records()[KEY]["status"] == "ROLLBACK_FAILED"
+        assert "Throttling" in world.records()[KEY]["failureReason"]
+        no_record_left_started(world)
+
+    def test_a_timeout_after_rollback_stage_is_resolved_by_reading_the_stage(self, world):
+        history(world)
+        world.pipeline.apply_then_time_out("rollback_stage")
+        result = world.handler.handler(events.alarm())
+        assert result == {"result": "rolled-back", "rollbackExecutionId": "rb-1", "notified": True}
+        assert len(world.pipeline.rollbacks()) == 1  # not called a second time
+        assert world.records()[KEY]["rollbackExecutionId"] == "rb-1"
+
+    def test_a_timeout_with_nothing_applied_fails_with_the_manual_command(self, world):
+        history(world)
+        world.pipeline.fail("rollback_stage", timeout(), times=1)
+        result = world.handler.handler(events.alarm())
+        assert result["result"] == "failed"
+        assert "timed out, and no rollback is running" in world.records()[KEY]["failureReason"]
+        assert "--target-pipeline-execution-id e2" in world.records()[KEY]["manualCommand"]
+
+    def test_a_conflict_because_a_rollback_already_runs_is_not_a_page_for_a_person(self, world):
+        history(world)
+        original = world.pipeline.rollback_stage
+
+        def codepipeline_started_its_own(**params):
+            world.pipeline.stages[STAGE] = StageRun("native-rb", "InProgress", "ROLLBACK")
+            return original(**params)
+
+        world.pipeline.rollback_stage = codepipeline_started_its_own
+        result = world.handler.handler(events.alarm())
+        assert result["result"] == "rolled-back" and result["rollbackExecutionId"] == "native-rb"
+        assert [p["Subject"] for p in world.pages()] == ["Rollback Initiated: kiro-pipeline-test StagingEnv"]
+
+    def test_a_record_write_that_keeps_failing_is_finished_by_the_retry(self, world):
+        history(world)
+        dynamodb = world.handler.aws().dynamodb
+        real_update = dynamodb.update_item
+        throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}},
+                                "UpdateItem")
+        dynamodb.update_item = lambda **params: (_ for _ in ()).throw(throttled)
+        with pytest.raises(ClientError):
+            world.handler.handler(events.alarm())  # Lambda retries the event
+        assert world.records()[KEY]["status"] == "ROLLBACK_STARTED"
+        dynamodb.update_item = real_update
+        assert world.handler.handler(events.alarm())["result"] == "resumed"
+        assert world.records()[KEY]["status"] == "ROLLBACK_IN_PROGRESS"
+        assert world.records()[KEY]["rollbackExecutionId"] == "rb-1"
+        assert len(world.pipeline.rollbacks()) == 1
+        no_record_left_started(world)
+
+
+class TestEverydayCases:
+    @pytest.mark.parametrize("event", [events.alarm(name="kiro-pipeline-test-failures"), events.alarm(value="OK")])
+    def test_foreign_alarms_and_recoveries_do_nothing(self, world, event):
+        assert world.handler.handler(event)["result"] == "ignored"
+        assert world.records() == {} and world.pages() == [] and world.pipeline.calls == []
+
+    def test_an_sns_failure_after_the_rollback_keeps_the_record(self, world):
+        history(world)
+        boto3.client("sns").delete_topic(TopicArn=world.handler.SETTINGS["TOPIC_ARN"])
+        result = world.handler.handler(events.alarm())
+        assert result == {"result": "rolled-back", "rollbackExecutionId": "rb-1", "notified": False}
+        assert world.records()[KEY]["status"] == "ROLLBACK_IN_PROGRESS"
+
+    def test_the_page_says_how_to_follow_and_find_the_record(self, world):
+        history(world)
+        world.handler.handler(events.alarm())
+        (page,) = world.pages()
+        assert "Rolling back to: e2" in page["Message"]
+        assert '"deploymentId":{"S":"rollback#StagingEnv#e3"}' in page["Message"]
+
+    def test_the_runbook_sees_the_rollback_first(self, world):
+        history(world)
+        world.handler.handler(events.alarm(timestamp="2026-11-22T23:00:00.000+0000"))
+        response = boto3.client("dynamodb").query(
+            TableName=world.table, IndexName=INDEX, KeyConditionExpression="environment = :env",
+            ExpressionAttributeValues={":env": {"S": ENV}}, ScanIndexForward=False, Limit=1,
+        )
+        assert [(i["deploymentId"]["S"], i["status"]["S"]) for i in response["Items"]] == [
+            (KEY, "ROLLBACK_IN_PROGRESS")]
+
+    def test_settings_are_validated_at_cold_start(self, world, monkeypatch):
+        from shared.settings import SettingsError
+
+        monkeypatch.delenv("TABLE_NAME")
+        monkeypatch.setenv("RECORD_TTL_DAYS", "zero")
+        sys.modules.pop("rollback.handler", None)
+        with pytest.raises(SettingsError, match="TABLE_NAME is not set; RECORD_TTL_DAYS='zero' is invalid"):
+            importlib.import_module("rollback.handler")
