@@ -65,6 +65,11 @@ POLLING_INTERVAL_RANGE = (1, 1440)
 DEPLOYMENT_DURATION_RANGE = (1, 10080)
 
 
+def is_region(name: str) -> bool:
+    """Whether `name` has the form of an AWS region name (us-east-1, eu-central-2...)."""
+    return _REGION.fullmatch(name) is not None
+
+
 def valid_bucket_name(name: str) -> str | None:
     """Why `name` is not a valid general-purpose S3 bucket name, or None.
     (AWS "Bucket naming rules".)"""

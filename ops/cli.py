@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from environments import ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig, UnknownEnvironmentError, load
+from environments.config import is_region
 from modules import naming
 from ops.aws import AWS_ERRORS, EXIT_FAILED, EXIT_USAGE, OpsError, explain, session
 from ops.validate import Validator
@@ -72,6 +73,8 @@ def cmd_bootstrap(ctx: Context, args) -> int:
 
 # --- validate -------------------------------------------------------------
 def cmd_validate(ctx: Context, args) -> int:
+    # One line for missing or expired credentials, not one failed check each.
+    ctx.client("sts").get_caller_identity()
     results = Validator(ctx.config, ctx.session).run()
     failed = [r for r in results if not r.ok]
     lines = [f"Validating kiro-pipeline deployment for environment: {ctx.config.name}"]
@@ -280,6 +283,16 @@ def cmd_trigger(ctx: Context, args) -> int:
         if args.as_json:
             print(json.dumps({"executionId": execution_id}))
         return 0
+    try:
+        return _follow(ctx, args, codepipeline, execution_id)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: execution {execution_id} keeps running; follow it with "
+              f"python -m ops health {ctx.config.name}, or stop it with python -m ops stop {ctx.config.name} "
+              f"--execution-id {execution_id} --reason '...'", file=sys.stderr)
+        return 130
+
+
+def _follow(ctx: Context, args, codepipeline, execution_id: str) -> int:
     seen: dict[str, str] = {}
     while True:
         status = codepipeline.get_pipeline_execution(
@@ -350,41 +363,78 @@ def cmd_stop(ctx: Context, args) -> int:
     return 0
 
 
+def _records(ctx: Context):
+    """This environment's deployment records, newest first, page by page."""
+    paginator = ctx.client("dynamodb").get_paginator("query")
+    for page in paginator.paginate(
+        TableName=ctx.names.deployments_table, IndexName=ctx.names.deployments_index,
+        KeyConditionExpression="environment = :env", ExpressionAttributeValues={":env": {"S": ctx.config.name}},
+        ScanIndexForward=False,
+    ):
+        for item in page["Items"]:
+            yield {k: _value(v) for k, v in item.items()}
+
+
+def _value(attribute: dict) -> Any:
+    (kind, value), = attribute.items()
+    if kind == "N":
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    return set(value) if kind in ("SS", "NS") else value
+
+
 def cmd_rollback(ctx: Context, args) -> int:
+    """The rollback function's own choice (rollback.logic): roll back what the
+    stage runs now, to the newest older STANDARD execution that passed it."""
+    from rollback import logic as choice
+
     if args.stage not in naming.DEPLOY_STAGES.values():
         raise OpsError(f"--stage must be one of {', '.join(naming.DEPLOY_STAGES.values())}", EXIT_USAGE)
-    executions = _executions(ctx)
-    current = executions[0]["pipelineExecutionId"] if executions else None
+    stage_state = next((s for s in pipeline_state(ctx).get("stageStates", []) if s.get("stageName") == args.stage), None)
+    now = choice.assess(stage_state)
+    latest = ((stage_state or {}).get("latestExecution") or {}).get("pipelineExecutionId")
+    if isinstance(now, choice.Skip):
+        raise OpsError(f"{args.stage}: {now.reason}; wait for it to finish, or stop it first (python -m ops stop)")
+    if isinstance(now, choice.Refuse) and not args.to:
+        raise OpsError(f"{args.stage}: {now.reason}; name an older execution with --to to roll back further")
+    current = now.execution_id if isinstance(now, choice.Deployed) else latest
     target = args.to
     if not target:
-        earlier = [e for e in executions[1:] if e["status"] == "Succeeded"]
-        if not earlier:
-            raise OpsError(f"no successful execution of {ctx.names.pipeline} before {current} to roll back to; "
-                           "give one with --to")
-        target = earlier[0]["pipelineExecutionId"]
+        chosen = choice.choose_target(_records(ctx), args.stage, current)
+        if isinstance(chosen, choice.NoTarget):
+            raise OpsError(f"{chosen.reason}; give the execution to roll back to with --to")
+        target = chosen.target_execution
     rollback_execution = ctx.client("codepipeline").rollback_stage(
         pipelineName=ctx.names.pipeline, stageName=args.stage, targetPipelineExecutionId=target)["pipelineExecutionId"]
-    now = datetime.now(timezone.utc)
-    caller = ctx.client("sts").get_caller_identity()["Arn"]
-    # Recorded like an automatic rollback, so the runbook's queries show it.
-    ctx.client("dynamodb").put_item(
-        TableName=ctx.names.deployments_table,
-        Item={
-            "deploymentId": {"S": f"rollback#manual#{_iso(now)}"},
-            "environment": {"S": ctx.config.name},
-            "startTime": {"S": _iso(now)},
-            "status": {"S": "ROLLBACK_IN_PROGRESS"},
-            "stage": {"S": args.stage},
-            "pipelineName": {"S": ctx.names.pipeline},
-            "targetExecutionId": {"S": target},
-            "rolledBackExecutionId": {"S": current or ""},
-            "rollbackExecutionId": {"S": rollback_execution},
-            "initiatedBy": {"S": caller},
-            "expiresAt": {"N": str(int((now + timedelta(days=ctx.config.deployment_record_ttl_days)).timestamp()))},
-        },
-    )
-    ctx.emit({"stage": args.stage, "target": target, "rollbackExecutionId": rollback_execution},
-             [f"✓ rolling {args.stage} of {ctx.names.pipeline} back to {target} (execution {rollback_execution})"])
+    done = [f"✓ rolling {args.stage} of {ctx.names.pipeline} back from {current} to {target} "
+            f"(rollback execution {rollback_execution})"]
+    moment = datetime.now(timezone.utc)
+    try:
+        caller = ctx.client("sts").get_caller_identity()["Arn"]
+        # Recorded like an automatic rollback, so the runbook's queries show it.
+        ctx.client("dynamodb").put_item(
+            TableName=ctx.names.deployments_table,
+            Item={
+                "deploymentId": {"S": f"{choice.ROLLBACK_PREFIX}manual#{args.stage}#{_iso(moment)}"},
+                "environment": {"S": ctx.config.name},
+                "startTime": {"S": _iso(moment)},
+                "status": {"S": "ROLLBACK_IN_PROGRESS"},
+                "stage": {"S": args.stage},
+                "pipelineName": {"S": ctx.names.pipeline},
+                "targetExecutionId": {"S": target},
+                "rolledBackExecutionId": {"S": current or "unknown"},
+                "rollbackExecutionId": {"S": rollback_execution},
+                "initiatedBy": {"S": caller},
+                "expiresAt": {"N": str(choice.expires_at(_iso(moment), ctx.config.deployment_record_ttl_days))},
+            },
+        )
+    except AWS_ERRORS as error:
+        # The rollback runs; a second one would only be refused or, worse,
+        # roll back further. Say so, and do not fail the command.
+        done.append(f"! the rollback is running, but its record could not be written ({explain(error, 'recording it')}); "
+                    "do not start another: follow it with python -m ops health " + ctx.config.name)
+    ctx.emit({"stage": args.stage, "from": current, "target": target, "rollbackExecutionId": rollback_execution},
+             done)
     return 0
 
 
@@ -408,13 +458,39 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line and exit 2, as the README promises."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"error: {message} (see: {self.prog} --help)\n")
+
+
+def _bounded(kind, low, high, unit: str):
+    """An argparse type: a number of `kind` within [low, high]."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {unit}") from None
+        if not low <= value <= high:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"must be {low} to {high} {unit}, got {text}")
+        return value
+    return parse
+
+
+def _region(text: str) -> str:
+    if not is_region(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an AWS region name such as us-east-1")
+    return text
+
+
 def parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("environment", help=f"one of {', '.join(ENVIRONMENT_NAMES)}")
-    common.add_argument("--region", help="AWS region (default: the environment's)")
+    common.add_argument("--region", type=_region, help="AWS region (default: the environment's)")
     common.add_argument("--profile", help="AWS CLI profile (default: the standard credential chain)")
     common.add_argument("--json", dest="as_json", action="store_true", help="machine-readable output")
-    root = argparse.ArgumentParser(prog="python -m ops", description=__doc__.split("\n\n")[0])
+    root = _Parser(prog="python -m ops", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="command")
     for name, (_, help_text, example) in COMMANDS.items():
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text,
@@ -427,10 +503,11 @@ def parser() -> argparse.ArgumentParser:
         elif name == "subscribe":
             sub.add_argument("email")
         elif name == "summary":
-            sub.add_argument("--days", type=int, default=7)
+            sub.add_argument("--days", type=_bounded(int, 1, 3650, "days"), default=7)
         elif name == "trigger":
             sub.add_argument("--wait", action="store_true")
-            sub.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
+            sub.add_argument("--poll-seconds", type=_bounded(float, 1.0, 3600.0, "seconds"), default=15.0,
+                             help="seconds between polls while waiting (default 15)")
         elif name in ("approve", "reject"):
             sub.add_argument("--summary", required=True)
         elif name == "stop":
@@ -442,8 +519,34 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--to", help="execution ID to roll back to (default: the last success)")
         elif name == "deployments":
             sub.add_argument("--status")
-            sub.add_argument("--limit", type=int, default=10)
+            sub.add_argument("--limit", type=_bounded(int, 1, 1000, "records"), default=10)
     return root
+
+
+NOT_FOUND_CODES = {"ResourceNotFoundException", "PipelineNotFoundException", "NotFound", "NotFoundException",
+                   "ResourceNotFound", "NoSuchBucket", "PipelineExecutionNotFoundException", "ParameterNotFound"}
+# Which stack creates what an operation reads, so "not found" says what to deploy.
+STACK_OF_OPERATION = {
+    **dict.fromkeys(("Query", "GetItem", "PutItem", "UpdateItem", "Scan", "DescribeTable", "DescribeTimeToLive",
+                     "GetBucketEncryption", "GetBucketVersioning", "GetPublicAccessBlock"), "core"),
+    **dict.fromkeys(("GetPipeline", "GetPipelineState", "GetPipelineExecution", "StartPipelineExecution",
+                     "StopPipelineExecution", "PutApprovalResult", "RollbackStage", "ListPipelineExecutions",
+                     "BatchGetProjects", "GetConnection"), "pipeline"),
+    **dict.fromkeys(("Publish", "Subscribe", "GetTopicAttributes", "ListSubscriptionsByTopic", "GetDashboard",
+                     "DescribeRule", "GetFunctionConfiguration", "DescribeAlarms", "DescribeAlarmHistory"),
+                    "monitoring"),
+}
+
+
+def _missing_resource(error: Exception, env: str) -> str | None:
+    """A not-found error as one line naming what is missing and the stack that creates it."""
+    if not isinstance(error, ClientError) or _code(error) not in NOT_FOUND_CODES:
+        return None
+    detail = error.response.get("Error", {}).get("Message", "") or _code(error)
+    stack = STACK_OF_OPERATION.get(error.operation_name)
+    fix = (f"deploy {stack}-{env} (make deploy ENV={env} STACK={stack})" if stack
+           else f"check that every stack of {env} is deployed (make deploy ENV={env})")
+    return f"not found while calling {error.operation_name}: {detail.splitlines()[0][:200]}; {fix}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -460,5 +563,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except AWS_ERRORS as error:
-        print(f"error: {explain(error, args.command + ' ' + args.environment)}", file=sys.stderr)
+        missing = _missing_resource(error, args.environment)
+        print(f"error: {missing or explain(error, args.command + ' ' + args.environment)}", file=sys.stderr)
         return EXIT_FAILED

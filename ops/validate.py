@@ -63,7 +63,9 @@ class Validator:
             try:
                 reason = check()
             except AWS_ERRORS as error:
-                reason = f"{_code(error)}: {getattr(error, 'response', {}).get('Error', {}).get('Message', str(error))}"
+                message = getattr(error, "response", {}).get("Error", {}).get("Message", "") or str(error)
+                # One line: a proxy or emulator may answer with a whole HTML page.
+                reason = f"{_code(error)}: {(message.strip().splitlines() or [''])[0][:200]}"
             results.append(CheckResult(label, reason is None, reason or ""))
         return results
 

@@ -191,15 +191,17 @@ def test_summary_from_metrics_and_records(aws, table, capsys):
 
 
 # --- pipeline control ----------------------------------------------------------------
-def test_trigger_and_wait_follows_the_stages_to_the_end(aws, capsys):
+def test_trigger_and_wait_follows_the_stages_to_the_end(aws, capsys, monkeypatch):
+    slept = []
+    monkeypatch.setattr(cli.time, "sleep", slept.append)
     stub = pipeline(aws)
     stub.add_response("start_pipeline_execution", {"pipelineExecutionId": "e9"}, {"name": NAMES.pipeline})
     for status, stage_status in (("InProgress", "InProgress"), ("Failed", "Failed")):
         stub.add_response("get_pipeline_execution", {"pipelineExecution": {"pipelineExecutionId": "e9", "status": status}},
                           {"pipelineName": NAMES.pipeline, "pipelineExecutionId": "e9"})
         state(stub, [{"stageName": "Build", "latestExecution": {"pipelineExecutionId": "e9", "status": stage_status}}])
-    code, out, _ = run(capsys, "trigger", "production", "--wait", "--poll-seconds", "0")
-    assert code == 1
+    code, out, _ = run(capsys, "trigger", "production", "--wait", "--poll-seconds", "2")
+    assert code == 1 and slept == [2.0]
     assert out.splitlines() == ["Started kiro-pipeline-production execution e9", "  Build          InProgress",
                                 "  Build          Failed", "✗ execution e9: Failed"]
     stub.assert_no_pending_responses()
@@ -239,21 +241,102 @@ def test_stop_finds_the_running_execution(aws, capsys):
     stub.assert_no_pending_responses()
 
 
-def test_rollback_to_the_last_success_is_recorded(aws, table, capsys):
+def production_history(table):
+    """e4 is what ProductionEnv runs; e3 failed there; rb a rollback; e5 newer, not there yet."""
+    for execution, start, status, stages, extra in (
+        ("e1", "2026-11-20T10:00:00Z", "SUCCEEDED", {"ProductionEnv"}, {}),
+        ("e2", "2026-11-21T10:00:00Z", "SUCCEEDED", {"ProductionEnv"}, {}),
+        ("rb", "2026-11-21T12:00:00Z", "SUCCEEDED", {"ProductionEnv"}, {"executionType": "ROLLBACK"}),
+        ("e3", "2026-11-22T01:00:00Z", "FAILED", {"StagingEnv"}, {}),
+        ("e4", "2026-11-22T02:00:00Z", "SUCCEEDED", {"ProductionEnv"}, {}),
+        ("e5", "2026-11-22T03:00:00Z", "IN_PROGRESS", {"TestEnv"}, {}),
+    ):
+        table.put_item(Item={"deploymentId": execution, "pipelineExecutionId": execution, "environment": "production",
+                             "startTime": start, "status": status, "succeededStages": stages, **extra})
+
+
+def production_runs(stub, execution="e4", status="Succeeded", kind="STANDARD"):
+    state(stub, [{"stageName": "ProductionEnv", "latestExecution": {
+        "pipelineExecutionId": execution, "status": status, "type": kind}}])
+
+
+def test_rollback_chooses_as_the_rollback_function_does_and_is_recorded(aws, table, capsys):
+    production_history(table)
     stub = pipeline(aws)
-    stub.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": [
-        {"pipelineExecutionId": "e3", "status": "Succeeded"}, {"pipelineExecutionId": "e2", "status": "Failed"},
-        {"pipelineExecutionId": "e1", "status": "Succeeded"}]})
+    production_runs(stub)
     stub.add_response("rollback_stage", {"pipelineExecutionId": "rb-7"}, {
-        "pipelineName": NAMES.pipeline, "stageName": "ProductionEnv", "targetPipelineExecutionId": "e1"})
+        "pipelineName": NAMES.pipeline, "stageName": "ProductionEnv", "targetPipelineExecutionId": "e2"})
     code, out, _ = run(capsys, "rollback", "production", "--stage", "ProductionEnv")
-    assert code == 0 and "back to e1" in out
-    (record,) = [r for r in table.scan()["Items"] if r["deploymentId"].startswith("rollback#manual#")]
-    assert (record["status"], record["stage"], record["targetExecutionId"], record["rollbackExecutionId"]) == (
-        "ROLLBACK_IN_PROGRESS", "ProductionEnv", "e1", "rb-7")
+    assert code == 0 and "back from e4 to e2" in out  # not e5 (newer), rb (a rollback), e3 (failed before it)
+    (record,) = [r for r in table.scan()["Items"] if r["deploymentId"].startswith("rollback#manual#ProductionEnv#")]
+    assert (record["status"], record["stage"], record["targetExecutionId"], record["rolledBackExecutionId"],
+            record["rollbackExecutionId"]) == ("ROLLBACK_IN_PROGRESS", "ProductionEnv", "e2", "e4", "rb-7")
     assert record["initiatedBy"].startswith("arn:aws:")
+    stub.assert_no_pending_responses()
+
+
+def test_rollback_of_a_busy_stage_is_refused_without_calling_codepipeline(aws, table, capsys):
+    production_history(table)
+    production_runs(pipeline(aws), status="InProgress")
+    code, _, err = run(capsys, "rollback", "production", "--stage", "ProductionEnv")
+    assert code == 1 and "left to CodePipeline" in err and "python -m ops stop" in err
+
+
+def test_a_failed_record_write_says_the_rollback_runs_and_not_to_start_another(aws, table, capsys, monkeypatch):
+    production_history(table)
+    stub = pipeline(aws)
+    production_runs(stub)
+    stub.add_response("rollback_stage", {"pipelineExecutionId": "rb-8"})
+    dynamodb = aws.client("dynamodb")
+    from botocore.exceptions import ClientError
+    monkeypatch.setattr(dynamodb, "put_item", lambda **p: (_ for _ in ()).throw(
+        ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "PutItem")))
+    code, out, _ = run(capsys, "rollback", "production", "--stage", "ProductionEnv")
+    assert code == 0
+    assert "rollback execution rb-8" in out and "do not start another" in out
 
 
 def test_rollback_rejects_unknown_stages(aws, capsys):
     code, _, err = run(capsys, "rollback", "production", "--stage", "Build")
     assert code == 2 and "--stage must be one of TestEnv, StagingEnv, ProductionEnv" in err
+
+
+# --- command-line edges -----------------------------------------------------------
+@pytest.mark.parametrize("argv, message", [
+    (["summary", "test", "--days", "0"], "argument --days: must be 1 to 3650 days, got 0"),
+    (["summary", "test", "--days", "many"], "argument --days: 'many' is not a number of days"),
+    (["deployments", "test", "--limit", "-5"], "argument --limit: must be 1 to 1000 records, got -5"),
+    (["trigger", "test", "--wait", "--poll-seconds", "nan"], "argument --poll-seconds: must be 1.0 to 3600.0"),
+    (["health", "test", "--region", "mars-north-1"], "argument --region: 'mars-north-1' is not an AWS region"),
+])
+def test_bad_options_are_one_line_usage_errors(capsys, argv, message):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_ctrl_c_while_waiting_says_the_execution_keeps_running(aws, capsys, monkeypatch):
+    stub = pipeline(aws)
+    stub.add_response("start_pipeline_execution", {"pipelineExecutionId": "e9"}, {"name": NAMES.pipeline})
+
+    def interrupted(ctx, args, codepipeline, execution_id):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_follow", interrupted)
+    code, _, err = run(capsys, "trigger", "production", "--wait")
+    assert code == 130
+    assert "execution e9 keeps running" in err and "Traceback" not in err
+
+
+def test_validate_without_credentials_is_one_line(no_aws_credentials, capsys):
+    code, out, err = run(capsys, "validate", "test")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "no AWS credentials" in err
+
+
+def test_not_found_names_the_resource_and_the_stack_that_creates_it(aws, capsys):
+    code, _, err = run(capsys, "deployments", "test")  # no table: core-test was never deployed
+    assert code == 1
+    assert "not found while calling Query" in err and "deploy core-test (make deploy ENV=test STACK=core)" in err
