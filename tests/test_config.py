@@ -11,7 +11,6 @@ import pytest
 import environments
 from environments import (
     BuildSettings,
-    DeployTarget,
     ENVIRONMENT_NAMES,
     ArtifactLifecycle,
     ConfigError,

@@ -21,9 +21,9 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from modules import naming
 from shared.settings import SettingsError
 from tests.support import events
+from tests.support.tables import create_deployments_table
 
 ENV = "test"
 PIPELINE = "kiro-pipeline-test"
@@ -36,24 +36,7 @@ STAGING_ALARM = "kiro-pipeline-test-staging-health"
 @pytest.fixture
 def aws(aws_credentials, stacks):
     with mock_aws():
-        table = stacks[naming.stack_id("core", ENV)].resource("aws_dynamodb_table", "deployments_table")
-        (index,) = table["global_secondary_index"]
-        boto3.client("dynamodb").create_table(
-            TableName=table["name"],
-            BillingMode=table["billing_mode"],
-            AttributeDefinitions=[{"AttributeName": a["name"], "AttributeType": a["type"]} for a in table["attribute"]],
-            KeySchema=[{"AttributeName": table["hash_key"], "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": index["name"],
-                    "KeySchema": [
-                        {"AttributeName": index["hash_key"], "KeyType": "HASH"},
-                        {"AttributeName": index["range_key"], "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": index["projection_type"]},
-                }
-            ],
-        )
+        create_deployments_table(stacks, ENV)
         yield
 
 
