@@ -75,25 +75,32 @@ rehearse: synth ## Deploy ENV (default test) with real Terraform to a local moto
 bench: install functions ## Time synth with and without lazy provider imports (target ratio <= 0.33)
 	$(PY) -m tools.bench_synth
 
+comma := ,
+ENVS = $(subst $(comma), ,$(ENV))
+
 check-env:
 	@if [ -z "$(ENV)" ]; then echo "error: ENV is required: make $(MAKECMDGOALS) ENV=test|staging|production" >&2; exit 2; fi
-	@$(PY) -m environments $(ENV) >/dev/null
+	@$(PY) -m environments $(ENVS) >/dev/null
 	@if [ -n "$(STACK)" ] && ! [[ " $(STACKS) " == *" $(STACK) "* ]]; then echo "error: STACK must be one of: $(STACKS)" >&2; exit 2; fi
 
-# Stacks in dependency order: core, then pipeline, then monitoring.
-stack_ids = $(if $(STACK),$(STACK)-$(ENV),$(foreach s,$(STACKS),$(s)-$(ENV)))
+# Stacks of one environment ($(1)) in dependency order: core, pipeline, monitoring.
+stack_ids = $(if $(STACK),$(STACK)-$(1),$(foreach s,$(STACKS),$(s)-$(1)))
+# Reverse dependency order, for destroy.
+reverse_ids = $(if $(STACK),$(STACK)-$(1),$(foreach s,monitoring pipeline core,$(s)-$(1)))
 
+# ENV may name several environments (ENV=test,staging): each is handled in
+# turn, in the order given, and a failure stops the rest.
 bootstrap: install check-env ## Create ENV's Terraform state bucket and lock table (idempotent)
-	$(PY) -m ops bootstrap $(ENV)
+	@for env in $(ENVS); do $(PY) -m ops bootstrap $$env; done
 
 diff: install functions check-env ## Show what a deploy of ENV [STACK] would change (terraform plan)
-	ENV=$(ENV) $(CDKTF) diff $(stack_ids)
+	$(foreach env,$(ENVS),ENV=$(env) $(CDKTF) diff $(call stack_ids,$(env)) &&) true
 
 deploy: install functions check-env ## Deploy ENV [STACK=core|pipeline|monitoring], in dependency order
-	ENV=$(ENV) $(CDKTF) deploy $(stack_ids)
+	$(foreach env,$(ENVS),ENV=$(env) $(CDKTF) deploy $(call stack_ids,$(env)) &&) true
 
 destroy: install functions check-env ## Destroy ENV [STACK], in reverse dependency order
-	ENV=$(ENV) $(CDKTF) destroy $(stack_ids)
+	$(foreach env,$(ENVS),ENV=$(env) $(CDKTF) destroy $(call reverse_ids,$(env)) &&) true
 
 # Day-to-day operations (python -m ops <command> ENV); see README, "Operations".
 OPS = $(PY) -m ops

@@ -438,6 +438,60 @@ def cmd_rollback(ctx: Context, args) -> int:
     return 0
 
 
+def _alarm_name(ctx: Context, name: str) -> str:
+    """A full alarm name, or a suffix of this environment's (`failures`)."""
+    prefix = f"{ctx.names.pipeline}-"
+    return name if name.startswith(prefix) else prefix + name
+
+
+def cmd_alarms(ctx: Context, args) -> int:
+    """Runbook Task 6, steps 1-2, with this project's alarm and metric names."""
+    cloudwatch = ctx.client("cloudwatch")
+    if not args.history:
+        alarms = [a for page in cloudwatch.get_paginator("describe_alarms").paginate(
+            AlarmNamePrefix=f"{ctx.names.pipeline}-", AlarmTypes=["MetricAlarm"]) for a in page["MetricAlarms"]]
+        if not alarms:
+            raise OpsError(f"no alarm named {ctx.names.pipeline}-*: deploy monitoring-{ctx.config.name} "
+                           f"(make deploy ENV={ctx.config.name} STACK=monitoring)")
+        rows = [{"name": a["AlarmName"], "state": a["StateValue"], "metric": f"{a['Namespace']} {a['MetricName']}",
+                 "threshold": f"{a['ComparisonOperator']} {a['Threshold']:g}"} for a in alarms]
+        lines = [f"{r['state']:17} {r['name']:44} {r['metric']:32} {r['threshold']}" for r in rows]
+        ctx.emit(rows, lines)
+        return 0
+    name = _alarm_name(ctx, args.history)
+    found = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+    if not found:
+        raise OpsError(f"alarm {name} not found: list them with python -m ops alarms {ctx.config.name}")
+    alarm = found[0]
+    history = cloudwatch.describe_alarm_history(
+        AlarmName=name, HistoryItemType="StateUpdate", MaxRecords=20, ScanBy="TimestampDescending")["AlarmHistoryItems"]
+    end = datetime.now(timezone.utc)
+    points = cloudwatch.get_metric_statistics(
+        Namespace=alarm["Namespace"], MetricName=alarm["MetricName"], Dimensions=alarm.get("Dimensions", []),
+        StartTime=end - timedelta(days=args.days), EndTime=end, Period=3600,
+        Statistics=["Sum", "Average", "Maximum", "Minimum"])["Datapoints"]
+    points = sorted(points, key=lambda p: p["Timestamp"])
+    data = {"alarm": name, "state": alarm["StateValue"], "namespace": alarm["Namespace"],
+            "metric": alarm["MetricName"], "dimensions": alarm.get("Dimensions", []),
+            "threshold": alarm["Threshold"], "comparison": alarm["ComparisonOperator"],
+            "history": [{"time": _iso(h["Timestamp"]), "summary": h["HistorySummary"]} for h in history],
+            "hourly": [{"time": _iso(p["Timestamp"]), **{k: p[k] for k in ("Sum", "Average", "Maximum", "Minimum")}}
+                       for p in points]}
+    dims = ",".join(f"{d['Name']}={d['Value']}" for d in data["dimensions"])
+    lines = [f"{name}: {alarm['StateValue']} ({alarm['Namespace']} {alarm['MetricName']} {dims}, "
+             f"{alarm['Statistic'] if 'Statistic' in alarm else ''} {alarm['ComparisonOperator']} {alarm['Threshold']:g})",
+             "", "State changes, newest first:"]
+    lines += [f"  {h['time']}  {h['summary']}" for h in data["history"]] or ["  (none)"]
+    lines += ["", f"Hourly statistics, last {args.days} day(s):"]
+    lines += [f"  {p['time']}  sum {p['Sum']:g}  avg {p['Average']:g}  max {p['Maximum']:g}  min {p['Minimum']:g}"
+              for p in data["hourly"]] or ["  (no data points)"]
+    lines += ["", "To change the threshold: edit the environment's config (deployment_duration_threshold_minutes, "
+              "coverage_threshold_percent, polling_interval_minutes), then make deploy ENV="
+              f"{ctx.config.name} STACK=monitoring; a put-metric-alarm would be undone by the next deploy."]
+    ctx.emit(data, lines)
+    return 0
+
+
 COMMANDS = {
     "bootstrap": (cmd_bootstrap, "Create ENV's Terraform state bucket and lock table (idempotent)", "bootstrap test"),
     "validate": (cmd_validate, "Post-deployment checklist: one ✓/✗ line per check", "validate test"),
@@ -455,6 +509,8 @@ COMMANDS = {
     "rollback": (cmd_rollback, "Roll a stage back to the last success, or --to an execution",
                  "rollback production --stage ProductionEnv"),
     "deployments": (cmd_deployments, "Recent deployment records, newest first", "deployments test --status FAILED"),
+    "alarms": (cmd_alarms, "The environment's alarms and states; --history NAME: state changes and metric data",
+               "alarms production --history failures"),
 }
 
 
@@ -517,6 +573,10 @@ def parser() -> argparse.ArgumentParser:
         elif name == "rollback":
             sub.add_argument("--stage", required=True)
             sub.add_argument("--to", help="execution ID to roll back to (default: the last success)")
+        elif name == "alarms":
+            sub.add_argument("--history", metavar="NAME", help="an alarm name, or its suffix (failures, duration...)")
+            sub.add_argument("--days", type=_bounded(int, 1, 15, "days"), default=7,
+                             help="days of hourly metric statistics (default 7)")
         elif name == "deployments":
             sub.add_argument("--status")
             sub.add_argument("--limit", type=_bounded(int, 1, 1000, "records"), default=10)

@@ -17,6 +17,7 @@ from moto import mock_aws
 from environments import load
 from ops import cli
 from tests.support.sessions import StubbingSession
+from tests.support.validated import answer
 
 CONFIG = load("production")
 NAMES = CONFIG.names
@@ -340,3 +341,50 @@ def test_not_found_names_the_resource_and_the_stack_that_creates_it(aws, capsys)
     code, _, err = run(capsys, "deployments", "test")  # no table: core-test was never deployed
     assert code == 1
     assert "not found while calling Query" in err and "deploy core-test (make deploy ENV=test STACK=core)" in err
+
+
+# --- alarms (runbook Task 6) ----------------------------------------------------------
+def make_alarm(name, metric="DeploymentFailure"):
+    boto3.client("cloudwatch").put_metric_alarm(
+        AlarmName=name, Namespace="KiroPipeline", MetricName=metric, Statistic="Sum",
+        Dimensions=[{"Name": "Environment", "Value": "production"}], Period=900, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+
+
+def test_alarms_lists_this_environments_alarms_and_states(aws, capsys):
+    make_alarm(f"{NAMES.pipeline}-failures")
+    make_alarm(f"{NAMES.pipeline}-duration", "ExecutionAge")
+    make_alarm("kiro-pipeline-staging-failures")  # another environment's
+    code, out, _ = run(capsys, "alarms", "production")
+    assert code == 0
+    names = sorted(line.split()[1] for line in out.splitlines())
+    assert names == [f"{NAMES.pipeline}-duration", f"{NAMES.pipeline}-failures"]
+    assert "KiroPipeline DeploymentFailure" in out
+
+
+def test_alarm_history_shows_state_changes_and_hourly_statistics(aws, capsys):
+    """moto has no DescribeAlarmHistory: that one call is answered after its
+    parameters are checked against botocore's model."""
+    make_alarm(f"{NAMES.pipeline}-failures")
+    cloudwatch = boto3.client("cloudwatch")
+    cloudwatch.set_alarm_state(AlarmName=f"{NAMES.pipeline}-failures", StateValue="ALARM", StateReason="a run failed")
+    calls = []
+    answer(aws.client("cloudwatch"), "describe_alarm_history", {"AlarmHistoryItems": [{
+        "AlarmName": f"{NAMES.pipeline}-failures", "Timestamp": datetime.datetime(2026, 11, 22, 5, 0),
+        "HistoryItemType": "StateUpdate", "HistorySummary": "Alarm updated from OK to ALARM"}]}, calls)
+    cloudwatch.put_metric_data(Namespace="KiroPipeline", MetricData=[{
+        "MetricName": "DeploymentFailure", "Dimensions": [{"Name": "Environment", "Value": "production"}], "Value": 1,
+        "Timestamp": datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=90)}])
+    code, out, _ = run(capsys, "alarms", "production", "--history", "failures", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert (data["alarm"], data["state"], data["metric"]) == (f"{NAMES.pipeline}-failures", "ALARM", "DeploymentFailure")
+    assert any("ALARM" in h["summary"] for h in data["history"])
+    assert [p["Sum"] for p in data["hourly"]] == [1.0]
+    assert calls == [{"AlarmName": f"{NAMES.pipeline}-failures", "HistoryItemType": "StateUpdate", "MaxRecords": 20,
+                      "ScanBy": "TimestampDescending"}]
+
+
+def test_alarm_history_of_an_unknown_alarm_says_how_to_list_them(aws, capsys):
+    code, _, err = run(capsys, "alarms", "production", "--history", "pipeline-failures")
+    assert code == 1 and "python -m ops alarms production" in err
