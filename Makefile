@@ -93,11 +93,13 @@ reverse_ids = $(if $(STACK),$(STACK)-$(1),$(foreach s,monitoring pipeline core,$
 bootstrap: install check-env ## Create ENV's Terraform state bucket and lock table (idempotent)
 	@for env in $(ENVS); do $(PY) -m ops bootstrap $$env; done
 
+# `python -m ops preflight` first: a ✗ (no Terraform, wrong account, no state
+# backend, a placeholder value) stops before cdktf touches AWS.
 diff: install functions check-env ## Show what a deploy of ENV [STACK] would change (terraform plan)
-	$(foreach env,$(ENVS),ENV=$(env) $(CDKTF) diff $(call stack_ids,$(env)) &&) true
+	$(foreach env,$(ENVS),$(PY) -m ops preflight $(env) && ENV=$(env) $(CDKTF) diff $(call stack_ids,$(env)) &&) true
 
 deploy: install functions check-env ## Deploy ENV [STACK=core|pipeline|monitoring], in dependency order
-	$(foreach env,$(ENVS),ENV=$(env) $(CDKTF) deploy $(call stack_ids,$(env)) &&) true
+	$(foreach env,$(ENVS),$(PY) -m ops preflight $(env) && ENV=$(env) $(CDKTF) deploy $(call stack_ids,$(env)) &&) true
 
 destroy: install functions check-env ## Destroy ENV [STACK], in reverse dependency order
 	$(foreach env,$(ENVS),ENV=$(env) $(CDKTF) destroy $(call reverse_ids,$(env)) &&) true

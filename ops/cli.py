@@ -71,6 +71,18 @@ def cmd_bootstrap(ctx: Context, args) -> int:
     return 0
 
 
+# --- preflight ------------------------------------------------------------
+def cmd_preflight(ctx: Context, args) -> int:
+    from ops.preflight import Preflight
+
+    checks = Preflight(ctx.config, ctx.session).run()
+    failed = [c for c in checks if c.status == "fail"]
+    lines = [f"Preflight for {ctx.config.name} (region {ctx.region}):", *[c.line() for c in checks]]
+    lines.append("Ready to deploy." if not failed else f"{len(failed)} check(s) failed: fix them before deploying.")
+    ctx.emit({"environment": ctx.config.name, "checks": [c.__dict__ for c in checks], "ready": not failed}, lines)
+    return EXIT_FAILED if failed else 0
+
+
 # --- validate -------------------------------------------------------------
 def cmd_validate(ctx: Context, args) -> int:
     # One line for missing or expired credentials, not one failed check each.
@@ -494,6 +506,8 @@ def cmd_alarms(ctx: Context, args) -> int:
 
 COMMANDS = {
     "bootstrap": (cmd_bootstrap, "Create ENV's Terraform state bucket and lock table (idempotent)", "bootstrap test"),
+    "preflight": (cmd_preflight, "Checks before a deploy: Terraform, credentials and account, state backend, "
+                  "no placeholders, deployer roles, GitHub connection", "preflight test"),
     "validate": (cmd_validate, "Post-deployment checklist: one ✓/✗ line per check", "validate test"),
     "setup-secrets": (cmd_setup_secrets, "Store the Slack webhook in Secrets Manager (read from stdin or a prompt)",
                       "setup-secrets test < webhook.txt"),
