@@ -19,12 +19,17 @@ ENV ?=
 STACK ?=
 STACKS := core pipeline monitoring
 
-# cdktf-cli phones home for version checks unless told not to; jsii prints a
-# banner on Node 20 (still supported here, but upgrade to Node 22+ when you can).
+# cdktf-cli phones home for version checks unless told not to.
 export CHECKPOINT_DISABLE := 1
+# Node: the pinned jsii (1.142) supports Node 22 and 24. Node 20 reached
+# end-of-life on 2026-04-30 and left jsii's support on 2026-10-30; it still
+# synthesizes here. Instead of jsii's twenty-line red banner on every jsii
+# start, `node-check` prints one warning line per make run on an unsupported
+# Node (and jsii's own banner shows for any other unsupported version).
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+SUPPORTED_NODE := 22 24
 
-.PHONY: help install install-scan functions synth test scan tf-validate rehearse bench diff deploy destroy bootstrap clean check-env \
+.PHONY: help install install-scan node-check functions synth test scan tf-validate rehearse bench diff deploy destroy bootstrap clean check-env \
 	validate health summary deployments trigger approve reject stop
 
 help: ## Show this help
@@ -54,10 +59,15 @@ $(STAMPS)/node: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
+node-check:
+	@major=$$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo none); \
+	case " $(SUPPORTED_NODE) " in *" $$major "*) ;; \
+	*) echo "warning: Node $$major is not supported by the pinned jsii (supported: $(SUPPORTED_NODE)); it still works here, but install Node 22 or 24" >&2;; esac
+
 functions: install ## Build dist/<function>.zip for every Lambda function (reproducible)
 	$(PY) functions/package.py
 
-synth: install functions ## Synthesize every stack of every environment (or ENV=...) into cdktf.out/
+synth: install functions node-check ## Synthesize every stack of every environment (or ENV=...) into cdktf.out/
 	ENV=$(ENV) $(CDKTF) synth
 
 test: install install-scan ## Run the whole test suite (the checkov scan included)
