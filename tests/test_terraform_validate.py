@@ -17,7 +17,8 @@ from tools import terraform_cli
 from tools.terraform_cli import ProviderSource, ProviderUnavailable, find_provider_source
 from tools.tf_validate import validate_all
 
-def NO_REGISTRY() -> bool:
+
+def no_registry() -> bool:
     return False
 
 
@@ -59,7 +60,7 @@ def _mirror(root: Path, version: str) -> Path:
 
 def test_a_named_mirror_wins_and_its_newest_version_stands_in_for_the_pin(tmp_path):
     mirror = _mirror(_mirror(tmp_path / "m", "5.99.0"), "5.100.0")
-    source = find_provider_source({terraform_cli.MIRROR_VARIABLE: str(mirror)}, probe=NO_REGISTRY)
+    source = find_provider_source({terraform_cli.MIRROR_VARIABLE: str(mirror)}, probe=no_registry)
     assert source.kind == "mirror" and source.versions == ("5.99.0", "5.100.0")
     assert source.version_for("6.25.0") == "5.100.0"
     assert source.version_for("5.99.0") == "5.99.0"
@@ -68,14 +69,14 @@ def test_a_named_mirror_wins_and_its_newest_version_stands_in_for_the_pin(tmp_pa
 
 def test_a_named_mirror_without_the_provider_is_an_error_that_names_the_variable(tmp_path):
     with pytest.raises(ProviderUnavailable, match=terraform_cli.MIRROR_VARIABLE):
-        find_provider_source({terraform_cli.MIRROR_VARIABLE: str(tmp_path)}, probe=NO_REGISTRY)
+        find_provider_source({terraform_cli.MIRROR_VARIABLE: str(tmp_path)}, probe=no_registry)
 
 
 def test_terraforms_own_cli_config_is_used_when_it_installs_providers(tmp_path):
     mirror = _mirror(tmp_path / "m", "5.100.0")
     rc = tmp_path / "rc"
     rc.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
-    source = find_provider_source({"TF_CLI_CONFIG_FILE": str(rc)}, probe=NO_REGISTRY)
+    source = find_provider_source({"TF_CLI_CONFIG_FILE": str(rc)}, probe=no_registry)
     assert (source.kind, source.versions, source.cli_config) == ("cli-config", ("5.100.0",), None)
 
 
@@ -89,14 +90,14 @@ def test_the_registry_is_used_when_it_answers(tmp_path, monkeypatch):
 def test_a_mirror_is_found_in_a_well_known_place_when_the_registry_is_silent(tmp_path, monkeypatch):
     mirror = _mirror(tmp_path / "m", "5.100.0")
     monkeypatch.setattr(terraform_cli, "KNOWN_MIRRORS", (str(tmp_path / "absent"), str(mirror)))
-    source = find_provider_source({"TF_CLI_CONFIG_FILE": str(tmp_path / "none")}, probe=NO_REGISTRY)
+    source = find_provider_source({"TF_CLI_CONFIG_FILE": str(tmp_path / "none")}, probe=no_registry)
     assert source.kind == "mirror" and str(mirror) in source.description
 
 
 def test_no_provider_at_all_fails_with_how_to_provide_one(tmp_path, monkeypatch):
     monkeypatch.setattr(terraform_cli, "KNOWN_MIRRORS", (str(tmp_path / "absent"),))
     with pytest.raises(ProviderUnavailable) as raised:
-        find_provider_source({"TF_CLI_CONFIG_FILE": str(tmp_path / "none")}, probe=NO_REGISTRY)
+        find_provider_source({"TF_CLI_CONFIG_FILE": str(tmp_path / "none")}, probe=no_registry)
     message = str(raised.value)
     assert terraform_cli.MIRROR_VARIABLE in message and "TF_CLI_CONFIG_FILE" in message and "registry" in message
 

@@ -208,15 +208,13 @@ def configure(terraform: Terraform, source: ProviderSource, workdir: Path) -> No
     """Point `terraform` at `source`, with the shared plugin cache."""
     PLUGIN_CACHE.mkdir(parents=True, exist_ok=True)
     terraform.environ["TF_PLUGIN_CACHE_DIR"] = str(PLUGIN_CACHE)
+    # For the registry or the user's own CLI config, the environment as it is
+    # already says where providers come from.
     if source.cli_config is not None:
         workdir.mkdir(parents=True, exist_ok=True)
         path = workdir / "terraformrc"
         path.write_text(source.cli_config)
         terraform.environ["TF_CLI_CONFIG_FILE"] = str(path)
-    elif source.kind == "registry":
-        # The user's CLI config, if any, has no provider_installation; an
-        # unset or missing file is fine for the registry.
-        pass
 
 
 def pinned_provider_version(config: dict) -> str:
