@@ -50,6 +50,15 @@ _BUCKET_SUFFIX = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", re.ASCII)
 _DYNAMODB_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}", re.ASCII)
 _VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
 
+# The roles `cdk bootstrap` creates (any qualifier, account and region).
+CDK_BOOTSTRAP_ROLES = (
+    "cdk-*-deploy-role-*",
+    "cdk-*-file-publishing-role-*",
+    "cdk-*-image-publishing-role-*",
+    "cdk-*-lookup-role-*",
+)
+_ROLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9+=,.@_*-]{1,64}", re.ASCII)
+
 # Bounds each consumer needs. CodeBuild: build timeout 5-2160 min, queued
 # timeout 5-480 min. DynamoDB TTL: at most 5 years past the item's time is
 # honoured (AWS: items with an expiry more than five years in the past are
@@ -252,6 +261,10 @@ class EnvironmentConfig:
     state_backend: StateBackend = field(default_factory=StateBackend)
     # The deploy role and health-check URL of each deploy stage (test, staging, production).
     deploy_targets: tuple[DeployTarget, ...] = ()
+    # Roles in each target's account that its deployer role may assume
+    # (`python -m ops deployer-roles`): by default the CDK bootstrap roles,
+    # since the application deploys as a CDK app. IAM role-name patterns.
+    deployer_assumes: tuple[str, ...] = CDK_BOOTSTRAP_ROLES
     # Compute type, image and timeout of the CodeBuild projects.
     build: BuildSettings = field(default_factory=BuildSettings)
     # The application's install, build, test and deploy commands.
@@ -474,6 +487,14 @@ def validate(config: EnvironmentConfig) -> list[str]:
 
     if typed("deploy_targets"):
         problems += _target_problems(config, typed("approval_required"))
+    if typed("deployer_assumes"):
+        if not config.deployer_assumes:
+            problems.append("deployer_assumes: name at least one role the deployer roles may assume "
+                            "(default: the CDK bootstrap roles)")
+        for pattern in config.deployer_assumes:
+            if not fits(_ROLE_NAME_PATTERN, pattern) or pattern.strip("*") == "":
+                problems.append(f"deployer_assumes: {pattern!r} is not an IAM role-name pattern such as "
+                                "'cdk-*-deploy-role-*' (and may not be all wildcards)")
 
     backend = config.state_backend
     if typed("state_backend.bucket") and backend.bucket:

@@ -71,6 +71,15 @@ def cmd_bootstrap(ctx: Context, args) -> int:
     return 0
 
 
+# --- deployer roles -------------------------------------------------------
+def cmd_deployer_roles(ctx: Context, args) -> int:
+    from ops.deployers import DeployerRoles, report
+
+    steps = DeployerRoles(ctx.config, ctx.session).run()
+    ctx.emit([step.__dict__ for step in steps], [report(ctx.config, steps)])
+    return 0
+
+
 # --- preflight ------------------------------------------------------------
 def cmd_preflight(ctx: Context, args) -> int:
     from ops.preflight import Preflight
@@ -506,6 +515,8 @@ def cmd_alarms(ctx: Context, args) -> int:
 
 COMMANDS = {
     "bootstrap": (cmd_bootstrap, "Create ENV's Terraform state bucket and lock table (idempotent)", "bootstrap test"),
+    "deployer-roles": (cmd_deployer_roles, "Create or repair the roles the deploy projects assume, in the "
+                       "credentials' account (like cdk bootstrap --trust)", "deployer-roles production"),
     "preflight": (cmd_preflight, "Checks before a deploy: Terraform, credentials and account, state backend, "
                   "no placeholders, deployer roles, GitHub connection", "preflight test"),
     "validate": (cmd_validate, "Post-deployment checklist: one ✓/✗ line per check", "validate test"),

@@ -110,3 +110,15 @@ def test_a_failed_rehearsal_stops_its_server(synth_dir, tmp_path):
     pid = int(re.search(r"moto server pid (\d+)", "\n".join(log)).group(1))
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_deployer_roles_are_created_trusting_the_deploy_project_roles_the_stack_made(rehearsal, stacks):
+    from environments import load
+
+    config = load(ENV)
+    project_roles = {r["name"] for r in stacks[naming.stack_id("pipeline", ENV)].resources("aws_iam_role").values()}
+    assert set(rehearsal.deployer_roles) == {t.role_arn.split("/")[-1] for t in config.deploy_targets}
+    for name, principal in rehearsal.deployer_roles.items():
+        stage = name.removeprefix(f"kiro-pipeline-{ENV}-").removesuffix("-deployer")
+        assert principal == f"arn:aws:iam::{config.account_id}:role/kiro-pipeline-{ENV}-deploy-{stage}-role"
+        assert principal.split("/")[-1] in project_roles

@@ -10,7 +10,9 @@ Terraform and the real hashicorp/aws provider, against a moto server on
    S3 backend, `plan`, `apply`. Remote-state reads go through that backend.
 3. A second `terraform plan -detailed-exitcode` per stack must show nothing
    but the known emulator artifacts (`emulator.KNOWN_ARTIFACTS`).
-4. `python -m ops validate ENV` against the same server.
+4. `python -m ops deployer-roles ENV` creates the roles the deploy projects
+   assume, as a user would, and their trust is read back.
+5. `python -m ops validate ENV` against the same server.
 
 Everything the emulator cannot do is decided in one place, tools/emulator.py:
 the scratch copies (`.make/rehearsal/<stack>`) get endpoint overrides and the
@@ -32,6 +34,9 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
+
+import boto3
 
 from environments import load
 from modules import naming
@@ -77,6 +82,7 @@ class Rehearsal:
     validate_code: int | None = None
     seconds: float = 0.0
     server_pid: int | None = None
+    deployer_roles: dict[str, str] = field(default_factory=dict)  # role name -> trusted principal
 
     @property
     def not_emulated_types(self) -> set[str]:
@@ -242,6 +248,19 @@ def _diff(change: dict) -> str:
     return ", ".join(f"{k}: {json.dumps(before.get(k))[:60]} -> {json.dumps(after.get(k))[:60]}" for k in keys)
 
 
+def _deployer_trust(config, url: str) -> dict[str, str]:
+    """Each deployer role on the server, with the principal its trust names."""
+    iam = boto3.client("iam", endpoint_url=url, region_name=config.region,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    found = {}
+    for target in config.deploy_targets:
+        name = target.role_arn.split("/")[-1]
+        document = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+        document = json.loads(unquote(document)) if isinstance(document, str) else document
+        found[name] = document["Statement"][0]["Principal"]["AWS"]
+    return found
+
+
 def rehearse(env: str, stacks_dir: Path, scratch_root: Path = SCRATCH, log=print) -> Rehearsal:
     started = time.monotonic()
     config = load(env)
@@ -264,6 +283,12 @@ def rehearse(env: str, stacks_dir: Path, scratch_root: Path = SCRATCH, log=print
             rehearsal.reports.append(
                 rehearse_stack(terraform, source, stacks_dir / stack, scratch_root / stack, server.url, log)
             )
+        # The roles the deploy projects assume, created the way a user creates
+        # them (after the pipeline stack, whose project roles they trust).
+        roles = _python(["-m", "ops", "deployer-roles", env], env_vars)
+        if roles.returncode != 0:
+            raise RehearsalFailed(f"ops deployer-roles failed:\n{roles.stdout}{roles.stderr}")
+        rehearsal.deployer_roles = _deployer_trust(config, server.url)
         checked = _python(["-m", "ops", "validate", env], env_vars)
         rehearsal.validate_output, rehearsal.validate_code = checked.stdout + checked.stderr, checked.returncode
     rehearsal.seconds = time.monotonic() - started
@@ -295,6 +320,8 @@ def summary(rehearsal: Rehearsal) -> str:
         lines.extend(f"  {c}" for c in unexpected)
     else:
         lines.append("second plan: clean on every stack")
+    lines.append("deployer roles (ops deployer-roles):")
+    lines.extend(f"  {name}: trusted by {principal}" for name, principal in sorted(rehearsal.deployer_roles.items()))
     lines.append(f"ops validate {rehearsal.env} (exit {rehearsal.validate_code}; a ✗ on a resource that is not "
                  "emulated is expected):")
     lines.extend(f"  {line}" for line in rehearsal.validate_output.strip().splitlines() if line[:1] in "✓✗")
