@@ -134,7 +134,8 @@ class Preflight:
                 # The infrastructure deploys without it; the pipeline's deploy
                 # stage would fail on AssumeRole. Not a stop, but said loudly.
                 checks.append(Check(label, "warn", f"missing: the {target.environment} deploy stage will fail on "
-                                                   "AssumeRole until it exists (see the README, Deploying)"))
+                                                   f"AssumeRole until it exists: python -m ops deployer-roles "
+                                                   f"{self.config.name}"))
         return checks
 
     def connection(self) -> Check:

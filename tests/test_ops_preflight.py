@@ -83,7 +83,7 @@ def test_what_is_missing_is_said_with_its_fix(aws, monkeypatch):
     backend = check(checks, "State backend")
     assert backend.status == "fail" and "make bootstrap ENV=test" in backend.detail
     role = check(checks, "Deployer role kiro-pipeline-test-test-deployer")
-    assert role.status == "warn" and "AssumeRole" in role.detail
+    assert role.status == "warn" and "AssumeRole" in role.detail and "python -m ops deployer-roles test" in role.detail
 
 
 def test_a_pending_connection_is_flagged(aws):
