@@ -174,7 +174,8 @@ class CoreStack(BaseStack):
             Statement(
                 sid="AllowProjectRolesThroughTheirServices",
                 # CodePipeline and CodeBuild use the key through S3 (artifacts)
-                # and CloudWatch Logs; DynamoDB, SNS, SQS and Lambda encrypt
+                # and CloudWatch Logs; DynamoDB, SNS, SQS, Lambda and Secrets
+                # Manager (the Slack webhook) encrypt
                 # with it on a caller's behalf. Only this environment's roles, only via
                 # those services, only from this account.
                 actions=_KMS_USE,
@@ -184,7 +185,8 @@ class CoreStack(BaseStack):
                     ("StringEquals", "kms:CallerAccount"): [config.account_id],
                     ("StringEquals", "kms:ViaService"): [
                         f"{service}.{config.region}.amazonaws.com"
-                        for service in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "sns", "sqs")
+                        for service in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "secretsmanager",
+                                        "sns", "sqs")
                     ],
                     ("ArnLike", "aws:PrincipalArn"): [
                         f"arn:{self.partition}:iam::{config.account_id}:role/{env_prefix}-*"

@@ -91,6 +91,7 @@ class MonitoringStack(BaseStack):
         self.rollback = self._rollback_function()
         self.recorder = self._recorder_function()
         self.execution_age = self._execution_age_function()
+        self.slack = self._slack_function()
         self._dashboard()
 
         TerraformOutput(self, "topic_arns", value={purpose: t.arn for purpose, t in self.topics.items()})
@@ -506,6 +507,44 @@ class MonitoringStack(BaseStack):
             schedule_expression=f"rate({AGE_SCHEDULE_MINUTES} minutes)",
         )
         self._invoke_from(function, rule, "execution_age")
+        return function
+
+    def _slack_function(self) -> LambdaFunction:
+        """Posts every topic's notifications to Slack, with the webhook that
+        `ops setup-secrets` stores, read at run time (never in state)."""
+        core, names, config = self.core, self.names, self.config
+        secret = names.resource_secret("slack-webhook")
+        log_group = self.log_group("slack_notifier_log_group", names.lambda_log_group("slack-notifier"),
+                                   core.kms_key_arn)
+        function = self._function(
+            "slack_notifier",
+            purpose="slack-notifier",
+            log_group=log_group.name,
+            timeout=30,
+            concurrency=2,
+            publishes_metrics=False,
+            environment={"SECRET_ID": secret, "TABLE_NAME": core.deployments_table_name, "ENVIRONMENT": config.name},
+            role_statements=[
+                Statement(sid="ReadSlackWebhook", actions=["secretsmanager:GetSecretValue"],
+                          # Secrets Manager appends six random characters to a secret's ARN.
+                          resources=[self.arn("secretsmanager", f"secret:{secret}-??????")]),
+                Statement(sid="PostEachMessageOnce", actions=["dynamodb:DeleteItem", "dynamodb:PutItem"],
+                          resources=[core.deployments_table_arn]),
+            ],
+        )
+        for purpose, topic in self.topics.items():
+            SnsTopicSubscription(self, f"{purpose}_topic_slack", topic_arn=topic.arn, protocol="lambda",
+                                 endpoint=function.arn)
+            LambdaPermission(
+                self,
+                f"{purpose}_topic_slack_permission",
+                statement_id=f"AllowThe{purpose.capitalize()}Topic",
+                action="lambda:InvokeFunction",
+                function_name=function.function_name,
+                principal="sns.amazonaws.com",
+                source_arn=topic.arn,
+                source_account=config.account_id,
+            )
         return function
 
     # --- dashboard -------------------------------------------------------

@@ -132,7 +132,9 @@ def cmd_setup_secrets(ctx: Context, args) -> int:
             SecretString=value,
         )
         action = "created"
-    ctx.emit({"secret": name, "action": action}, [f"✓ secret {name} {action} (value not shown)"])
+    ctx.emit({"secret": name, "action": action},
+             [f"✓ secret {name} {action} (value not shown); {ctx.names.lambda_function('slack-notifier')} "
+              "reads it at its next message"])
     return 0
 
 
@@ -157,9 +159,17 @@ def cmd_setup_parameters(ctx: Context, args) -> int:
                 if not (_EMAIL if k == "notification-email" else _GITHUB_NAME).match(v)]
     if problems:
         raise OpsError("; ".join(problems) + "; nothing written", EXIT_USAGE)
+    configured = {"github-owner": ctx.config.github.owner, "github-repo": ctx.config.github.repo,
+                  "notification-email": ctx.config.notification_email}
     for key, value in values.items():
         ssm.put_parameter(Name=names[key], Value=value, Type="String", Overwrite=True)
-    ctx.emit({names[k]: v for k, v in values.items()}, [f"✓ {names[k]} = {v}" for k, v in values.items()])
+    # An export for other tools: the pipeline reads environments/{env}.py,
+    # never these parameters, so a value that differs changes nothing.
+    lines = [f"exported {names[k]} = {v}" for k, v in values.items()]
+    lines += [f"! {names[k]} = {v!r} differs from the configuration ({configured[k]!r}); the pipeline uses the "
+              f"configuration: change environments/{ctx.config.name}.py and redeploy to change it"
+              for k, v in values.items() if v != configured[k]]
+    ctx.emit({names[k]: v for k, v in values.items()}, lines)
     return 0
 
 
@@ -522,7 +532,9 @@ COMMANDS = {
     "validate": (cmd_validate, "Post-deployment checklist: one ✓/✗ line per check", "validate test"),
     "setup-secrets": (cmd_setup_secrets, "Store the Slack webhook in Secrets Manager (read from stdin or a prompt)",
                       "setup-secrets test < webhook.txt"),
-    "setup-parameters": (cmd_setup_parameters, "Write or --show the SSM parameters", "setup-parameters test --github-owner acme"),
+    "setup-parameters": (cmd_setup_parameters, "Export the configured values as SSM parameters for other tools "
+                         "(the pipeline reads its configuration, not these), or --show them",
+                         "setup-parameters test"),
     "subscribe": (cmd_subscribe, "Subscribe an email address to the three topics", "subscribe test devops@example.com"),
     "health": (cmd_health, "Stage states, alarms in ALARM, the last five deployments", "health production"),
     "summary": (cmd_summary, "Deployments, successes, failures, rollbacks, success rate, median duration",

@@ -41,7 +41,8 @@ class TestTopics:
             assert topic["kms_master_key_id"] == remote_key(env_config.name)
 
     def test_email_subscriptions_from_config(self, monitoring, env_config):
-        subscriptions = monitoring.resources("aws_sns_topic_subscription").values()
+        subscriptions = [s for s in monitoring.resources("aws_sns_topic_subscription").values()
+                         if s["protocol"] == "email"]
         assert sorted(s["topic_arn"] for s in subscriptions) == sorted(
             f"${{aws_sns_topic.{p}_topic.arn}}" for p in ("deployments", "approvals", "rollbacks")
         )
@@ -186,7 +187,27 @@ class TestFunctions:
         # The alarm's period is the schedule's, so every period has a data point.
         assert (alarm["metric_name"], alarm["period"]) == ("ExecutionAge", 300)
 
-    @pytest.mark.parametrize("function", ["rollback", "deployment_recorder", "execution_age"])
+    def test_the_slack_notifier_hears_every_topic_and_reads_only_its_secret(self, monitoring, env_config):
+        function = monitoring.resource("aws_lambda_function", "slack_notifier")
+        assert function["handler"] == "slack_notifier.handler.handler"
+        variables = function["environment"]["variables"]
+        assert variables["SECRET_ID"] == env_config.names.resource_secret("slack-webhook")
+        assert not any("hooks.slack.com" in str(v) for v in variables.values())  # read at run time, never in state
+        for purpose in ("deployments", "approvals", "rollbacks"):
+            subscription = monitoring.resource("aws_sns_topic_subscription", f"{purpose}_topic_slack")
+            assert (subscription["protocol"], subscription["endpoint"]) == (
+                "lambda", "${aws_lambda_function.slack_notifier.arn}")
+            permission = monitoring.resource("aws_lambda_permission", f"{purpose}_topic_slack_permission")
+            assert (permission["principal"], permission["source_arn"]) == (
+                "sns.amazonaws.com", f"${{aws_sns_topic.{purpose}_topic.arn}}")
+        policy = monitoring.resource("aws_iam_role_policy", "slack_notifier_role_policy")
+        statements = {s["sid"]: s for s in monitoring.policy_statements(policy["policy"])}
+        assert statements["ReadSlackWebhook"]["resources"] == [
+            f"arn:aws:secretsmanager:us-east-1:{env_config.account_id}:secret:"
+            f"{env_config.names.resource_secret('slack-webhook')}-??????"]
+        assert "PublishPipelineMetrics" not in statements
+
+    @pytest.mark.parametrize("function", ["rollback", "deployment_recorder", "execution_age", "slack_notifier"])
     def test_functions_are_traced(self, monitoring, function):
         assert monitoring.resource("aws_lambda_function", function)["tracing_config"] == {"mode": "Active"}
 

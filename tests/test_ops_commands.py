@@ -97,7 +97,8 @@ def test_setup_secrets_reads_stdin_and_never_prints_the_value(aws, capsys, monke
     boto3.client("kms").create_alias(AliasName=NAMES.kms_alias, TargetKeyId=boto3.client("kms").create_key()["KeyMetadata"]["KeyId"])
     monkeypatch.setattr("sys.stdin", io.StringIO(WEBHOOK + "\n"))
     code, out, err = run(capsys, "setup-secrets", "production")
-    assert code == 0 and out == "✓ secret kiro-pipeline-production-slack-webhook created (value not shown)\n"
+    assert code == 0 and out == ("✓ secret kiro-pipeline-production-slack-webhook created (value not shown); "
+                                 "kiro-pipeline-production-slack-notifier reads it at its next message\n")
     monkeypatch.setattr("sys.stdin", io.StringIO(WEBHOOK.replace("XXXX", "YYYY") + "\n"))
     code, out, err = run(capsys, "setup-secrets", "production", "--json")
     assert code == 0 and json.loads(out) == {"secret": "kiro-pipeline-production-slack-webhook", "action": "updated"}
@@ -113,9 +114,12 @@ def test_setup_secrets_rejects_a_non_webhook_without_echoing_it(aws, capsys, mon
     assert "password-123" not in out + err
 
 
-def test_setup_parameters_writes_validated_values_and_shows_them(aws, capsys):
+def test_setup_parameters_exports_and_warns_when_a_value_differs_from_the_configuration(aws, capsys):
     code, out, _ = run(capsys, "setup-parameters", "production", "--github-owner", "acme")
-    assert code == 0 and "✓ /kiro-pipeline/production/github-owner = acme" in out
+    assert code == 0 and "exported /kiro-pipeline/production/github-owner = acme" in out
+    assert "✓" not in out  # nothing the pipeline reads has changed
+    (warning,) = [line for line in out.splitlines() if line.startswith("!")]
+    assert "differs from the configuration ('your-org'); the pipeline uses the configuration" in warning
     code, out, _ = run(capsys, "setup-parameters", "production", "--show")
     assert out.splitlines() == [
         "/kiro-pipeline/production/github-owner = acme",

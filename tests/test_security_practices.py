@@ -55,8 +55,8 @@ def test_everything_that_stores_data_is_encrypted_with_the_project_key(stacks):
 def test_every_log_group_has_retention(stacks):
     groups = list(resources(stacks, "aws_cloudwatch_log_group"))
     # Per environment: pipeline and rollback (core), six projects (pipeline),
-    # the recorder and the execution-age function (monitoring).
-    assert len(groups) == 3 * (2 + 6 + 2)
+    # the recorder, the execution-age and the Slack functions (monitoring).
+    assert len(groups) == 3 * (2 + 6 + 3)
     for stack_id, name, body in groups:
         assert body.get("retention_in_days", 0) > 0, f"{stack_id}: {name} keeps logs forever"
 

@@ -1,0 +1,72 @@
+"""The notifier's AWS and HTTP calls: the webhook from Secrets Manager (read at
+run time, cached briefly, never logged), the deduplication record, the post."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from typing import Callable
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+AWS_ERRORS = (BotoCoreError, ClientError)
+CACHE_SECONDS = 300
+
+
+class WebhookRejected(Exception):
+    """Slack answered 4xx other than 429: a retry cannot help (a revoked or
+    wrong webhook). Logged, not retried."""
+
+
+class Notifier:
+    def __init__(self, *, secret_id: str, table: str, session: boto3.Session | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        session = session or boto3.Session()
+        self.secrets = session.client("secretsmanager")
+        self.dynamodb = session.client("dynamodb")
+        self.secret_id, self.table, self.clock = secret_id, table, clock
+        self._webhook: tuple[float, str | None] | None = None
+
+    def webhook(self) -> str | None:
+        """The webhook URL, or None when no secret is stored (Slack is off)."""
+        if self._webhook and self.clock() - self._webhook[0] < CACHE_SECONDS:
+            return self._webhook[1]
+        try:
+            value = self.secrets.get_secret_value(SecretId=self.secret_id)["SecretString"].strip()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            value = None
+        self._webhook = (self.clock(), value)
+        return value
+
+    def first_delivery(self, key: str, expires_at: int) -> bool:
+        """Record that `key` is being posted; False if it already was."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item={"deploymentId": {"S": key}, "expiresAt": {"N": str(expires_at)}},
+                ConditionExpression="attribute_not_exists(deploymentId)",
+            )
+            return True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def forget(self, key: str) -> None:
+        """Undo `first_delivery` after a failed post, so the retry posts."""
+        self.dynamodb.delete_item(TableName=self.table, Key={"deploymentId": {"S": key}})
+
+    @staticmethod
+    def post(url: str, body: bytes, timeout: float = 10.0) -> None:
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - URL checked by the caller
+                response.read()
+        except urllib.error.HTTPError as error:
+            if 400 <= error.code < 500 and error.code != 429:
+                raise WebhookRejected(f"Slack answered {error.code}") from None
+            raise
