@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import fields
-from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
+from shared.outcomes import MalformedEvent
 
 # What the sender accepts as a webhook: Slack's incoming-webhook URLs only,
 # so a wrong secret can never make the function post elsewhere.
