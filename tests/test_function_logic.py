@@ -99,8 +99,9 @@ class TestRecorderPlans:
         done = {"status": "SUCCEEDED", "updatedAt": "t2", "startedAt": "2026-11-22T03:00:00Z",
                 "endTime": "2026-11-22T03:10:00Z"}
         assert recorder.pending_metrics(done) == recorder.Metrics("SUCCEEDED@t2", {"DeploymentSuccess": 1}, 600)
-        assert recorder.pending_metrics({**done, "metricsFor": "SUCCEEDED@t2"}) is None
-        assert recorder.pending_metrics({**done, "metricsFor": "FAILED@t1"}) is not None
+        assert recorder.pending_metrics({**done, "metricsPublished": "SUCCEEDED@t2"}) is None
+        assert recorder.pending_metrics({**done, "metricsFor": "SUCCEEDED@t2"}) is not None  # claimed, not published
+        assert recorder.pending_metrics({**done, "metricsPublished": "FAILED@t1"}) is not None
         assert recorder.pending_metrics({**done, "startedAt": None}) is None  # waits for STARTED
         assert recorder.pending_metrics({**done, "status": "IN_PROGRESS"}) is None
         rollback_run = recorder.pending_metrics({**done, "executionType": "ROLLBACK"})

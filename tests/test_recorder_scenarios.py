@@ -136,7 +136,7 @@ class TestMetricsOnce:
         assert world.handler.handler(events.execution("SUCCEEDED", "2026-11-22T03:30:00Z"))["result"] == "duplicate"
         world.handler.handler(events.execution("SUCCEEDED", "2026-11-22T03:30:00Z"))
         assert count("DeploymentSuccess") == 1
-        assert world.record()["metricsFor"] == "SUCCEEDED@2026-11-22T03:30:00Z"
+        assert world.record()["metricsPublished"] == "SUCCEEDED@2026-11-22T03:30:00Z"
 
     def test_rollback_executions_count_as_rollbacks_not_deployments(self, world):
         world.handler.handler(rollback_trigger(events.execution("STARTED", "2026-11-22T05:00:00Z", "rb-1")))
@@ -157,3 +157,52 @@ class TestMetricsOnce:
         world.handler.handler(events.execution("STARTED", "2026-11-22T00:00:00Z"))
         start = datetime.datetime(2026, 11, 22, tzinfo=datetime.timezone.utc)
         assert world.record()["expiresAt"] == int((start + datetime.timedelta(days=90)).timestamp())
+
+
+class TestReviewFindings:
+    """Faults an independent review found; each test failed before its fix."""
+
+    def test_a_stale_delivery_cannot_take_over_a_newer_final_states_metrics(self, world):
+        recorder = world.handler.recorder()
+        for event in RETRIED:
+            world.handler.handler(event)
+        assert count("DeploymentSuccess") == 1
+        # A delivery of FAILED that stalled before its metrics step now claims:
+        # the record is SUCCEEDED, so the claim is refused.
+        assert not recorder.claim_metrics("exec-1", "FAILED@2026-11-22T03:20:00Z", "stale-event",
+                                          "FAILED", "2026-11-22T03:20:00Z")
+        world.handler.handler(RETRIED[-1])  # a duplicate SUCCEEDED
+        assert count("DeploymentSuccess") == 1
+
+    def test_a_lost_answer_to_the_metrics_claim_still_publishes(self, world):
+        world.handler.handler(events.execution("STARTED", "2026-11-22T03:00:00Z"))
+        recorder = world.handler.recorder()
+        real_claim = recorder.claim_metrics
+
+        def claim_applied_answer_lost(*args):
+            real_claim(*args)
+            return real_claim(*args)  # the SDK's resend: the condition must still hold for us
+
+        recorder.claim_metrics = claim_applied_answer_lost
+        world.handler.handler(events.execution("SUCCEEDED", "2026-11-22T03:30:00Z"))
+        assert count("DeploymentSuccess") == 1
+
+    def test_a_failed_publication_is_retried_by_the_same_event_only(self, world):
+        world.handler.handler(events.execution("STARTED", "2026-11-22T03:00:00Z"))
+        cloudwatch = world.handler.recorder().cloudwatch
+        real = cloudwatch.put_metric_data
+        cloudwatch.put_metric_data = lambda **p: (_ for _ in ()).throw(
+            ClientError({"Error": {"Code": "InternalFailure", "Message": "x"}}, "PutMetricData"))
+        succeeded = events.execution("SUCCEEDED", "2026-11-22T03:30:00Z")
+        with pytest.raises(ClientError):
+            world.handler.handler(succeeded)
+        cloudwatch.put_metric_data = real
+        # Another event (a late stage event for the run) does not take the claim...
+        other = events.execution("STARTED", "2026-11-22T03:00:00Z")
+        other["id"] = "a-different-delivery"
+        world.handler.handler(other)
+        assert count("DeploymentSuccess") == 0
+        # ...the retry of the event that holds it publishes, once.
+        world.handler.handler(succeeded)
+        world.handler.handler(succeeded)
+        assert count("DeploymentSuccess") == 1

@@ -300,3 +300,63 @@ class TestEverydayCases:
         sys.modules.pop("rollback.handler", None)
         with pytest.raises(SettingsError, match="TABLE_NAME is not set; RECORD_TTL_DAYS='zero' is invalid"):
             importlib.import_module("rollback.handler")
+
+
+class TestReviewFindings:
+    """Faults an independent review found; each test failed before its fix."""
+
+    def test_a_refusal_whose_claim_answer_was_lost_is_still_recorded_and_paged(self, world):
+        history(world)
+        world.pipeline.stages[STAGE] = StageRun("rb-9", "Succeeded", "ROLLBACK")  # rolled back, still unhealthy
+        dynamodb = world.handler.aws().dynamodb
+        real_put, lost = dynamodb.put_item, []
+
+        def put_then_lose_the_answer(**params):
+            response = real_put(**params)
+            if not lost:
+                lost.append(True)
+                raise timeout()
+            return response
+
+        dynamodb.put_item = put_then_lose_the_answer
+        assert world.handler.handler(events.alarm())["result"] == "failed"
+        assert [p["Subject"] for p in world.pages()] == ["Manual rollback needed: kiro-pipeline-test StagingEnv"]
+        no_record_left_started(world)
+
+    def test_a_throttled_history_page_is_retried(self, world):
+        history(world)
+        dynamodb = world.handler.aws().dynamodb
+        real_query, throttled = dynamodb.query, []
+
+        def throttle_once(**params):
+            if not throttled:
+                throttled.append(True)
+                raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "Query")
+            return real_query(**params)
+
+        dynamodb.query = throttle_once
+        assert world.handler.handler(events.alarm())["result"] == "rolled-back"
+        assert world.pipeline.rollbacks()[0]["targetPipelineExecutionId"] == "e2"
+
+    def test_a_deployment_once_rolled_back_out_of_the_stage_is_never_a_target(self, world):
+        history(world)
+        world.handler.handler(events.alarm())  # e3 -> e2
+        # e5 is deployed on top, passes the stage, and goes bad.
+        record(world.table, "e5", "2026-11-23T04:00:00Z", stages=("TestEnv", STAGE))
+        world.pipeline.stages[STAGE] = StageRun("e5", "Succeeded")
+        later = events.alarm(timestamp="2026-11-23T05:00:00.000+0000")
+        assert world.handler.handler(later)["result"] == "rolled-back"
+        # Not e3: it was rolled back out of StagingEnv once already.
+        assert world.pipeline.rollbacks()[1]["targetPipelineExecutionId"] == "e2"
+
+    def test_a_rollback_finished_by_a_retry_is_announced(self, world):
+        history(world)
+        dynamodb = world.handler.aws().dynamodb
+        real_update = dynamodb.update_item
+        dynamodb.update_item = lambda **params: (_ for _ in ()).throw(
+            ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "UpdateItem"))
+        with pytest.raises(ClientError):
+            world.handler.handler(events.alarm())
+        dynamodb.update_item = real_update
+        assert world.handler.handler(events.alarm())["result"] == "resumed"
+        assert [p["Subject"] for p in world.pages()] == ["Rollback Initiated: kiro-pipeline-test StagingEnv"]

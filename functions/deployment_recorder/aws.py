@@ -76,16 +76,26 @@ class Recorder:
         ).get("Item")
         return _item(found) if found else None
 
-    def claim_metrics(self, deployment_id: str, key: str) -> bool:
-        """Mark the record's metrics for `key` as being published; False if
-        another delivery already did."""
+    def claim_metrics(self, deployment_id: str, key: str, token: str, status: str, updated_at: str) -> bool:
+        """Take the publication of the record's metrics for `key`.
+
+        Only while the record is still at that final state (a stale delivery
+        cannot overwrite a newer claim), and only if nobody claimed it, or we
+        did (`token`, the event's ID, is the same on every retry of the event)
+        and it is not yet published. So a resent request after a lost
+        response, and a retry after a failed publication, both go on.
+        """
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
                 Key={"deploymentId": {"S": deployment_id}},
-                UpdateExpression="SET metricsFor = :k",
-                ConditionExpression="attribute_not_exists(metricsFor) OR metricsFor <> :k",
-                ExpressionAttributeValues={":k": {"S": key}},
+                UpdateExpression="SET metricsFor = :k, metricsToken = :t",
+                ConditionExpression="#s = :s AND updatedAt = :u AND (attribute_not_exists(metricsFor) "
+                "OR metricsFor <> :k OR (metricsToken = :t AND (attribute_not_exists(metricsPublished) "
+                "OR metricsPublished <> :k)))",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":k": {"S": key}, ":t": {"S": token}, ":s": {"S": status},
+                                           ":u": {"S": updated_at}},
             )
             return True
         except ClientError as error:
@@ -93,14 +103,13 @@ class Recorder:
                 return False
             raise
 
-    def release_metrics(self, deployment_id: str, key: str) -> None:
-        """Undo a claim whose publication failed, so a retry publishes."""
+    def mark_published(self, deployment_id: str, key: str, token: str) -> None:
         self.dynamodb.update_item(
             TableName=self.table,
             Key={"deploymentId": {"S": deployment_id}},
-            UpdateExpression="REMOVE metricsFor",
-            ConditionExpression="metricsFor = :k",
-            ExpressionAttributeValues={":k": {"S": key}},
+            UpdateExpression="SET metricsPublished = :k",
+            ConditionExpression="metricsFor = :k AND metricsToken = :t",
+            ExpressionAttributeValues={":k": {"S": key}, ":t": {"S": token}},
         )
 
     def set_commit(self, deployment_id: str, pipeline: str) -> str | None:

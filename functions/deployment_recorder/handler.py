@@ -68,7 +68,8 @@ def handler(event, context=None) -> dict:
     if decision.check_metrics:
         # Decided from the record, so a retry after a lost publication still
         # publishes, and a duplicate never publishes twice.
-        _publish_pending(aws, decision.deployment_id, record if applied else aws.get(decision.deployment_id))
+        token = event.get("id") if isinstance(event.get("id"), str) else getattr(context, "aws_request_id", "local")
+        _publish_pending(aws, decision.deployment_id, record if applied else aws.get(decision.deployment_id), token)
     log.info("recorded event", applied=applied, status=decision.status)
     return {"result": "recorded" if applied else "duplicate", "applied": applied}
 
@@ -82,13 +83,18 @@ def _record_commit(aws: Recorder, deployment_id: str, pipeline: str) -> None:
         log.warning("could not look up the commit", error=str(error))
 
 
-def _publish_pending(aws: Recorder, deployment_id: str, record: dict | None) -> None:
+def _publish_pending(aws: Recorder, deployment_id: str, record: dict | None, token: str) -> None:
+    """Claim, publish, mark published. The claim is keyed by this event's ID,
+    which every retry of the event keeps: a retry after a failed publication
+    (or a lost claim response) publishes; any other delivery does not. The one
+    case left is a PutMetricData that succeeds and then times out: its retry
+    publishes again (CloudWatch has no idempotent PutMetricData)."""
     metrics = logic.pending_metrics(record)
-    if metrics is None or not aws.claim_metrics(deployment_id, metrics.key):
+    if metrics is None:
         return
-    try:
-        aws.publish(metrics.counts, metrics.duration)
-    except AWS_ERRORS:
-        aws.release_metrics(deployment_id, metrics.key)
-        raise  # EventBridge retries; the record still owes the metrics
+    status, updated_at = metrics.key.split("@", 1)
+    if not aws.claim_metrics(deployment_id, metrics.key, token, status, updated_at):
+        return
+    aws.publish(metrics.counts, metrics.duration)  # an error raises: the event is retried
+    aws.mark_published(deployment_id, metrics.key, token)
     log.info("published outcome metrics", metrics=metrics.counts, duration=metrics.duration)

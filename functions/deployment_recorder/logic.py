@@ -17,7 +17,8 @@ moves a record forward:
   recorded with `executionType` ROLLBACK and counted as rollbacks, never as
   deployment successes or failures;
 - outcome metrics are published once per final state an execution reaches,
-  decided from the record (`metricsFor`), not from which delivery won a write.
+  decided from the record (`metricsFor`, `metricsPublished`), not from which
+  delivery won a write.
 """
 
 from __future__ import annotations
@@ -239,14 +240,15 @@ def pending_metrics(record: dict[str, Any] | None) -> Metrics | None:
     """The metrics a record still owes, or None.
 
     Once per final state the execution reached (`status@updatedAt`): a
-    duplicate or retried delivery finds `metricsFor` already set. A final
+    duplicate or retried delivery finds `metricsPublished` already set, or
+    loses the claim (`metricsFor`) to the delivery that holds it. A final
     record whose STARTED has not arrived yet waits for it, so the duration is
     part of the same single publication.
     """
     if not record or record.get("status") not in FINAL_STATUSES:
         return None
     key = f"{record['status']}@{record.get('updatedAt')}"
-    if record.get("metricsFor") == key or not record.get("startedAt"):
+    if record.get("metricsPublished") == key or not record.get("startedAt"):
         return None
     if record.get("executionType") == ROLLBACK:
         counts = {"RollbackCount": 1}

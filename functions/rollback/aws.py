@@ -55,9 +55,11 @@ class Rollbacks:
             ExpressionAttributeValues={f":v{i}": _serialize(values[k]) for i, k in enumerate(sorted(values))},
         )
 
-    def deployments(self, page_size: int = 50) -> Iterator[dict[str, Any]]:
+    def deployments(self, page_size: int = 50, fetch=None) -> Iterator[dict[str, Any]]:
         """The runbook's query, every page: this environment's records, newest
-        first. A generator: the caller stops reading once it has its answer."""
+        first. A generator: the caller stops reading once it has its answer.
+        `fetch(request)` reads one page (default: one Query call)."""
+        fetch = fetch or self.page
         request = dict(
             TableName=self.table,
             IndexName=self.index,
@@ -67,7 +69,7 @@ class Rollbacks:
             Limit=page_size,
         )
         while True:
-            response = self.page(request)
+            response = fetch(dict(request))
             for item in response.get("Items", []):
                 yield {k: _deserialize(v) for k, v in item.items()}
             if not response.get("LastEvaluatedKey"):

@@ -159,17 +159,27 @@ def _finish_unfinished(run: Invocation, state: dict | None) -> dict | None:
     latest = (state or {}).get("latestExecution") or {}
     if latest.get("type") != "ROLLBACK":
         return None
-    keys = logic.unfinished_claims(itertools.islice(aws().deployments(), 50), stage)
+    keys = logic.unfinished_claims(itertools.islice(history(run), 50), stage)
     for key in keys:
-        run.call(lambda key=key: aws().update(key, status="ROLLBACK_IN_PROGRESS",
-                                             rollbackExecutionId=latest["pipelineExecutionId"]))
+        run.key = key
+        run.record(status="ROLLBACK_IN_PROGRESS", rollbackExecutionId=latest["pipelineExecutionId"])
         log.info("finished the record of a rollback an earlier attempt started", record=key)
+        # The attempt that started it died before it could announce it.
+        run.notify("Rollback Initiated", **{"Rollback execution": latest["pipelineExecutionId"]})
     return {"result": "resumed", "records": keys} if keys else None
 
 
+def history(run: Invocation):
+    """The deployment records, newest first, each page read with retries."""
+    return aws().deployments(fetch=lambda request: run.call(lambda: aws().page(request)))
+
+
 def _without_rollback(run: Invocation, outcome) -> dict:
-    """Record a skip or a refusal once per alarm transition."""
-    if run.claim() is not None:
+    """Record a skip or a refusal once per alarm transition. A claim of this
+    transition still at ROLLBACK_STARTED is our own (a lost acknowledgement, or
+    an attempt that died before writing the outcome): finish it."""
+    existing = run.claim()
+    if existing is not None and existing.get("status") != logic.STARTED:
         return {"result": "duplicate"}
     if isinstance(outcome, logic.Skip):
         run.record(status="SKIPPED_STAGE_IN_PROGRESS", skipReason=outcome.reason)
@@ -181,7 +191,7 @@ def _without_rollback(run: Invocation, outcome) -> dict:
 def _roll_back(run: Invocation, current: str) -> dict:
     stage = run.request.stage
     try:
-        target = logic.choose_target(aws().deployments(), stage, current)
+        target = logic.choose_target(history(run), stage, current)
     except (*AWS_ERRORS, retry.Ambiguous) as error:
         return run.fail(f"could not read the deployment history: {error_text(error)}", None)
     if isinstance(target, logic.NoTarget):

@@ -141,13 +141,20 @@ def is_rollback_execution(record: dict[str, Any]) -> bool:
 
 def choose_target(records: Iterable[dict[str, Any]], stage: str, current: str) -> Target | NoTarget:
     """The newest STANDARD execution older than `current` in which `stage`
-    succeeded. `records` are the environment's deployment records, newest
+    succeeded, and that was not itself rolled back out of `stage`. `records` are the environment's deployment records, newest
     first (the EnvironmentStatusIndex query); they are read only as far as
     needed, so a paginated source stops early."""
     current_start = None
+    rolled_back = set()  # deployments already rolled back out of this stage: known bad
     for record in records:
         execution = record.get("pipelineExecutionId")
-        if str(record.get("deploymentId", "")).startswith(ROLLBACK_PREFIX) or not execution:
+        if str(record.get("deploymentId", "")).startswith(ROLLBACK_PREFIX):
+            # A rollback record is newer than the deployment it undid, so it
+            # is read first.
+            if record.get("stage") == stage and record.get("status") in ("ROLLBACK_IN_PROGRESS", STARTED):
+                rolled_back.add(record.get("rolledBackExecutionId"))
+            continue
+        if not execution:
             continue
         if execution == current:
             current_start = record.get("startTime")
@@ -156,6 +163,8 @@ def choose_target(records: Iterable[dict[str, Any]], stage: str, current: str) -
             continue  # newer than the running deployment: not yet in the stage
         if is_rollback_execution(record):
             continue  # CodePipeline refuses a ROLLBACK-type target
+        if execution in rolled_back:
+            continue  # it was rolled back out of this stage once already
         if str(record.get("startTime", "")) < str(current_start) and _succeeded_in(record, stage):
             return Target(current, execution)
     if current_start is None:

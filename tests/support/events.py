@@ -15,6 +15,8 @@ def _load(name: str) -> dict:
 
 def execution(state: str, time: str, execution_id: str = "exec-1", pipeline: str = "kiro-pipeline-test") -> dict:
     event = _load("pipeline_execution")
+    # Each distinct event has its own ID; a redelivery of it keeps it, as EventBridge's do.
+    event["id"] = f"execution-{execution_id}-{state}-{time}"
     event["time"] = time
     event["detail"].update({"state": state, "execution-id": execution_id, "pipeline": pipeline})
     return event
@@ -22,6 +24,7 @@ def execution(state: str, time: str, execution_id: str = "exec-1", pipeline: str
 
 def stage(stage_name: str, state: str, time: str, execution_id: str = "exec-1", pipeline: str = "kiro-pipeline-test") -> dict:
     event = _load("stage_execution")
+    event["id"] = f"stage-{execution_id}-{stage_name}-{state}-{time}"
     event["time"] = time
     event["detail"].update({"stage": stage_name, "state": state, "execution-id": execution_id, "pipeline": pipeline})
     return event
