@@ -106,7 +106,7 @@ class TestKmsKey:
 
         roles = statement_by_sid(statements, "AllowProjectRolesThroughTheirServices")
         assert condition(roles, "StringEquals", "kms:ViaService") == [
-            f"{s}.{region}.amazonaws.com" for s in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "sns", "sqs")
+            f"{s}.{region}.amazonaws.com" for s in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "secretsmanager", "sns", "sqs")
         ]
         assert condition(roles, "ArnLike", "aws:PrincipalArn") == [f"arn:aws:iam::{account}:role/{prefix}-*"]
         assert condition(roles, "StringEquals", "kms:CallerAccount") == [account]
