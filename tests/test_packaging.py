@@ -32,7 +32,7 @@ def test_zip_entries_are_sorted_sources_with_fixed_time_and_mode(tmp_path):
     assert names == sorted(names)
     assert names == [
         "rollback/__init__.py", "rollback/aws.py", "rollback/handler.py", "rollback/logic.py",
-        "shared/__init__.py", "shared/fields.py", "shared/log.py", "shared/outcomes.py", "shared/retry.py",
+        "shared/__init__.py", "shared/executions.py", "shared/fields.py", "shared/log.py", "shared/outcomes.py", "shared/retry.py",
         "shared/settings.py",
     ]
     assert {i.date_time for i in infos} == {package.FIXED_TIME}

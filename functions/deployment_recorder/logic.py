@@ -28,12 +28,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared import fields
+from shared.executions import ROLLBACK, execution_type
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
 
 EXECUTION_EVENT = "CodePipeline Pipeline Execution State Change"
 STAGE_EVENT = "CodePipeline Stage Execution State Change"
-ROLLBACK_TRIGGERS = frozenset({"ManualRollback", "AutomatedRollback"})
-STANDARD, ROLLBACK = "STANDARD", "ROLLBACK"
 
 # Record status for each CodePipeline execution state, and its rank.
 STATUS = {
@@ -94,7 +93,7 @@ class Event:
 
     @property
     def execution_type(self) -> str:
-        return ROLLBACK if self.trigger_type in ROLLBACK_TRIGGERS else STANDARD
+        return execution_type(self.trigger_type)
 
 
 def parse(event: Any) -> Event:

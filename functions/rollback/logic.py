@@ -12,15 +12,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from shared import fields
+from shared.executions import ROLLBACK, execution_type
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
 
 ALARM_EVENT = "CloudWatch Alarm State Change"
 ROLLBACK_PREFIX = "rollback#"
-ROLLBACK_TRIGGERS = frozenset({"ManualRollback", "AutomatedRollback"})
-# Statuses of a rollback record. STARTED is the claim; every path ends in
-# one of the others.
+# The claim's status; every path ends in ROLLBACK_IN_PROGRESS,
+# ROLLBACK_FAILED or SKIPPED_STAGE_IN_PROGRESS.
 STARTED = "ROLLBACK_STARTED"
-FINAL = frozenset({"ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "SKIPPED_STAGE_IN_PROGRESS"})
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,7 @@ def _succeeded_in(record: dict[str, Any], stage: str) -> bool:
 
 
 def is_rollback_execution(record: dict[str, Any]) -> bool:
-    return record.get("executionType") == "ROLLBACK" or record.get("triggerType") in ROLLBACK_TRIGGERS
+    return record.get("executionType") == ROLLBACK or execution_type(record.get("triggerType")) == ROLLBACK
 
 
 def choose_target(records: Iterable[dict[str, Any]], stage: str, current: str) -> Target | NoTarget:
