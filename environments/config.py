@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from modules.naming import ResourceNames
 
 ENVIRONMENT_NAMES = ("test", "staging", "production")
-# Route 53 publishes health-check metrics only here (see modules/monitoring.py).
-HEALTH_CHECK_REGION = "us-east-1"
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
@@ -398,14 +396,15 @@ def validate(config: EnvironmentConfig) -> list[str]:
             f"account_id: {config.account_id!r} is not a 12-digit AWS account ID "
             "(see `aws sts get-caller-identity --query Account`)"
         )
-    if typed("region"):
-        if not fits(_REGION, config.region):
-            problems.append(f"region: {config.region!r} is not an AWS region name such as 'us-east-1'")
-        elif config.region != HEALTH_CHECK_REGION:
-            problems.append(
-                f"region: {config.region!r} is not supported yet: the health alarms watch Route 53 health checks, "
-                f"whose metrics exist only in {HEALTH_CHECK_REGION}; deploy to {HEALTH_CHECK_REGION}"
-            )
+    if typed("region") and not fits(_REGION, config.region):
+        problems.append(f"region: {config.region!r} is not an AWS region name such as 'us-east-1'")
+    elif typed("region") and partition_of(config.region) != "aws":
+        # Not tested there: GitHub connections and the deploy targets' role
+        # ARNs (standard_deploy_targets) assume the commercial partition.
+        problems.append(
+            f"region: {config.region!r} is in the {partition_of(config.region)} partition; kiro-pipeline "
+            "supports the commercial regions (partition aws), such as us-east-1 or eu-west-1"
+        )
     if typed("github.owner") and not fits(_GITHUB_OWNER, config.github.owner):
         problems.append(f"github.owner: {config.github.owner!r} is not a GitHub user or organisation name")
     if typed("github.repo") and not fits(_GITHUB_REPO, config.github.repo):

@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-FUNCTIONS = ("deployment_recorder", "rollback", "slack_notifier")
+FUNCTIONS = ("deployment_recorder", "health_probe", "rollback", "slack_notifier")
 SHARED = "shared"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 FILE_MODE = 0o100644

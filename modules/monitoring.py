@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from cdktf import AssetType, TerraformAsset, TerraformOutput
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
@@ -24,7 +23,6 @@ from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunctionTracingConfig,
 )
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
-from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
@@ -40,11 +38,17 @@ from modules.core import CoreOutputs
 from modules.iam import Statement, account_root, policy_document, service_role
 from modules.literal import literal_json
 from functions import package
-from modules.pipeline import METRICS_NAMESPACE, PipelineOutputs
+from functions.health_probe.logic import STATUS_METRIC as PROBE_STATUS_METRIC
+from modules.naming import METRICS_NAMESPACE
+from modules.pipeline import PipelineOutputs
 
 RUNTIME = "python3.13"
 # How often the age of running executions is published (the duration alarm's period).
 AGE_SCHEDULE_MINUTES = 5
+# The health probe's round: one status per target per minute, the health alarms' period.
+PROBE_PERIOD_SECONDS = 60
+# How long one health request may take (Route 53 allows 4 s to connect and 2 s more).
+PROBE_TIMEOUT_SECONDS = 6
 TOPICS = ("deployments", "approvals", "rollbacks")
 NOTIFICATION_EVENTS = {
     "deployments": [
@@ -88,6 +92,7 @@ class MonitoringStack(BaseStack):
         self.alarms = AlarmFactory(self, config.name, config.polling_interval_minutes * 60)
         self.health_alarms = self._health_alarms()
         self._pipeline_alarms()
+        self.health_probe = self._health_probe_function()
         self.rollback = self._rollback_function()
         self.recorder = self._recorder_function()
         self.execution_age = self._execution_age_function()
@@ -231,32 +236,20 @@ class MonitoringStack(BaseStack):
         )
 
     def _health_alarms(self) -> dict[str, str]:
-        """One Route 53 health check and alarm per deploy target; the pipeline's
-        bake conditions and the rollback function watch these by name."""
+        """One alarm per deploy target on the health probe's status metric, in
+        this region; the pipeline's bake conditions and the rollback function
+        watch these by name."""
         alarms = {}
         for target, stage in naming.DEPLOY_STAGES.items():
-            url = urlparse(self.config.deploy_target(target).health_check_url)
-            check = Route53HealthCheck(
-                self,
-                f"{target}_health_check",
-                type="HTTPS",
-                fqdn=url.hostname,
-                port=url.port or 443,
-                resource_path=url.path or "/",
-                failure_threshold=3,
-                request_interval=30,
-                measure_latency=False,
-                tags={"Name": self.names.health_alarm(target)},
-            )
+            url = self.config.deploy_target(target).health_check_url
             self.alarms.alarm(
                 f"{target}-health",
-                description=f"{target} fails its health check ({url.geturl()}); rolls back {stage}.",
-                # Route 53 publishes health-check metrics in us-east-1 only
-                # (the config validation requires that region).
-                metric=Metric("AWS/Route53", "HealthCheckStatus", {"HealthCheckId": check.id}, "Minimum"),
+                description=f"{target} fails its health check ({url}) twice in a row; rolls back {stage}.",
+                metric=Metric(METRICS_NAMESPACE, PROBE_STATUS_METRIC,
+                              {"Environment": self.config.name, "Target": target}, "Minimum"),
                 comparison="LessThanThreshold",
                 threshold=1,
-                period_seconds=60,
+                period_seconds=PROBE_PERIOD_SECONDS,
                 evaluation_periods=2,
                 actions=[self.topics["rollbacks"].arn],
             )
@@ -358,6 +351,51 @@ class MonitoringStack(BaseStack):
             source_arn=rule.arn,
             source_account=self.config.account_id,
         )
+
+    def _health_probe_function(self) -> LambdaFunction:
+        """Checks every target's health URL each minute from this region and
+        publishes the status the health alarms watch (any region; Route 53's
+        health-check metrics exist only in us-east-1)."""
+        names, config = self.names, self.config
+        log_group = self.log_group("health_probe_log_group", names.lambda_log_group("health-probe"),
+                                   self.core.kms_key_arn)
+        targets = {target: config.deploy_target(target).health_check_url for target in naming.DEPLOY_STAGES}
+        function = self._function(
+            "health_probe",
+            purpose="health-probe",
+            log_group=log_group.name,
+            # Two attempts of PROBE_TIMEOUT_SECONDS in parallel, then the
+            # publish with its retries.
+            timeout=60,
+            # One round at a time: a late round only repeats the same truth.
+            concurrency=1,
+            environment={
+                "TARGETS": literal_json(targets),
+                "ENVIRONMENT": config.name,
+                "METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "TIMEOUT_SECONDS": str(PROBE_TIMEOUT_SECONDS),
+            },
+            role_statements=[],
+        )
+        rule = CloudwatchEventRule(
+            self,
+            "health_probe_schedule",
+            name=names.health_probe_schedule,
+            description="Checks each deploy target's health URL for the health alarms",
+            schedule_expression=f"rate({PROBE_PERIOD_SECONDS // 60} minute)",
+        )
+        self._invoke_from(function, rule, "health_probe")
+        self.alarms.alarm(
+            "health-probe-errors",
+            description="The health probe failed to publish: the health alarms have no data and cannot "
+            "stop a bad deploy (check its log group).",
+            metric=Metric("AWS/Lambda", "Errors", {"FunctionName": names.lambda_function("health-probe")}, "Sum"),
+            comparison="GreaterThanOrEqualToThreshold",
+            threshold=1,
+            period_seconds=5 * 60,
+            actions=[self.topics["deployments"].arn],
+        )
+        return function
 
     def _rollback_function(self) -> LambdaFunction:
         core, names, config = self.core, self.names, self.config
@@ -576,9 +614,24 @@ class MonitoringStack(BaseStack):
                 metric_widget("Rollbacks", [("RollbackCount", "Sum")], 6, 0),
                 metric_widget("Test coverage (%)", [("TestCoverage", "Minimum")], 6, 12),
                 {
-                    "type": "alarm",
+                    "type": "metric",
                     "x": 0,
                     "y": 12,
+                    "width": 24,
+                    "height": 6,
+                    "properties": {
+                        "title": "Target health (1 = healthy), from the health probe",
+                        "region": region,
+                        "view": "timeSeries",
+                        "period": PROBE_PERIOD_SECONDS,
+                        "metrics": [[METRICS_NAMESPACE, PROBE_STATUS_METRIC, "Environment", env, "Target", target,
+                                     {"stat": "Minimum"}] for target in naming.DEPLOY_STAGES],
+                    },
+                },
+                {
+                    "type": "alarm",
+                    "x": 0,
+                    "y": 18,
                     "width": 24,
                     "height": 4,
                     "properties": {"title": "Alarm status", "alarms": alarm_arns},

@@ -15,6 +15,10 @@ PROJECT = "kiro-pipeline"
 
 STACK_CONCERNS = ("core", "pipeline", "monitoring")
 
+# The namespace of every custom metric: the recorder's, the build's test
+# coverage, the execution age, the health probe's.
+METRICS_NAMESPACE = "KiroPipeline"
+
 # The deployments table and its index are named by the runbook's queries.
 DEPLOYMENTS_INDEX = "EnvironmentStatusIndex"
 
@@ -162,6 +166,10 @@ class ResourceNames:
     @property
     def execution_age_schedule(self) -> str:
         return resource_name(self.env, "execution-age")
+
+    @property
+    def health_probe_schedule(self) -> str:
+        return resource_name(self.env, "health-probe")
 
     @property
     def functions_dlq(self) -> str:

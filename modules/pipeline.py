@@ -46,13 +46,13 @@ from constructs import Construct
 
 from environments import EnvironmentConfig
 from modules import naming
+from modules.naming import METRICS_NAMESPACE
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
 from modules.iam import Statement, service_role
 from modules.literal import literal, literal_json
 
 BUILDSPECS = Path(__file__).resolve().parent.parent / "buildspecs"
-METRICS_NAMESPACE = "KiroPipeline"
 
 SOURCE_OUTPUT = "SourceOutput"
 BUILD_OUTPUT = "BuildOutput"

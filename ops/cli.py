@@ -267,7 +267,7 @@ def cmd_summary(ctx: Context, args) -> int:
     cloudwatch, metrics = ctx.client("cloudwatch"), {}
     for metric in ("DeploymentSuccess", "DeploymentFailure", "RollbackCount"):
         points = cloudwatch.get_metric_statistics(
-            Namespace="KiroPipeline", MetricName=metric,
+            Namespace=naming.METRICS_NAMESPACE, MetricName=metric,
             Dimensions=[{"Name": "Environment", "Value": ctx.config.name}],
             StartTime=start, EndTime=end, Period=86400, Statistics=["Sum"],
         )["Datapoints"]

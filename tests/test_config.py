@@ -86,7 +86,7 @@ class TestValidation:
         [
             ({"account_id": "12345678901a"}, "account_id", "12-digit"),
             ({"region": "useast1"}, "region", "us-east-1"),
-            ({"region": "eu-west-1"}, "region", "Route 53"),
+            ({"region": "cn-north-1"}, "region", "commercial regions"),
             ({"notification_email": "devops"}, "notification_email", "email"),
             ({"log_retention_days": 10}, "log_retention_days", "such as 7"),
             ({"deployment_duration_threshold_minutes": 0}, "deployment_duration_threshold_minutes", "1 to 10080"),
@@ -141,12 +141,18 @@ class TestValidation:
             "build.queued_timeout_minutes: must be 5 to 480 minutes (what CodeBuild accepts), got 1",
         )
 
-    def test_other_valid_regions_are_refused_with_the_reason(self):
-        for region in ("eu-central-2", "ap-southeast-7", "us-gov-west-1", "cn-northwest-1", "il-central-1"):
+    def test_every_commercial_region_is_accepted(self):
+        # The health probe publishes in the pipeline's own region, so no
+        # region is tied to Route 53's us-east-1 metrics any more.
+        for region in ("eu-west-1", "eu-central-2", "ap-southeast-7", "il-central-1", "sa-east-1"):
+            assert replace(load("test"), region=region).region == region
+
+    def test_other_partitions_are_refused_with_the_reason(self):
+        for region, partition in (("us-gov-west-1", "aws-us-gov"), ("cn-northwest-1", "aws-cn")):
             with pytest.raises(ConfigError) as caught:
                 replace(load("test"), region=region)
             (problem,) = caught.value.problems
-            assert problem.startswith(f"region: '{region}' is not supported yet: the health alarms watch Route 53")
+            assert problem.startswith(f"region: '{region}' is in the {partition} partition")
 
     def test_partition_follows_region(self):
         assert load("test").partition == "aws"

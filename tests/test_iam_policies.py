@@ -28,11 +28,13 @@ STAR_RESOURCE_ALLOWED = {
     ("pipeline", "build_role_policy_document", "PublishCoverageMetric"): "PutMetricData has no resource type",
     ("monitoring", "execution_age_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
     ("monitoring", "deployment_recorder_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
+    ("monitoring", "health_probe_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
     # xray:PutTraceSegments and xray:PutTelemetryRecords have no resource type.
     ("monitoring", "rollback_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     ("monitoring", "deployment_recorder_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     ("monitoring", "execution_age_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     ("monitoring", "slack_notifier_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
+    ("monitoring", "health_probe_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
 }
 # Only the account root may hold a service-wide action, and only on the key.
 STAR_ACTION_ALLOWED = {("core", "key_policy", "EnableRootAccountAdministration")}

@@ -106,6 +106,7 @@ class TestAlarms:
         names = env_config.names
         expected = {names.pipeline + "-" + s for s in ("failures", "rollbacks", "duration", "test-coverage")}
         expected |= {names.health_alarm(t) for t in naming.DEPLOY_STAGES}
+        expected.add(names.pipeline + "-health-probe-errors")
         assert set(self.alarms(monitoring)) == expected
 
     @pytest.mark.parametrize(
@@ -134,15 +135,39 @@ class TestAlarms:
         assert alarms[f"{env_config.names.pipeline}-test-coverage"]["threshold"] == env_config.coverage_threshold_percent
 
     @pytest.mark.parametrize("target", list(naming.DEPLOY_STAGES))
-    def test_health_alarms_watch_the_targets_health_check(self, monitoring, env_config, target):
+    def test_health_alarms_watch_the_probes_status_of_their_target(self, monitoring, env_config, target):
         alarm = self.alarms(monitoring)[env_config.names.health_alarm(target)]
-        assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == ("AWS/Route53", "HealthCheckStatus", "Minimum")
-        assert alarm["dimensions"] == {"HealthCheckId": f"${{aws_route53_health_check.{target}_health_check.id}}"}
+        assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == (
+            "KiroPipeline", "HealthCheckStatus", "Minimum")
+        assert alarm["dimensions"] == {"Environment": env_config.name, "Target": target}
         assert (alarm["comparison_operator"], alarm["threshold"]) == ("LessThanThreshold", 1)
-        check = monitoring.resource("aws_route53_health_check", f"{target}_health_check")
-        url = env_config.deploy_target(target).health_check_url
-        assert f"https://{check['fqdn']}{check['resource_path']}" == url
-        assert (check["type"], check["port"]) == ("HTTPS", 443)
+        # Two failed one-minute rounds in a row, as the Route 53 checks needed.
+        assert (alarm["period"], alarm["evaluation_periods"]) == (60, 2)
+        assert alarm["alarm_actions"] == ["${aws_sns_topic.rollbacks_topic.arn}"]
+        assert not monitoring.resources("aws_route53_health_check")
+
+    def test_the_probe_checks_each_targets_url_every_minute(self, monitoring, env_config):
+        function = monitoring.resource("aws_lambda_function", "health_probe")
+        assert function["handler"] == "health_probe.handler.handler"
+        assert function["function_name"] == env_config.names.lambda_function("health-probe")
+        variables = function["environment"]["variables"]
+        assert json.loads(variables["TARGETS"]) == {
+            t: env_config.deploy_target(t).health_check_url for t in naming.DEPLOY_STAGES}
+        assert (variables["ENVIRONMENT"], variables["METRICS_NAMESPACE"]) == (env_config.name, "KiroPipeline")
+        assert function["reserved_concurrent_executions"] == 1
+        rule = monitoring.resource("aws_cloudwatch_event_rule", "health_probe_schedule")
+        assert (rule["name"], rule["schedule_expression"]) == (env_config.names.health_probe_schedule, "rate(1 minute)")
+        assert monitoring.resource("aws_cloudwatch_event_target", "health_probe_target")["arn"] == (
+            "${aws_lambda_function.health_probe.arn}")
+        errors = self.alarms(monitoring)[f"{env_config.names.pipeline}-health-probe-errors"]
+        assert (errors["namespace"], errors["metric_name"], errors["dimensions"]) == (
+            "AWS/Lambda", "Errors", {"FunctionName": function["function_name"]})
+        # The probe may only publish metrics, in the project's namespace.
+        policy = monitoring.resource("aws_iam_role_policy", "health_probe_role_policy")
+        statements = {s["sid"]: s for s in monitoring.policy_statements(policy["policy"])}
+        assert condition(statements["PublishPipelineMetrics"], "StringEquals", "cloudwatch:namespace") == ["KiroPipeline"]
+        assert set(statements) == {"WriteOwnLogs", "UseProjectKey", "KeepFailedEvents", "SendTraces",
+                                   "PublishPipelineMetrics"}
 
     def test_the_pipeline_watches_alarms_that_exist(self, stacks, monitoring, env_config):
         pipeline = stacks[naming.stack_id("pipeline", env_config.name)].resource("aws_codepipeline", "pipeline")
@@ -207,7 +232,8 @@ class TestFunctions:
             f"{env_config.names.resource_secret('slack-webhook')}-??????"]
         assert "PublishPipelineMetrics" not in statements
 
-    @pytest.mark.parametrize("function", ["rollback", "deployment_recorder", "execution_age", "slack_notifier"])
+    @pytest.mark.parametrize("function", ["rollback", "deployment_recorder", "execution_age", "slack_notifier",
+                                          "health_probe"])
     def test_functions_are_traced(self, monitoring, function):
         assert monitoring.resource("aws_lambda_function", function)["tracing_config"] == {"mode": "Active"}
 
@@ -290,9 +316,11 @@ def test_dashboard(monitoring, env_config):
     body = json.loads(dashboard["dashboard_body"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert titles == ["Pipeline executions", "Deployment duration and running age (seconds)", "Rollbacks",
-                      "Test coverage (%)", "Alarm status"]
+                      "Test coverage (%)", "Target health (1 = healthy), from the health probe", "Alarm status"]
     metrics = {m[1] for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]}
     assert metrics == {"DeploymentSuccess", "DeploymentFailure", "DeploymentDuration", "ExecutionAge", "RollbackCount",
-                       "TestCoverage"}
+                       "TestCoverage", "HealthCheckStatus"}
+    health = body["widgets"][-2]["properties"]["metrics"]
+    assert [m[5] for m in health] == list(naming.DEPLOY_STAGES)
     alarm_widget = body["widgets"][-1]
-    assert len(alarm_widget["properties"]["alarms"]) == 7
+    assert len(alarm_widget["properties"]["alarms"]) == 8

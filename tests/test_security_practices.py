@@ -3,6 +3,9 @@ encryption everywhere, no public buckets, log retention set, KMS rotation on."""
 
 from __future__ import annotations
 
+from environments import load_all
+from modules import naming
+
 KEY_REFERENCE = ("aws_kms_keykeyarn", "${aws_kms_key.key.arn}")
 
 
@@ -54,9 +57,17 @@ def test_everything_that_stores_data_is_encrypted_with_the_project_key(stacks):
 
 def test_every_log_group_has_retention(stacks):
     groups = list(resources(stacks, "aws_cloudwatch_log_group"))
-    # Per environment: pipeline and rollback (core), six projects (pipeline),
-    # the recorder, the execution-age and the Slack functions (monitoring).
-    assert len(groups) == 3 * (2 + 6 + 3)
+    # Derived, not counted: the pipeline's group, one per CodeBuild project,
+    # and one per Lambda function, in every environment.
+    expected = set()
+    for config in load_all():
+        names = config.names
+        functions = [body["function_name"] for stack_id, _, body in resources(stacks, "aws_lambda_function")
+                     if stack_id.endswith(f"-{config.name}")]
+        expected |= {names.pipeline_log_group, *(names.codebuild_log_group(k) for k in naming.CODEBUILD_PROJECTS),
+                     *(f"/aws/lambda/{f}" for f in functions)}
+    assert {body["name"] for _, _, body in groups} == expected
+    assert len(groups) == len(expected)
     for stack_id, name, body in groups:
         assert body.get("retention_in_days", 0) > 0, f"{stack_id}: {name} keeps logs forever"
 

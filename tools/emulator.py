@@ -42,7 +42,6 @@ PROVIDER_ENDPOINTS = (
     "iam",
     "kms",
     "lambda",
-    "route53",
     "s3",
     "sns",
     "sqs",

@@ -1,0 +1,84 @@
+"""What one health probe round means: pure functions, no boto3, no network.
+
+The probe checks each deploy target's `health_check_url` the way a Route 53
+HTTPS health check does: a 2xx or 3xx answer within the timeout is healthy
+(redirects are not followed), anything else, including no answer, is not.
+One failed attempt is retried once in the same round, so a single dropped
+connection does not count as a failure; the health alarm then needs two
+failed rounds in a row (two one-minute periods) before it fires.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# The same rule as the environment configuration's (environments/config.py):
+# the probe only ever calls https URLs it was configured with.
+HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?", re.ASCII)
+HEALTHY_STATUS = range(200, 400)
+STATUS_METRIC = "HealthCheckStatus"
+LATENCY_METRIC = "HealthCheckLatency"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    status: int | None  # the HTTP status, or None when nothing answered
+    latency_ms: float
+    error: str | None = None  # why nothing answered (a timeout, a refused connection)
+
+    @property
+    def healthy(self) -> bool:
+        return self.status in HEALTHY_STATUS
+
+
+@dataclass(frozen=True)
+class Result:
+    target: str
+    attempts: tuple[Attempt, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return any(a.healthy for a in self.attempts)
+
+    @property
+    def last(self) -> Attempt:
+        return self.attempts[-1]
+
+
+def targets(raw: str) -> dict[str, str]:
+    """The TARGETS setting: a JSON object of deploy target to https URL."""
+    value = json.loads(raw)
+    if not isinstance(value, dict) or not value:
+        raise ValueError("must be a non-empty JSON object of target to URL")
+    bad = sorted(str(k) for k, v in value.items() if not (isinstance(v, str) and HTTPS_URL.fullmatch(v)))
+    if bad:
+        raise ValueError(f"not an https URL for target(s) {', '.join(bad)}")
+    return {str(k): v for k, v in value.items()}
+
+
+def metric_data(environment: str, results: list[Result]) -> list[dict[str, Any]]:
+    """One status datum (1 healthy, 0 not) per target, and the latency of the
+    healthy answer; the health alarms watch the status' Minimum."""
+    data = []
+    for result in sorted(results, key=lambda r: r.target):
+        dimensions = [{"Name": "Environment", "Value": environment}, {"Name": "Target", "Value": result.target}]
+        data.append({"MetricName": STATUS_METRIC, "Dimensions": dimensions,
+                     "Value": 1.0 if result.healthy else 0.0, "Unit": "None"})
+        answered = [a for a in result.attempts if a.healthy]
+        if answered:
+            data.append({"MetricName": LATENCY_METRIC, "Dimensions": dimensions,
+                         "Value": round(answered[0].latency_ms, 1), "Unit": "Milliseconds"})
+    return data
+
+
+def summary(result: Result) -> dict[str, Any]:
+    """A result as log fields (the URL is configuration, not a secret)."""
+    return {
+        "target": result.target,
+        "healthy": result.healthy,
+        "attempts": [{"status": a.status, "latencyMs": round(a.latency_ms, 1), "error": a.error}
+                     for a in result.attempts],
+    }
