@@ -7,13 +7,18 @@ from the naming helper, exactly as the stacks create them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from botocore.exceptions import ClientError
 
 from environments import EnvironmentConfig
+from functions.health_probe.logic import STATUS_METRIC
 from modules import naming
 from ops.aws import AWS_ERRORS
+
+# The probe runs every minute; five minutes without a status means it is not running.
+PROBE_SILENCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class Validator:
             *[(f"SNS topic {names.topic(p)} exists", self._topic(p)) for p in ("deployments", "approvals", "rollbacks")],
             (f"CloudWatch dashboard {names.dashboard} exists", self.dashboard),
             (f"EventBridge rule {names.alarm_rollback_rule} exists", self.rule),
+            (f"Health probe {names.lambda_function('health-probe')} reported every target in the last "
+             f"{int(PROBE_SILENCE.total_seconds() // 60)} minutes", self.health_probe),
             (f"KMS key {names.kms_alias} rotates yearly", self.key_rotation),
             (f"GitHub connection {names.github_connection} is AVAILABLE", self.connection),
         ]
@@ -174,6 +181,30 @@ class Validator:
                 return "not found"
             raise
         return None if rule.get("State") == "ENABLED" else f"state is {rule.get('State')}"
+
+    def health_probe(self, now: datetime | None = None) -> str | None:
+        """The health alarms are only as good as the probe's data: each target
+        must have a recent status (healthy or not: `ops alarms` shows which)."""
+        now = now or datetime.now(timezone.utc)
+        cloudwatch, silent = self.client("cloudwatch"), []
+        for target in naming.DEPLOY_STAGES:
+            points = cloudwatch.get_metric_statistics(
+                Namespace=naming.METRICS_NAMESPACE,
+                MetricName=STATUS_METRIC,
+                Dimensions=[{"Name": "Environment", "Value": self.config.name}, {"Name": "Target", "Value": target}],
+                StartTime=now - PROBE_SILENCE,
+                # Past now: a round published this second still counts
+                # (the API takes whole seconds).
+                EndTime=now + timedelta(minutes=1),
+                Period=60,
+                Statistics=["SampleCount"],
+            ).get("Datapoints", [])
+            if not points:
+                silent.append(target)
+        if silent:
+            return (f"no status for {', '.join(silent)}: see `aws logs tail "
+                    f"{self.names.lambda_log_group('health-probe')} --since 15m`")
+        return None
 
     def key_rotation(self) -> str | None:
         kms = self.client("kms")

@@ -27,8 +27,9 @@ def arn(service, resource):
     return f"arn:aws:{service}:us-east-1:{ACCOUNT}:{resource}"
 
 
-def build_world():
-    """Every resource the checklist looks at, as the stacks create them."""
+def build_world(probed=tuple(naming.DEPLOY_STAGES)):
+    """Every resource the checklist looks at, as the stacks create them, and
+    a round of the health probe's status for the targets in `probed`."""
     iam = boto3.client("iam")
     trust = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": f"{service}.amazonaws.com"}}
@@ -88,6 +89,10 @@ def build_world():
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=NAMES.kms_alias, TargetKeyId=key)
     kms.enable_key_rotation(KeyId=key)
+    if probed:
+        boto3.client("cloudwatch").put_metric_data(Namespace="KiroPipeline", MetricData=[
+            {"MetricName": "HealthCheckStatus", "Value": 1.0,
+             "Dimensions": [{"Name": "Environment", "Value": ENV}, {"Name": "Target", "Value": t}]} for t in probed])
 
 
 @pytest.fixture
@@ -121,7 +126,7 @@ def test_everything_in_place_passes(world, capsys):
     assert lines[0] == "Validating kiro-pipeline deployment for environment: test"
     assert lines[-1] == "All validation checks passed!"
     checks = [line for line in lines if line.startswith(("✓", "✗"))]
-    assert len(checks) == 17 and all(line.startswith("✓") for line in checks)
+    assert len(checks) == 18 and all(line.startswith("✓") for line in checks)
     assert "✓ Pipeline kiro-pipeline-test exists with its five stages" in lines
     assert "✓ EventBridge rule kiro-pipeline-test-alarm-rollback exists" in lines
 
@@ -207,7 +212,20 @@ def test_each_check_fails_with_its_reason(world, capsys, breaker, failing, reaso
     failed = [line for line in out.out.splitlines() if line.startswith("✗")]
     assert len(failed) == 1, failed
     assert failed[0].startswith(f"✗ {failing}") and reason in failed[0], failed[0]
-    assert out.out.splitlines()[-1] == "1 of 17 checks failed."
+    assert out.out.splitlines()[-1] == "1 of 18 checks failed."
+
+
+def test_a_silent_health_probe_names_the_targets_without_data(aws_credentials, monkeypatch, capsys):
+    with mock_aws():
+        build_world(probed=("test",))
+        session = StubbingSession(stubbed_services=["codeconnections"])
+        monkeypatch.setattr(cli, "session", lambda region, profile: session)
+        connection(session)
+        code, out = validate(capsys)
+    assert code == 1
+    (failed,) = [line for line in out.out.splitlines() if line.startswith("✗")]
+    assert failed.startswith("✗ Health probe kiro-pipeline-test-health-probe reported every target in the last 5 minutes: "
+                             "no status for staging, production: see `aws logs tail /aws/lambda/kiro-pipeline-test-health-probe")
 
 
 def test_a_pending_connection_says_how_to_complete_it(world, capsys):
@@ -229,5 +247,5 @@ def test_json_output(world, capsys):
     connection(world)
     code, out = validate(capsys, "--json")
     report = json.loads(out.out)
-    assert code == 0 and report["passed"] is True and len(report["checks"]) == 17
+    assert code == 0 and report["passed"] is True and len(report["checks"]) == 18
     assert all(set(c) == {"label", "ok", "reason"} for c in report["checks"])
