@@ -1,0 +1,111 @@
+"""`aws` for the README-command tests: the real AWS CLI (v1), in a process of
+its own (importing awscli re-points `botocore` at its vendored copy, which
+must not happen inside pytest).
+
+Every request goes to the moto server named by AWS_ENDPOINT_URL, except the
+operations moto does not implement: for those, a `before-call` hook answers
+with the canned response from the JSON file KIRO_CLI_CANNED, keyed
+`service.Operation`. The hook runs after the CLI has parsed the command line
+and built the request, and botocore has validated it against the service
+model, so a wrong flag or parameter still fails. Each call is appended to
+KIRO_CLI_CALLS as a JSON line (operation, and the request body when it is
+text), so the test can see what was asked.
+
+`aws logs tail` exists only in AWS CLI v2, which is not on PyPI. Its options
+are checked here against the v2 reference's synopsis
+(https://docs.aws.amazon.com/cli/latest/reference/logs/tail.html), and it runs
+as the FilterLogEvents call it makes, through the same v1 driver; with
+`--follow` the process then waits, as the real one does, until it is stopped.
+v2's `--cli-binary-format raw-in-base64-out` is dropped: it asks v2 for what
+v1 does anyway (a blob parameter read from a file is sent as it is).
+
+    python tests/support/aws_cli.py codepipeline get-pipeline-state --name X
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+
+class _Answer:
+    status_code = 200
+    headers: dict = {}
+    content = b""
+    text = ""
+
+
+def _since_ms(value: str, now: float) -> int:
+    relative = re.fullmatch(r"([0-9]+)([smhdw])", value)
+    if not relative:
+        raise SystemExit(f"logs tail: --since {value!r}: this stand-in takes relative times (5m, 1h)")
+    seconds = int(relative.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[relative.group(2)]
+    return int((now - seconds) * 1000)
+
+
+def _logs_tail(argv: list[str]) -> tuple[list[str], bool]:
+    """The FilterLogEvents call that v2's `logs tail ARGV` makes, and whether it follows."""
+    parser = argparse.ArgumentParser(prog="aws logs tail", exit_on_error=False)
+    parser.add_argument("group_name")
+    parser.add_argument("--since", default="10m")
+    parser.add_argument("--follow", action="store_true")
+    parser.add_argument("--format", choices=("detailed", "short", "json"))
+    parser.add_argument("--filter-pattern")
+    parser.add_argument("--log-stream-names", nargs="+")
+    parser.add_argument("--log-stream-name-prefix")
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        print(f"aws: error: Unknown options: {', '.join(unknown)}", file=sys.stderr)
+        raise SystemExit(252)
+    call = ["logs", "filter-log-events", "--log-group-name", args.group_name,
+            "--start-time", str(_since_ms(args.since, time.time()))]
+    if args.filter_pattern:
+        call += ["--filter-pattern", args.filter_pattern]
+    if args.log_stream_names:
+        call += ["--log-stream-names", *args.log_stream_names]
+    if args.log_stream_name_prefix:
+        call += ["--log-stream-name-prefix", args.log_stream_name_prefix]
+    return call, args.follow
+
+
+def main(argv: list[str]) -> int:
+    from awscli.clidriver import create_clidriver
+
+    with open(os.environ["KIRO_CLI_CANNED"]) as canned_file:
+        canned = json.load(canned_file)
+    calls = os.environ["KIRO_CLI_CALLS"]
+    driver = create_clidriver()
+
+    def answer(model, params, **_):
+        operation = f"{model.service_model.service_name}.{model.name}"
+        body = params.get("body")
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        with open(calls, "a") as log:
+            log.write(json.dumps({"operation": operation, "body": body if isinstance(body, str) else None}) + "\n")
+        if operation in canned:
+            return _Answer(), canned[operation]
+        return None
+
+    driver.session.register("before-call", answer)
+    follow = False
+    if "--cli-binary-format" in argv:
+        at = argv.index("--cli-binary-format")
+        if argv[at + 1:at + 2] != ["raw-in-base64-out"]:
+            print("aws: error: --cli-binary-format takes raw-in-base64-out or base64", file=sys.stderr)
+            return 252
+        argv = argv[:at] + argv[at + 2:]
+    if argv[:2] == ["logs", "tail"]:
+        argv, follow = _logs_tail(argv[2:])
+    code = driver.main(argv)
+    while follow and code == 0:
+        time.sleep(1)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
