@@ -22,6 +22,7 @@ from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunctionLoggingConfig,
     LambdaFunctionTracingConfig,
 )
+from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import LambdaFunctionEventInvokeConfig
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
@@ -30,6 +31,9 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from environments import EnvironmentConfig
+from functions import package
+from functions.health_probe.logic import ROUNDS_METRIC as PROBE_ROUNDS_METRIC
+from functions.health_probe.logic import STATUS_METRIC as PROBE_STATUS_METRIC
 from modules import naming
 from modules.alarms import AlarmFactory, Metric
 from modules.base_stack import BaseStack
@@ -37,8 +41,6 @@ from modules.checks import skip_checks
 from modules.core import CoreOutputs
 from modules.iam import Statement, account_root, policy_document, service_role
 from modules.literal import literal_json
-from functions import package
-from functions.health_probe.logic import STATUS_METRIC as PROBE_STATUS_METRIC
 from modules.naming import METRICS_NAMESPACE
 from modules.pipeline import PipelineOutputs
 
@@ -59,6 +61,13 @@ NOTIFICATION_EVENTS = {
     "approvals": ["codepipeline-pipeline-manual-approval-needed"],
 }
 PIPELINE_EVENTS = ["CodePipeline Pipeline Execution State Change", "CodePipeline Stage Execution State Change"]
+
+
+def rate_expression(minutes: int) -> str:
+    """EventBridge wants `rate(1 minute)` but `rate(5 minutes)`."""
+    if minutes < 1:
+        raise ValueError(f"a schedule rate must be at least 1 minute, got {minutes}")
+    return f"rate({minutes} minute{'s' if minutes > 1 else ''})"
 
 
 @dataclass(frozen=True)
@@ -245,12 +254,19 @@ class MonitoringStack(BaseStack):
             self.alarms.alarm(
                 f"{target}-health",
                 description=f"{target} fails its health check ({url}) twice in a row; rolls back {stage}.",
-                metric=Metric(METRICS_NAMESPACE, PROBE_STATUS_METRIC,
-                              {"Environment": self.config.name, "Target": target}, "Minimum"),
+                metric=Metric(
+                    METRICS_NAMESPACE,
+                    PROBE_STATUS_METRIC,
+                    {"Environment": self.config.name, "Target": target},
+                    "Minimum",
+                ),
                 comparison="LessThanThreshold",
                 threshold=1,
                 period_seconds=PROBE_PERIOD_SECONDS,
                 evaluation_periods=2,
+                # No data is not a failure here: it must never start a rollback
+                # of a healthy release. The probe-silent alarm covers silence.
+                treat_missing_data="notBreaching",
                 actions=[self.topics["rollbacks"].arn],
             )
             assert self.alarms.name(f"{target}-health") == self.names.health_alarm(target)
@@ -266,8 +282,11 @@ class MonitoringStack(BaseStack):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[self.arn("logs", f"log-group:{log_group_name}:log-stream:*")],
             ),
-            Statement(sid="UseProjectKey", actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-                      resources=[core.kms_key_arn]),
+            Statement(
+                sid="UseProjectKey",
+                actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                resources=[core.kms_key_arn],
+            ),
             Statement(sid="KeepFailedEvents", actions=["sqs:SendMessage"], resources=[self.dead_letters.arn]),
             Statement(
                 sid="SendTraces",
@@ -289,9 +308,20 @@ class MonitoringStack(BaseStack):
             )
         return statements
 
-    def _function(self, function: str, *, purpose: str, log_group: str, role_statements: list[Statement],
-                  environment: dict[str, str], timeout: int, concurrency: int, publishes_metrics: bool = True,
-                  package_name: str | None = None, entry: str = "handler") -> LambdaFunction:
+    def _function(
+        self,
+        function: str,
+        *,
+        purpose: str,
+        log_group: str,
+        role_statements: list[Statement],
+        environment: dict[str, str],
+        timeout: int,
+        concurrency: int,
+        publishes_metrics: bool = True,
+        package_name: str | None = None,
+        entry: str = "handler",
+    ) -> LambdaFunction:
         """A function from the zip of `package_name` (default: `function`),
         whose handler is `{package}.{entry}.handler`."""
         name = self.names.lambda_function(purpose)
@@ -357,8 +387,9 @@ class MonitoringStack(BaseStack):
         publishes the status the health alarms watch (any region; Route 53's
         health-check metrics exist only in us-east-1)."""
         names, config = self.names, self.config
-        log_group = self.log_group("health_probe_log_group", names.lambda_log_group("health-probe"),
-                                   self.core.kms_key_arn)
+        log_group = self.log_group(
+            "health_probe_log_group", names.lambda_log_group("health-probe"), self.core.kms_key_arn
+        )
         targets = {target: config.deploy_target(target).health_check_url for target in naming.DEPLOY_STAGES}
         function = self._function(
             "health_probe",
@@ -382,17 +413,32 @@ class MonitoringStack(BaseStack):
             "health_probe_schedule",
             name=names.health_probe_schedule,
             description="Checks each deploy target's health URL for the health alarms",
-            schedule_expression=f"rate({PROBE_PERIOD_SECONDS // 60} minute)",
+            schedule_expression=rate_expression(PROBE_PERIOD_SECONDS // 60),
         )
         self._invoke_from(function, rule, "health_probe")
+        # A round is worth nothing a minute later: no retries of a failed or
+        # throttled round (the next one is due), nothing kept for hours.
+        LambdaFunctionEventInvokeConfig(
+            self,
+            "health_probe_invoke_config",
+            function_name=function.function_name,
+            maximum_retry_attempts=0,
+            maximum_event_age_in_seconds=PROBE_PERIOD_SECONDS,
+        )
+        # Silence fails closed: three minutes without a round (errors,
+        # throttles, timeouts, a disabled schedule) is ALARM, and the bake
+        # conditions watch it, so no release is promoted blind. The rollback
+        # function does not: silence never rolls back a release by itself.
         self.alarms.alarm(
-            "health-probe-errors",
-            description="The health probe failed to publish: the health alarms have no data and cannot "
-            "stop a bad deploy (check its log group).",
-            metric=Metric("AWS/Lambda", "Errors", {"FunctionName": names.lambda_function("health-probe")}, "Sum"),
-            comparison="GreaterThanOrEqualToThreshold",
+            names.health_probe_silent_alarm.removeprefix(f"{names.pipeline}-"),
+            description="The health probe has not reported for 3 minutes: the health alarms are blind, and "
+            "bakes roll back until it reports again (check its log group).",
+            metric=Metric(METRICS_NAMESPACE, PROBE_ROUNDS_METRIC, {"Environment": config.name}, "Sum"),
+            comparison="LessThanThreshold",
             threshold=1,
-            period_seconds=5 * 60,
+            period_seconds=PROBE_PERIOD_SECONDS,
+            evaluation_periods=3,
+            treat_missing_data="breaching",
             actions=[self.topics["deployments"].arn],
         )
         return function
@@ -418,12 +464,21 @@ class MonitoringStack(BaseStack):
                 "ROLLBACK_ALARMS": literal_json(self.health_alarms),
             },
             role_statements=[
-                Statement(sid="RecordRollbacks", actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                          resources=[core.deployments_table_arn]),
-                Statement(sid="ReadDeploymentHistory", actions=["dynamodb:Query"],
-                          resources=[f"{core.deployments_table_arn}/index/{names.deployments_index}"]),
-                Statement(sid="RollBackStages", actions=["codepipeline:GetPipelineState", "codepipeline:RollbackStage"],
-                          resources=[self.pipeline.pipeline_arn, f"{self.pipeline.pipeline_arn}/*"]),
+                Statement(
+                    sid="RecordRollbacks",
+                    actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                    resources=[core.deployments_table_arn],
+                ),
+                Statement(
+                    sid="ReadDeploymentHistory",
+                    actions=["dynamodb:Query"],
+                    resources=[f"{core.deployments_table_arn}/index/{names.deployments_index}"],
+                ),
+                Statement(
+                    sid="RollBackStages",
+                    actions=["codepipeline:GetPipelineState", "codepipeline:RollbackStage"],
+                    resources=[self.pipeline.pipeline_arn, f"{self.pipeline.pipeline_arn}/*"],
+                ),
                 Statement(sid="AnnounceRollbacks", actions=["sns:Publish"], resources=[self.topics["rollbacks"].arn]),
             ],
         )
@@ -445,7 +500,9 @@ class MonitoringStack(BaseStack):
 
     def _recorder_function(self) -> LambdaFunction:
         core, names, config = self.core, self.names, self.config
-        log_group = self.log_group("recorder_log_group", names.lambda_log_group("deployment-recorder"), core.kms_key_arn)
+        log_group = self.log_group(
+            "recorder_log_group", names.lambda_log_group("deployment-recorder"), core.kms_key_arn
+        )
         function = self._function(
             "deployment_recorder",
             purpose="deployment-recorder",
@@ -460,10 +517,16 @@ class MonitoringStack(BaseStack):
                 "RECORD_TTL_DAYS": str(config.deployment_record_ttl_days),
             },
             role_statements=[
-                Statement(sid="RecordDeployments", actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                          resources=[core.deployments_table_arn]),
-                Statement(sid="LookUpCommits", actions=["codepipeline:GetPipelineExecution"],
-                          resources=[self.pipeline.pipeline_arn]),
+                Statement(
+                    sid="RecordDeployments",
+                    actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    resources=[core.deployments_table_arn],
+                ),
+                Statement(
+                    sid="LookUpCommits",
+                    actions=["codepipeline:GetPipelineExecution"],
+                    resources=[self.pipeline.pipeline_arn],
+                ),
             ],
         )
         rule = CloudwatchEventRule(
@@ -483,7 +546,11 @@ class MonitoringStack(BaseStack):
         # The same events land in /aws/codepipeline/kiro-pipeline-{env}, so the
         # runbook's `aws logs tail` shows the pipeline's history.
         CloudwatchEventTarget(
-            self, "pipeline_events_log_target", rule=rule.name, arn=core.pipeline_log_group_arn, target_id="pipeline_log"
+            self,
+            "pipeline_events_log_target",
+            rule=rule.name,
+            arn=core.pipeline_log_group_arn,
+            target_id="pipeline_log",
         )
         CloudwatchLogResourcePolicy(
             self,
@@ -516,8 +583,9 @@ class MonitoringStack(BaseStack):
 
     def _execution_age_function(self) -> LambdaFunction:
         names, config = self.names, self.config
-        log_group = self.log_group("execution_age_log_group", names.lambda_log_group("execution-age"),
-                                   self.core.kms_key_arn)
+        log_group = self.log_group(
+            "execution_age_log_group", names.lambda_log_group("execution-age"), self.core.kms_key_arn
+        )
         function = self._function(
             "execution_age",
             package_name="deployment_recorder",
@@ -532,9 +600,11 @@ class MonitoringStack(BaseStack):
                 "METRICS_NAMESPACE": METRICS_NAMESPACE,
             },
             role_statements=[
-                Statement(sid="ReadRunningExecutions",
-                          actions=["codepipeline:ListActionExecutions", "codepipeline:ListPipelineExecutions"],
-                          resources=[self.pipeline.pipeline_arn]),
+                Statement(
+                    sid="ReadRunningExecutions",
+                    actions=["codepipeline:ListActionExecutions", "codepipeline:ListPipelineExecutions"],
+                    resources=[self.pipeline.pipeline_arn],
+                ),
             ],
         )
         rule = CloudwatchEventRule(
@@ -542,7 +612,7 @@ class MonitoringStack(BaseStack):
             "execution_age_schedule",
             name=names.execution_age_schedule,
             description="Publishes the age of the oldest running execution for the duration alarm",
-            schedule_expression=f"rate({AGE_SCHEDULE_MINUTES} minutes)",
+            schedule_expression=rate_expression(AGE_SCHEDULE_MINUTES),
         )
         self._invoke_from(function, rule, "execution_age")
         return function
@@ -552,8 +622,9 @@ class MonitoringStack(BaseStack):
         `ops setup-secrets` stores, read at run time (never in state)."""
         core, names, config = self.core, self.names, self.config
         secret = names.resource_secret("slack-webhook")
-        log_group = self.log_group("slack_notifier_log_group", names.lambda_log_group("slack-notifier"),
-                                   core.kms_key_arn)
+        log_group = self.log_group(
+            "slack_notifier_log_group", names.lambda_log_group("slack-notifier"), core.kms_key_arn
+        )
         function = self._function(
             "slack_notifier",
             purpose="slack-notifier",
@@ -563,16 +634,23 @@ class MonitoringStack(BaseStack):
             publishes_metrics=False,
             environment={"SECRET_ID": secret, "TABLE_NAME": core.deployments_table_name, "ENVIRONMENT": config.name},
             role_statements=[
-                Statement(sid="ReadSlackWebhook", actions=["secretsmanager:GetSecretValue"],
-                          # Secrets Manager appends six random characters to a secret's ARN.
-                          resources=[self.arn("secretsmanager", f"secret:{secret}-??????")]),
-                Statement(sid="PostEachMessageOnce", actions=["dynamodb:DeleteItem", "dynamodb:PutItem"],
-                          resources=[core.deployments_table_arn]),
+                Statement(
+                    sid="ReadSlackWebhook",
+                    actions=["secretsmanager:GetSecretValue"],
+                    # Secrets Manager appends six random characters to a secret's ARN.
+                    resources=[self.arn("secretsmanager", f"secret:{secret}-??????")],
+                ),
+                Statement(
+                    sid="PostEachMessageOnce",
+                    actions=["dynamodb:DeleteItem", "dynamodb:PutItem"],
+                    resources=[core.deployments_table_arn],
+                ),
             ],
         )
         for purpose, topic in self.topics.items():
-            SnsTopicSubscription(self, f"{purpose}_topic_slack", topic_arn=topic.arn, protocol="lambda",
-                                 endpoint=function.arn)
+            SnsTopicSubscription(
+                self, f"{purpose}_topic_slack", topic_arn=topic.arn, protocol="lambda", endpoint=function.arn
+            )
             LambdaPermission(
                 self,
                 f"{purpose}_topic_slack_permission",
@@ -601,16 +679,24 @@ class MonitoringStack(BaseStack):
                     "region": region,
                     "view": "timeSeries",
                     "period": self.alarms.period_seconds,
-                    "metrics": [[METRICS_NAMESPACE, name, "Environment", env, {"stat": stat}] for name, stat in metrics],
+                    "metrics": [
+                        [METRICS_NAMESPACE, name, "Environment", env, {"stat": stat}] for name, stat in metrics
+                    ],
                 },
             }
 
         alarm_arns = [self.arn("cloudwatch", f"alarm:{self.alarms.name(s)}") for s in sorted(self.alarms.alarms)]
         body = {
             "widgets": [
-                metric_widget("Pipeline executions", [("DeploymentSuccess", "Sum"), ("DeploymentFailure", "Sum")], 0, 0),
-                metric_widget("Deployment duration and running age (seconds)",
-                              [("DeploymentDuration", "Maximum"), ("ExecutionAge", "Maximum")], 0, 12),
+                metric_widget(
+                    "Pipeline executions", [("DeploymentSuccess", "Sum"), ("DeploymentFailure", "Sum")], 0, 0
+                ),
+                metric_widget(
+                    "Deployment duration and running age (seconds)",
+                    [("DeploymentDuration", "Maximum"), ("ExecutionAge", "Maximum")],
+                    0,
+                    12,
+                ),
                 metric_widget("Rollbacks", [("RollbackCount", "Sum")], 6, 0),
                 metric_widget("Test coverage (%)", [("TestCoverage", "Minimum")], 6, 12),
                 {
@@ -624,8 +710,18 @@ class MonitoringStack(BaseStack):
                         "region": region,
                         "view": "timeSeries",
                         "period": PROBE_PERIOD_SECONDS,
-                        "metrics": [[METRICS_NAMESPACE, PROBE_STATUS_METRIC, "Environment", env, "Target", target,
-                                     {"stat": "Minimum"}] for target in naming.DEPLOY_STAGES],
+                        "metrics": [
+                            [
+                                METRICS_NAMESPACE,
+                                PROBE_STATUS_METRIC,
+                                "Environment",
+                                env,
+                                "Target",
+                                target,
+                                {"stat": "Minimum"},
+                            ]
+                            for target in naming.DEPLOY_STAGES
+                        ],
                     },
                 },
                 {

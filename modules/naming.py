@@ -184,6 +184,11 @@ class ResourceNames:
         target: namespaced by environment, so no two pipelines share one."""
         return resource_name(self.env, f"{stage}-deployer")
 
+    @property
+    def health_probe_silent_alarm(self) -> str:
+        """ALARM while the health probe does not report; every bake watches it."""
+        return resource_name(self.env, "health-probe-silent")
+
     def health_alarm(self, target: str) -> str:
         """The alarm a deploy stage watches during its bake time (monitoring creates it)."""
         return resource_name(self.env, f"{target}-health")

@@ -46,11 +46,11 @@ from constructs import Construct
 
 from environments import EnvironmentConfig
 from modules import naming
-from modules.naming import METRICS_NAMESPACE
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
 from modules.iam import Statement, service_role
 from modules.literal import literal, literal_json
+from modules.naming import METRICS_NAMESPACE
 
 BUILDSPECS = Path(__file__).resolve().parent.parent / "buildspecs"
 
@@ -110,12 +110,8 @@ class PipelineStack(BaseStack):
         TerraformOutput(self, "pipeline_arn", value=self.pipeline.arn)
         TerraformOutput(self, "pipeline_role_arn", value=self.pipeline_role.arn)
         TerraformOutput(self, "github_connection_arn", value=self.connection.arn)
-        TerraformOutput(
-            self, "codebuild_project_names", value={kind: p.name for kind, p in self.projects.items()}
-        )
-        TerraformOutput(
-            self, "codebuild_role_arns", value={kind: r.arn for kind, r in self.project_roles.items()}
-        )
+        TerraformOutput(self, "codebuild_project_names", value={kind: p.name for kind, p in self.projects.items()})
+        TerraformOutput(self, "codebuild_role_arns", value={kind: r.arn for kind, r in self.project_roles.items()})
 
     # --- ARNs built from names (known at plan time, no cycles) -------------
     def _project_arn(self, kind: str) -> str:
@@ -294,7 +290,8 @@ class PipelineStack(BaseStack):
                     sid="ExportOwnReports",
                     actions=["s3:PutObject"],
                     resources=[
-                        f"{core.artifacts_bucket_arn}/reports/{names.report_group(kind, report)}/*" for report in reports
+                        f"{core.artifacts_bucket_arn}/reports/{names.report_group(kind, report)}/*"
+                        for report in reports
                     ],
                 )
             )
@@ -354,13 +351,17 @@ class PipelineStack(BaseStack):
                 Statement(
                     sid="WatchHealthAlarms",
                     actions=["cloudwatch:DescribeAlarms"],
-                    resources=[self._alarm_arn(alarm) for alarm in self._health_alarms().values()],
+                    resources=[
+                        self._alarm_arn(alarm)
+                        for alarm in (*self._health_alarms().values(), self.names.health_probe_silent_alarm)
+                    ],
                 ),
             ],
         )
 
-    def _build_action(self, kind: str, input_artifact: str, run_order: int, output: str | None = None,
-                      record_execution: bool = False) -> CodepipelineStageAction:
+    def _build_action(
+        self, kind: str, input_artifact: str, run_order: int, output: str | None = None, record_execution: bool = False
+    ) -> CodepipelineStageAction:
         configuration = {"ProjectName": self.projects[kind].name}
         if record_execution:
             configuration["EnvironmentVariables"] = literal_json(
@@ -405,7 +406,9 @@ class PipelineStack(BaseStack):
             ),
             CodepipelineStage(
                 name=naming.BUILD_STAGE,
-                action=[self._build_action(naming.BUILD_PROJECT, SOURCE_OUTPUT, 1, BUILD_OUTPUT, record_execution=True)],
+                action=[
+                    self._build_action(naming.BUILD_PROJECT, SOURCE_OUTPUT, 1, BUILD_OUTPUT, record_execution=True)
+                ],
             ),
         ]
         health_alarms = self._health_alarms()
@@ -433,7 +436,9 @@ class PipelineStack(BaseStack):
             actions.append(self._build_action(naming.DEPLOY_PROJECTS[target], BUILD_OUTPUT, len(actions) + 1))
             if target in naming.TEST_PROJECTS:
                 actions.append(
-                    self._build_action(naming.TEST_PROJECTS[target], SOURCE_OUTPUT, len(actions) + 1, record_execution=True)
+                    self._build_action(
+                        naming.TEST_PROJECTS[target], SOURCE_OUTPUT, len(actions) + 1, record_execution=True
+                    )
                 )
             on_success = None
             if target in health_alarms:
@@ -451,7 +456,20 @@ class PipelineStack(BaseStack):
                                     "AlarmStates": "ALARM",
                                     "WaitTime": str(config.health_check_duration_minutes),
                                 },
-                            )
+                            ),
+                            # A health alarm with no data reads OK: without the
+                            # probe's rounds a bake would pass blind. Fail closed.
+                            CodepipelineStageOnSuccessConditionRule(
+                                name="BakeOnlyWhileWatched",
+                                rule_type_id=CodepipelineStageOnSuccessConditionRuleRuleTypeId(
+                                    category="Rule", owner="AWS", provider="CloudWatchAlarm", version="1"
+                                ),
+                                configuration={
+                                    "AlarmName": self.names.health_probe_silent_alarm,
+                                    "AlarmStates": "ALARM",
+                                    "WaitTime": str(config.health_check_duration_minutes),
+                                },
+                            ),
                         ],
                     )
                 )
@@ -543,4 +561,3 @@ def _buildspec(kind: str) -> str:
 
 def _target_of(projects: dict[str, str], kind: str) -> str:
     return next(target for target, project in projects.items() if project == kind)
-

@@ -10,6 +10,7 @@ from functions import package
 from modules import naming
 from tests.support.synth import condition, statement_by_sid
 
+
 def remote(stack: str, output: str) -> str:
     """How a stack reads another stack's output through terraform_remote_state."""
     return f"${{data.terraform_remote_state.cross-stack-reference-input-{stack}.outputs.cross-stack-output-{output}}}"
@@ -41,8 +42,9 @@ class TestTopics:
             assert topic["kms_master_key_id"] == remote_key(env_config.name)
 
     def test_email_subscriptions_from_config(self, monitoring, env_config):
-        subscriptions = [s for s in monitoring.resources("aws_sns_topic_subscription").values()
-                         if s["protocol"] == "email"]
+        subscriptions = [
+            s for s in monitoring.resources("aws_sns_topic_subscription").values() if s["protocol"] == "email"
+        ]
         assert sorted(s["topic_arn"] for s in subscriptions) == sorted(
             f"${{aws_sns_topic.{p}_topic.arn}}" for p in ("deployments", "approvals", "rollbacks")
         )
@@ -106,7 +108,7 @@ class TestAlarms:
         names = env_config.names
         expected = {names.pipeline + "-" + s for s in ("failures", "rollbacks", "duration", "test-coverage")}
         expected |= {names.health_alarm(t) for t in naming.DEPLOY_STAGES}
-        expected.add(names.pipeline + "-health-probe-errors")
+        expected.add(names.health_probe_silent_alarm)
         assert set(self.alarms(monitoring)) == expected
 
     @pytest.mark.parametrize(
@@ -131,14 +133,22 @@ class TestAlarms:
 
     def test_thresholds_from_config(self, monitoring, env_config):
         alarms = self.alarms(monitoring)
-        assert alarms[f"{env_config.names.pipeline}-duration"]["threshold"] == env_config.deployment_duration_threshold_minutes * 60
-        assert alarms[f"{env_config.names.pipeline}-test-coverage"]["threshold"] == env_config.coverage_threshold_percent
+        assert (
+            alarms[f"{env_config.names.pipeline}-duration"]["threshold"]
+            == env_config.deployment_duration_threshold_minutes * 60
+        )
+        assert (
+            alarms[f"{env_config.names.pipeline}-test-coverage"]["threshold"] == env_config.coverage_threshold_percent
+        )
 
     @pytest.mark.parametrize("target", list(naming.DEPLOY_STAGES))
     def test_health_alarms_watch_the_probes_status_of_their_target(self, monitoring, env_config, target):
         alarm = self.alarms(monitoring)[env_config.names.health_alarm(target)]
         assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == (
-            "KiroPipeline", "HealthCheckStatus", "Minimum")
+            "KiroPipeline",
+            "HealthCheckStatus",
+            "Minimum",
+        )
         assert alarm["dimensions"] == {"Environment": env_config.name, "Target": target}
         assert (alarm["comparison_operator"], alarm["threshold"]) == ("LessThanThreshold", 1)
         # Two failed one-minute rounds in a row, as the Route 53 checks needed.
@@ -152,22 +162,42 @@ class TestAlarms:
         assert function["function_name"] == env_config.names.lambda_function("health-probe")
         variables = function["environment"]["variables"]
         assert json.loads(variables["TARGETS"]) == {
-            t: env_config.deploy_target(t).health_check_url for t in naming.DEPLOY_STAGES}
+            t: env_config.deploy_target(t).health_check_url for t in naming.DEPLOY_STAGES
+        }
         assert (variables["ENVIRONMENT"], variables["METRICS_NAMESPACE"]) == (env_config.name, "KiroPipeline")
         assert function["reserved_concurrent_executions"] == 1
         rule = monitoring.resource("aws_cloudwatch_event_rule", "health_probe_schedule")
         assert (rule["name"], rule["schedule_expression"]) == (env_config.names.health_probe_schedule, "rate(1 minute)")
         assert monitoring.resource("aws_cloudwatch_event_target", "health_probe_target")["arn"] == (
-            "${aws_lambda_function.health_probe.arn}")
-        errors = self.alarms(monitoring)[f"{env_config.names.pipeline}-health-probe-errors"]
-        assert (errors["namespace"], errors["metric_name"], errors["dimensions"]) == (
-            "AWS/Lambda", "Errors", {"FunctionName": function["function_name"]})
+            "${aws_lambda_function.health_probe.arn}"
+        )
+        silent = self.alarms(monitoring)[env_config.names.health_probe_silent_alarm]
+        assert (silent["namespace"], silent["metric_name"], silent["statistic"]) == (
+            "KiroPipeline",
+            "HealthProbeRounds",
+            "Sum",
+        )
+        # Silence fails closed here, and only here (the health alarms ignore it).
+        assert (silent["treat_missing_data"], silent["evaluation_periods"], silent["period"]) == ("breaching", 3, 60)
+        for target in naming.DEPLOY_STAGES:
+            assert (
+                self.alarms(monitoring)[env_config.names.health_alarm(target)]["treat_missing_data"] == "notBreaching"
+            )
+        invoke = monitoring.resource("aws_lambda_function_event_invoke_config", "health_probe_invoke_config")
+        assert (invoke["maximum_retry_attempts"], invoke["maximum_event_age_in_seconds"]) == (0, 60)
         # The probe may only publish metrics, in the project's namespace.
         policy = monitoring.resource("aws_iam_role_policy", "health_probe_role_policy")
         statements = {s["sid"]: s for s in monitoring.policy_statements(policy["policy"])}
-        assert condition(statements["PublishPipelineMetrics"], "StringEquals", "cloudwatch:namespace") == ["KiroPipeline"]
-        assert set(statements) == {"WriteOwnLogs", "UseProjectKey", "KeepFailedEvents", "SendTraces",
-                                   "PublishPipelineMetrics"}
+        assert condition(statements["PublishPipelineMetrics"], "StringEquals", "cloudwatch:namespace") == [
+            "KiroPipeline"
+        ]
+        assert set(statements) == {
+            "WriteOwnLogs",
+            "UseProjectKey",
+            "KeepFailedEvents",
+            "SendTraces",
+            "PublishPipelineMetrics",
+        }
 
     def test_the_pipeline_watches_alarms_that_exist(self, stacks, monitoring, env_config):
         pipeline = stacks[naming.stack_id("pipeline", env_config.name)].resource("aws_codepipeline", "pipeline")
@@ -196,7 +226,9 @@ class TestFunctions:
             env_config.names.health_alarm(t): stage for t, stage in naming.DEPLOY_STAGES.items()
         }
         assert function["dead_letter_config"] == {"target_arn": "${aws_sqs_queue.functions_dlq.arn}"}
-        assert function["logging_config"]["log_group"].endswith("cross-stack-output-aws_cloudwatch_log_grouprollback_log_groupname}")
+        assert function["logging_config"]["log_group"].endswith(
+            "cross-stack-output-aws_cloudwatch_log_grouprollback_log_groupname}"
+        )
         assert function["kms_key_arn"] == remote_key(env_config.name)
 
     def test_the_execution_age_function_runs_on_a_schedule(self, monitoring, env_config):
@@ -206,9 +238,11 @@ class TestFunctions:
         rule = monitoring.resource("aws_cloudwatch_event_rule", "execution_age_schedule")
         assert rule["schedule_expression"] == "rate(5 minutes)"
         assert monitoring.resource("aws_cloudwatch_event_target", "execution_age_target")["arn"] == (
-            "${aws_lambda_function.execution_age.arn}")
+            "${aws_lambda_function.execution_age.arn}"
+        )
         alarm = {a["alarm_name"]: a for a in monitoring.resources("aws_cloudwatch_metric_alarm").values()}[
-            f"{env_config.names.pipeline}-duration"]
+            f"{env_config.names.pipeline}-duration"
+        ]
         # The alarm's period is the schedule's, so every period has a data point.
         assert (alarm["metric_name"], alarm["period"]) == ("ExecutionAge", 300)
 
@@ -221,19 +255,25 @@ class TestFunctions:
         for purpose in ("deployments", "approvals", "rollbacks"):
             subscription = monitoring.resource("aws_sns_topic_subscription", f"{purpose}_topic_slack")
             assert (subscription["protocol"], subscription["endpoint"]) == (
-                "lambda", "${aws_lambda_function.slack_notifier.arn}")
+                "lambda",
+                "${aws_lambda_function.slack_notifier.arn}",
+            )
             permission = monitoring.resource("aws_lambda_permission", f"{purpose}_topic_slack_permission")
             assert (permission["principal"], permission["source_arn"]) == (
-                "sns.amazonaws.com", f"${{aws_sns_topic.{purpose}_topic.arn}}")
+                "sns.amazonaws.com",
+                f"${{aws_sns_topic.{purpose}_topic.arn}}",
+            )
         policy = monitoring.resource("aws_iam_role_policy", "slack_notifier_role_policy")
         statements = {s["sid"]: s for s in monitoring.policy_statements(policy["policy"])}
         assert statements["ReadSlackWebhook"]["resources"] == [
             f"arn:aws:secretsmanager:us-east-1:{env_config.account_id}:secret:"
-            f"{env_config.names.resource_secret('slack-webhook')}-??????"]
+            f"{env_config.names.resource_secret('slack-webhook')}-??????"
+        ]
         assert "PublishPipelineMetrics" not in statements
 
-    @pytest.mark.parametrize("function", ["rollback", "deployment_recorder", "execution_age", "slack_notifier",
-                                          "health_probe"])
+    @pytest.mark.parametrize(
+        "function", ["rollback", "deployment_recorder", "execution_age", "slack_notifier", "health_probe"]
+    )
     def test_functions_are_traced(self, monitoring, function):
         assert monitoring.resource("aws_lambda_function", function)["tracing_config"] == {"mode": "Active"}
 
@@ -273,7 +313,9 @@ class TestFunctions:
         assert "PublishPipelineMetrics" not in rollback and "PublishPipelineMetrics" in recorder
         age = statements("execution_age")
         assert age["ReadRunningExecutions"]["actions"] == [
-            "codepipeline:ListActionExecutions", "codepipeline:ListPipelineExecutions"]
+            "codepipeline:ListActionExecutions",
+            "codepipeline:ListPipelineExecutions",
+        ]
         assert age["ReadRunningExecutions"]["resources"] == [pipeline_arn(env_config.name)]
         assert not {"RecordDeployments", "RollBackStages"} & set(age)
         for role in ("rollback_role", "deployment_recorder_role", "execution_age_role"):
@@ -301,11 +343,17 @@ class TestEventRules:
         pattern = json.loads(rule["event_pattern"])
         assert pattern == {
             "source": ["aws.codepipeline"],
-            "detail-type": ["CodePipeline Pipeline Execution State Change", "CodePipeline Stage Execution State Change"],
+            "detail-type": [
+                "CodePipeline Pipeline Execution State Change",
+                "CodePipeline Stage Execution State Change",
+            ],
             "detail": {"pipeline": [env_config.names.pipeline]},
         }
-        targets = {t["target_id"]: t["arn"] for t in monitoring.resources("aws_cloudwatch_event_target").values()
-                   if t["rule"] == "${aws_cloudwatch_event_rule.pipeline_events_rule.name}"}
+        targets = {
+            t["target_id"]: t["arn"]
+            for t in monitoring.resources("aws_cloudwatch_event_target").values()
+            if t["rule"] == "${aws_cloudwatch_event_rule.pipeline_events_rule.name}"
+        }
         assert targets["pipeline_events"] == "${aws_lambda_function.deployment_recorder.arn}"
         assert targets["pipeline_log"].endswith("cross-stack-output-aws_cloudwatch_log_grouppipeline_log_grouparn}")
 
@@ -315,11 +363,24 @@ def test_dashboard(monitoring, env_config):
     assert dashboard["dashboard_name"] == env_config.names.dashboard
     body = json.loads(dashboard["dashboard_body"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
-    assert titles == ["Pipeline executions", "Deployment duration and running age (seconds)", "Rollbacks",
-                      "Test coverage (%)", "Target health (1 = healthy), from the health probe", "Alarm status"]
+    assert titles == [
+        "Pipeline executions",
+        "Deployment duration and running age (seconds)",
+        "Rollbacks",
+        "Test coverage (%)",
+        "Target health (1 = healthy), from the health probe",
+        "Alarm status",
+    ]
     metrics = {m[1] for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]}
-    assert metrics == {"DeploymentSuccess", "DeploymentFailure", "DeploymentDuration", "ExecutionAge", "RollbackCount",
-                       "TestCoverage", "HealthCheckStatus"}
+    assert metrics == {
+        "DeploymentSuccess",
+        "DeploymentFailure",
+        "DeploymentDuration",
+        "ExecutionAge",
+        "RollbackCount",
+        "TestCoverage",
+        "HealthCheckStatus",
+    }
     health = body["widgets"][-2]["properties"]["metrics"]
     assert [m[5] for m in health] == list(naming.DEPLOY_STAGES)
     alarm_widget = body["widgets"][-1]

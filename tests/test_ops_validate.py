@@ -4,6 +4,7 @@ comes from botocore's Stubber."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import zipfile
@@ -31,68 +32,135 @@ def build_world(probed=tuple(naming.DEPLOY_STAGES)):
     """Every resource the checklist looks at, as the stacks create them, and
     a round of the health probe's status for the targets in `probed`."""
     iam = boto3.client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": f"{service}.amazonaws.com"}}
-        for service in ("codepipeline", "codebuild", "lambda")
-    ]}
-    role = iam.create_role(RoleName="kiro-pipeline-test-any-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": f"{service}.amazonaws.com"}}
+            for service in ("codepipeline", "codebuild", "lambda")
+        ],
+    }
+    role = iam.create_role(RoleName="kiro-pipeline-test-any-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
 
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=NAMES.artifacts_bucket)
-    s3.put_bucket_encryption(Bucket=NAMES.artifacts_bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
+    s3.put_bucket_encryption(
+        Bucket=NAMES.artifacts_bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
+        },
+    )
     s3.put_bucket_versioning(Bucket=NAMES.artifacts_bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_public_access_block(Bucket=NAMES.artifacts_bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_public_access_block(
+        Bucket=NAMES.artifacts_bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
 
     dynamodb = boto3.client("dynamodb")
     dynamodb.create_table(
-        TableName=NAMES.deployments_table, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("deploymentId", "environment", "startTime")],
+        TableName=NAMES.deployments_table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": "S"} for n in ("deploymentId", "environment", "startTime")
+        ],
         KeySchema=[{"AttributeName": "deploymentId", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[{"IndexName": NAMES.deployments_index, "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": "environment", "KeyType": "HASH"},
-                                               {"AttributeName": "startTime", "KeyType": "RANGE"}]}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": NAMES.deployments_index,
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [
+                    {"AttributeName": "environment", "KeyType": "HASH"},
+                    {"AttributeName": "startTime", "KeyType": "RANGE"},
+                ],
+            }
+        ],
     )
-    dynamodb.update_time_to_live(TableName=NAMES.deployments_table,
-                                 TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"})
+    dynamodb.update_time_to_live(
+        TableName=NAMES.deployments_table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"}
+    )
 
-    stages = [{"name": s, "actions": [{"name": "A", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild",
-                                                                       "version": "1"}}]} for s in naming.PIPELINE_STAGES]
-    boto3.client("codepipeline").create_pipeline(pipeline={
-        "name": NAMES.pipeline, "roleArn": role, "stages": stages,
-        "artifactStore": {"type": "S3", "location": NAMES.artifacts_bucket}})
+    stages = [
+        {
+            "name": s,
+            "actions": [
+                {
+                    "name": "A",
+                    "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                }
+            ],
+        }
+        for s in naming.PIPELINE_STAGES
+    ]
+    boto3.client("codepipeline").create_pipeline(
+        pipeline={
+            "name": NAMES.pipeline,
+            "roleArn": role,
+            "stages": stages,
+            "artifactStore": {"type": "S3", "location": NAMES.artifacts_bucket},
+        }
+    )
 
     codebuild = boto3.client("codebuild")
     for kind in naming.CODEBUILD_PROJECTS:
-        codebuild.create_project(name=NAMES.codebuild_project(kind), serviceRole=role,
-                                 # moto insists on a source location; the check only looks for the project.
-                                 source={"type": "S3", "location": f"{NAMES.artifacts_bucket}/source.zip"},
-                                 artifacts={"type": "NO_ARTIFACTS"},
-                                 environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-                                              "computeType": "BUILD_GENERAL1_SMALL"})
+        codebuild.create_project(
+            name=NAMES.codebuild_project(kind),
+            serviceRole=role,
+            # moto insists on a source location; the check only looks for the project.
+            source={"type": "S3", "location": f"{NAMES.artifacts_bucket}/source.zip"},
+            artifacts={"type": "NO_ARTIFACTS"},
+            environment={
+                "type": "LINUX_CONTAINER",
+                "image": "aws/codebuild/standard:7.0",
+                "computeType": "BUILD_GENERAL1_SMALL",
+            },
+        )
 
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("rollback/handler.py", "def handler(e, c): return e\n")
     boto3.client("lambda").create_function(
-        FunctionName=NAMES.lambda_function("rollback"), Runtime="python3.13", Role=role,
-        Handler="rollback.handler.handler", Code={"ZipFile": code.getvalue()},
-        Environment={"Variables": {"TABLE_NAME": NAMES.deployments_table, "PIPELINE_ARN": arn("codepipeline", NAMES.pipeline),
-                                   "TOPIC_ARN": arn("sns", NAMES.topic("rollbacks"))}})
+        FunctionName=NAMES.lambda_function("rollback"),
+        Runtime="python3.13",
+        Role=role,
+        Handler="rollback.handler.handler",
+        Code={"ZipFile": code.getvalue()},
+        Environment={
+            "Variables": {
+                "TABLE_NAME": NAMES.deployments_table,
+                "PIPELINE_ARN": arn("codepipeline", NAMES.pipeline),
+                "TOPIC_ARN": arn("sns", NAMES.topic("rollbacks")),
+            }
+        },
+    )
 
     for purpose in ("deployments", "approvals", "rollbacks"):
         boto3.client("sns").create_topic(Name=NAMES.topic(purpose))
     boto3.client("cloudwatch").put_dashboard(DashboardName=NAMES.dashboard, DashboardBody=json.dumps({"widgets": []}))
-    boto3.client("events").put_rule(Name=NAMES.alarm_rollback_rule, EventPattern=json.dumps({"source": ["aws.cloudwatch"]}))
+    boto3.client("events").put_rule(
+        Name=NAMES.alarm_rollback_rule, EventPattern=json.dumps({"source": ["aws.cloudwatch"]})
+    )
     kms = boto3.client("kms")
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=NAMES.kms_alias, TargetKeyId=key)
     kms.enable_key_rotation(KeyId=key)
     if probed:
-        boto3.client("cloudwatch").put_metric_data(Namespace="KiroPipeline", MetricData=[
-            {"MetricName": "HealthCheckStatus", "Value": 1.0,
-             "Dimensions": [{"Name": "Environment", "Value": ENV}, {"Name": "Target", "Value": t}]} for t in probed])
+        boto3.client("cloudwatch").put_metric_data(
+            Namespace="KiroPipeline",
+            MetricData=[
+                {
+                    "MetricName": "HealthCheckStatus",
+                    "Value": 1.0,
+                    "Dimensions": [{"Name": "Environment", "Value": ENV}, {"Name": "Target", "Value": t}],
+                }
+                for t in probed
+            ],
+        )
 
 
 @pytest.fixture
@@ -107,8 +175,16 @@ def world(aws_credentials, monkeypatch):
 def connection(session, status="AVAILABLE", name=NAMES.github_connection):
     session.stub("codeconnections").add_response(
         "list_connections",
-        {"Connections": [{"ConnectionName": name, "ConnectionStatus": status, "ProviderType": "GitHub",
-                          "ConnectionArn": arn("codeconnections", "connection/abc")}]},
+        {
+            "Connections": [
+                {
+                    "ConnectionName": name,
+                    "ConnectionStatus": status,
+                    "ProviderType": "GitHub",
+                    "ConnectionArn": arn("codeconnections", "connection/abc"),
+                }
+            ]
+        },
         {"ProviderTypeFilter": "GitHub"},
     )
 
@@ -136,12 +212,18 @@ def _drop_encryption():
 
 
 def _aes_encryption():
-    boto3.client("s3").put_bucket_encryption(Bucket=NAMES.artifacts_bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    boto3.client("s3").put_bucket_encryption(
+        Bucket=NAMES.artifacts_bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
 
 
 def _suspend_versioning():
-    boto3.client("s3").put_bucket_versioning(Bucket=NAMES.artifacts_bucket, VersioningConfiguration={"Status": "Suspended"})
+    boto3.client("s3").put_bucket_versioning(
+        Bucket=NAMES.artifacts_bucket, VersioningConfiguration={"Status": "Suspended"}
+    )
 
 
 def _open_public_access():
@@ -149,14 +231,18 @@ def _open_public_access():
 
 
 def _disable_ttl():
-    boto3.client("dynamodb").update_time_to_live(TableName=NAMES.deployments_table,
-                                                  TimeToLiveSpecification={"Enabled": False, "AttributeName": "expiresAt"})
+    boto3.client("dynamodb").update_time_to_live(
+        TableName=NAMES.deployments_table, TimeToLiveSpecification={"Enabled": False, "AttributeName": "expiresAt"}
+    )
 
 
 def _drop_topic_arn():
     boto3.client("lambda").update_function_configuration(
         FunctionName=NAMES.lambda_function("rollback"),
-        Environment={"Variables": {"TABLE_NAME": NAMES.deployments_table, "PIPELINE_ARN": arn("codepipeline", NAMES.pipeline)}})
+        Environment={
+            "Variables": {"TABLE_NAME": NAMES.deployments_table, "PIPELINE_ARN": arn("codepipeline", NAMES.pipeline)}
+        },
+    )
 
 
 def _delete_topic():
@@ -224,8 +310,34 @@ def test_a_silent_health_probe_names_the_targets_without_data(aws_credentials, m
         code, out = validate(capsys)
     assert code == 1
     (failed,) = [line for line in out.out.splitlines() if line.startswith("✗")]
-    assert failed.startswith("✗ Health probe kiro-pipeline-test-health-probe reported every target in the last 5 minutes: "
-                             "no status for staging, production: see `aws logs tail /aws/lambda/kiro-pipeline-test-health-probe")
+    assert failed.startswith(
+        "✗ Health probe kiro-pipeline-test-health-probe reported every target in the last 5 minutes: "
+        "no status for staging, production: see `aws logs tail /aws/lambda/kiro-pipeline-test-health-probe"
+    )
+
+
+def test_data_older_than_five_minutes_does_not_count(aws_credentials, monkeypatch, capsys):
+    with mock_aws():
+        build_world(probed=())
+        old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=10)
+        boto3.client("cloudwatch").put_metric_data(
+            Namespace="KiroPipeline",
+            MetricData=[
+                {
+                    "MetricName": "HealthCheckStatus",
+                    "Value": 1.0,
+                    "Timestamp": old,
+                    "Dimensions": [{"Name": "Environment", "Value": ENV}, {"Name": "Target", "Value": t}],
+                }
+                for t in naming.DEPLOY_STAGES
+            ],
+        )
+        session = StubbingSession(stubbed_services=["codeconnections"])
+        monkeypatch.setattr(cli, "session", lambda region, profile: session)
+        connection(session)
+        code, out = validate(capsys)
+    assert code == 1
+    assert "no status for test, staging, production" in out.out
 
 
 def test_a_pending_connection_says_how_to_complete_it(world, capsys):

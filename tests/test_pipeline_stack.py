@@ -11,8 +11,8 @@ import pytest
 from environments import GitHubSource, load
 from modules import naming
 from modules.pipeline import buildspec_file
-from tests.support.templates import unescape
 from tests.support.synth import SynthesizedStack, condition, statement_by_sid
+from tests.support.templates import unescape
 
 REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.cross-stack-reference-input-core-(\w+)\.outputs\.([\w-]+)\}")
 
@@ -102,7 +102,10 @@ class TestPipeline:
             for action in stage_json["action"]:
                 if action["provider"] == "CodeBuild":
                     kind = {v: k for k, v in naming.PROJECT_ACTIONS.items()}[action["name"]]
-                    assert action["configuration"]["ProjectName"] == f"${{aws_codebuild_project.{kind.replace('-', '_')}.name}}"
+                    assert (
+                        action["configuration"]["ProjectName"]
+                        == f"${{aws_codebuild_project.{kind.replace('-', '_')}.name}}"
+                    )
 
     def test_artifacts_flow(self, pipeline):
         build = stage(pipeline, "Build")["action"][0]
@@ -114,7 +117,10 @@ class TestPipeline:
 
     def test_execution_id_reaches_the_projects_that_record_results(self, pipeline):
         recorders = [
-            a["name"] for s in pipeline["stage"] for a in s["action"] if "EnvironmentVariables" in a.get("configuration", {})
+            a["name"]
+            for s in pipeline["stage"]
+            for a in s["action"]
+            if "EnvironmentVariables" in a.get("configuration", {})
         ]
         assert recorders == ["Build", "IntegrationTest", "EndToEndTest"]
 
@@ -129,8 +135,14 @@ class TestPipeline:
         (store,) = pipeline["artifact_store"]
         assert store["type"] == "S3"
         assert store["encryption_key"]["type"] == "KMS"
-        assert REMOTE.match(store["location"]).groups() == (env_config.name, "cross-stack-output-aws_s3_bucketartifacts_bucketbucket")
-        assert REMOTE.match(store["encryption_key"]["id"]).groups() == (env_config.name, "cross-stack-output-aws_kms_keykeyarn")
+        assert REMOTE.match(store["location"]).groups() == (
+            env_config.name,
+            "cross-stack-output-aws_s3_bucketartifacts_bucketbucket",
+        )
+        assert REMOTE.match(store["encryption_key"]["id"]).groups() == (
+            env_config.name,
+            "cross-stack-output-aws_kms_keykeyarn",
+        )
 
 
 class TestRollback:
@@ -153,13 +165,24 @@ class TestRollback:
         for name, target in (("StagingEnv", "staging"), ("ProductionEnv", "production")):
             condition_json = stage(pipeline, name)["on_success"]["condition"]
             assert condition_json["result"] == "ROLLBACK"
-            (rule,) = condition_json["rule"]
-            assert rule["rule_type_id"] == {"category": "Rule", "owner": "AWS", "provider": "CloudWatchAlarm", "version": "1"}
-            assert rule["configuration"] == {
-                "AlarmName": env_config.names.health_alarm(target),
-                "AlarmStates": "ALARM",
-                "WaitTime": str(env_config.health_check_duration_minutes),
+            # The target's health, and the probe's silence: a bake never passes blind.
+            watched = {
+                "BakeWhileHealthy": env_config.names.health_alarm(target),
+                "BakeOnlyWhileWatched": env_config.names.health_probe_silent_alarm,
             }
+            assert [rule["name"] for rule in condition_json["rule"]] == list(watched)
+            for rule in condition_json["rule"]:
+                assert rule["rule_type_id"] == {
+                    "category": "Rule",
+                    "owner": "AWS",
+                    "provider": "CloudWatchAlarm",
+                    "version": "1",
+                }
+                assert rule["configuration"] == {
+                    "AlarmName": watched[rule["name"]],
+                    "AlarmStates": "ALARM",
+                    "WaitTime": str(env_config.health_check_duration_minutes),
+                }
 
 
 class TestProjects:
@@ -184,7 +207,10 @@ class TestProjects:
         assert log_group["retention_in_days"] == env_config.log_retention_days
         assert core_output_read(pipeline_stack, log_group["kms_key_id"]) == "cross-stack-output-aws_kms_keykeyarn"
         assert project["logs_config"] == {
-            "cloudwatch_logs": {"group_name": f"${{aws_cloudwatch_log_group.{construct}_log_group.name}}", "status": "ENABLED"},
+            "cloudwatch_logs": {
+                "group_name": f"${{aws_cloudwatch_log_group.{construct}_log_group.name}}",
+                "status": "ENABLED",
+            },
             "s3_logs": {"status": "DISABLED"},
         }
         assert core_output_read(pipeline_stack, project["encryption_key"]) == "cross-stack-output-aws_kms_keykeyarn"
@@ -200,7 +226,10 @@ class TestProjects:
 
     def test_environment_variables(self, pipeline_stack, env_config):
         def variables(kind):
-            return {v["name"]: v["value"] for v in project_by_kind(pipeline_stack, kind)["environment"]["environment_variable"]}
+            return {
+                v["name"]: v["value"]
+                for v in project_by_kind(pipeline_stack, kind)["environment"]["environment_variable"]
+            }
 
         build = variables("build")
         assert build["ENVIRONMENT"] == env_config.name
@@ -236,7 +265,10 @@ class TestProjects:
             destination = group["export_config"]["s3_destination"]
             assert group["export_config"]["type"] == "S3"
             assert destination["path"] == f"reports/{name}"
-            assert core_output_read(pipeline_stack, destination["encryption_key"]) == "cross-stack-output-aws_kms_keykeyarn"
+            assert (
+                core_output_read(pipeline_stack, destination["encryption_key"])
+                == "cross-stack-output-aws_kms_keykeyarn"
+            )
 
 
 class TestRoles:
@@ -261,9 +293,14 @@ class TestRoles:
         ]
         alarms = statement_by_sid(statements, "WatchHealthAlarms")
         assert alarms["actions"] == ["cloudwatch:DescribeAlarms"]
+        names = env_config.names
         assert alarms["resources"] == [
-            f"arn:aws:cloudwatch:{env_config.region}:{env_config.account_id}:alarm:{env_config.names.health_alarm(t)}"
-            for t in ("staging", "production")
+            f"arn:aws:cloudwatch:{env_config.region}:{env_config.account_id}:alarm:{name}"
+            for name in (
+                names.health_alarm("staging"),
+                names.health_alarm("production"),
+                names.health_probe_silent_alarm,
+            )
         ]
 
     @pytest.mark.parametrize("kind", naming.CODEBUILD_PROJECTS)
@@ -315,15 +352,13 @@ def test_cross_stack_values_resolve_through_remote_state_in_the_full_app(stacks,
     pipeline_stack = stacks[naming.stack_id("pipeline", env_config.name)]
     core = stacks[naming.stack_id("core", env_config.name)]
     reads = {
-        core_output_read(pipeline_stack, v)
-        for _, v in pipeline_stack.walk()
-        if isinstance(v, str) and REMOTE.match(v)
+        core_output_read(pipeline_stack, v) for _, v in pipeline_stack.walk() if isinstance(v, str) and REMOTE.match(v)
     }
     assert reads <= {n for n in core.outputs if n.startswith("cross-stack-output-")}
     assert len(reads) >= 5
-    assert not any(
-        isinstance(v, str) and "aws_s3_bucket.artifacts_bucket" in v for _, v in pipeline_stack.walk()
-    ), "core resources are only reachable through remote state"
+    assert not any(isinstance(v, str) and "aws_s3_bucket.artifacts_bucket" in v for _, v in pipeline_stack.walk()), (
+        "core resources are only reachable through remote state"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -336,7 +371,11 @@ def variant(tmp_path_factory):
         staging,
         approval_required=True,
         github=GitHubSource(
-            owner="acme", repo="worker", branch="release", included_paths=("src/**",), excluded_paths=("docs/**", "*.md")
+            owner="acme",
+            repo="worker",
+            branch="release",
+            included_paths=("src/**",),
+            excluded_paths=("docs/**", "*.md"),
         ),
     )
     outdir = tmp_path_factory.mktemp("variant")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 # The same rule as the environment configuration's (environments/config.py):
@@ -21,6 +22,10 @@ HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?", re.ASC
 HEALTHY_STATUS = range(200, 400)
 STATUS_METRIC = "HealthCheckStatus"
 LATENCY_METRIC = "HealthCheckLatency"
+# One datum per round, whatever the targets say: the probe-silent alarm
+# watches it, so a probe that stops (errors, throttles, a disabled schedule)
+# is seen, and a bake fails closed.
+ROUNDS_METRIC = "HealthProbeRounds"
 
 
 @dataclass(frozen=True)
@@ -59,18 +64,56 @@ def targets(raw: str) -> dict[str, str]:
     return {str(k): v for k, v in value.items()}
 
 
-def metric_data(environment: str, results: list[Result]) -> list[dict[str, Any]]:
-    """One status datum (1 healthy, 0 not) per target, and the latency of the
-    healthy answer; the health alarms watch the status' Minimum."""
-    data = []
+def round_minute(event: Any, now: datetime) -> datetime:
+    """The minute a round stands for: its scheduled event's `time`, floored to
+    the minute (so a late or repeated round lands in its own one-minute bucket,
+    never in the next one), or the current minute for any other invocation."""
+    raw = event.get("time") if isinstance(event, dict) else None
+    try:
+        when = datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if isinstance(raw, str) else now
+    except ValueError:
+        when = now
+    # A scheduled event older than a few minutes is no measure of now.
+    if abs((now - when).total_seconds()) > 300:
+        when = now
+    return when.replace(second=0, microsecond=0)
+
+
+def metric_data(environment: str, results: list[Result], minute: datetime) -> list[dict[str, Any]]:
+    """One status datum (1 healthy, 0 not) per target, the latency of the
+    healthy answer, and one round datum; the health alarms watch the status'
+    Minimum, the probe-silent alarm the rounds' Sum."""
+    data = [
+        {
+            "MetricName": ROUNDS_METRIC,
+            "Dimensions": [{"Name": "Environment", "Value": environment}],
+            "Timestamp": minute,
+            "Value": 1.0,
+            "Unit": "Count",
+        }
+    ]
     for result in sorted(results, key=lambda r: r.target):
         dimensions = [{"Name": "Environment", "Value": environment}, {"Name": "Target", "Value": result.target}]
-        data.append({"MetricName": STATUS_METRIC, "Dimensions": dimensions,
-                     "Value": 1.0 if result.healthy else 0.0, "Unit": "None"})
+        data.append(
+            {
+                "MetricName": STATUS_METRIC,
+                "Dimensions": dimensions,
+                "Timestamp": minute,
+                "Value": 1.0 if result.healthy else 0.0,
+                "Unit": "None",
+            }
+        )
         answered = [a for a in result.attempts if a.healthy]
         if answered:
-            data.append({"MetricName": LATENCY_METRIC, "Dimensions": dimensions,
-                         "Value": round(answered[0].latency_ms, 1), "Unit": "Milliseconds"})
+            data.append(
+                {
+                    "MetricName": LATENCY_METRIC,
+                    "Dimensions": dimensions,
+                    "Timestamp": minute,
+                    "Value": round(answered[0].latency_ms, 1),
+                    "Unit": "Milliseconds",
+                }
+            )
     return data
 
 
@@ -79,6 +122,7 @@ def summary(result: Result) -> dict[str, Any]:
     return {
         "target": result.target,
         "healthy": result.healthy,
-        "attempts": [{"status": a.status, "latencyMs": round(a.latency_ms, 1), "error": a.error}
-                     for a in result.attempts],
+        "attempts": [
+            {"status": a.status, "latencyMs": round(a.latency_ms, 1), "error": a.error} for a in result.attempts
+        ],
     }
