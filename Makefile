@@ -29,7 +29,7 @@ export CHECKPOINT_DISABLE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 SUPPORTED_NODE := 22 24
 
-.PHONY: help install install-scan node-check functions synth test scan tf-validate rehearse bench diff deploy destroy bootstrap clean check-env \
+.PHONY: help install install-scan node-check functions synth test test-fast lint format scan tf-validate rehearse bench diff deploy destroy bootstrap clean check-env \
 	validate health summary deployments trigger approve reject stop
 
 help: ## Show this help
@@ -72,6 +72,17 @@ synth: install functions node-check ## Synthesize every stack of every environme
 
 test: install install-scan ## Run the whole test suite (the checkov scan included)
 	$(PY) -m pytest
+
+test-fast: install ## The fast tier: unit tests (no moto, no synthesis, no real tools), under 30 s
+	$(PY) -m pytest -m fast -q
+
+lint: install ## ruff: lint and format check (CI runs it)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install ## ruff: apply the formatter and the safe lint fixes
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
 
 scan: install-scan synth ## checkov over every synthesized stack: zero failed checks, skips only inline
 	$(PY) -m tools.scan --checkov $(SCAN_VENV)/bin/checkov

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
 from environments import ENVIRONMENT_NAMES, ConfigError, UnknownEnvironmentError, select
 from functions import package

@@ -8,7 +8,7 @@ environments reports the errors of all of them together.
 from __future__ import annotations
 
 import importlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from environments.config import (
     ENVIRONMENT_NAMES,

@@ -18,8 +18,28 @@ ENVIRONMENT_NAMES = ("test", "staging", "production")
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 
 # Every pattern matches the whole value (fullmatch) with ASCII classes only:
@@ -83,7 +103,9 @@ def valid_bucket_name(name: str) -> str | None:
     if not 3 <= len(name) <= 63:
         return "must be 3 to 63 characters long"
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", name, re.ASCII):
-        return "may hold only lowercase letters, digits, dots and hyphens, and must begin and end with a letter or digit"
+        return (
+            "may hold only lowercase letters, digits, dots and hyphens, and must begin and end with a letter or digit"
+        )
     if ".." in name:
         return "must not contain two adjacent dots"
     if re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", name):
@@ -416,12 +438,26 @@ def validate(config: EnvironmentConfig) -> list[str]:
     if typed("notification_email") and not fits(_EMAIL, config.notification_email):
         problems.append(f"notification_email: {config.notification_email!r} is not an email address")
 
-    bounded("health_check_duration_minutes", config.health_check_duration_minutes, *HEALTH_CHECK_DURATION_RANGE,
-            "minutes", " (the CodePipeline bake wait)")
-    bounded("polling_interval_minutes", config.polling_interval_minutes, *POLLING_INTERVAL_RANGE, "minutes",
-            " (an alarm period must fit in a day)")
-    bounded("deployment_duration_threshold_minutes", config.deployment_duration_threshold_minutes,
-            *DEPLOYMENT_DURATION_RANGE, "minutes")
+    bounded(
+        "health_check_duration_minutes",
+        config.health_check_duration_minutes,
+        *HEALTH_CHECK_DURATION_RANGE,
+        "minutes",
+        " (the CodePipeline bake wait)",
+    )
+    bounded(
+        "polling_interval_minutes",
+        config.polling_interval_minutes,
+        *POLLING_INTERVAL_RANGE,
+        "minutes",
+        " (an alarm period must fit in a day)",
+    )
+    bounded(
+        "deployment_duration_threshold_minutes",
+        config.deployment_duration_threshold_minutes,
+        *DEPLOYMENT_DURATION_RANGE,
+        "minutes",
+    )
     bounded("deployment_record_ttl_days", config.deployment_record_ttl_days, 1, MAX_RECORD_TTL_DAYS, "days")
     if typed("log_retention_days") and config.log_retention_days not in LOG_RETENTION_DAYS:
         nearest = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - config.log_retention_days))
@@ -475,9 +511,16 @@ def validate(config: EnvironmentConfig) -> list[str]:
         problems.append("build.image: must name a CodeBuild image, such as 'aws/codebuild/standard:7.0'")
     if typed("build.trivy_version") and not fits(_VERSION, build.trivy_version):
         problems.append(f"build.trivy_version: {build.trivy_version!r} is not a release version such as '0.58.1'")
-    bounded("build.timeout_minutes", build.timeout_minutes, *BUILD_TIMEOUT_RANGE, "minutes", " (what CodeBuild accepts)")
-    bounded("build.queued_timeout_minutes", build.queued_timeout_minutes, *QUEUED_TIMEOUT_RANGE, "minutes",
-            " (what CodeBuild accepts)")
+    bounded(
+        "build.timeout_minutes", build.timeout_minutes, *BUILD_TIMEOUT_RANGE, "minutes", " (what CodeBuild accepts)"
+    )
+    bounded(
+        "build.queued_timeout_minutes",
+        build.queued_timeout_minutes,
+        *QUEUED_TIMEOUT_RANGE,
+        "minutes",
+        " (what CodeBuild accepts)",
+    )
     if typed("commands"):
         for command in dataclasses.fields(config.commands):
             value = getattr(config.commands, command.name)
@@ -488,12 +531,16 @@ def validate(config: EnvironmentConfig) -> list[str]:
         problems += _target_problems(config, typed("approval_required"))
     if typed("deployer_assumes"):
         if not config.deployer_assumes:
-            problems.append("deployer_assumes: name at least one role the deployer roles may assume "
-                            "(default: the CDK bootstrap roles)")
+            problems.append(
+                "deployer_assumes: name at least one role the deployer roles may assume "
+                "(default: the CDK bootstrap roles)"
+            )
         for pattern in config.deployer_assumes:
             if not fits(_ROLE_NAME_PATTERN, pattern) or pattern.strip("*") == "":
-                problems.append(f"deployer_assumes: {pattern!r} is not an IAM role-name pattern such as "
-                                "'cdk-*-deploy-role-*' (and may not be all wildcards)")
+                problems.append(
+                    f"deployer_assumes: {pattern!r} is not an IAM role-name pattern such as "
+                    "'cdk-*-deploy-role-*' (and may not be all wildcards)"
+                )
 
     backend = config.state_backend
     if typed("state_backend.bucket") and backend.bucket:

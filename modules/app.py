@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from modules import provider_import
 
 # Before any stack module imports a provider submodule (see provider_import).
 provider_import.enable()
 
-from cdktf import App  # noqa: E402
+from cdktf import App  # noqa: E402 - after enable()
 
-from environments import EnvironmentConfig  # noqa: E402
-from modules.core import CoreStack  # noqa: E402
-from modules.monitoring import MonitoringStack  # noqa: E402
-from modules.pipeline import PipelineStack  # noqa: E402
+from environments import EnvironmentConfig  # noqa: E402 - after enable()
+from modules.core import CoreStack  # noqa: E402 - after enable()
+from modules.monitoring import MonitoringStack  # noqa: E402 - after enable()
+from modules.pipeline import PipelineStack  # noqa: E402 - after enable()
 
 
 def add_environment(app: App, config: EnvironmentConfig) -> None:

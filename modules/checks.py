@@ -9,7 +9,7 @@ matches a finding.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from cdktf import TerraformDataSource, TerraformResource, TerraformStack
 

@@ -17,7 +17,6 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
@@ -27,6 +26,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
 )
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
     S3BucketOwnershipControls,
     S3BucketOwnershipControlsRule,
@@ -185,8 +185,16 @@ class CoreStack(BaseStack):
                     ("StringEquals", "kms:CallerAccount"): [config.account_id],
                     ("StringEquals", "kms:ViaService"): [
                         f"{service}.{config.region}.amazonaws.com"
-                        for service in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "secretsmanager",
-                                        "sns", "sqs")
+                        for service in (
+                            "codebuild",
+                            "codepipeline",
+                            "dynamodb",
+                            "lambda",
+                            "s3",
+                            "secretsmanager",
+                            "sns",
+                            "sqs",
+                        )
                     ],
                     ("ArnLike", "aws:PrincipalArn"): [
                         f"arn:{self.partition}:iam::{config.account_id}:role/{env_prefix}-*"
@@ -385,7 +393,9 @@ class CoreStack(BaseStack):
             self,
             "artifacts_bucket_policy",
             bucket=bucket.id,
-            policy=policy_document(self, "artifacts_bucket_policy_document", [deny_insecure_transport(bucket.arn)]).json,
+            policy=policy_document(
+                self, "artifacts_bucket_policy_document", [deny_insecure_transport(bucket.arn)]
+            ).json,
         )
         return bucket
 

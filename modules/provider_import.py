@@ -50,9 +50,7 @@ def _layout_is_expected(spec) -> bool:
     with open(spec.origin, encoding="utf-8") as init:
         tree = ast.parse(init.read())
     definitions = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
-    submodule_imports = sum(
-        1 for n in tree.body if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module is None
-    )
+    submodule_imports = sum(1 for n in tree.body if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module is None)
     return definitions <= _ALLOWED_DEFINITIONS and submodule_imports >= _MIN_SUBMODULE_IMPORTS
 
 

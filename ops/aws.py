@@ -28,9 +28,7 @@ def session(region: str, profile: str | None = None) -> boto3.Session:
 def explain(error: Exception, doing: str) -> OpsError:
     """Turn a botocore exception raised while `doing` something into an OpsError."""
     if isinstance(error, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
-        return OpsError(
-            f"no AWS credentials while {doing}: run `aws configure` or `aws sso login`, or set AWS_PROFILE"
-        )
+        return OpsError(f"no AWS credentials while {doing}: run `aws configure` or `aws sso login`, or set AWS_PROFILE")
     if isinstance(error, botocore.exceptions.TokenRetrievalError):
         return OpsError(f"AWS SSO session expired while {doing}: run `aws sso login`")
     if isinstance(error, botocore.exceptions.EndpointConnectionError):

@@ -108,9 +108,7 @@ class Bootstrapper:
                 "public access blocked",
                 read=self._public_access_block,
                 desired=block,
-                write=lambda: self.s3.put_public_access_block(
-                    Bucket=self.bucket, PublicAccessBlockConfiguration=block
-                ),
+                write=lambda: self.s3.put_public_access_block(Bucket=self.bucket, PublicAccessBlockConfiguration=block),
             )
             self._ensure(
                 resource,

@@ -17,7 +17,7 @@ import re
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -58,7 +58,7 @@ def _code(error: ClientError) -> str:
 
 def _iso(moment: Any) -> str:
     if isinstance(moment, datetime):
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(moment or "")
 
 
@@ -116,8 +116,9 @@ def cmd_setup_secrets(ctx: Context, args) -> int:
     name = ctx.names.resource_secret("slack-webhook")
     value = _read_secret("Slack webhook URL (not echoed): ")
     if not _SLACK_WEBHOOK.match(value):
-        raise OpsError("the value is not a Slack webhook URL (https://hooks.slack.com/services/...); nothing stored",
-                       EXIT_USAGE)
+        raise OpsError(
+            "the value is not a Slack webhook URL (https://hooks.slack.com/services/...); nothing stored", EXIT_USAGE
+        )
     secrets = ctx.client("secretsmanager")
     try:
         secrets.put_secret_value(SecretId=name, SecretString=value)
@@ -132,9 +133,13 @@ def cmd_setup_secrets(ctx: Context, args) -> int:
             SecretString=value,
         )
         action = "created"
-    ctx.emit({"secret": name, "action": action},
-             [f"✓ secret {name} {action} (value not shown); {ctx.names.lambda_function('slack-notifier')} "
-              "reads it at its next message"])
+    ctx.emit(
+        {"secret": name, "action": action},
+        [
+            f"✓ secret {name} {action} (value not shown); {ctx.names.lambda_function('slack-notifier')} "
+            "reads it at its next message"
+        ],
+    )
     return 0
 
 
@@ -155,20 +160,29 @@ def cmd_setup_parameters(ctx: Context, args) -> int:
         "github-repo": args.github_repo or ctx.config.github.repo,
         "notification-email": args.notification_email or ctx.config.notification_email,
     }
-    problems = [f"{k}: {v!r} is not valid" for k, v in values.items()
-                if not (_EMAIL if k == "notification-email" else _GITHUB_NAME).match(v)]
+    problems = [
+        f"{k}: {v!r} is not valid"
+        for k, v in values.items()
+        if not (_EMAIL if k == "notification-email" else _GITHUB_NAME).match(v)
+    ]
     if problems:
         raise OpsError("; ".join(problems) + "; nothing written", EXIT_USAGE)
-    configured = {"github-owner": ctx.config.github.owner, "github-repo": ctx.config.github.repo,
-                  "notification-email": ctx.config.notification_email}
+    configured = {
+        "github-owner": ctx.config.github.owner,
+        "github-repo": ctx.config.github.repo,
+        "notification-email": ctx.config.notification_email,
+    }
     for key, value in values.items():
         ssm.put_parameter(Name=names[key], Value=value, Type="String", Overwrite=True)
     # An export for other tools: the pipeline reads environments/{env}.py,
     # never these parameters, so a value that differs changes nothing.
     lines = [f"exported {names[k]} = {v}" for k, v in values.items()]
-    lines += [f"! {names[k]} = {v!r} differs from the configuration ({configured[k]!r}); the pipeline uses the "
-              f"configuration: change environments/{ctx.config.name}.py and redeploy to change it"
-              for k, v in values.items() if v != configured[k]]
+    lines += [
+        f"! {names[k]} = {v!r} differs from the configuration ({configured[k]!r}); the pipeline uses the "
+        f"configuration: change environments/{ctx.config.name}.py and redeploy to change it"
+        for k, v in values.items()
+        if v != configured[k]
+    ]
     ctx.emit({names[k]: v for k, v in values.items()}, lines)
     return 0
 
@@ -198,8 +212,12 @@ def query_deployments(ctx: Context, limit: int, status: str | None = None, since
     values = {":env": {"S": ctx.config.name}}
     if since:
         values[":since"] = {"S": since}
-    kwargs = dict(TableName=ctx.names.deployments_table, IndexName=ctx.names.deployments_index,
-                  KeyConditionExpression=key, ScanIndexForward=False)
+    kwargs = dict(
+        TableName=ctx.names.deployments_table,
+        IndexName=ctx.names.deployments_index,
+        KeyConditionExpression=key,
+        ScanIndexForward=False,
+    )
     if status:
         kwargs["FilterExpression"] = "#s = :status"
         kwargs["ExpressionAttributeNames"] = {"#s": "status"}
@@ -218,8 +236,10 @@ def _deployment_lines(items: list[dict]) -> list[str]:
         return ["(no deployment records)"]
     lines = [f"{'deploymentId':40} {'status':28} {'startTime':21} {'stage':14} commit"]
     for item in items:
-        lines.append(f"{item.get('deploymentId', ''):40} {item.get('status', ''):28} {item.get('startTime', ''):21} "
-                     f"{item.get('stage', ''):14} {item.get('commitId', '')[:12]}")
+        lines.append(
+            f"{item.get('deploymentId', ''):40} {item.get('status', ''):28} {item.get('startTime', ''):21} "
+            f"{item.get('stage', ''):14} {item.get('commitId', '')[:12]}"
+        )
     return lines
 
 
@@ -241,14 +261,18 @@ def pipeline_state(ctx: Context) -> dict:
 
 def cmd_health(ctx: Context, args) -> int:
     stages = [
-        {"stage": s["stageName"], "status": s.get("latestExecution", {}).get("status", "-"),
-         "type": s.get("latestExecution", {}).get("type", "")}
+        {
+            "stage": s["stageName"],
+            "status": s.get("latestExecution", {}).get("status", "-"),
+            "type": s.get("latestExecution", {}).get("type", ""),
+        }
         for s in pipeline_state(ctx).get("stageStates", [])
     ]
     alarms = [
         {"alarm": a["AlarmName"], "reason": a.get("StateReason", "")}
-        for page in ctx.client("cloudwatch").get_paginator("describe_alarms").paginate(
-            AlarmNamePrefix=ctx.names.pipeline + "-", StateValue="ALARM")
+        for page in ctx.client("cloudwatch")
+        .get_paginator("describe_alarms")
+        .paginate(AlarmNamePrefix=ctx.names.pipeline + "-", StateValue="ALARM")
         for a in page["MetricAlarms"]
     ]
     recent = query_deployments(ctx, 5)
@@ -262,18 +286,25 @@ def cmd_health(ctx: Context, args) -> int:
 
 # --- summary -------------------------------------------------------------------
 def cmd_summary(ctx: Context, args) -> int:
-    end = datetime.now(timezone.utc)
+    end = datetime.now(UTC)
     start = end - timedelta(days=args.days)
     cloudwatch, metrics = ctx.client("cloudwatch"), {}
     for metric in ("DeploymentSuccess", "DeploymentFailure", "RollbackCount"):
         points = cloudwatch.get_metric_statistics(
-            Namespace=naming.METRICS_NAMESPACE, MetricName=metric,
+            Namespace=naming.METRICS_NAMESPACE,
+            MetricName=metric,
             Dimensions=[{"Name": "Environment", "Value": ctx.config.name}],
-            StartTime=start, EndTime=end, Period=86400, Statistics=["Sum"],
+            StartTime=start,
+            EndTime=end,
+            Period=86400,
+            Statistics=["Sum"],
         )["Datapoints"]
         metrics[metric] = int(sum(p["Sum"] for p in points))
-    records = [r for r in query_deployments(ctx, 10_000, since=_iso(start))
-               if not str(r.get("deploymentId", "")).startswith("rollback#")]
+    records = [
+        r
+        for r in query_deployments(ctx, 10_000, since=_iso(start))
+        if not str(r.get("deploymentId", "")).startswith("rollback#")
+    ]
     durations = []
     for record in records:
         if record.get("startedAt") and record.get("endTime"):
@@ -317,20 +348,26 @@ def cmd_trigger(ctx: Context, args) -> int:
     try:
         return _follow(ctx, args, codepipeline, execution_id)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: execution {execution_id} keeps running; follow it with "
-              f"python -m ops health {ctx.config.name}, or stop it with python -m ops stop {ctx.config.name} "
-              f"--execution-id {execution_id} --reason '...'", file=sys.stderr)
+        print(
+            f"\ninterrupted: execution {execution_id} keeps running; follow it with "
+            f"python -m ops health {ctx.config.name}, or stop it with python -m ops stop {ctx.config.name} "
+            f"--execution-id {execution_id} --reason '...'",
+            file=sys.stderr,
+        )
         return 130
 
 
 def _follow(ctx: Context, args, codepipeline, execution_id: str) -> int:
     seen: dict[str, str] = {}
     while True:
-        status = codepipeline.get_pipeline_execution(
-            pipelineName=ctx.names.pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]["status"]
+        status = codepipeline.get_pipeline_execution(pipelineName=ctx.names.pipeline, pipelineExecutionId=execution_id)[
+            "pipelineExecution"
+        ]["status"]
         for stage in pipeline_state(ctx).get("stageStates", []):
             latest = stage.get("latestExecution", {})
-            if latest.get("pipelineExecutionId") == execution_id and seen.get(stage["stageName"]) != latest.get("status"):
+            if latest.get("pipelineExecutionId") == execution_id and seen.get(stage["stageName"]) != latest.get(
+                "status"
+            ):
                 seen[stage["stageName"]] = latest.get("status")
                 if not args.as_json:
                     print(f"  {stage['stageName']:14} {latest.get('status')}", flush=True)
@@ -350,20 +387,31 @@ def _pending_approval(ctx: Context) -> str:
             continue
         for action in stage.get("actionStates", []):
             latest = action.get("latestExecution", {})
-            if action["actionName"] == naming.APPROVAL_ACTION and latest.get("status") == "InProgress" and latest.get("token"):
+            if (
+                action["actionName"] == naming.APPROVAL_ACTION
+                and latest.get("status") == "InProgress"
+                and latest.get("token")
+            ):
                 return latest["token"]
-    raise OpsError(f"no approval is pending for {ctx.names.pipeline} "
-                   f"({naming.DEPLOY_STAGES['production']}/{naming.APPROVAL_ACTION})")
+    raise OpsError(
+        f"no approval is pending for {ctx.names.pipeline} "
+        f"({naming.DEPLOY_STAGES['production']}/{naming.APPROVAL_ACTION})"
+    )
 
 
 def _answer_approval(ctx: Context, args, status: str) -> int:
     token = _pending_approval(ctx)
     ctx.client("codepipeline").put_approval_result(
-        pipelineName=ctx.names.pipeline, stageName=naming.DEPLOY_STAGES["production"],
-        actionName=naming.APPROVAL_ACTION, result={"status": status, "summary": args.summary}, token=token,
+        pipelineName=ctx.names.pipeline,
+        stageName=naming.DEPLOY_STAGES["production"],
+        actionName=naming.APPROVAL_ACTION,
+        result={"status": status, "summary": args.summary},
+        token=token,
     )
-    ctx.emit({"pipeline": ctx.names.pipeline, "result": status, "summary": args.summary},
-             [f"✓ {status.lower()} the production release of {ctx.names.pipeline}: {args.summary}"])
+    ctx.emit(
+        {"pipeline": ctx.names.pipeline, "result": status, "summary": args.summary},
+        [f"✓ {status.lower()} the production release of {ctx.names.pipeline}: {args.summary}"],
+    )
     return 0
 
 
@@ -376,8 +424,9 @@ def cmd_reject(ctx: Context, args) -> int:
 
 
 def _executions(ctx: Context, max_results: int = 50) -> list[dict]:
-    return ctx.client("codepipeline").list_pipeline_executions(
-        pipelineName=ctx.names.pipeline, maxResults=max_results)["pipelineExecutionSummaries"]
+    return ctx.client("codepipeline").list_pipeline_executions(pipelineName=ctx.names.pipeline, maxResults=max_results)[
+        "pipelineExecutionSummaries"
+    ]
 
 
 def cmd_stop(ctx: Context, args) -> int:
@@ -388,9 +437,12 @@ def cmd_stop(ctx: Context, args) -> int:
             raise OpsError(f"no execution of {ctx.names.pipeline} is in progress")
         execution_id = running[0]["pipelineExecutionId"]
     ctx.client("codepipeline").stop_pipeline_execution(
-        pipelineName=ctx.names.pipeline, pipelineExecutionId=execution_id, abandon=args.abandon, reason=args.reason)
-    ctx.emit({"executionId": execution_id, "reason": args.reason},
-             [f"✓ stopping {ctx.names.pipeline} execution {execution_id}: {args.reason}"])
+        pipelineName=ctx.names.pipeline, pipelineExecutionId=execution_id, abandon=args.abandon, reason=args.reason
+    )
+    ctx.emit(
+        {"executionId": execution_id, "reason": args.reason},
+        [f"✓ stopping {ctx.names.pipeline} execution {execution_id}: {args.reason}"],
+    )
     return 0
 
 
@@ -398,8 +450,10 @@ def _records(ctx: Context):
     """This environment's deployment records, newest first, page by page."""
     paginator = ctx.client("dynamodb").get_paginator("query")
     for page in paginator.paginate(
-        TableName=ctx.names.deployments_table, IndexName=ctx.names.deployments_index,
-        KeyConditionExpression="environment = :env", ExpressionAttributeValues={":env": {"S": ctx.config.name}},
+        TableName=ctx.names.deployments_table,
+        IndexName=ctx.names.deployments_index,
+        KeyConditionExpression="environment = :env",
+        ExpressionAttributeValues={":env": {"S": ctx.config.name}},
         ScanIndexForward=False,
     ):
         for item in page["Items"]:
@@ -407,7 +461,7 @@ def _records(ctx: Context):
 
 
 def _value(attribute: dict) -> Any:
-    (kind, value), = attribute.items()
+    ((kind, value),) = attribute.items()
     if kind == "N":
         number = float(value)
         return int(number) if number.is_integer() else number
@@ -421,7 +475,9 @@ def cmd_rollback(ctx: Context, args) -> int:
 
     if args.stage not in naming.DEPLOY_STAGES.values():
         raise OpsError(f"--stage must be one of {', '.join(naming.DEPLOY_STAGES.values())}", EXIT_USAGE)
-    stage_state = next((s for s in pipeline_state(ctx).get("stageStates", []) if s.get("stageName") == args.stage), None)
+    stage_state = next(
+        (s for s in pipeline_state(ctx).get("stageStates", []) if s.get("stageName") == args.stage), None
+    )
     now = choice.assess(stage_state)
     latest = ((stage_state or {}).get("latestExecution") or {}).get("pipelineExecutionId")
     if isinstance(now, choice.Skip):
@@ -436,10 +492,13 @@ def cmd_rollback(ctx: Context, args) -> int:
             raise OpsError(f"{chosen.reason}; give the execution to roll back to with --to")
         target = chosen.target_execution
     rollback_execution = ctx.client("codepipeline").rollback_stage(
-        pipelineName=ctx.names.pipeline, stageName=args.stage, targetPipelineExecutionId=target)["pipelineExecutionId"]
-    done = [f"✓ rolling {args.stage} of {ctx.names.pipeline} back from {current} to {target} "
-            f"(rollback execution {rollback_execution})"]
-    moment = datetime.now(timezone.utc)
+        pipelineName=ctx.names.pipeline, stageName=args.stage, targetPipelineExecutionId=target
+    )["pipelineExecutionId"]
+    done = [
+        f"✓ rolling {args.stage} of {ctx.names.pipeline} back from {current} to {target} "
+        f"(rollback execution {rollback_execution})"
+    ]
+    moment = datetime.now(UTC)
     try:
         caller = ctx.client("sts").get_caller_identity()["Arn"]
         # Recorded like an automatic rollback, so the runbook's queries show it.
@@ -462,10 +521,11 @@ def cmd_rollback(ctx: Context, args) -> int:
     except AWS_ERRORS as error:
         # The rollback runs; a second one would only be refused or, worse,
         # roll back further. Say so, and do not fail the command.
-        done.append(f"! the rollback is running, but its record could not be written ({explain(error, 'recording it')}); "
-                    "do not start another: follow it with python -m ops health " + ctx.config.name)
-    ctx.emit({"stage": args.stage, "from": current, "target": target, "rollbackExecutionId": rollback_execution},
-             done)
+        done.append(
+            f"! the rollback is running, but its record could not be written ({explain(error, 'recording it')}); "
+            "do not start another: follow it with python -m ops health " + ctx.config.name
+        )
+    ctx.emit({"stage": args.stage, "from": current, "target": target, "rollbackExecutionId": rollback_execution}, done)
     return 0
 
 
@@ -479,13 +539,27 @@ def cmd_alarms(ctx: Context, args) -> int:
     """Runbook Task 6, steps 1-2, with this project's alarm and metric names."""
     cloudwatch = ctx.client("cloudwatch")
     if not args.history:
-        alarms = [a for page in cloudwatch.get_paginator("describe_alarms").paginate(
-            AlarmNamePrefix=f"{ctx.names.pipeline}-", AlarmTypes=["MetricAlarm"]) for a in page["MetricAlarms"]]
+        alarms = [
+            a
+            for page in cloudwatch.get_paginator("describe_alarms").paginate(
+                AlarmNamePrefix=f"{ctx.names.pipeline}-", AlarmTypes=["MetricAlarm"]
+            )
+            for a in page["MetricAlarms"]
+        ]
         if not alarms:
-            raise OpsError(f"no alarm named {ctx.names.pipeline}-*: deploy monitoring-{ctx.config.name} "
-                           f"(make deploy ENV={ctx.config.name} STACK=monitoring)")
-        rows = [{"name": a["AlarmName"], "state": a["StateValue"], "metric": f"{a['Namespace']} {a['MetricName']}",
-                 "threshold": f"{a['ComparisonOperator']} {a['Threshold']:g}"} for a in alarms]
+            raise OpsError(
+                f"no alarm named {ctx.names.pipeline}-*: deploy monitoring-{ctx.config.name} "
+                f"(make deploy ENV={ctx.config.name} STACK=monitoring)"
+            )
+        rows = [
+            {
+                "name": a["AlarmName"],
+                "state": a["StateValue"],
+                "metric": f"{a['Namespace']} {a['MetricName']}",
+                "threshold": f"{a['ComparisonOperator']} {a['Threshold']:g}",
+            }
+            for a in alarms
+        ]
         lines = [f"{r['state']:17} {r['name']:44} {r['metric']:32} {r['threshold']}" for r in rows]
         ctx.emit(rows, lines)
         return 0
@@ -495,59 +569,112 @@ def cmd_alarms(ctx: Context, args) -> int:
         raise OpsError(f"alarm {name} not found: list them with python -m ops alarms {ctx.config.name}")
     alarm = found[0]
     history = cloudwatch.describe_alarm_history(
-        AlarmName=name, HistoryItemType="StateUpdate", MaxRecords=20, ScanBy="TimestampDescending")["AlarmHistoryItems"]
-    end = datetime.now(timezone.utc)
+        AlarmName=name, HistoryItemType="StateUpdate", MaxRecords=20, ScanBy="TimestampDescending"
+    )["AlarmHistoryItems"]
+    end = datetime.now(UTC)
     points = cloudwatch.get_metric_statistics(
-        Namespace=alarm["Namespace"], MetricName=alarm["MetricName"], Dimensions=alarm.get("Dimensions", []),
-        StartTime=end - timedelta(days=args.days), EndTime=end, Period=3600,
-        Statistics=["Sum", "Average", "Maximum", "Minimum"])["Datapoints"]
+        Namespace=alarm["Namespace"],
+        MetricName=alarm["MetricName"],
+        Dimensions=alarm.get("Dimensions", []),
+        StartTime=end - timedelta(days=args.days),
+        EndTime=end,
+        Period=3600,
+        Statistics=["Sum", "Average", "Maximum", "Minimum"],
+    )["Datapoints"]
     points = sorted(points, key=lambda p: p["Timestamp"])
-    data = {"alarm": name, "state": alarm["StateValue"], "namespace": alarm["Namespace"],
-            "metric": alarm["MetricName"], "dimensions": alarm.get("Dimensions", []),
-            "threshold": alarm["Threshold"], "comparison": alarm["ComparisonOperator"],
-            "history": [{"time": _iso(h["Timestamp"]), "summary": h["HistorySummary"]} for h in history],
-            "hourly": [{"time": _iso(p["Timestamp"]), **{k: p[k] for k in ("Sum", "Average", "Maximum", "Minimum")}}
-                       for p in points]}
+    data = {
+        "alarm": name,
+        "state": alarm["StateValue"],
+        "namespace": alarm["Namespace"],
+        "metric": alarm["MetricName"],
+        "dimensions": alarm.get("Dimensions", []),
+        "threshold": alarm["Threshold"],
+        "comparison": alarm["ComparisonOperator"],
+        "history": [{"time": _iso(h["Timestamp"]), "summary": h["HistorySummary"]} for h in history],
+        "hourly": [
+            {"time": _iso(p["Timestamp"]), **{k: p[k] for k in ("Sum", "Average", "Maximum", "Minimum")}}
+            for p in points
+        ],
+    }
     dims = ",".join(f"{d['Name']}={d['Value']}" for d in data["dimensions"])
-    lines = [f"{name}: {alarm['StateValue']} ({alarm['Namespace']} {alarm['MetricName']} {dims}, "
-             f"{alarm['Statistic'] if 'Statistic' in alarm else ''} {alarm['ComparisonOperator']} {alarm['Threshold']:g})",
-             "", "State changes, newest first:"]
+    lines = [
+        f"{name}: {alarm['StateValue']} ({alarm['Namespace']} {alarm['MetricName']} {dims}, "
+        f"{alarm['Statistic'] if 'Statistic' in alarm else ''} {alarm['ComparisonOperator']} {alarm['Threshold']:g})",
+        "",
+        "State changes, newest first:",
+    ]
     lines += [f"  {h['time']}  {h['summary']}" for h in data["history"]] or ["  (none)"]
     lines += ["", f"Hourly statistics, last {args.days} day(s):"]
-    lines += [f"  {p['time']}  sum {p['Sum']:g}  avg {p['Average']:g}  max {p['Maximum']:g}  min {p['Minimum']:g}"
-              for p in data["hourly"]] or ["  (no data points)"]
-    lines += ["", "To change the threshold: edit the environment's config (deployment_duration_threshold_minutes, "
-              "coverage_threshold_percent, polling_interval_minutes), then make deploy ENV="
-              f"{ctx.config.name} STACK=monitoring; a put-metric-alarm would be undone by the next deploy."]
+    lines += [
+        f"  {p['time']}  sum {p['Sum']:g}  avg {p['Average']:g}  max {p['Maximum']:g}  min {p['Minimum']:g}"
+        for p in data["hourly"]
+    ] or ["  (no data points)"]
+    lines += [
+        "",
+        "To change the threshold: edit the environment's config (deployment_duration_threshold_minutes, "
+        "coverage_threshold_percent, polling_interval_minutes), then make deploy ENV="
+        f"{ctx.config.name} STACK=monitoring; a put-metric-alarm would be undone by the next deploy.",
+    ]
     ctx.emit(data, lines)
     return 0
 
 
 COMMANDS = {
     "bootstrap": (cmd_bootstrap, "Create ENV's Terraform state bucket and lock table (idempotent)", "bootstrap test"),
-    "deployer-roles": (cmd_deployer_roles, "Create or repair the roles the deploy projects assume, in the "
-                       "credentials' account (like cdk bootstrap --trust)", "deployer-roles production"),
-    "preflight": (cmd_preflight, "Checks before a deploy: Terraform, credentials and account, state backend, "
-                  "no placeholders, deployer roles, GitHub connection", "preflight test"),
+    "deployer-roles": (
+        cmd_deployer_roles,
+        "Create or repair the roles the deploy projects assume, in the "
+        "credentials' account (like cdk bootstrap --trust)",
+        "deployer-roles production",
+    ),
+    "preflight": (
+        cmd_preflight,
+        "Checks before a deploy: Terraform, credentials and account, state backend, "
+        "no placeholders, deployer roles, GitHub connection",
+        "preflight test",
+    ),
     "validate": (cmd_validate, "Post-deployment checklist: one ✓/✗ line per check", "validate test"),
-    "setup-secrets": (cmd_setup_secrets, "Store the Slack webhook in Secrets Manager (read from stdin or a prompt)",
-                      "setup-secrets test < webhook.txt"),
-    "setup-parameters": (cmd_setup_parameters, "Export the configured values as SSM parameters for other tools "
-                         "(the pipeline reads its configuration, not these), or --show them",
-                         "setup-parameters test"),
+    "setup-secrets": (
+        cmd_setup_secrets,
+        "Store the Slack webhook in Secrets Manager (read from stdin or a prompt)",
+        "setup-secrets test < webhook.txt",
+    ),
+    "setup-parameters": (
+        cmd_setup_parameters,
+        "Export the configured values as SSM parameters for other tools "
+        "(the pipeline reads its configuration, not these), or --show them",
+        "setup-parameters test",
+    ),
     "subscribe": (cmd_subscribe, "Subscribe an email address to the three topics", "subscribe test devops@example.com"),
     "health": (cmd_health, "Stage states, alarms in ALARM, the last five deployments", "health production"),
-    "summary": (cmd_summary, "Deployments, successes, failures, rollbacks, success rate, median duration",
-                "summary production --days 30"),
+    "summary": (
+        cmd_summary,
+        "Deployments, successes, failures, rollbacks, success rate, median duration",
+        "summary production --days 30",
+    ),
     "trigger": (cmd_trigger, "Start an execution; --wait follows it to the end", "trigger test --wait"),
-    "approve": (cmd_approve, "Approve the pending production release", "approve production --summary 'Approved by Jane'"),
-    "reject": (cmd_reject, "Reject the pending production release", "reject production --summary 'Rejected: flaky e2e'"),
+    "approve": (
+        cmd_approve,
+        "Approve the pending production release",
+        "approve production --summary 'Approved by Jane'",
+    ),
+    "reject": (
+        cmd_reject,
+        "Reject the pending production release",
+        "reject production --summary 'Rejected: flaky e2e'",
+    ),
     "stop": (cmd_stop, "Stop a stuck execution", "stop test --reason 'Stuck execution, restarting'"),
-    "rollback": (cmd_rollback, "Roll a stage back to the last success, or --to an execution",
-                 "rollback production --stage ProductionEnv"),
+    "rollback": (
+        cmd_rollback,
+        "Roll a stage back to the last success, or --to an execution",
+        "rollback production --stage ProductionEnv",
+    ),
     "deployments": (cmd_deployments, "Recent deployment records, newest first", "deployments test --status FAILED"),
-    "alarms": (cmd_alarms, "The environment's alarms and states; --history NAME: state changes and metric data",
-               "alarms production --history failures"),
+    "alarms": (
+        cmd_alarms,
+        "The environment's alarms and states; --history NAME: state changes and metric data",
+        "alarms production --history failures",
+    ),
 }
 
 
@@ -560,6 +687,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _bounded(kind, low, high, unit: str):
     """An argparse type: a number of `kind` within [low, high]."""
+
     def parse(text: str):
         try:
             value = kind(text)
@@ -568,6 +696,7 @@ def _bounded(kind, low, high, unit: str):
         if not low <= value <= high:  # also refuses NaN
             raise argparse.ArgumentTypeError(f"must be {low} to {high} {unit}, got {text}")
         return value
+
     return parse
 
 
@@ -586,8 +715,9 @@ def parser() -> argparse.ArgumentParser:
     root = _Parser(prog="python -m ops", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="command")
     for name, (_, help_text, example) in COMMANDS.items():
-        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text,
-                                  epilog=f"example: python -m ops {example}")
+        sub = commands.add_parser(
+            name, parents=[common], help=help_text, description=help_text, epilog=f"example: python -m ops {example}"
+        )
         if name == "setup-parameters":
             sub.add_argument("--show", action="store_true", help="print the current values")
             sub.add_argument("--github-owner")
@@ -599,8 +729,12 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--days", type=_bounded(int, 1, 3650, "days"), default=7)
         elif name == "trigger":
             sub.add_argument("--wait", action="store_true")
-            sub.add_argument("--poll-seconds", type=_bounded(float, 1.0, 3600.0, "seconds"), default=15.0,
-                             help="seconds between polls while waiting (default 15)")
+            sub.add_argument(
+                "--poll-seconds",
+                type=_bounded(float, 1.0, 3600.0, "seconds"),
+                default=15.0,
+                help="seconds between polls while waiting (default 15)",
+            )
         elif name in ("approve", "reject"):
             sub.add_argument("--summary", required=True)
         elif name == "stop":
@@ -612,26 +746,74 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--to", help="execution ID to roll back to (default: the last success)")
         elif name == "alarms":
             sub.add_argument("--history", metavar="NAME", help="an alarm name, or its suffix (failures, duration...)")
-            sub.add_argument("--days", type=_bounded(int, 1, 15, "days"), default=7,
-                             help="days of hourly metric statistics (default 7)")
+            sub.add_argument(
+                "--days",
+                type=_bounded(int, 1, 15, "days"),
+                default=7,
+                help="days of hourly metric statistics (default 7)",
+            )
         elif name == "deployments":
             sub.add_argument("--status")
             sub.add_argument("--limit", type=_bounded(int, 1, 1000, "records"), default=10)
     return root
 
 
-NOT_FOUND_CODES = {"ResourceNotFoundException", "PipelineNotFoundException", "NotFound", "NotFoundException",
-                   "ResourceNotFound", "NoSuchBucket", "PipelineExecutionNotFoundException", "ParameterNotFound"}
+NOT_FOUND_CODES = {
+    "ResourceNotFoundException",
+    "PipelineNotFoundException",
+    "NotFound",
+    "NotFoundException",
+    "ResourceNotFound",
+    "NoSuchBucket",
+    "PipelineExecutionNotFoundException",
+    "ParameterNotFound",
+}
 # Which stack creates what an operation reads, so "not found" says what to deploy.
 STACK_OF_OPERATION = {
-    **dict.fromkeys(("Query", "GetItem", "PutItem", "UpdateItem", "Scan", "DescribeTable", "DescribeTimeToLive",
-                     "GetBucketEncryption", "GetBucketVersioning", "GetPublicAccessBlock"), "core"),
-    **dict.fromkeys(("GetPipeline", "GetPipelineState", "GetPipelineExecution", "StartPipelineExecution",
-                     "StopPipelineExecution", "PutApprovalResult", "RollbackStage", "ListPipelineExecutions",
-                     "BatchGetProjects", "GetConnection"), "pipeline"),
-    **dict.fromkeys(("Publish", "Subscribe", "GetTopicAttributes", "ListSubscriptionsByTopic", "GetDashboard",
-                     "DescribeRule", "GetFunctionConfiguration", "DescribeAlarms", "DescribeAlarmHistory"),
-                    "monitoring"),
+    **dict.fromkeys(
+        (
+            "Query",
+            "GetItem",
+            "PutItem",
+            "UpdateItem",
+            "Scan",
+            "DescribeTable",
+            "DescribeTimeToLive",
+            "GetBucketEncryption",
+            "GetBucketVersioning",
+            "GetPublicAccessBlock",
+        ),
+        "core",
+    ),
+    **dict.fromkeys(
+        (
+            "GetPipeline",
+            "GetPipelineState",
+            "GetPipelineExecution",
+            "StartPipelineExecution",
+            "StopPipelineExecution",
+            "PutApprovalResult",
+            "RollbackStage",
+            "ListPipelineExecutions",
+            "BatchGetProjects",
+            "GetConnection",
+        ),
+        "pipeline",
+    ),
+    **dict.fromkeys(
+        (
+            "Publish",
+            "Subscribe",
+            "GetTopicAttributes",
+            "ListSubscriptionsByTopic",
+            "GetDashboard",
+            "DescribeRule",
+            "GetFunctionConfiguration",
+            "DescribeAlarms",
+            "DescribeAlarmHistory",
+        ),
+        "monitoring",
+    ),
 }
 
 
@@ -641,8 +823,11 @@ def _missing_resource(error: Exception, env: str) -> str | None:
         return None
     detail = error.response.get("Error", {}).get("Message", "") or _code(error)
     stack = STACK_OF_OPERATION.get(error.operation_name)
-    fix = (f"deploy {stack}-{env} (make deploy ENV={env} STACK={stack})" if stack
-           else f"check that every stack of {env} is deployed (make deploy ENV={env})")
+    fix = (
+        f"deploy {stack}-{env} (make deploy ENV={env} STACK={stack})"
+        if stack
+        else f"check that every stack of {env} is deployed (make deploy ENV={env})"
+    )
     return f"not found while calling {error.operation_name}: {detail.splitlines()[0][:200]}; {fix}"
 
 

@@ -118,11 +118,18 @@ class DeployerRoles:
         here = [t for t in self.config.deploy_targets if _account(t.role_arn) == account]
         for target in self.config.deploy_targets:
             if target not in here:
-                self.steps.append(Step(target.role_arn, f"in account {_account(target.role_arn)}: "
-                                                        "run this command with that account's credentials", False))
+                self.steps.append(
+                    Step(
+                        target.role_arn,
+                        f"in account {_account(target.role_arn)}: run this command with that account's credentials",
+                        False,
+                    )
+                )
         if not here:
-            raise OpsError(f"no deploy target of {self.config.name} is in account {account}: "
-                           "use the credentials of an account that hosts one")
+            raise OpsError(
+                f"no deploy target of {self.config.name} is in account {account}: "
+                "use the credentials of an account that hosts one"
+            )
         for target in here:
             try:
                 self._role(target)
@@ -162,8 +169,9 @@ class DeployerRoles:
             existing = None
         if existing != desired:
             self.iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(desired))
-        self.steps.append(Step(name, "may assume only deployer_assumes; denied the pipeline's resources",
-                               existing != desired))
+        self.steps.append(
+            Step(name, "may assume only deployer_assumes; denied the pipeline's resources", existing != desired)
+        )
 
 
 def report(config: EnvironmentConfig, steps: list[Step]) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from botocore.exceptions import ClientError
 
@@ -44,7 +44,9 @@ def terraform_version(which: Callable[[str], str | None] = shutil.which, run=sub
     label = f"Terraform >= {'.'.join(map(str, MINIMUM_TERRAFORM))} on PATH"
     binary = which("terraform")
     if not binary:
-        return Check(label, "fail", "no terraform on PATH: install it (https://developer.hashicorp.com/terraform/install)")
+        return Check(
+            label, "fail", "no terraform on PATH: install it (https://developer.hashicorp.com/terraform/install)"
+        )
     try:
         found = json.loads(run([binary, "version", "-json"], capture_output=True, text=True, timeout=30).stdout)
         version = tuple(int(p) for p in found["terraform_version"].split(".")[:2])
@@ -96,8 +98,14 @@ class Preflight:
             checks.append(Check(label, "fail", str(explain(error, "checking the credentials"))))
             return None
         if identity["Account"] != self.config.account_id:
-            checks.append(Check(label, "fail", f"the credentials are for account {identity['Account']}: "
-                                               "switch profile (AWS_PROFILE) or fix account_id"))
+            checks.append(
+                Check(
+                    label,
+                    "fail",
+                    f"the credentials are for account {identity['Account']}: "
+                    "switch profile (AWS_PROFILE) or fix account_id",
+                )
+            )
         else:
             checks.append(Check(label, "ok", identity["Arn"]))
         return identity["Account"]
@@ -133,9 +141,15 @@ class Preflight:
                     raise
                 # The infrastructure deploys without it; the pipeline's deploy
                 # stage would fail on AssumeRole. Not a stop, but said loudly.
-                checks.append(Check(label, "warn", f"missing: the {target.environment} deploy stage will fail on "
-                                                   f"AssumeRole until it exists: python -m ops deployer-roles "
-                                                   f"{self.config.name}"))
+                checks.append(
+                    Check(
+                        label,
+                        "warn",
+                        f"missing: the {target.environment} deploy stage will fail on "
+                        f"AssumeRole until it exists: python -m ops deployer-roles "
+                        f"{self.config.name}",
+                    )
+                )
         return checks
 
     def connection(self) -> Check:
@@ -149,6 +163,10 @@ class Preflight:
             return Check(label, "ok", f"not created yet (pipeline-{self.config.name} creates it)")
         status = mine[0].get("ConnectionStatus")
         if status != "AVAILABLE":
-            return Check(label, "warn", f"{status}: complete the handshake in the console (README, "
-                                        "Completing the GitHub connection); the pipeline cannot start until then")
+            return Check(
+                label,
+                "warn",
+                f"{status}: complete the handshake in the console (README, "
+                "Completing the GitHub connection); the pipeline cannot start until then",
+            )
         return Check(label, "ok", "AVAILABLE")

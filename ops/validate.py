@@ -6,9 +6,9 @@ from the naming helper, exactly as the stacks create them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
@@ -50,15 +50,30 @@ class Validator:
         names = self.names
         found = [
             (f"Pipeline {names.pipeline} exists with its five stages", self.pipeline),
-            *[(f"CodeBuild project {names.codebuild_project(k)} exists", self._project(k)) for k in naming.CODEBUILD_PROJECTS],
+            *[
+                (f"CodeBuild project {names.codebuild_project(k)} exists", self._project(k))
+                for k in naming.CODEBUILD_PROJECTS
+            ],
             (f"S3 bucket {names.artifacts_bucket} is KMS-encrypted, versioned and private", self.bucket),
-            (f"DynamoDB table {names.deployments_table} has TTL on expiresAt and {names.deployments_index}", self.table),
-            (f"Lambda function {names.lambda_function('rollback')} has TABLE_NAME, PIPELINE_ARN and TOPIC_ARN", self.function),
-            *[(f"SNS topic {names.topic(p)} exists", self._topic(p)) for p in ("deployments", "approvals", "rollbacks")],
+            (
+                f"DynamoDB table {names.deployments_table} has TTL on expiresAt and {names.deployments_index}",
+                self.table,
+            ),
+            (
+                f"Lambda function {names.lambda_function('rollback')} has TABLE_NAME, PIPELINE_ARN and TOPIC_ARN",
+                self.function,
+            ),
+            *[
+                (f"SNS topic {names.topic(p)} exists", self._topic(p))
+                for p in ("deployments", "approvals", "rollbacks")
+            ],
             (f"CloudWatch dashboard {names.dashboard} exists", self.dashboard),
             (f"EventBridge rule {names.alarm_rollback_rule} exists", self.rule),
-            (f"Health probe {names.lambda_function('health-probe')} reported every target in the last "
-             f"{int(PROBE_SILENCE.total_seconds() // 60)} minutes", self.health_probe),
+            (
+                f"Health probe {names.lambda_function('health-probe')} reported every target in the last "
+                f"{int(PROBE_SILENCE.total_seconds() // 60)} minutes",
+                self.health_probe,
+            ),
             (f"KMS key {names.kms_alias} rotates yearly", self.key_rotation),
             (f"GitHub connection {names.github_connection} is AVAILABLE", self.connection),
         ]
@@ -134,7 +149,9 @@ class Validator:
             raise
         ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != "expiresAt":
-            problems.append(f"TTL is {ttl.get('TimeToLiveStatus', 'DISABLED')} on {ttl.get('AttributeName', 'nothing')}")
+            problems.append(
+                f"TTL is {ttl.get('TimeToLiveStatus', 'DISABLED')} on {ttl.get('AttributeName', 'nothing')}"
+            )
         indexes = [i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])]
         if self.names.deployments_index not in indexes:
             problems.append(f"no {self.names.deployments_index}")
@@ -185,7 +202,7 @@ class Validator:
     def health_probe(self, now: datetime | None = None) -> str | None:
         """The health alarms are only as good as the probe's data: each target
         must have a recent status (healthy or not: `ops alarms` shows which)."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         cloudwatch, silent = self.client("cloudwatch"), []
         for target in naming.DEPLOY_STAGES:
             points = cloudwatch.get_metric_statistics(
@@ -202,8 +219,10 @@ class Validator:
             if not points:
                 silent.append(target)
         if silent:
-            return (f"no status for {', '.join(silent)}: see `aws logs tail "
-                    f"{self.names.lambda_log_group('health-probe')} --since 15m`")
+            return (
+                f"no status for {', '.join(silent)}: see `aws logs tail "
+                f"{self.names.lambda_log_group('health-probe')} --since 15m`"
+            )
         return None
 
     def key_rotation(self) -> str | None:
@@ -224,6 +243,8 @@ class Validator:
             return "not found: deploy pipeline-" + self.config.name
         status = match.get("ConnectionStatus")
         if status == "PENDING":
-            return ("PENDING: an administrator must complete it once (AWS console > Developer Tools > Settings > "
-                    "Connections > Update pending connection; README: Completing the GitHub connection)")
+            return (
+                "PENDING: an administrator must complete it once (AWS console > Developer Tools > Settings > "
+                "Connections > Update pending connection; README: Completing the GitHub connection)"
+            )
         return None if status == "AVAILABLE" else f"status is {status}"

@@ -12,14 +12,43 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 # Tests import stack modules directly too: load provider submodules lazily
 # from the start, as the app does (modules/provider_import.py).
-from modules import provider_import  # noqa: E402
+from modules import provider_import  # noqa: E402 - after the jsii setting above
 
 provider_import.enable()
 
-from environments import ENVIRONMENT_NAMES, load_all  # noqa: E402
-from tests.support.synth import SynthesizedStack  # noqa: E402
+from environments import ENVIRONMENT_NAMES, load_all  # noqa: E402 - after enable()
+from tests.support.synth import SynthesizedStack  # noqa: E402 - after enable()
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+# Fixtures that put a test in a tier (conftest marks each test; see pytest.ini).
+SYNTH_FIXTURES = {"synth_dir"}
+EMULATION_FIXTURES = {"aws_credentials", "no_aws_credentials"}
+SLOW_MARKERS = {"slow", "terraform"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Derive each test's tier from what it uses, so no list of tests is kept
+    by hand: a test that needs the session synth is `stacks`, one with moto's
+    credentials is `integration`, the rest `unit`; `fast` is every unit test
+    that is not slow (`make test-fast`). A module that starts an emulator or
+    a synth of its own declares its tier with `pytestmark`."""
+    for item in items:
+        used = set(item.fixturenames)
+        declared = [m for m in ("stacks", "integration", "unit") if item.get_closest_marker(m)]
+        if declared:  # a module that starts its own emulator or synth says so
+            tier = declared[0]
+        elif used & SYNTH_FIXTURES:
+            tier = "stacks"
+        elif used & EMULATION_FIXTURES:
+            tier = "integration"
+        else:
+            tier = "unit"
+        if not declared:
+            item.add_marker(tier)
+        if tier == "unit" and not any(item.get_closest_marker(m) for m in SLOW_MARKERS):
+            item.add_marker("fast")
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,9 @@ from environments import load
 from modules import naming
 from tools.tf_validate import validate_all
 
+# Tier: synthesizes an environment of its own.
+pytestmark = pytest.mark.stacks
+
 REGION = "eu-west-1"
 
 

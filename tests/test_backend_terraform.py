@@ -147,7 +147,9 @@ def test_a_lock_is_held_during_apply_and_a_concurrent_apply_is_refused(aws, stac
     wait_for_release = f"for i in $(seq 1200); do [ -f {release} ] && exit 0; sleep 0.1; done; exit 1"
     config = config_with(
         backend_for(core, aws),
-        resource={"terraform_data": {"slow": {"input": "v1", "provisioner": [{"local-exec": {"command": wait_for_release}}]}}},
+        resource={
+            "terraform_data": {"slow": {"input": "v1", "provisioner": [{"local-exec": {"command": wait_for_release}}]}}
+        },
     )
     first, second = write_config(tmp_path / "first", config), write_config(tmp_path / "second", config)
     for workdir in (first, second):

@@ -60,7 +60,10 @@ def test_first_run_creates_a_secure_bucket_and_table(aws):
     assert table["SSEDescription"]["Status"] == "ENABLED"
     assert table["DeletionProtectionEnabled"] is True
     backups = dynamodb.describe_continuous_backups(TableName=config.state_lock_table)
-    assert backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert (
+        backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
+        == "ENABLED"
+    )
 
 
 def test_second_run_changes_nothing_and_says_so(aws, capsys):
@@ -105,7 +108,9 @@ def test_lock_table_is_skipped_when_dynamodb_locking_is_off(aws):
 
 def test_wrong_account_is_refused_before_anything_is_created(aws):
     config = dataclasses.replace(load("test"), account_id="210987654321")
-    with pytest.raises(OpsError, match="credentials are for account 123456789012, but environment 'test' lives in 210987654321"):
+    with pytest.raises(
+        OpsError, match="credentials are for account 123456789012, but environment 'test' lives in 210987654321"
+    ):
         run(config)
     assert boto3.client("s3").list_buckets()["Buckets"] == []
 
@@ -140,9 +145,14 @@ def _stubbed(config):
     moto cannot deny access or own a bucket from another account, so these
     answers are stubbed; the code under test is unchanged.
     """
-    boot = bootstrap.Bootstrapper(config, boto3.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"))
+    boot = bootstrap.Bootstrapper(
+        config, boto3.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    )
     sts, s3 = Stubber(boot.sts), Stubber(boot.s3)
-    sts.add_response("get_caller_identity", {"Account": config.account_id, "Arn": "arn:aws:iam::123456789012:user/ops", "UserId": "ops"})
+    sts.add_response(
+        "get_caller_identity",
+        {"Account": config.account_id, "Arn": "arn:aws:iam::123456789012:user/ops", "UserId": "ops"},
+    )
     return boot, sts, s3
 
 

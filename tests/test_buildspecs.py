@@ -102,7 +102,9 @@ def sandbox(tmp_path):
 
     def run(command: str, **env) -> subprocess.CompletedProcess:
         environ = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", **env}
-        return subprocess.run(["bash", "-c", command], cwd=work, env=environ, capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            ["bash", "-c", command], cwd=work, env=environ, capture_output=True, text=True, timeout=60
+        )
 
     run.bin, run.work, run.aws_log = bin_dir, work, tmp_path / "aws.log"
     return run
@@ -118,8 +120,18 @@ def test_coverage_gate(sandbox, coverage, passes):
     assert ("FAILED: coverage" in result.stdout) is not passes
     # The metric is published before the gate decides, pass or fail.
     assert sandbox.aws_log.read_text().split() == [
-        "cloudwatch", "put-metric-data", "--namespace", "KiroPipeline", "--metric-name", "TestCoverage",
-        "--dimensions", "Environment=staging", "--value", str(coverage), "--unit", "Percent",
+        "cloudwatch",
+        "put-metric-data",
+        "--namespace",
+        "KiroPipeline",
+        "--metric-name",
+        "TestCoverage",
+        "--dimensions",
+        "Environment=staging",
+        "--value",
+        str(coverage),
+        "--unit",
+        "Percent",
     ]
 
 

@@ -10,9 +10,9 @@ import pytest
 
 import environments
 from environments import (
-    BuildSettings,
     ENVIRONMENT_NAMES,
     ArtifactLifecycle,
+    BuildSettings,
     ConfigError,
     GitHubSource,
     StateBackend,
@@ -26,7 +26,6 @@ from tests.conftest import REPO
 
 def replace(config, **changes):
     return dataclasses.replace(config, **changes)
-
 
 
 class TestSeedValues:
@@ -113,10 +112,22 @@ class TestValidation:
             ({"github": GitHubSource("-bad-", "repo")}, "github.owner", "GitHub"),
             ({"github": GitHubSource("org", "re po")}, "github.repo", "repository"),
             ({"github": GitHubSource("org", "repo", "a..b")}, "github.branch", "branch"),
-            ({"artifact_lifecycle": ArtifactLifecycle(transition_to_ia_days=10)}, "artifact_lifecycle.transition_to_ia_days", "30 days"),
-            ({"artifact_lifecycle": ArtifactLifecycle(expiration_days=30)}, "artifact_lifecycle.expiration_days", "later than"),
+            (
+                {"artifact_lifecycle": ArtifactLifecycle(transition_to_ia_days=10)},
+                "artifact_lifecycle.transition_to_ia_days",
+                "30 days",
+            ),
+            (
+                {"artifact_lifecycle": ArtifactLifecycle(expiration_days=30)},
+                "artifact_lifecycle.expiration_days",
+                "later than",
+            ),
             ({"state_backend": StateBackend(bucket="Not_A_Bucket")}, "state_backend.bucket", "S3 bucket name"),
-            ({"state_backend": StateBackend(dynamodb_locking=False, s3_native_locking=False)}, "state_backend", "at least one"),
+            (
+                {"state_backend": StateBackend(dynamodb_locking=False, s3_native_locking=False)},
+                "state_backend",
+                "at least one",
+            ),
             ({"name": "qa"}, "name", "test, staging, production"),
         ],
     )
@@ -130,8 +141,14 @@ class TestValidation:
 
     def test_wrong_types_do_not_hide_the_other_problems(self):
         with pytest.raises(ConfigError) as caught:
-            replace(load("test"), approval_required="yes", polling_interval_minutes="5", account_id="1234",
-                    kms_deletion_window_days=3, build=BuildSettings(timeout_minutes="60", queued_timeout_minutes=1))
+            replace(
+                load("test"),
+                approval_required="yes",
+                polling_interval_minutes="5",
+                account_id="1234",
+                kms_deletion_window_days=3,
+                build=BuildSettings(timeout_minutes="60", queued_timeout_minutes=1),
+            )
         assert caught.value.problems == (
             "approval_required: expected bool, got str 'yes'",
             "polling_interval_minutes: expected int, got str '5'",
@@ -202,11 +219,20 @@ class TestNaming:
     def test_every_name_follows_the_pattern(self, env_config):
         names = env_config.names
         prefix = f"kiro-pipeline-{env_config.name}"
-        for value in (names.artifacts_bucket, names.deployments_table, names.kms_key, names.state_bucket, names.state_lock_table):
+        for value in (
+            names.artifacts_bucket,
+            names.deployments_table,
+            names.kms_key,
+            names.state_bucket,
+            names.state_lock_table,
+        ):
             assert value.startswith(prefix + "-"), value
 
     def test_bucket_suffix_is_optional(self):
-        assert replace(load("test"), artifacts_bucket_suffix="acme").names.artifacts_bucket == "kiro-pipeline-test-artifacts-acme"
+        assert (
+            replace(load("test"), artifacts_bucket_suffix="acme").names.artifacts_bucket
+            == "kiro-pipeline-test-artifacts-acme"
+        )
 
     def test_state_backend_defaults_are_unique_per_account_and_overridable(self):
         config = load("production")
@@ -216,13 +242,20 @@ class TestNaming:
         assert (custom.state_bucket, custom.state_lock_table) == ("acme-tfstate", "acme-locks")
 
     def test_stack_ids(self):
-        assert [naming.stack_id(c, "test") for c in naming.STACK_CONCERNS] == ["core-test", "pipeline-test", "monitoring-test"]
+        assert [naming.stack_id(c, "test") for c in naming.STACK_CONCERNS] == [
+            "core-test",
+            "pipeline-test",
+            "monitoring-test",
+        ]
         with pytest.raises(ValueError, match="expected one of core, pipeline, monitoring"):
             naming.stack_id("network", "test")
         assert naming.state_key("core-test") == "core-test/terraform.tfstate"
 
     def test_config_and_naming_do_not_import_cdktf(self):
-        code = "import environments, modules.naming, ops.bootstrap, ops.cli, sys; print(any(m.startswith(('cdktf', 'jsii')) for m in sys.modules))"
+        code = (
+            "import environments, modules.naming, ops.bootstrap, ops.cli, sys; "
+            "print(any(m.startswith(('cdktf', 'jsii')) for m in sys.modules))"
+        )
         result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
         assert result.stdout.strip() == "False"
 
@@ -269,21 +302,27 @@ class TestTopology:
         production = load("production")
         shared = tuple(
             dataclasses.replace(t, role_arn=p.role_arn, health_check_url=p.health_check_url)
-            if t.environment == "production" else t
-            for t, p in zip(staging.deploy_targets, production.deploy_targets)
+            if t.environment == "production"
+            else t
+            for t, p in zip(staging.deploy_targets, production.deploy_targets, strict=True)
         )
         problems = environments.config.topology_problems([replace(staging, deploy_targets=shared), production])
         assert len(problems) == 2
-        assert "deploy role 'arn:aws:iam::123456789012:role/kiro-pipeline-production-production-deployer' is shared by " \
-               "staging/production, production/production" in problems[0]
+        assert (
+            "deploy role 'arn:aws:iam::123456789012:role/kiro-pipeline-production-production-deployer' is shared by "
+            "staging/production, production/production" in problems[0]
+        )
         assert "health URL" in problems[1]
 
     def test_select_checks_the_selected_against_every_other_environment(self, monkeypatch):
         production = load("production")
         import environments.staging as staging_module
 
-        clash = replace(staging_module.CONFIG, deploy_targets=production.deploy_targets[:2] + (
-            dataclasses.replace(production.deploy_targets[2], production=False),))
+        clash = replace(
+            staging_module.CONFIG,
+            deploy_targets=production.deploy_targets[:2]
+            + (dataclasses.replace(production.deploy_targets[2], production=False),),
+        )
         monkeypatch.setattr(staging_module, "CONFIG", clash)
         with pytest.raises(ConfigError) as caught:
             environments.select(["staging"])

@@ -106,7 +106,8 @@ class TestKmsKey:
 
         roles = statement_by_sid(statements, "AllowProjectRolesThroughTheirServices")
         assert condition(roles, "StringEquals", "kms:ViaService") == [
-            f"{s}.{region}.amazonaws.com" for s in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "secretsmanager", "sns", "sqs")
+            f"{s}.{region}.amazonaws.com"
+            for s in ("codebuild", "codepipeline", "dynamodb", "lambda", "s3", "secretsmanager", "sns", "sqs")
         ]
         assert condition(roles, "ArnLike", "aws:PrincipalArn") == [f"arn:aws:iam::{account}:role/{prefix}-*"]
         assert condition(roles, "StringEquals", "kms:CallerAccount") == [account]
@@ -248,7 +249,9 @@ class TestAccessLogs:
         assert statement_by_sid(statements, "DenyInsecureTransport")["effect"] == "Deny"
 
     def test_access_logs_use_sse_s3_and_expire(self, core):
-        encryption = core.resource("aws_s3_bucket_server_side_encryption_configuration", "access_logs_bucket_encryption")
+        encryption = core.resource(
+            "aws_s3_bucket_server_side_encryption_configuration", "access_logs_bucket_encryption"
+        )
         # S3 server access logging cannot deliver to an SSE-KMS bucket.
         assert encryption["rule"][0]["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
         (rule,) = core.resource("aws_s3_bucket_lifecycle_configuration", "access_logs_bucket_lifecycle")["rule"]

@@ -10,9 +10,10 @@ from tools import emulator
 def test_what_is_not_emulated_includes_its_dependents(stacks):
     config = stacks[naming.stack_id("pipeline", "test")].json
     patched, excluded = emulator.patch(config, "http://127.0.0.1:1")
-    assert excluded["aws_codeconnections_connection.github_connection"] == emulator.NOT_EMULATED[
-        "aws_codeconnections_connection"
-    ]
+    assert (
+        excluded["aws_codeconnections_connection.github_connection"]
+        == emulator.NOT_EMULATED["aws_codeconnections_connection"]
+    )
     assert excluded["aws_codepipeline.pipeline"] == emulator.NOT_EMULATED["aws_codepipeline"]
     assert all(not a.startswith("aws_iam_role") for a in excluded)
     # The connection's ARN is stood in for; nothing refers to the resource any more.
@@ -27,7 +28,11 @@ def test_a_dependent_of_a_not_emulated_resource_is_excluded_with_its_reason():
             "aws_iam_role_policy": {"p": {"policy": "${data.aws_iam_policy_document.d.json}"}},
             "aws_s3_bucket": {"b": {"bucket": "b"}},
         },
-        "data": {"aws_iam_policy_document": {"d": {"statement": [{"resources": ["${aws_codebuild_report_group.reports.arn}"]}]}}},
+        "data": {
+            "aws_iam_policy_document": {
+                "d": {"statement": [{"resources": ["${aws_codebuild_report_group.reports.arn}"]}]}
+            }
+        },
     }
     assert emulator.not_emulated(config) == {
         "aws_codebuild_report_group.reports": emulator.NOT_EMULATED["aws_codebuild_report_group"],
@@ -40,8 +45,10 @@ def test_endpoints_go_to_the_copy_only(stacks):
     patched, _ = emulator.patch(config, "http://127.0.0.1:1")
     assert "endpoints" not in config["terraform"]["backend"]["s3"]
     assert patched["terraform"]["backend"]["s3"]["endpoints"]["s3"] == "http://127.0.0.1:1"
-    assert all(r["config"]["endpoints"]["dynamodb"] == "http://127.0.0.1:1"
-               for r in patched["data"]["terraform_remote_state"].values())
+    assert all(
+        r["config"]["endpoints"]["dynamodb"] == "http://127.0.0.1:1"
+        for r in patched["data"]["terraform_remote_state"].values()
+    )
     assert set(patched["provider"]["aws"][0]["endpoints"][0]) == set(emulator.PROVIDER_ENDPOINTS)
 
 
@@ -49,11 +56,24 @@ def test_only_listed_attributes_are_excused():
     def change(kind, before, after, actions=("update",)):
         return {"type": kind, "change": {"actions": list(actions), "before": before, "after": after}}
 
-    assert emulator.known_artifact(change("aws_kms_key", {"rotation_period_in_days": 0},
-                                          {"rotation_period_in_days": 365}))
+    assert emulator.known_artifact(
+        change("aws_kms_key", {"rotation_period_in_days": 0}, {"rotation_period_in_days": 365})
+    )
     # One listed attribute plus one that is not: a defect, not an artifact.
-    assert emulator.known_artifact(change("aws_kms_key", {"rotation_period_in_days": 0, "policy": "a"},
-                                          {"rotation_period_in_days": 365, "policy": "b"})) is None
-    assert emulator.known_artifact(change("aws_s3_bucket", {"rotation_period_in_days": 0},
-                                          {"rotation_period_in_days": 365})) is None
+    assert (
+        emulator.known_artifact(
+            change(
+                "aws_kms_key",
+                {"rotation_period_in_days": 0, "policy": "a"},
+                {"rotation_period_in_days": 365, "policy": "b"},
+            )
+        )
+        is None
+    )
+    assert (
+        emulator.known_artifact(
+            change("aws_s3_bucket", {"rotation_period_in_days": 0}, {"rotation_period_in_days": 365})
+        )
+        is None
+    )
     assert emulator.known_artifact(change("aws_kms_key", {}, {}, actions=("delete", "create"))) is None

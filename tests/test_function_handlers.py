@@ -68,9 +68,13 @@ def metric_sum(name: str) -> float:
 
 def metric_values(name: str) -> list[float]:
     stats = boto3.client("cloudwatch").get_metric_statistics(
-        Namespace="KiroPipeline", MetricName=name, Dimensions=[{"Name": "Environment", "Value": ENV}],
-        StartTime=datetime.datetime(2020, 1, 1), EndTime=datetime.datetime(2100, 1, 1),
-        Period=86400 * 365 * 80, Statistics=["Maximum", "SampleCount"],
+        Namespace="KiroPipeline",
+        MetricName=name,
+        Dimensions=[{"Name": "Environment", "Value": ENV}],
+        StartTime=datetime.datetime(2020, 1, 1),
+        EndTime=datetime.datetime(2100, 1, 1),
+        Period=86400 * 365 * 80,
+        Statistics=["Maximum", "SampleCount"],
     )
     return [(p["Maximum"], p["SampleCount"]) for p in stats["Datapoints"]]
 
@@ -101,7 +105,12 @@ def recorder(aws, monkeypatch):
 def expect_commit(recorder, execution_id="exec-1", commit="3f2a9c1"):
     recorder.stub.add_response(
         "get_pipeline_execution",
-        {"pipelineExecution": {"pipelineExecutionId": execution_id, "artifactRevisions": [{"name": "SourceOutput", "revisionId": commit}]}},
+        {
+            "pipelineExecution": {
+                "pipelineExecutionId": execution_id,
+                "artifactRevisions": [{"name": "SourceOutput", "revisionId": commit}],
+            }
+        },
         {"pipelineName": PIPELINE, "pipelineExecutionId": execution_id},
     )
 
@@ -115,8 +124,19 @@ class TestRecorder:
         assert recorder.handler(events.execution("SUCCEEDED", "2026-11-22T04:20:30Z"))["result"] == "recorded"
 
         record = item("exec-1")
-        assert {k: record[k] for k in ("environment", "status", "startTime", "endTime", "commitId", "stage",
-                                        "pipelineExecutionId", "triggerType")} == {
+        assert {
+            k: record[k]
+            for k in (
+                "environment",
+                "status",
+                "startTime",
+                "endTime",
+                "commitId",
+                "stage",
+                "pipelineExecutionId",
+                "triggerType",
+            )
+        } == {
             "environment": "test",
             "status": "SUCCEEDED",
             "startTime": "2026-11-22T03:44:00Z",
@@ -126,7 +146,7 @@ class TestRecorder:
             "pipelineExecutionId": "exec-1",
             "triggerType": "WebhookV2",
         }
-        start = datetime.datetime(2026, 11, 22, 3, 44, tzinfo=datetime.timezone.utc)
+        start = datetime.datetime(2026, 11, 22, 3, 44, tzinfo=datetime.UTC)
         assert int(record["expiresAt"]) == int((start + datetime.timedelta(days=90)).timestamp())
         assert metric_sum("DeploymentSuccess") == 1
         assert metric_values("DeploymentDuration") == [(2190.0, 1.0)]
@@ -162,7 +182,9 @@ class TestRecorder:
         assert (item("exec-1")["stage"], item("exec-1")["stageStatus"]) == ("StagingEnv", "STARTED")
 
     def test_malformed_and_foreign_events_are_acknowledged_not_retried(self, recorder, capsys):
-        result = recorder.handler(events.without(events.execution("STARTED", "2026-11-22T03:44:00Z"), "detail", "state"))
+        result = recorder.handler(
+            events.without(events.execution("STARTED", "2026-11-22T03:44:00Z"), "detail", "state")
+        )
         assert result == {"result": "rejected", "reason": "detail.state is not a non-empty string"}
         other = recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z", pipeline="kiro-pipeline-staging"))
         assert other["result"] == "ignored"
@@ -176,7 +198,7 @@ class TestRecorder:
         recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))
         assert item("exec-1")["status"] == "IN_PROGRESS"
         assert "commitId" not in item("exec-1")
-        assert any(l["message"] == "could not look up the commit" for l in log_lines(capsys))
+        assert any(line["message"] == "could not look up the commit" for line in log_lines(capsys))
 
     def test_the_runbooks_query_returns_newest_first(self, recorder):
         for index, start in enumerate(["2026-11-20T10:00:00Z", "2026-11-22T09:00:00Z", "2026-11-21T12:00:00Z"]):
@@ -202,8 +224,14 @@ class TestRecorder:
     def test_settings_are_validated_at_cold_start(self, aws, monkeypatch):
         monkeypatch.delenv("TABLE_NAME", raising=False)
         with pytest.raises(SettingsError) as caught:
-            fresh("deployment_recorder.handler", monkeypatch, PIPELINE_NAME=PIPELINE, ENVIRONMENT=ENV,
-                  METRICS_NAMESPACE="KiroPipeline", RECORD_TTL_DAYS="zero")
+            fresh(
+                "deployment_recorder.handler",
+                monkeypatch,
+                PIPELINE_NAME=PIPELINE,
+                ENVIRONMENT=ENV,
+                METRICS_NAMESPACE="KiroPipeline",
+                RECORD_TTL_DAYS="zero",
+            )
         assert str(caught.value) == (
             "configuration error: TABLE_NAME is not set; RECORD_TTL_DAYS='zero' is invalid: "
             "invalid literal for int() with base 10: 'zero'"

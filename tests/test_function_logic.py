@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -33,7 +33,12 @@ class TestRecorderParsing:
 
     def test_stage_event(self):
         parsed = recorder.parse(events.stage("TestEnv", "FAILED", "2026-11-22T03:50:00+00:00"))
-        assert (parsed.kind, parsed.stage, parsed.state, parsed.time) == ("stage", "TestEnv", "FAILED", "2026-11-22T03:50:00Z")
+        assert (parsed.kind, parsed.stage, parsed.state, parsed.time) == (
+            "stage",
+            "TestEnv",
+            "FAILED",
+            "2026-11-22T03:50:00Z",
+        )
 
     @pytest.mark.parametrize(
         "event, reason",
@@ -41,7 +46,10 @@ class TestRecorderParsing:
             ("not a dict", "not a JSON object"),
             ({"detail-type": "EC2 Instance State-change Notification", "detail": {}}, "not a pipeline or stage"),
             (events.without(events.execution("STARTED", "2026-11-22T03:44:00Z"), "detail"), "no detail"),
-            (events.without(events.execution("STARTED", "2026-11-22T03:44:00Z"), "detail", "execution-id"), "execution-id"),
+            (
+                events.without(events.execution("STARTED", "2026-11-22T03:44:00Z"), "detail", "execution-id"),
+                "execution-id",
+            ),
             (events.without(events.stage("Build", "STARTED", "2026-11-22T03:44:00Z"), "detail", "stage"), "stage"),
             (events.execution("EXPLODED", "2026-11-22T03:44:00Z"), "unknown state"),
             (events.execution("STARTED", "yesterday"), "not an ISO-8601"),
@@ -67,15 +75,26 @@ class TestRecorderPlans:
         )
         assert status.remove == ("endTime",)
         assert status.set_if_absent["startTime"] == "2026-11-22T03:44:00Z"
-        ninety_days_later = datetime(2027, 2, 20, 3, 44, tzinfo=timezone.utc)
-        assert start.set_values == {"startTime": "2026-11-22T03:44:00Z", "startedAt": "2026-11-22T03:44:00Z",
-                                    "expiresAt": int(ninety_days_later.timestamp())}
+        ninety_days_later = datetime(2027, 2, 20, 3, 44, tzinfo=UTC)
+        assert start.set_values == {
+            "startTime": "2026-11-22T03:44:00Z",
+            "startedAt": "2026-11-22T03:44:00Z",
+            "expiresAt": int(ninety_days_later.timestamp()),
+        }
         assert start.set_if_absent["executionType"] == "STANDARD"
         assert start.condition == "attribute_not_exists(startedAt)"
         assert decision.check_metrics
 
-    @pytest.mark.parametrize("state, status", [("SUCCEEDED", "SUCCEEDED"), ("FAILED", "FAILED"), ("STOPPED", "STOPPED"),
-                                               ("SUPERSEDED", "SUPERSEDED"), ("CANCELED", "CANCELED")])
+    @pytest.mark.parametrize(
+        "state, status",
+        [
+            ("SUCCEEDED", "SUCCEEDED"),
+            ("FAILED", "FAILED"),
+            ("STOPPED", "STOPPED"),
+            ("SUPERSEDED", "SUPERSEDED"),
+            ("CANCELED", "CANCELED"),
+        ],
+    )
     def test_final_states_end_the_record(self, state, status):
         decision = plan(events.execution(state, "2026-11-22T04:10:00Z"))
         (update,) = decision.updates
@@ -91,13 +110,21 @@ class TestRecorderPlans:
 
     def test_rollback_triggers_make_a_rollback_execution(self):
         event = events.execution("STARTED", "2026-11-22T04:20:00Z")
-        for trigger, kind in (("AutomatedRollback", "ROLLBACK"), ("ManualRollback", "ROLLBACK"), ("WebhookV2", "STANDARD")):
+        for trigger, kind in (
+            ("AutomatedRollback", "ROLLBACK"),
+            ("ManualRollback", "ROLLBACK"),
+            ("WebhookV2", "STANDARD"),
+        ):
             event["detail"]["execution-trigger"] = {"trigger-type": trigger}
             assert recorder.parse(event).execution_type == kind
 
     def test_pending_metrics_come_from_the_record(self):
-        done = {"status": "SUCCEEDED", "updatedAt": "t2", "startedAt": "2026-11-22T03:00:00Z",
-                "endTime": "2026-11-22T03:10:00Z"}
+        done = {
+            "status": "SUCCEEDED",
+            "updatedAt": "t2",
+            "startedAt": "2026-11-22T03:00:00Z",
+            "endTime": "2026-11-22T03:10:00Z",
+        }
         assert recorder.pending_metrics(done) == recorder.Metrics("SUCCEEDED@t2", {"DeploymentSuccess": 1}, 600)
         assert recorder.pending_metrics({**done, "metricsPublished": "SUCCEEDED@t2"}) is None
         assert recorder.pending_metrics({**done, "metricsFor": "SUCCEEDED@t2"}) is not None  # claimed, not published
@@ -125,7 +152,9 @@ class TestRecorderPlans:
         assert recorder.outcome_metrics("SUPERSEDED") == {}
 
     def test_duration_needs_both_ends(self):
-        assert recorder.duration_seconds({"startedAt": "2026-11-22T03:44:00Z", "endTime": "2026-11-22T04:14:30Z"}) == 1830
+        assert (
+            recorder.duration_seconds({"startedAt": "2026-11-22T03:44:00Z", "endTime": "2026-11-22T04:14:30Z"}) == 1830
+        )
         assert recorder.duration_seconds({"endTime": "2026-11-22T04:14:30Z"}) is None
 
 
@@ -192,10 +221,13 @@ class TestRollbackTarget:
 
     def test_the_current_execution_must_be_recorded(self):
         assert rollback.choose_target(self.HISTORY, "StagingEnv", "zzz") == rollback.NoTarget(
-            "execution zzz running in StagingEnv has no deployment record")
+            "execution zzz running in StagingEnv has no deployment record"
+        )
 
     def test_no_earlier_success(self):
-        result = rollback.choose_target([record("e2", "IN_PROGRESS", "t2"), record("e1", "FAILED", "t1")], "TestEnv", "e2")
+        result = rollback.choose_target(
+            [record("e2", "IN_PROGRESS", "t2"), record("e1", "FAILED", "t1")], "TestEnv", "e2"
+        )
         assert result == rollback.NoTarget("no earlier execution in which TestEnv succeeded is recorded")
 
     def test_reads_only_as_far_as_it_needs(self):

@@ -31,21 +31,50 @@ hostile_scalars = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=50),
-    st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3),  # lone surrogates
+    st.text(
+        alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3
+    ),  # lone surrogates
     st.just("x" * 500_000),
-    st.sampled_from([
-        "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-11-22T03:44:00", "2026-13-45T99:99:99Z",
-        "2026-11-22T03:44:00.123+0000", "1970-01-01T00:00:00Z", "", " ", "\x00",
-    ]),
+    st.sampled_from(
+        [
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2026-11-22T03:44:00",
+            "2026-13-45T99:99:99Z",
+            "2026-11-22T03:44:00.123+0000",
+            "1970-01-01T00:00:00Z",
+            "",
+            " ",
+            "\x00",
+        ]
+    ),
 )
-hostile = st.recursive(hostile_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=10), inner, max_size=3)), max_leaves=8)
+hostile = st.recursive(
+    hostile_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=10), inner, max_size=3)),
+    max_leaves=8,
+)
 
-RECORDER_PATHS = [("time",), ("detail", "pipeline"), ("detail", "execution-id"), ("detail", "state"),
-                  ("detail", "stage"), ("detail", "execution-trigger"), ("detail", "execution-trigger", "trigger-type"),
-                  ("detail",), ("detail-type",)]
-ROLLBACK_PATHS = [("detail", "alarmName"), ("detail", "state"), ("detail", "state", "value"),
-                  ("detail", "state", "timestamp"), ("detail", "state", "reason"), ("detail",), ("detail-type",)]
+RECORDER_PATHS = [
+    ("time",),
+    ("detail", "pipeline"),
+    ("detail", "execution-id"),
+    ("detail", "state"),
+    ("detail", "stage"),
+    ("detail", "execution-trigger"),
+    ("detail", "execution-trigger", "trigger-type"),
+    ("detail",),
+    ("detail-type",),
+]
+ROLLBACK_PATHS = [
+    ("detail", "alarmName"),
+    ("detail", "state"),
+    ("detail", "state", "value"),
+    ("detail", "state", "timestamp"),
+    ("detail", "state", "reason"),
+    ("detail",),
+    ("detail-type",),
+]
 
 
 def replaced(event: dict, path: tuple, value) -> dict:
@@ -82,11 +111,15 @@ def with_examples(cases):
         for case in cases:
             test = example(case)(test)
         return test
+
     return decorate
 
 
 def recorder_events():
-    samples = [events.execution("STARTED", "2026-11-22T03:44:00Z"), events.stage("Build", "SUCCEEDED", "2026-11-22T03:45:00Z")]
+    samples = [
+        events.execution("STARTED", "2026-11-22T03:44:00Z"),
+        events.stage("Build", "SUCCEEDED", "2026-11-22T03:45:00Z"),
+    ]
     return st.one_of(
         hostile,
         st.builds(replaced, st.sampled_from(samples), st.sampled_from(RECORDER_PATHS), hostile),
@@ -132,19 +165,28 @@ def test_rollback_logic_decides_or_rejects_every_shape(event):
 def handlers(stacks):
     """Both handlers on one moto account, imported once for the module."""
     patch = pytest.MonkeyPatch()
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         patch.setenv(name, value)
     with mock_aws():
         import boto3
 
         table = create_deployments_table(stacks, "test")
         topic = boto3.client("sns").create_topic(Name="kiro-pipeline-test-rollbacks")["TopicArn"]
-        for name, value in {"TABLE_NAME": table, "TABLE_INDEX": "EnvironmentStatusIndex", "ENVIRONMENT": "test",
-                            "PIPELINE_NAME": "kiro-pipeline-test", "METRICS_NAMESPACE": "KiroPipeline",
-                            "PIPELINE_ARN": "arn:aws:codepipeline:us-east-1:123456789012:kiro-pipeline-test",
-                            "TOPIC_ARN": topic, "RECORD_TTL_DAYS": "3650",
-                            "ROLLBACK_ALARMS": json.dumps(ALARMS)}.items():
+        for name, value in {
+            "TABLE_NAME": table,
+            "TABLE_INDEX": "EnvironmentStatusIndex",
+            "ENVIRONMENT": "test",
+            "PIPELINE_NAME": "kiro-pipeline-test",
+            "METRICS_NAMESPACE": "KiroPipeline",
+            "PIPELINE_ARN": "arn:aws:codepipeline:us-east-1:123456789012:kiro-pipeline-test",
+            "TOPIC_ARN": topic,
+            "RECORD_TTL_DAYS": "3650",
+            "ROLLBACK_ALARMS": json.dumps(ALARMS),
+        }.items():
             patch.setenv(name, value)
         modules = {}
         for module in ("deployment_recorder.handler", "rollback.handler"):

@@ -26,12 +26,24 @@ STAR_RESOURCE_ALLOWED = {
     ("core", "key_policy", "AllowDynamoDbGrantsForThisEnvironment"): "key policy: * is the key itself",
     # cloudwatch:PutMetricData has no resource type; a namespace condition limits it.
     ("pipeline", "build_role_policy_document", "PublishCoverageMetric"): "PutMetricData has no resource type",
-    ("monitoring", "execution_age_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
-    ("monitoring", "deployment_recorder_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
+    (
+        "monitoring",
+        "execution_age_role_policy_document",
+        "PublishPipelineMetrics",
+    ): "PutMetricData has no resource type",
+    (
+        "monitoring",
+        "deployment_recorder_role_policy_document",
+        "PublishPipelineMetrics",
+    ): "PutMetricData has no resource type",
     ("monitoring", "health_probe_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
     # xray:PutTraceSegments and xray:PutTelemetryRecords have no resource type.
     ("monitoring", "rollback_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
-    ("monitoring", "deployment_recorder_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
+    (
+        "monitoring",
+        "deployment_recorder_role_policy_document",
+        "SendTraces",
+    ): "X-Ray trace actions have no resource type",
     ("monitoring", "execution_age_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     ("monitoring", "slack_notifier_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     ("monitoring", "health_probe_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
@@ -111,7 +123,10 @@ def test_pass_role_is_specific_and_conditioned(stacks):
     for concern, document, statement in statements(stacks):
         if statement["effect"] == "Allow" and "iam:PassRole" in statement["actions"]:
             assert "*" not in statement["resources"], (concern, document)
-            assert any(c["variable"] == "iam:PassedToService" for c in statement.get("condition", [])), (concern, document)
+            assert any(c["variable"] == "iam:PassedToService" for c in statement.get("condition", [])), (
+                concern,
+                document,
+            )
 
 
 def test_denies_are_denies(stacks):
@@ -123,8 +138,14 @@ def test_denies_are_denies(stacks):
 @pytest.mark.parametrize(
     "bad, test",
     [
-        ({"effect": "Allow", "actions": ["s3:*"], "resources": ["arn:aws:s3:::b"], "sid": "X"}, test_no_wildcard_actions_in_grants),
-        ({"effect": "Allow", "actions": ["s3:GetObject"], "resources": ["*"], "sid": "X"}, test_star_resources_only_where_aws_requires_them),
+        (
+            {"effect": "Allow", "actions": ["s3:*"], "resources": ["arn:aws:s3:::b"], "sid": "X"},
+            test_no_wildcard_actions_in_grants,
+        ),
+        (
+            {"effect": "Allow", "actions": ["s3:GetObject"], "resources": ["*"], "sid": "X"},
+            test_star_resources_only_where_aws_requires_them,
+        ),
         (
             {"effect": "Allow", "actions": ["iam:PassRole"], "resources": ["arn:aws:iam::1:role/r"], "sid": "X"},
             test_pass_role_is_specific_and_conditioned,

@@ -26,6 +26,7 @@ def test_several_environments_deploy_each_in_turn_in_dependency_order():
 def test_one_stack_and_destroy_in_reverse_order():
     assert dry_run("deploy", "ENV=production", "STACK=pipeline") == [
         ".venv/bin/python -m ops preflight production && "
-        "ENV=production node_modules/.bin/cdktf deploy pipeline-production && true"]
+        "ENV=production node_modules/.bin/cdktf deploy pipeline-production && true"
+    ]
     (line,) = dry_run("destroy", "ENV=test")
     assert line.startswith("ENV=test node_modules/.bin/cdktf destroy monitoring-test pipeline-test core-test")

@@ -35,12 +35,22 @@ def aws(aws_credentials, monkeypatch):
 @pytest.fixture
 def table(aws):
     boto3.client("dynamodb").create_table(
-        TableName=NAMES.deployments_table, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("deploymentId", "environment", "startTime")],
+        TableName=NAMES.deployments_table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": "S"} for n in ("deploymentId", "environment", "startTime")
+        ],
         KeySchema=[{"AttributeName": "deploymentId", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[{"IndexName": NAMES.deployments_index, "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": "environment", "KeyType": "HASH"},
-                                               {"AttributeName": "startTime", "KeyType": "RANGE"}]}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": NAMES.deployments_index,
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [
+                    {"AttributeName": "environment", "KeyType": "HASH"},
+                    {"AttributeName": "startTime", "KeyType": "RANGE"},
+                ],
+            }
+        ],
     )
     return boto3.resource("dynamodb").Table(NAMES.deployments_table)
 
@@ -56,7 +66,9 @@ def pipeline(aws):
 
 
 def state(stub, stages):
-    stub.add_response("get_pipeline_state", {"pipelineName": NAMES.pipeline, "stageStates": stages}, {"name": NAMES.pipeline})
+    stub.add_response(
+        "get_pipeline_state", {"pipelineName": NAMES.pipeline, "stageStates": stages}, {"name": NAMES.pipeline}
+    )
 
 
 # --- usage and errors ------------------------------------------------------------
@@ -84,21 +96,30 @@ def test_missing_credentials_are_one_line(no_aws_credentials, capsys):
 
 
 def test_access_denied_is_one_line(aws, capsys):
-    pipeline(aws).add_client_error("get_pipeline_state", "AccessDeniedException",
-                                   "User is not authorized to perform: codepipeline:GetPipelineState")
+    pipeline(aws).add_client_error(
+        "get_pipeline_state",
+        "AccessDeniedException",
+        "User is not authorized to perform: codepipeline:GetPipelineState",
+    )
     code, _, err = run(capsys, "health", "production")
     assert code == 1
-    assert err == ("error: access denied while health production: User is not authorized to perform: "
-                   "codepipeline:GetPipelineState; your role needs that permission\n")
+    assert err == (
+        "error: access denied while health production: User is not authorized to perform: "
+        "codepipeline:GetPipelineState; your role needs that permission\n"
+    )
 
 
 # --- secrets and parameters ------------------------------------------------------
 def test_setup_secrets_reads_stdin_and_never_prints_the_value(aws, capsys, monkeypatch):
-    boto3.client("kms").create_alias(AliasName=NAMES.kms_alias, TargetKeyId=boto3.client("kms").create_key()["KeyMetadata"]["KeyId"])
+    boto3.client("kms").create_alias(
+        AliasName=NAMES.kms_alias, TargetKeyId=boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    )
     monkeypatch.setattr("sys.stdin", io.StringIO(WEBHOOK + "\n"))
     code, out, err = run(capsys, "setup-secrets", "production")
-    assert code == 0 and out == ("✓ secret kiro-pipeline-production-slack-webhook created (value not shown); "
-                                 "kiro-pipeline-production-slack-notifier reads it at its next message\n")
+    assert code == 0 and out == (
+        "✓ secret kiro-pipeline-production-slack-webhook created (value not shown); "
+        "kiro-pipeline-production-slack-notifier reads it at its next message\n"
+    )
     monkeypatch.setattr("sys.stdin", io.StringIO(WEBHOOK.replace("XXXX", "YYYY") + "\n"))
     code, out, err = run(capsys, "setup-secrets", "production", "--json")
     assert code == 0 and json.loads(out) == {"secret": "kiro-pipeline-production-slack-webhook", "action": "updated"}
@@ -146,13 +167,24 @@ def test_subscribe_reports_pending_confirmations(aws, capsys):
 # --- deployments, health, summary --------------------------------------------------
 def records(table, *items):
     for deployment_id, status, start, extra in items:
-        table.put_item(Item={"deploymentId": deployment_id, "environment": "production", "status": status,
-                             "startTime": start, **extra})
+        table.put_item(
+            Item={
+                "deploymentId": deployment_id,
+                "environment": "production",
+                "status": status,
+                "startTime": start,
+                **extra,
+            }
+        )
 
 
 def test_deployments_newest_first_with_a_status_filter(table, capsys):
-    records(table, ("e1", "SUCCEEDED", "2026-11-20T10:00:00Z", {}), ("e2", "FAILED", "2026-11-22T10:00:00Z", {}),
-            ("e3", "SUCCEEDED", "2026-11-21T10:00:00Z", {"commitId": "3f2a9c1d2e3f"}))
+    records(
+        table,
+        ("e1", "SUCCEEDED", "2026-11-20T10:00:00Z", {}),
+        ("e2", "FAILED", "2026-11-22T10:00:00Z", {}),
+        ("e3", "SUCCEEDED", "2026-11-21T10:00:00Z", {"commitId": "3f2a9c1d2e3f"}),
+    )
     code, out, _ = run(capsys, "deployments", "production", "--json")
     assert [r["deploymentId"] for r in json.loads(out)] == ["e2", "e3", "e1"]
     code, out, _ = run(capsys, "deployments", "production", "--status", "SUCCEEDED", "--limit", "1")
@@ -162,14 +194,25 @@ def test_deployments_newest_first_with_a_status_filter(table, capsys):
 def test_health_shows_stages_alarms_and_recent_deployments(aws, table, capsys):
     records(table, ("e1", "SUCCEEDED", "2026-11-22T10:00:00Z", {}))
     boto3.client("cloudwatch").put_metric_alarm(
-        AlarmName=f"{NAMES.pipeline}-failures", MetricName="DeploymentFailure", Namespace="KiroPipeline",
-        Statistic="Sum", Period=900, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
-    boto3.client("cloudwatch").set_alarm_state(AlarmName=f"{NAMES.pipeline}-failures", StateValue="ALARM",
-                                                StateReason="1 failed execution")
-    state(pipeline(aws), [
-        {"stageName": "Source", "latestExecution": {"pipelineExecutionId": "e1", "status": "Succeeded"}},
-        {"stageName": "ProductionEnv", "latestExecution": {"pipelineExecutionId": "e1", "status": "Failed"}},
-    ])
+        AlarmName=f"{NAMES.pipeline}-failures",
+        MetricName="DeploymentFailure",
+        Namespace="KiroPipeline",
+        Statistic="Sum",
+        Period=900,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    boto3.client("cloudwatch").set_alarm_state(
+        AlarmName=f"{NAMES.pipeline}-failures", StateValue="ALARM", StateReason="1 failed execution"
+    )
+    state(
+        pipeline(aws),
+        [
+            {"stageName": "Source", "latestExecution": {"pipelineExecutionId": "e1", "status": "Succeeded"}},
+            {"stageName": "ProductionEnv", "latestExecution": {"pipelineExecutionId": "e1", "status": "Failed"}},
+        ],
+    )
     code, out, _ = run(capsys, "health", "production")
     assert code == 1
     assert "  ProductionEnv  Failed" in out
@@ -178,21 +221,48 @@ def test_health_shows_stages_alarms_and_recent_deployments(aws, table, capsys):
 
 
 def test_summary_from_metrics_and_records(aws, table, capsys):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    iso = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    now = datetime.datetime.now(datetime.UTC)
+
+    def iso(d):
+        return d.strftime("%Y-%m-%dT%H:%M:%SZ")
+
     data = [("DeploymentSuccess", 3), ("DeploymentFailure", 1), ("RollbackCount", 1)]
-    boto3.client("cloudwatch").put_metric_data(Namespace="KiroPipeline", MetricData=[
-        {"MetricName": name, "Dimensions": [{"Name": "Environment", "Value": "production"}], "Value": value,
-         "Timestamp": now - datetime.timedelta(hours=1)} for name, value in data])
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace="KiroPipeline",
+        MetricData=[
+            {
+                "MetricName": name,
+                "Dimensions": [{"Name": "Environment", "Value": "production"}],
+                "Value": value,
+                "Timestamp": now - datetime.timedelta(hours=1),
+            }
+            for name, value in data
+        ],
+    )
     for index, minutes in enumerate((20, 40, 30)):
         start = now - datetime.timedelta(days=1, hours=index)
-        records(table, (f"e{index}", "SUCCEEDED", iso(start),
-                        {"startedAt": iso(start), "endTime": iso(start + datetime.timedelta(minutes=minutes))}))
+        records(
+            table,
+            (
+                f"e{index}",
+                "SUCCEEDED",
+                iso(start),
+                {"startedAt": iso(start), "endTime": iso(start + datetime.timedelta(minutes=minutes))},
+            ),
+        )
     records(table, ("old", "SUCCEEDED", iso(now - datetime.timedelta(days=30)), {}))
     code, out, _ = run(capsys, "summary", "production", "--days", "7", "--json")
     assert code == 0
-    assert json.loads(out) == {"environment": "production", "days": 7, "deployments": 3, "successes": 3, "failures": 1,
-                               "rollbacks": 1, "success_rate_percent": 75.0, "median_duration_minutes": 30.0}
+    assert json.loads(out) == {
+        "environment": "production",
+        "days": 7,
+        "deployments": 3,
+        "successes": 3,
+        "failures": 1,
+        "rollbacks": 1,
+        "success_rate_percent": 75.0,
+        "median_duration_minutes": 30.0,
+    }
 
 
 # --- pipeline control ----------------------------------------------------------------
@@ -202,28 +272,52 @@ def test_trigger_and_wait_follows_the_stages_to_the_end(aws, capsys, monkeypatch
     stub = pipeline(aws)
     stub.add_response("start_pipeline_execution", {"pipelineExecutionId": "e9"}, {"name": NAMES.pipeline})
     for status, stage_status in (("InProgress", "InProgress"), ("Failed", "Failed")):
-        stub.add_response("get_pipeline_execution", {"pipelineExecution": {"pipelineExecutionId": "e9", "status": status}},
-                          {"pipelineName": NAMES.pipeline, "pipelineExecutionId": "e9"})
+        stub.add_response(
+            "get_pipeline_execution",
+            {"pipelineExecution": {"pipelineExecutionId": "e9", "status": status}},
+            {"pipelineName": NAMES.pipeline, "pipelineExecutionId": "e9"},
+        )
         state(stub, [{"stageName": "Build", "latestExecution": {"pipelineExecutionId": "e9", "status": stage_status}}])
     code, out, _ = run(capsys, "trigger", "production", "--wait", "--poll-seconds", "2")
     assert code == 1 and slept == [2.0]
-    assert out.splitlines() == ["Started kiro-pipeline-production execution e9", "  Build          InProgress",
-                                "  Build          Failed", "✗ execution e9: Failed"]
+    assert out.splitlines() == [
+        "Started kiro-pipeline-production execution e9",
+        "  Build          InProgress",
+        "  Build          Failed",
+        "✗ execution e9: Failed",
+    ]
     stub.assert_no_pending_responses()
 
 
 def approval_state(stub, status="InProgress"):
-    state(stub, [{"stageName": "ProductionEnv", "actionStates": [
-        {"actionName": "ApproveProduction", "latestExecution": {"status": status, "token": "tok-123"}}]}])
+    state(
+        stub,
+        [
+            {
+                "stageName": "ProductionEnv",
+                "actionStates": [
+                    {"actionName": "ApproveProduction", "latestExecution": {"status": status, "token": "tok-123"}}
+                ],
+            }
+        ],
+    )
 
 
 @pytest.mark.parametrize("command, result", [("approve", "Approved"), ("reject", "Rejected")])
 def test_approve_and_reject_find_the_token_themselves(aws, capsys, command, result):
     stub = pipeline(aws)
     approval_state(stub)
-    stub.add_response("put_approval_result", {}, {
-        "pipelineName": NAMES.pipeline, "stageName": "ProductionEnv", "actionName": "ApproveProduction",
-        "result": {"status": result, "summary": "by Jane"}, "token": "tok-123"})
+    stub.add_response(
+        "put_approval_result",
+        {},
+        {
+            "pipelineName": NAMES.pipeline,
+            "stageName": "ProductionEnv",
+            "actionName": "ApproveProduction",
+            "result": {"status": result, "summary": "by Jane"},
+            "token": "tok-123",
+        },
+    )
     code, out, _ = run(capsys, command, "production", "--summary", "by Jane")
     assert code == 0 and out.startswith(f"✓ {result.lower()} the production release")
     stub.assert_no_pending_responses()
@@ -237,10 +331,25 @@ def test_no_pending_approval_says_so(aws, capsys):
 
 def test_stop_finds_the_running_execution(aws, capsys):
     stub = pipeline(aws)
-    stub.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": [
-        {"pipelineExecutionId": "e8", "status": "InProgress"}, {"pipelineExecutionId": "e7", "status": "Succeeded"}]})
-    stub.add_response("stop_pipeline_execution", {"pipelineExecutionId": "e8"}, {
-        "pipelineName": NAMES.pipeline, "pipelineExecutionId": "e8", "abandon": False, "reason": "Stuck execution, restarting"})
+    stub.add_response(
+        "list_pipeline_executions",
+        {
+            "pipelineExecutionSummaries": [
+                {"pipelineExecutionId": "e8", "status": "InProgress"},
+                {"pipelineExecutionId": "e7", "status": "Succeeded"},
+            ]
+        },
+    )
+    stub.add_response(
+        "stop_pipeline_execution",
+        {"pipelineExecutionId": "e8"},
+        {
+            "pipelineName": NAMES.pipeline,
+            "pipelineExecutionId": "e8",
+            "abandon": False,
+            "reason": "Stuck execution, restarting",
+        },
+    )
     code, out, _ = run(capsys, "stop", "production", "--reason", "Stuck execution, restarting")
     assert code == 0 and "e8" in out
     stub.assert_no_pending_responses()
@@ -256,26 +365,50 @@ def production_history(table):
         ("e4", "2026-11-22T02:00:00Z", "SUCCEEDED", {"ProductionEnv"}, {}),
         ("e5", "2026-11-22T03:00:00Z", "IN_PROGRESS", {"TestEnv"}, {}),
     ):
-        table.put_item(Item={"deploymentId": execution, "pipelineExecutionId": execution, "environment": "production",
-                             "startTime": start, "status": status, "succeededStages": stages, **extra})
+        table.put_item(
+            Item={
+                "deploymentId": execution,
+                "pipelineExecutionId": execution,
+                "environment": "production",
+                "startTime": start,
+                "status": status,
+                "succeededStages": stages,
+                **extra,
+            }
+        )
 
 
 def production_runs(stub, execution="e4", status="Succeeded", kind="STANDARD"):
-    state(stub, [{"stageName": "ProductionEnv", "latestExecution": {
-        "pipelineExecutionId": execution, "status": status, "type": kind}}])
+    state(
+        stub,
+        [
+            {
+                "stageName": "ProductionEnv",
+                "latestExecution": {"pipelineExecutionId": execution, "status": status, "type": kind},
+            }
+        ],
+    )
 
 
 def test_rollback_chooses_as_the_rollback_function_does_and_is_recorded(aws, table, capsys):
     production_history(table)
     stub = pipeline(aws)
     production_runs(stub)
-    stub.add_response("rollback_stage", {"pipelineExecutionId": "rb-7"}, {
-        "pipelineName": NAMES.pipeline, "stageName": "ProductionEnv", "targetPipelineExecutionId": "e2"})
+    stub.add_response(
+        "rollback_stage",
+        {"pipelineExecutionId": "rb-7"},
+        {"pipelineName": NAMES.pipeline, "stageName": "ProductionEnv", "targetPipelineExecutionId": "e2"},
+    )
     code, out, _ = run(capsys, "rollback", "production", "--stage", "ProductionEnv")
     assert code == 0 and "back from e4 to e2" in out  # not e5 (newer), rb (a rollback), e3 (failed before it)
     (record,) = [r for r in table.scan()["Items"] if r["deploymentId"].startswith("rollback#manual#ProductionEnv#")]
-    assert (record["status"], record["stage"], record["targetExecutionId"], record["rolledBackExecutionId"],
-            record["rollbackExecutionId"]) == ("ROLLBACK_IN_PROGRESS", "ProductionEnv", "e2", "e4", "rb-7")
+    assert (
+        record["status"],
+        record["stage"],
+        record["targetExecutionId"],
+        record["rolledBackExecutionId"],
+        record["rollbackExecutionId"],
+    ) == ("ROLLBACK_IN_PROGRESS", "ProductionEnv", "e2", "e4", "rb-7")
     assert record["initiatedBy"].startswith("arn:aws:")
     stub.assert_no_pending_responses()
 
@@ -294,8 +427,14 @@ def test_a_failed_record_write_says_the_rollback_runs_and_not_to_start_another(a
     stub.add_response("rollback_stage", {"pipelineExecutionId": "rb-8"})
     dynamodb = aws.client("dynamodb")
     from botocore.exceptions import ClientError
-    monkeypatch.setattr(dynamodb, "put_item", lambda **p: (_ for _ in ()).throw(
-        ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "PutItem")))
+
+    monkeypatch.setattr(
+        dynamodb,
+        "put_item",
+        lambda **p: (_ for _ in ()).throw(
+            ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "PutItem")
+        ),
+    )
     code, out, _ = run(capsys, "rollback", "production", "--stage", "ProductionEnv")
     assert code == 0
     assert "rollback execution rb-8" in out and "do not start another" in out
@@ -307,13 +446,16 @@ def test_rollback_rejects_unknown_stages(aws, capsys):
 
 
 # --- command-line edges -----------------------------------------------------------
-@pytest.mark.parametrize("argv, message", [
-    (["summary", "test", "--days", "0"], "argument --days: must be 1 to 3650 days, got 0"),
-    (["summary", "test", "--days", "many"], "argument --days: 'many' is not a number of days"),
-    (["deployments", "test", "--limit", "-5"], "argument --limit: must be 1 to 1000 records, got -5"),
-    (["trigger", "test", "--wait", "--poll-seconds", "nan"], "argument --poll-seconds: must be 1.0 to 3600.0"),
-    (["health", "test", "--region", "mars-north-1"], "argument --region: 'mars-north-1' is not an AWS region"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["summary", "test", "--days", "0"], "argument --days: must be 1 to 3650 days, got 0"),
+        (["summary", "test", "--days", "many"], "argument --days: 'many' is not a number of days"),
+        (["deployments", "test", "--limit", "-5"], "argument --limit: must be 1 to 1000 records, got -5"),
+        (["trigger", "test", "--wait", "--poll-seconds", "nan"], "argument --poll-seconds: must be 1.0 to 3600.0"),
+        (["health", "test", "--region", "mars-north-1"], "argument --region: 'mars-north-1' is not an AWS region"),
+    ],
+)
 def test_bad_options_are_one_line_usage_errors(capsys, argv, message):
     with pytest.raises(SystemExit) as caught:
         cli.main(argv)
@@ -350,9 +492,16 @@ def test_not_found_names_the_resource_and_the_stack_that_creates_it(aws, capsys)
 # --- alarms (runbook Task 6) ----------------------------------------------------------
 def make_alarm(name, metric="DeploymentFailure"):
     boto3.client("cloudwatch").put_metric_alarm(
-        AlarmName=name, Namespace="KiroPipeline", MetricName=metric, Statistic="Sum",
-        Dimensions=[{"Name": "Environment", "Value": "production"}], Period=900, EvaluationPeriods=1,
-        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+        AlarmName=name,
+        Namespace="KiroPipeline",
+        MetricName=metric,
+        Statistic="Sum",
+        Dimensions=[{"Name": "Environment", "Value": "production"}],
+        Period=900,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
 
 
 def test_alarms_lists_this_environments_alarms_and_states(aws, capsys):
@@ -373,20 +522,50 @@ def test_alarm_history_shows_state_changes_and_hourly_statistics(aws, capsys):
     cloudwatch = boto3.client("cloudwatch")
     cloudwatch.set_alarm_state(AlarmName=f"{NAMES.pipeline}-failures", StateValue="ALARM", StateReason="a run failed")
     calls = []
-    answer(aws.client("cloudwatch"), "describe_alarm_history", {"AlarmHistoryItems": [{
-        "AlarmName": f"{NAMES.pipeline}-failures", "Timestamp": datetime.datetime(2026, 11, 22, 5, 0),
-        "HistoryItemType": "StateUpdate", "HistorySummary": "Alarm updated from OK to ALARM"}]}, calls)
-    cloudwatch.put_metric_data(Namespace="KiroPipeline", MetricData=[{
-        "MetricName": "DeploymentFailure", "Dimensions": [{"Name": "Environment", "Value": "production"}], "Value": 1,
-        "Timestamp": datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=90)}])
+    answer(
+        aws.client("cloudwatch"),
+        "describe_alarm_history",
+        {
+            "AlarmHistoryItems": [
+                {
+                    "AlarmName": f"{NAMES.pipeline}-failures",
+                    "Timestamp": datetime.datetime(2026, 11, 22, 5, 0),
+                    "HistoryItemType": "StateUpdate",
+                    "HistorySummary": "Alarm updated from OK to ALARM",
+                }
+            ]
+        },
+        calls,
+    )
+    cloudwatch.put_metric_data(
+        Namespace="KiroPipeline",
+        MetricData=[
+            {
+                "MetricName": "DeploymentFailure",
+                "Dimensions": [{"Name": "Environment", "Value": "production"}],
+                "Value": 1,
+                "Timestamp": datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=90),
+            }
+        ],
+    )
     code, out, _ = run(capsys, "alarms", "production", "--history", "failures", "--json")
     assert code == 0
     data = json.loads(out)
-    assert (data["alarm"], data["state"], data["metric"]) == (f"{NAMES.pipeline}-failures", "ALARM", "DeploymentFailure")
+    assert (data["alarm"], data["state"], data["metric"]) == (
+        f"{NAMES.pipeline}-failures",
+        "ALARM",
+        "DeploymentFailure",
+    )
     assert any("ALARM" in h["summary"] for h in data["history"])
     assert [p["Sum"] for p in data["hourly"]] == [1.0]
-    assert calls == [{"AlarmName": f"{NAMES.pipeline}-failures", "HistoryItemType": "StateUpdate", "MaxRecords": 20,
-                      "ScanBy": "TimestampDescending"}]
+    assert calls == [
+        {
+            "AlarmName": f"{NAMES.pipeline}-failures",
+            "HistoryItemType": "StateUpdate",
+            "MaxRecords": 20,
+            "ScanBy": "TimestampDescending",
+        }
+    ]
 
 
 def test_alarm_history_of_an_unknown_alarm_says_how_to_list_them(aws, capsys):

@@ -46,11 +46,14 @@ def test_each_target_gets_a_role_trusted_only_by_its_deploy_project(aws, capsys)
         trust, permissions = role(f"kiro-pipeline-production-{stage}-deployer")
         (statement,) = trust["Statement"]
         assert statement["Principal"] == {
-            "AWS": f"arn:aws:iam::{ACCOUNT}:role/kiro-pipeline-production-deploy-{stage}-role"}
+            "AWS": f"arn:aws:iam::{ACCOUNT}:role/kiro-pipeline-production-deploy-{stage}-role"
+        }
         assert statement["Action"] == "sts:AssumeRole" and statement["Effect"] == "Allow"
         allow, deny = permissions["Statement"]
         assert (allow["Effect"], allow["Action"]) == ("Allow", "sts:AssumeRole")
-        assert allow["Resource"] == sorted(f"arn:aws:iam::{ACCOUNT}:role/{p}" for p in load("production").deployer_assumes)
+        assert allow["Resource"] == sorted(
+            f"arn:aws:iam::{ACCOUNT}:role/{p}" for p in load("production").deployer_assumes
+        )
         assert all(r.startswith(f"arn:aws:iam::{ACCOUNT}:role/cdk-") for r in allow["Resource"])
         assert deny["Effect"] == "Deny" and "arn:aws:s3:::kiro-pipeline-production-*" in deny["Resource"]
 
@@ -74,13 +77,22 @@ def test_a_second_run_changes_nothing_and_drift_is_repaired(aws, capsys):
     assert cli.main(["deployer-roles", "test"]) == 0
     assert capsys.readouterr().out.strip().endswith("Nothing to change.")
     iam = boto3.client("iam")
-    iam.update_assume_role_policy(RoleName="kiro-pipeline-test-test-deployer", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}))
+    iam.update_assume_role_policy(
+        RoleName="kiro-pipeline-test-test-deployer",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+    )
     iam.delete_role_policy(RoleName="kiro-pipeline-test-test-deployer", PolicyName=deployers.POLICY_NAME)
     cli.main(["deployer-roles", "test"])
     assert "2 change(s) made." in capsys.readouterr().out
     trust, _ = role("kiro-pipeline-test-test-deployer")
-    assert trust["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:role/kiro-pipeline-test-deploy-test-role"}
+    assert trust["Statement"][0]["Principal"] == {
+        "AWS": f"arn:aws:iam::{ACCOUNT}:role/kiro-pipeline-test-deploy-test-role"
+    }
 
 
 def test_targets_in_another_account_are_left_to_that_accounts_credentials(aws, capsys, monkeypatch):

@@ -44,8 +44,10 @@ def check(checks, prefix):
 
 
 def fake_terraform(version):
-    return dict(which=lambda name: "/usr/bin/terraform",
-                run=lambda *a, **k: type("Done", (), {"stdout": json.dumps({"terraform_version": version})})())
+    return dict(
+        which=lambda name: "/usr/bin/terraform",
+        run=lambda *a, **k: type("Done", (), {"stdout": json.dumps({"terraform_version": version})})(),
+    )
 
 
 def test_terraform_is_found_and_its_version_checked():
@@ -87,16 +89,29 @@ def test_what_is_missing_is_said_with_its_fix(aws, monkeypatch):
 
 
 def test_a_pending_connection_is_flagged(aws):
-    answer(aws.client("codeconnections"), "list_connections", {"Connections": [
-        {"ConnectionName": "kiro-pipeline-test-github", "ConnectionStatus": "PENDING",
-         "ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/x"}]})
+    answer(
+        aws.client("codeconnections"),
+        "list_connections",
+        {
+            "Connections": [
+                {
+                    "ConnectionName": "kiro-pipeline-test-github",
+                    "ConnectionStatus": "PENDING",
+                    "ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/x",
+                }
+            ]
+        },
+    )
     found = preflight.Preflight(real(load("test")), aws).connection()
     assert found.status == "warn" and "PENDING" in found.detail and "handshake" in found.detail
 
 
 def test_credentials_for_another_account_stop_everything_else(aws):
-    config = dataclasses.replace(real(load("test")), account_id="210987654321",
-                                 deploy_targets=standard_deploy_targets("test", "210987654321", "https://{stage}.acme.io"))
+    config = dataclasses.replace(
+        real(load("test")),
+        account_id="210987654321",
+        deploy_targets=standard_deploy_targets("test", "210987654321", "https://{stage}.acme.io"),
+    )
     checks = preflight.Preflight(config, aws).run()
     account = check(checks, "AWS credentials")
     assert account.status == "fail" and "account 123456789012" in account.detail

@@ -31,8 +31,16 @@ def test_zip_entries_are_sorted_sources_with_fixed_time_and_mode(tmp_path):
     names = [i.filename for i in infos]
     assert names == sorted(names)
     assert names == [
-        "rollback/__init__.py", "rollback/aws.py", "rollback/handler.py", "rollback/logic.py",
-        "shared/__init__.py", "shared/executions.py", "shared/fields.py", "shared/log.py", "shared/outcomes.py", "shared/retry.py",
+        "rollback/__init__.py",
+        "rollback/aws.py",
+        "rollback/handler.py",
+        "rollback/logic.py",
+        "shared/__init__.py",
+        "shared/executions.py",
+        "shared/fields.py",
+        "shared/log.py",
+        "shared/outcomes.py",
+        "shared/retry.py",
         "shared/settings.py",
     ]
     assert {i.date_time for i in infos} == {package.FIXED_TIME}
@@ -44,8 +52,13 @@ def test_a_zip_runs_without_the_repository(tmp_path):
     """The handler imports from the zip alone (plus boto3, as Lambda has)."""
     built = package.build("deployment_recorder", tmp_path)
     code = "import deployment_recorder.logic as l; print(l.STATUS['SUCCEEDED'][0])"
-    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(built)},
-                            cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(built)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert result.stdout.strip() == "SUCCEEDED", result.stderr
 
 

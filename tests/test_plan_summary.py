@@ -105,7 +105,9 @@ def test_the_hand_written_aws_fixture_flags_permission_changes():
 
 
 def test_no_changes_says_so():
-    comment = plan_summary.render([plan_summary.summarize("core-test", {"format_version": "1.2", "resource_changes": []})])
+    comment = plan_summary.render(
+        [plan_summary.summarize("core-test", {"format_version": "1.2", "resource_changes": []})]
+    )
     assert "No changes." in comment and "Review before merging" not in comment
 
 
@@ -130,7 +132,10 @@ def test_forget_is_counted_and_flagged_never_dropped(tmp_path, monkeypatch):
         assert result.code == 0, result.stderr
     write_config(
         tmp_path,
-        {**data(keep={"input": "same"}), "removed": [{"from": "terraform_data.orphan", "lifecycle": [{"destroy": False}]}]},
+        {
+            **data(keep={"input": "same"}),
+            "removed": [{"from": "terraform_data.orphan", "lifecycle": [{"destroy": False}]}],
+        },
     )
     planned = terraform(tmp_path, "plan", "-out=plan.tfplan", *NO_INPUT)
     assert planned.code == 0, planned.stderr
@@ -148,9 +153,17 @@ def test_forget_is_counted_and_flagged_never_dropped(tmp_path, monkeypatch):
 
 
 def test_an_unknown_action_list_is_shown_not_dropped():
-    plan = {"format_version": "1.2", "resource_changes": [
-        {"address": "aws_s3_bucket.b", "type": "aws_s3_bucket", "mode": "managed",
-         "change": {"actions": ["teleport"]}}]}
+    plan = {
+        "format_version": "1.2",
+        "resource_changes": [
+            {
+                "address": "aws_s3_bucket.b",
+                "type": "aws_s3_bucket",
+                "mode": "managed",
+                "change": {"actions": ["teleport"]},
+            }
+        ],
+    }
     summary = plan_summary.summarize("core-test", plan)
     assert [c.kind for c in summary.unmanaged] == ["teleport"]
     assert "teleport `aws_s3_bucket.b`" in plan_summary.render([summary])

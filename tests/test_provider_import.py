@@ -12,6 +12,9 @@ import pytest
 
 from tests.conftest import REPO
 
+# Tier: import benchmarks in fresh interpreters.
+pytestmark = pytest.mark.slow
+
 COUNT = "import sys; print(sum(1 for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')))"
 
 
@@ -28,16 +31,20 @@ def test_the_app_loads_only_the_submodules_it_uses():
 
 
 def test_the_switch_turns_it_off():
-    result = python("from modules import provider_import as p; print(p.enable()); import modules.app; " + COUNT,
-                    KIRO_EAGER_PROVIDER_IMPORT="1")
+    result = python(
+        "from modules import provider_import as p; print(p.enable()); import modules.app; " + COUNT,
+        KIRO_EAGER_PROVIDER_IMPORT="1",
+    )
     state, count = result.stdout.split()
     assert state == "disabled"
     assert int(count) > 2000
 
 
 def test_submodules_stay_reachable_as_attributes():
-    result = python("from modules import provider_import as p; p.enable(); import cdktf_cdktf_provider_aws as aws; "
-                    "print(aws.s3_bucket.S3Bucket.__name__); print(hasattr(aws, 'no_such_resource'))")
+    result = python(
+        "from modules import provider_import as p; p.enable(); import cdktf_cdktf_provider_aws as aws; "
+        "print(aws.s3_bucket.S3Bucket.__name__); print(hasattr(aws, 'no_such_resource'))"
+    )
     assert result.stdout.split() == ["S3Bucket", "False"], result.stderr
 
 

@@ -37,6 +37,9 @@ from environments import load
 from ops import cli
 from tools.rehearse import MotoServer
 
+# Tier: a moto server and the real AWS CLI.
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parent.parent
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 WRAPPER = REPO / "tests" / "support" / "aws_cli.py"
@@ -60,11 +63,11 @@ def snippets() -> list[Snippet]:
         text = path.read_text()
         for block in re.finditer(r"```bash\n(.*?)```", text, re.S):
             if re.search(r"(^|[\s($])aws ", block.group(1)):
-                found.append(Snippet(f"{path.name}:{text[:block.start()].count(chr(10)) + 1}", block.group(1)))
+                found.append(Snippet(f"{path.name}:{text[: block.start()].count(chr(10)) + 1}", block.group(1)))
         prose = re.sub(r"```.*?```", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
         for span in re.finditer(r"`(aws [^`]+)`", prose):
             if len(span.group(1).split()) >= 4:
-                found.append(Snippet(f"{path.name}:{prose[:span.start()].count(chr(10)) + 1}", span.group(1)))
+                found.append(Snippet(f"{path.name}:{prose[: span.start()].count(chr(10)) + 1}", span.group(1)))
     return found
 
 
@@ -90,18 +93,29 @@ CANNED = {
     "codepipeline.GetPipelineState": {
         "pipelineName": "kiro-pipeline-production",
         "stageStates": [
-            {"stageName": "StagingEnv", "latestExecution": {"pipelineExecutionId": "e-1", "status": "Succeeded",
-                                                            "type": "STANDARD"}, "actionStates": []},
-            {"stageName": "ProductionEnv",
-             "latestExecution": {"pipelineExecutionId": "e-1", "status": "InProgress", "type": "STANDARD"},
-             "actionStates": [{"actionName": "ApproveProduction",
-                               "latestExecution": {"status": "InProgress", "token": TOKEN}}]},
+            {
+                "stageName": "StagingEnv",
+                "latestExecution": {"pipelineExecutionId": "e-1", "status": "Succeeded", "type": "STANDARD"},
+                "actionStates": [],
+            },
+            {
+                "stageName": "ProductionEnv",
+                "latestExecution": {"pipelineExecutionId": "e-1", "status": "InProgress", "type": "STANDARD"},
+                "actionStates": [
+                    {"actionName": "ApproveProduction", "latestExecution": {"status": "InProgress", "token": TOKEN}}
+                ],
+            },
         ],
     },
     "codepipeline.PutApprovalResult": {"approvedAt": 1795000000},
-    "codeconnections.GetConnection": {"Connection": {"ConnectionName": "kiro-pipeline-test-github",
-                                                     "ConnectionArn": CONNECTION_ARN, "ProviderType": "GitHub",
-                                                     "ConnectionStatus": "AVAILABLE"}},
+    "codeconnections.GetConnection": {
+        "Connection": {
+            "ConnectionName": "kiro-pipeline-test-github",
+            "ConnectionArn": CONNECTION_ARN,
+            "ProviderType": "GitHub",
+            "ConnectionStatus": "AVAILABLE",
+        }
+    },
 }
 
 
@@ -109,36 +123,83 @@ def _world(url: str) -> None:
     """What the commands read, created as the stacks and functions create it."""
     config = load("test")
     names = config.names
-    urllib.request.urlopen(urllib.request.Request(
-        f"{url}/moto-api/config", data=json.dumps({"lambda": {"use_docker": False}}).encode(), method="POST"))
-    client = lambda service: boto3.client(service, endpoint_url=url, region_name="us-east-1",  # noqa: E731
-                                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{url}/moto-api/config", data=json.dumps({"lambda": {"use_docker": False}}).encode(), method="POST"
+        )
+    )
+
+    def client(service):
+        return boto3.client(
+            service,
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
     dynamodb = client("dynamodb")
     dynamodb.create_table(
-        TableName=names.deployments_table, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("deploymentId", "environment", "startTime")],
+        TableName=names.deployments_table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": "S"} for n in ("deploymentId", "environment", "startTime")
+        ],
         KeySchema=[{"AttributeName": "deploymentId", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[{"IndexName": names.deployments_index, "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": "environment", "KeyType": "HASH"},
-                                               {"AttributeName": "startTime", "KeyType": "RANGE"}]}])
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": names.deployments_index,
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [
+                    {"AttributeName": "environment", "KeyType": "HASH"},
+                    {"AttributeName": "startTime", "KeyType": "RANGE"},
+                ],
+            }
+        ],
+    )
     for n, start in enumerate(("2026-11-22T09:00:00Z", "2026-11-22T10:00:00Z")):
-        dynamodb.put_item(TableName=names.deployments_table, Item={
-            "deploymentId": {"S": f"e-{n}"}, "environment": {"S": "test"}, "startTime": {"S": start},
-            "status": {"S": "SUCCEEDED"}})
+        dynamodb.put_item(
+            TableName=names.deployments_table,
+            Item={
+                "deploymentId": {"S": f"e-{n}"},
+                "environment": {"S": "test"},
+                "startTime": {"S": start},
+                "status": {"S": "SUCCEEDED"},
+            },
+        )
     logs = client("logs")
     for group in (names.lambda_log_group("rollback"), names.codebuild_log_group("build")):
         logs.create_log_group(logGroupName=group)
         logs.create_log_stream(logGroupName=group, logStreamName="s")
-        logs.put_log_events(logGroupName=group, logStreamName="s",
-                            logEvents=[{"timestamp": int(__import__("time").time() * 1000), "message": '{"level": "INFO"}'}])
-    role = client("iam").create_role(RoleName="kiro-pipeline-test-rollback-role", AssumeRolePolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                 "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName="s",
+            logEvents=[{"timestamp": int(__import__("time").time() * 1000), "message": '{"level": "INFO"}'}],
+        )
+    role = client("iam").create_role(
+        RoleName="kiro-pipeline-test-rollback-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
     client("lambda").create_function(
-        FunctionName=names.lambda_function("rollback"), Runtime="python3.13", Role=role,
-        Handler="rollback.handler.handler", Code={"ZipFile": (REPO / "dist" / "rollback.zip").read_bytes()})
-    client("cloudwatch").put_metric_data(Namespace="KiroPipeline", MetricData=[
-        {"MetricName": "DeploymentFailure", "Value": 1, "Dimensions": [{"Name": "Environment", "Value": "test"}]}])
+        FunctionName=names.lambda_function("rollback"),
+        Runtime="python3.13",
+        Role=role,
+        Handler="rollback.handler.handler",
+        Code={"ZipFile": (REPO / "dist" / "rollback.zip").read_bytes()},
+    )
+    client("cloudwatch").put_metric_data(
+        Namespace="KiroPipeline",
+        MetricData=[
+            {"MetricName": "DeploymentFailure", "Value": 1, "Dimensions": [{"Name": "Environment", "Value": "test"}]}
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +212,7 @@ def shell(tmp_path_factory, function_zips):
         "aws": f'exec "{sys.executable}" "{WRAPPER}" "$@"\n',
         # No state exists here: answer the one output the README reads.
         "terraform": f'case "$*" in *"output -raw github_connection_arn") echo "{CONNECTION_ARN}";; '
-                     '*) echo "terraform stand-in: $*" >&2; exit 1;; esac\n',
+        '*) echo "terraform stand-in: $*" >&2; exit 1;; esac\n',
     }.items():
         script = bin_dir / name
         script.write_text("#!/bin/sh\n" + body)
@@ -160,11 +221,21 @@ def shell(tmp_path_factory, function_zips):
     with MotoServer() as server:
         _world(server.url)
         clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env = {**clean, "PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(root),
-               "AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(root / "none"),
-               "AWS_SHARED_CREDENTIALS_FILE": str(root / "none"), "AWS_EC2_METADATA_DISABLED": "true",
-               "AWS_PAGER": "", "KIRO_CLI_CANNED": str(root / "canned.json"), "KIRO_CLI_CALLS": str(root / "calls")}
+        env = {
+            **clean,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "HOME": str(root),
+            "AWS_ENDPOINT_URL": server.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": str(root / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(root / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_PAGER": "",
+            "KIRO_CLI_CANNED": str(root / "canned.json"),
+            "KIRO_CLI_CALLS": str(root / "calls"),
+        }
         yield root, env
 
 
@@ -174,8 +245,15 @@ def run(shell, snippet: Snippet) -> tuple[subprocess.CompletedProcess | None, li
     calls.write_text("")
     script = "set -euo pipefail\n" + snippet.script
     if "--follow" in snippet.script:
-        process = subprocess.Popen(["bash", "-c", script], cwd=root, env=env, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        process = subprocess.Popen(
+            ["bash", "-c", script],
+            cwd=root,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
             out, err = process.communicate(timeout=FOLLOW_SECONDS)
             result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
@@ -224,8 +302,14 @@ def test_the_newest_deployments_come_first(shell):
 
 def test_a_wrong_flag_fails(shell):
     """The check can fail: the runbook's original flag."""
-    result, _ = run(shell, Snippet("planted", "aws dynamodb query --table-name kiro-pipeline-test-deployments "
-                                              "--key-condition-expression 'environment = :env' --scan-index-forward false"))
+    result, _ = run(
+        shell,
+        Snippet(
+            "planted",
+            "aws dynamodb query --table-name kiro-pipeline-test-deployments "
+            "--key-condition-expression 'environment = :env' --scan-index-forward false",
+        ),
+    )
     assert result.returncode != 0 and "Unknown options" in result.stderr
 
 

@@ -26,8 +26,13 @@ PIPELINE = "kiro-pipeline-test"
 def world(aws_credentials, stacks, monkeypatch):
     with mock_aws():
         table = create_deployments_table(stacks, ENV)
-        for name, value in {"TABLE_NAME": table, "PIPELINE_NAME": PIPELINE, "ENVIRONMENT": ENV,
-                            "METRICS_NAMESPACE": "KiroPipeline", "RECORD_TTL_DAYS": "90"}.items():
+        for name, value in {
+            "TABLE_NAME": table,
+            "PIPELINE_NAME": PIPELINE,
+            "ENVIRONMENT": ENV,
+            "METRICS_NAMESPACE": "KiroPipeline",
+            "RECORD_TTL_DAYS": "90",
+        }.items():
             monkeypatch.setenv(name, value)
         sys.modules.pop("deployment_recorder.handler", None)
         handler = importlib.import_module("deployment_recorder.handler")
@@ -45,9 +50,13 @@ def world(aws_credentials, stacks, monkeypatch):
 def metric_samples(name: str) -> list[float]:
     """Every value published for `name` (moto keeps each data point)."""
     stats = boto3.client("cloudwatch").get_metric_statistics(
-        Namespace="KiroPipeline", MetricName=name, Dimensions=[{"Name": "Environment", "Value": ENV}],
-        StartTime=datetime.datetime(2000, 1, 1), EndTime=datetime.datetime(2101, 1, 1),
-        Period=86400 * 365 * 100, Statistics=["SampleCount", "Sum", "Maximum"],
+        Namespace="KiroPipeline",
+        MetricName=name,
+        Dimensions=[{"Name": "Environment", "Value": ENV}],
+        StartTime=datetime.datetime(2000, 1, 1),
+        EndTime=datetime.datetime(2101, 1, 1),
+        Period=86400 * 365 * 100,
+        Statistics=["SampleCount", "Sum", "Maximum"],
     )
     return [(p["SampleCount"], p["Sum"], p["Maximum"]) for p in stats["Datapoints"]]
 
@@ -101,8 +110,13 @@ class TestEveryDeliveryOrder:
         for order in itertools.permutations(ORDERED):
             with mock_aws():
                 table = create_deployments_table(stacks, ENV)
-                for name, value in {"TABLE_NAME": table, "PIPELINE_NAME": PIPELINE, "ENVIRONMENT": ENV,
-                                    "METRICS_NAMESPACE": "KiroPipeline", "RECORD_TTL_DAYS": "90"}.items():
+                for name, value in {
+                    "TABLE_NAME": table,
+                    "PIPELINE_NAME": PIPELINE,
+                    "ENVIRONMENT": ENV,
+                    "METRICS_NAMESPACE": "KiroPipeline",
+                    "RECORD_TTL_DAYS": "90",
+                }.items():
                     monkeypatch.setenv(name, value)
                 handler = importlib.import_module("deployment_recorder.handler")
                 handler._recorder = None
@@ -111,15 +125,28 @@ class TestEveryDeliveryOrder:
                     handler.handler(event)
                     handler.handler(event)  # and every event delivered twice
                 (record,) = all_items(table)
-                outcomes.add((record["status"], record["endTime"], record["startTime"], record["expiresAt"],
-                              frozenset(record["succeededStages"])))
+                outcomes.add(
+                    (
+                        record["status"],
+                        record["endTime"],
+                        record["startTime"],
+                        record["expiresAt"],
+                        frozenset(record["succeededStages"]),
+                    )
+                )
                 assert count("DeploymentSuccess") == 1, order
                 assert count("DeploymentFailure") <= 1, order
                 assert sum(s[0] for s in metric_samples("DeploymentDuration")) == 1 + count("DeploymentFailure")
-        start = datetime.datetime(2026, 11, 22, 3, tzinfo=datetime.timezone.utc)
-        assert outcomes == {("SUCCEEDED", "2026-11-22T03:50:00Z", "2026-11-22T03:00:00Z",
-                             int((start + datetime.timedelta(days=90)).timestamp()),
-                             frozenset({"TestEnv"}))}
+        start = datetime.datetime(2026, 11, 22, 3, tzinfo=datetime.UTC)
+        assert outcomes == {
+            (
+                "SUCCEEDED",
+                "2026-11-22T03:50:00Z",
+                "2026-11-22T03:00:00Z",
+                int((start + datetime.timedelta(days=90)).timestamp()),
+                frozenset({"TestEnv"}),
+            )
+        }
 
 
 class TestMetricsOnce:
@@ -128,7 +155,8 @@ class TestMetricsOnce:
         cloudwatch = world.handler.recorder().cloudwatch
         real = cloudwatch.put_metric_data
         cloudwatch.put_metric_data = lambda **p: (_ for _ in ()).throw(
-            ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutMetricData"))
+            ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutMetricData")
+        )
         with pytest.raises(ClientError):
             world.handler.handler(events.execution("SUCCEEDED", "2026-11-22T03:30:00Z"))
         assert world.record()["status"] == "SUCCEEDED"  # the write happened; the metric did not
@@ -155,7 +183,7 @@ class TestMetricsOnce:
     def test_expiry_counts_from_the_start(self, world):
         world.handler.handler(events.stage("Build", "STARTED", "2026-11-25T00:00:00Z"))
         world.handler.handler(events.execution("STARTED", "2026-11-22T00:00:00Z"))
-        start = datetime.datetime(2026, 11, 22, tzinfo=datetime.timezone.utc)
+        start = datetime.datetime(2026, 11, 22, tzinfo=datetime.UTC)
         assert world.record()["expiresAt"] == int((start + datetime.timedelta(days=90)).timestamp())
 
 
@@ -169,8 +197,9 @@ class TestReviewFindings:
         assert count("DeploymentSuccess") == 1
         # A delivery of FAILED that stalled before its metrics step now claims:
         # the record is SUCCEEDED, so the claim is refused.
-        assert not recorder.claim_metrics("exec-1", "FAILED@2026-11-22T03:20:00Z", "stale-event",
-                                          "FAILED", "2026-11-22T03:20:00Z")
+        assert not recorder.claim_metrics(
+            "exec-1", "FAILED@2026-11-22T03:20:00Z", "stale-event", "FAILED", "2026-11-22T03:20:00Z"
+        )
         world.handler.handler(RETRIED[-1])  # a duplicate SUCCEEDED
         assert count("DeploymentSuccess") == 1
 
@@ -192,7 +221,8 @@ class TestReviewFindings:
         cloudwatch = world.handler.recorder().cloudwatch
         real = cloudwatch.put_metric_data
         cloudwatch.put_metric_data = lambda **p: (_ for _ in ()).throw(
-            ClientError({"Error": {"Code": "InternalFailure", "Message": "x"}}, "PutMetricData"))
+            ClientError({"Error": {"Code": "InternalFailure", "Message": "x"}}, "PutMetricData")
+        )
         succeeded = events.execution("SUCCEEDED", "2026-11-22T03:30:00Z")
         with pytest.raises(ClientError):
             world.handler.handler(succeeded)

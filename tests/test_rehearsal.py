@@ -67,8 +67,11 @@ def test_ops_validate_passes_for_everything_the_emulator_holds(rehearsal):
 def test_the_deployed_health_probe_runs_and_validate_sees_its_data(rehearsal):
     # The example URLs do not resolve here: each target is reported unhealthy,
     # which is the probe doing its job (published, not raised).
-    assert rehearsal.probe_result == {"result": "published", "targets": 3,
-                                      "unhealthy": ["production", "staging", "test"]}
+    assert rehearsal.probe_result == {
+        "result": "published",
+        "targets": 3,
+        "unhealthy": ["production", "staging", "test"],
+    }
     assert "✓ Health probe kiro-pipeline-test-health-probe reported every target" in rehearsal.validate_output
 
 

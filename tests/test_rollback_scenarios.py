@@ -40,8 +40,13 @@ def world(aws_credentials, stacks, monkeypatch):
         arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
         for name, value in {
-            "TABLE_NAME": table, "TABLE_INDEX": INDEX, "PIPELINE_ARN": PIPELINE_ARN, "TOPIC_ARN": topic,
-            "ENVIRONMENT": ENV, "RECORD_TTL_DAYS": "90", "ROLLBACK_ALARMS": json.dumps({ALARM: STAGE}),
+            "TABLE_NAME": table,
+            "TABLE_INDEX": INDEX,
+            "PIPELINE_ARN": PIPELINE_ARN,
+            "TOPIC_ARN": topic,
+            "ENVIRONMENT": ENV,
+            "RECORD_TTL_DAYS": "90",
+            "ROLLBACK_ALARMS": json.dumps({ALARM: STAGE}),
         }.items():
             monkeypatch.setenv(name, value)
         sys.modules.pop("rollback.handler", None)
@@ -71,8 +76,14 @@ def world(aws_credentials, stacks, monkeypatch):
 
 
 def record(table, execution, start, status="SUCCEEDED", stages=(STAGE,), execution_type=None, **extra):
-    item = {"deploymentId": execution, "pipelineExecutionId": execution, "environment": ENV,
-            "status": status, "startTime": start, **extra}
+    item = {
+        "deploymentId": execution,
+        "pipelineExecutionId": execution,
+        "environment": ENV,
+        "status": status,
+        "startTime": start,
+        **extra,
+    }
     if stages:
         item["succeededStages"] = set(stages)
     if execution_type:
@@ -85,8 +96,14 @@ def history(w):
     StagingEnv runs now; e4 a newer push that has not reached StagingEnv."""
     record(w.table, "e1", "2026-11-20T10:00:00Z", stages=("TestEnv", STAGE, "ProductionEnv"))
     record(w.table, "e2", "2026-11-21T10:00:00Z", status="FAILED", stages=("TestEnv", STAGE))
-    record(w.table, "rb-0", "2026-11-21T11:00:00Z", stages=(STAGE,), execution_type="ROLLBACK",
-           triggerType="AutomatedRollback")
+    record(
+        w.table,
+        "rb-0",
+        "2026-11-21T11:00:00Z",
+        stages=(STAGE,),
+        execution_type="ROLLBACK",
+        triggerType="AutomatedRollback",
+    )
     record(w.table, "e3", "2026-11-22T04:00:00Z", status="SUCCEEDED", stages=("TestEnv", STAGE, "ProductionEnv"))
     record(w.table, "e4", "2026-11-22T04:50:00Z", status="IN_PROGRESS", stages=("TestEnv",))
     w.pipeline.stages[STAGE] = StageRun("e3", "Succeeded")
@@ -100,8 +117,6 @@ def no_record_left_started(w):
 KEY = f"rollback#{STAGE}#e3"
 
 
-
-
 class TestTarget:
     def test_the_stage_is_rolled_back_from_what_it_runs_to_the_newest_older_success(self, world):
         history(world)
@@ -113,7 +128,10 @@ class TestTarget:
         ]
         saved = world.records()[KEY]
         assert (saved["status"], saved["rolledBackExecutionId"], saved["targetExecutionId"]) == (
-            "ROLLBACK_IN_PROGRESS", "e3", "e2")
+            "ROLLBACK_IN_PROGRESS",
+            "e3",
+            "e2",
+        )
         (page,) = world.pages()
         assert page["Subject"] == "Rollback Initiated: kiro-pipeline-test StagingEnv"
         no_record_left_started(world)
@@ -164,8 +182,10 @@ class TestOnePerDeployment:
         assert world.handler.handler(again)["result"] == "duplicate"
         assert len(world.pipeline.rollbacks()) == 1
         subjects = [p["Subject"] for p in world.pages()]
-        assert subjects == ["Rollback Initiated: kiro-pipeline-test StagingEnv",
-                            "Manual rollback needed: kiro-pipeline-test StagingEnv"]
+        assert subjects == [
+            "Rollback Initiated: kiro-pipeline-test StagingEnv",
+            "Manual rollback needed: kiro-pipeline-test StagingEnv",
+        ]
         no_record_left_started(world)
 
     @pytest.mark.parametrize("status", ["InProgress", "Stopping"])
@@ -248,8 +268,9 @@ class TestFaults:
         history(world)
         dynamodb = world.handler.aws().dynamodb
         real_update = dynamodb.update_item
-        throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}},
-                                "UpdateItem")
+        throttled = ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "UpdateItem"
+        )
         dynamodb.update_item = lambda **params: (_ for _ in ()).throw(throttled)
         with pytest.raises(ClientError):
             world.handler.handler(events.alarm())  # Lambda retries the event
@@ -286,11 +307,16 @@ class TestEverydayCases:
         history(world)
         world.handler.handler(events.alarm(timestamp="2026-11-22T23:00:00.000+0000"))
         response = boto3.client("dynamodb").query(
-            TableName=world.table, IndexName=INDEX, KeyConditionExpression="environment = :env",
-            ExpressionAttributeValues={":env": {"S": ENV}}, ScanIndexForward=False, Limit=1,
+            TableName=world.table,
+            IndexName=INDEX,
+            KeyConditionExpression="environment = :env",
+            ExpressionAttributeValues={":env": {"S": ENV}},
+            ScanIndexForward=False,
+            Limit=1,
         )
         assert [(i["deploymentId"]["S"], i["status"]["S"]) for i in response["Items"]] == [
-            (KEY, "ROLLBACK_IN_PROGRESS")]
+            (KEY, "ROLLBACK_IN_PROGRESS")
+        ]
 
     def test_settings_are_validated_at_cold_start(self, world, monkeypatch):
         from shared.settings import SettingsError
@@ -331,7 +357,9 @@ class TestReviewFindings:
         def throttle_once(**params):
             if not throttled:
                 throttled.append(True)
-                raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "Query")
+                raise ClientError(
+                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "Query"
+                )
             return real_query(**params)
 
         dynamodb.query = throttle_once
@@ -354,7 +382,8 @@ class TestReviewFindings:
         dynamodb = world.handler.aws().dynamodb
         real_update = dynamodb.update_item
         dynamodb.update_item = lambda **params: (_ for _ in ()).throw(
-            ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "UpdateItem"))
+            ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "UpdateItem")
+        )
         with pytest.raises(ClientError):
             world.handler.handler(events.alarm())
         dynamodb.update_item = real_update

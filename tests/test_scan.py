@@ -18,13 +18,22 @@ def test_checkov_finds_nothing_unskipped(synth_dir):
 
 
 def report(*failures):
-    return {"summary": {"passed": 5}, "results": {"failed_checks": [
-        {"file_path": f"/{stack}/cdk.tf.json", "check_id": check, "check_name": "name", "resource": resource}
-        for stack, check, resource in failures
-    ]}}
+    return {
+        "summary": {"passed": 5},
+        "results": {
+            "failed_checks": [
+                {"file_path": f"/{stack}/cdk.tf.json", "check_id": check, "check_name": "name", "resource": resource}
+                for stack, check, resource in failures
+            ]
+        },
+    }
 
 
-SKIPS = {"core-test": {("resource", "aws_s3_bucket", "artifacts_bucket"): {"CKV_AWS_144": "out of scope for 90-day artifacts"}}}
+SKIPS = {
+    "core-test": {
+        ("resource", "aws_s3_bucket", "artifacts_bucket"): {"CKV_AWS_144": "out of scope for 90-day artifacts"}
+    }
+}
 
 
 def test_a_skip_applies_only_to_its_check_on_its_resource():
@@ -36,13 +45,20 @@ def test_a_skip_applies_only_to_its_check_on_its_resource():
         ),
         SKIPS,
     )
-    assert [(f.stack, f.check_id) for f in result.failed] == [("core-test", "CKV_AWS_18"), ("core-staging", "CKV_AWS_144")]
-    assert [(f.check_id, reason) for f, reason in result.skipped] == [("CKV_AWS_144", "out of scope for 90-day artifacts")]
+    assert [(f.stack, f.check_id) for f in result.failed] == [
+        ("core-test", "CKV_AWS_18"),
+        ("core-staging", "CKV_AWS_144"),
+    ]
+    assert [(f.check_id, reason) for f, reason in result.skipped] == [
+        ("CKV_AWS_144", "out of scope for 90-day artifacts")
+    ]
     assert not result.ok
 
 
 def test_python_check_names_match_by_block_and_name():
-    skips = {"core-test": {("data", "aws_iam_policy_document", "key_policy"): {"CKV_AWS_356": "a key policy's * is the key"}}}
+    skips = {
+        "core-test": {("data", "aws_iam_policy_document", "key_policy"): {"CKV_AWS_356": "a key policy's * is the key"}}
+    }
     result = scan.evaluate(report(("core-test", "CKV_AWS_356", "data.key_policy")), skips)
     assert result.ok and len(result.skipped) == 1
 

@@ -32,14 +32,19 @@ def test_every_bucket_is_encrypted_private_and_versioned(stacks):
             covered = {body["bucket"] for body in stack.resources(resource_type).values()}
             assert covered == bucket_refs, f"{stack_id}: {resource_type} missing for {bucket_refs - covered}"
         for body in stack.resources("aws_s3_bucket_public_access_block").values():
-            assert all(body[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+            assert all(
+                body[k] is True
+                for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+            )
         for body in stack.resources("aws_s3_bucket").values():
             assert "acl" not in body and "website" not in body
 
 
 def test_everything_that_stores_data_is_encrypted_with_the_project_key(stacks):
     checks = {
-        "aws_dynamodb_table": lambda b: b["server_side_encryption"]["enabled"] and uses_project_key(b["server_side_encryption"]["kms_key_arn"]),
+        "aws_dynamodb_table": lambda b: (
+            b["server_side_encryption"]["enabled"] and uses_project_key(b["server_side_encryption"]["kms_key_arn"])
+        ),
         "aws_cloudwatch_log_group": lambda b: uses_project_key(b["kms_key_id"]),
         "aws_sns_topic": lambda b: uses_project_key(b["kms_master_key_id"]),
         "aws_sqs_queue": lambda b: uses_project_key(b["kms_master_key_id"]),
@@ -62,10 +67,16 @@ def test_every_log_group_has_retention(stacks):
     expected = set()
     for config in load_all():
         names = config.names
-        functions = [body["function_name"] for stack_id, _, body in resources(stacks, "aws_lambda_function")
-                     if stack_id.endswith(f"-{config.name}")]
-        expected |= {names.pipeline_log_group, *(names.codebuild_log_group(k) for k in naming.CODEBUILD_PROJECTS),
-                     *(f"/aws/lambda/{f}" for f in functions)}
+        functions = [
+            body["function_name"]
+            for stack_id, _, body in resources(stacks, "aws_lambda_function")
+            if stack_id.endswith(f"-{config.name}")
+        ]
+        expected |= {
+            names.pipeline_log_group,
+            *(names.codebuild_log_group(k) for k in naming.CODEBUILD_PROJECTS),
+            *(f"/aws/lambda/{f}" for f in functions),
+        }
     assert {body["name"] for _, _, body in groups} == expected
     assert len(groups) == len(expected)
     for stack_id, name, body in groups:

@@ -8,6 +8,7 @@ import http.server
 import json
 import re
 import threading
+import urllib.error
 
 import boto3
 import pytest
@@ -69,17 +70,37 @@ def store_webhook(url):
 
 
 def sns_event(*messages):
-    return {"Records": [{"EventSource": "aws:sns", "Sns": {
-        "MessageId": message_id, "TopicArn": TOPIC.format(topic), "Subject": subject, "Message": body}}
-        for message_id, topic, subject, body in messages]}
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "Sns": {"MessageId": message_id, "TopicArn": TOPIC.format(topic), "Subject": subject, "Message": body},
+            }
+            for message_id, topic, subject, body in messages
+        ]
+    }
 
 
-ALARM = ("m-1", "rollbacks", "ALARM: kiro-pipeline-test-staging-health", json.dumps(
-    {"AlarmName": "kiro-pipeline-test-staging-health", "NewStateValue": "ALARM", "NewStateReason": "2 of 2 failed"}))
+ALARM = (
+    "m-1",
+    "rollbacks",
+    "ALARM: kiro-pipeline-test-staging-health",
+    json.dumps(
+        {"AlarmName": "kiro-pipeline-test-staging-health", "NewStateValue": "ALARM", "NewStateReason": "2 of 2 failed"}
+    ),
+)
 ROLLBACK = ("m-2", "rollbacks", "Rollback Initiated: kiro-pipeline-test StagingEnv", "Rolling back to: e2")
-PIPELINE = ("m-3", "deployments", None, json.dumps(
-    {"detailType": "CodePipeline Pipeline Execution State Change",
-     "detail": {"pipeline": "kiro-pipeline-test", "state": "FAILED", "execution-id": "e9"}}))
+PIPELINE = (
+    "m-3",
+    "deployments",
+    None,
+    json.dumps(
+        {
+            "detailType": "CodePipeline Pipeline Execution State Change",
+            "detail": {"pipeline": "kiro-pipeline-test", "state": "FAILED", "execution-id": "e9"},
+        }
+    ),
+)
 
 
 def test_each_kind_of_message_is_posted_readably(world):
@@ -108,7 +129,7 @@ def test_slack_off_without_a_secret_and_nothing_posted(world, capsys):
 def test_a_failed_post_is_retried_and_then_posted_once(world):
     store_webhook(world.url)
     world.statuses = [500]
-    with pytest.raises(Exception):
+    with pytest.raises(urllib.error.HTTPError):
         handler.handler(sns_event(ROLLBACK))  # SNS retries the delivery
     assert handler.handler(sns_event(ROLLBACK))["posted"] == ["m-2"]
     assert len(world.posts) == 2  # the failed attempt and the retry; no third
@@ -125,7 +146,7 @@ def test_the_webhook_url_never_reaches_a_log(world, capsys):
     store_webhook(world.url)
     world.statuses = [404, 500]
     handler.handler(sns_event(ALARM))
-    with pytest.raises(Exception):
+    with pytest.raises(urllib.error.HTTPError):
         handler.handler(sns_event(ROLLBACK))
     handler.handler({"Records": "nope"})
     out = capsys.readouterr().out
@@ -140,6 +161,10 @@ def test_a_secret_that_is_not_a_webhook_is_never_posted_to(world):
 
 def test_the_real_pattern_accepts_only_slack():
     assert logic.WEBHOOK.fullmatch("https://hooks.slack.com/services/T0/B0/xyz")
-    for wrong in ("https://hooks.slack.com.evil.io/services/x", "http://hooks.slack.com/services/x",
-                  "https://hooks.slack.com/services/x\n", "https://example.com/hooks.slack.com/services/x"):
+    for wrong in (
+        "https://hooks.slack.com.evil.io/services/x",
+        "http://hooks.slack.com/services/x",
+        "https://hooks.slack.com/services/x\n",
+        "https://example.com/hooks.slack.com/services/x",
+    ):
         assert not logic.WEBHOOK.fullmatch(wrong), wrong

@@ -42,8 +42,12 @@ def test_cross_stack_reads_and_outputs_match_exactly(stacks):
         if isinstance(value, str)
         for producer, output in read.findall(value)
     }
-    written = {(stack_id, name) for stack_id, stack in stacks.items() for name in stack.outputs
-               if name.startswith("cross-stack-output-")}
+    written = {
+        (stack_id, name)
+        for stack_id, stack in stacks.items()
+        for name in stack.outputs
+        if name.startswith("cross-stack-output-")
+    }
     assert {(producer, output) for _, producer, output in reads} == written
     pairs = {(consumer, producer) for consumer, producer, _ in reads}
     # Monitoring gets the pipeline's name and ARN as plain values and depends

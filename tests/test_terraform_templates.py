@@ -51,7 +51,9 @@ def test_the_walk_names_stack_resource_and_attribute_of_a_planted_sequence(stack
 
 def test_intended_references_pass_and_lookalikes_do_not():
     assert list(template_sequences("${aws_kms_key.key.arn}/x ${data.aws_iam_policy_document.p.json}")) == []
-    assert list(template_sequences("${data.terraform_remote_state.cross-stack-reference-input-core-test.outputs.x}")) == []
+    assert (
+        list(template_sequences("${data.terraform_remote_state.cross-stack-reference-input-core-test.outputs.x}")) == []
+    )
     assert list(template_sequences("${terraform.workspace}")) == []
     assert list(template_sequences("${aws_kms_key}")) == ["${aws_kms_key}"]
     assert list(template_sequences("${var.x}")) == ["${var.x}"]

@@ -18,8 +18,11 @@ CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
 
 def validate(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(path)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +37,11 @@ def test_valid_against_the_github_workflow_schema():
 
 def test_the_validator_rejects_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
-    broken.write_text(WORKFLOW.read_text().replace("runs-on: ubuntu-24.04", "runs-on: [ubuntu-24.04, {bad: }]")
-                      .replace("timeout-minutes: 30", "timeout-minutes: thirty"))
+    broken.write_text(
+        WORKFLOW.read_text()
+        .replace("runs-on: ubuntu-24.04", "runs-on: [ubuntu-24.04, {bad: }]")
+        .replace("timeout-minutes: 30", "timeout-minutes: thirty")
+    )
     assert validate(broken).returncode != 0
 
 

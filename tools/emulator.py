@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import boto3
 
@@ -60,7 +60,10 @@ NOT_EMULATED = {
 # NOT_EMULATED, so that what refers to it can still be created: a plausible
 # value of the attribute, which moto does not check.
 STAND_INS = {
-    ("aws_codeconnections_connection", "arn"): "arn:aws:codeconnections:{region}:{account}:connection/rehearsal-stand-in",
+    (
+        "aws_codeconnections_connection",
+        "arn",
+    ): "arn:aws:codeconnections:{region}:{account}:connection/rehearsal-stand-in",
 }
 
 # moto's CreateProject demands a source and an artifacts location even for
@@ -213,6 +216,7 @@ def known_artifact(change: dict) -> str | None:
 def prepare_backend(config, url: str, session_factory: Callable = boto3.session.Session) -> None:
     """After bootstrap: remove the state bucket's policy, whose
     aws:SecureTransport Deny moto would apply to every request."""
-    s3 = session_factory().client("s3", endpoint_url=url, region_name=config.region,
-                                  aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3 = session_factory().client(
+        "s3", endpoint_url=url, region_name=config.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     s3.delete_bucket_policy(Bucket=config.state_bucket)

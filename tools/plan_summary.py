@@ -47,8 +47,12 @@ PERMISSION_TYPES = {
     "aws_codeconnections_connection",
 }
 # Resources whose policy lives in an attribute of their own.
-POLICY_ATTRIBUTES = {"aws_kms_key": "policy", "aws_sns_topic": "policy", "aws_sqs_queue": "policy",
-                     "aws_ecr_repository_policy": "policy"}
+POLICY_ATTRIBUTES = {
+    "aws_kms_key": "policy",
+    "aws_sns_topic": "policy",
+    "aws_sqs_queue": "policy",
+    "aws_ecr_repository_policy": "policy",
+}
 
 
 # `actions` of a resource change in `terraform show -json` (Terraform's JSON
@@ -128,7 +132,9 @@ def summarize(stack: str, plan: dict, text: str = "") -> StackPlan:
     for resource_change in plan.get("resource_changes", []):
         if resource_change.get("mode", "managed") != "managed":
             continue  # data sources are read, not changed
-        change = Change(resource_change["address"], resource_change["type"], tuple(resource_change["change"]["actions"]))
+        change = Change(
+            resource_change["address"], resource_change["type"], tuple(resource_change["change"]["actions"])
+        )
         if change.kind == "no-op":
             continue
         result.changes.append(change)
@@ -138,8 +144,13 @@ def summarize(stack: str, plan: dict, text: str = "") -> StackPlan:
 
 
 def render(plans: list[StackPlan]) -> str:
-    lines = [MARKER, "## Terraform plan", "", "| stack | add | change | destroy | forget |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        MARKER,
+        "## Terraform plan",
+        "",
+        "| stack | add | change | destroy | forget |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for plan in plans:
         add, change, destroy = plan.counts
         lines.append(f"| `{plan.stack}` | {add} | {change} | {destroy} | {plan.forgotten} |")
@@ -161,8 +172,16 @@ def render(plans: list[StackPlan]) -> str:
         lines += ["", "No changes. The infrastructure matches the configuration."]
     for plan in plans:
         if plan.text:
-            lines += ["", f"<details><summary>Full plan: <code>{plan.stack}</code></summary>", "", "```", plan.text.rstrip(),
-                      "```", "", "</details>"]
+            lines += [
+                "",
+                f"<details><summary>Full plan: <code>{plan.stack}</code></summary>",
+                "",
+                "```",
+                plan.text.rstrip(),
+                "```",
+                "",
+                "</details>",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -176,8 +195,9 @@ def _parse_plan_argument(value: str) -> tuple[str, Path, Path | None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Summarize terraform plans as a pull-request comment.")
-    parser.add_argument("--plan", action="append", required=True, type=_parse_plan_argument,
-                        metavar="STACK=PLAN.json[:PLAN.txt]")
+    parser.add_argument(
+        "--plan", action="append", required=True, type=_parse_plan_argument, metavar="STACK=PLAN.json[:PLAN.txt]"
+    )
     parser.add_argument("--out", help="write the comment here (default: standard output)")
     args = parser.parse_args(argv)
     try:

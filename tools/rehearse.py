@@ -124,7 +124,7 @@ class MotoServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> "MotoServer":
+    def __enter__(self) -> MotoServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
@@ -134,11 +134,11 @@ class MotoServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1).read()
+                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1).read()  # noqa: S310 - our own http://127.0.0.1
                 return self
             except OSError:
                 if self.process.poll() is not None:
-                    raise RehearsalFailed(f"moto server exited with {self.process.returncode}")
+                    raise RehearsalFailed(f"moto server exited with {self.process.returncode}") from None
                 time.sleep(0.2)
         self.stop()
         raise RehearsalFailed("moto server did not answer within 30 s")
@@ -198,7 +198,9 @@ def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path,
         result = terraform.run(scratch, *args)
         report.phases[args[0]] = report.phases.get(args[0], 0.0) + time.monotonic() - begun
         if result.code not in ok:
-            raise RehearsalFailed(f"{report.stack}: terraform {args[0]} failed:\n{result.stderr.strip() or result.stdout[-3000:]}")
+            raise RehearsalFailed(
+                f"{report.stack}: terraform {args[0]} failed:\n{result.stderr.strip() or result.stdout[-3000:]}"
+            )
         return result
 
     run("init", *NO_INPUT)
@@ -208,13 +210,17 @@ def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path,
     report.plan_text = full.stdout
     report.planned = len(_changes(report.plan_json))
     # Only what the emulator can create, when something is not emulated.
-    targets = [f"-target={t}" for t in emulator.apply_targets(patched, report.not_emulated)] if report.not_emulated else []
+    targets = (
+        [f"-target={t}" for t in emulator.apply_targets(patched, report.not_emulated)] if report.not_emulated else []
+    )
     applied = run("apply", "-auto-approve", *NO_INPUT, *targets)
     (scratch / "apply.log").write_text(applied.stdout)
     state = json.loads(run("show", "-json").stdout)
     report.applied = sum(1 for _ in _managed_resources(state))
-    log(f"  {report.stack}: applied {report.applied} of {report.planned} resources" + (
-        f"; not emulated: {len(report.not_emulated)}" if report.not_emulated else ""))
+    log(
+        f"  {report.stack}: applied {report.applied} of {report.planned} resources"
+        + (f"; not emulated: {len(report.not_emulated)}" if report.not_emulated else "")
+    )
 
     second = run("plan", "-detailed-exitcode", "-out=second.tfplan", *NO_INPUT, *targets, ok=(0, 2))
     if second.code == 2:
@@ -251,8 +257,9 @@ def _diff(change: dict) -> str:
 
 def _deployer_trust(config, url: str) -> dict[str, str]:
     """Each deployer role on the server, with the principal its trust names."""
-    iam = boto3.client("iam", endpoint_url=url, region_name=config.region,
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    iam = boto3.client(
+        "iam", endpoint_url=url, region_name=config.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     found = {}
     for target in config.deploy_targets:
         name = target.role_arn.split("/")[-1]
@@ -268,12 +275,19 @@ def _probe_once(config, url: str, env_vars: dict[str, str]) -> dict:
     schedule would; `ops validate` then sees its data. The targets' example
     URLs do not resolve here, so every target reports 0, quickly (timeout
     lowered to 2 s for the same reason)."""
-    lambda_ = boto3.client("lambda", endpoint_url=url, region_name=config.region,
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    lambda_ = boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name=config.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     name = config.names.lambda_function("health-probe")
     variables = lambda_.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
-    run = _python(["-c", "import json; from health_probe import handler; print(json.dumps(handler.handler({})))"],
-                  {**env_vars, **variables, "TIMEOUT_SECONDS": "2", "PYTHONPATH": str(REPO / "functions")})
+    run = _python(
+        ["-c", "import json; from health_probe import handler; print(json.dumps(handler.handler({})))"],
+        {**env_vars, **variables, "TIMEOUT_SECONDS": "2", "PYTHONPATH": str(REPO / "functions")},
+    )
     if run.returncode != 0:
         raise RehearsalFailed(f"the health probe's round failed:\n{run.stdout}{run.stderr}")
     return json.loads(run.stdout.strip().splitlines()[-1])
@@ -330,8 +344,11 @@ def summary(rehearsal: Rehearsal) -> str:
         lines.extend(f"  {kind}: {why}" for kind, why in sorted(not_emulated.items()))
     artifacts = [a for r in rehearsal.reports for a in r.artifacts]
     if artifacts:
-        lines.append("second plan: known emulator artifacts only:" if not any(r.second_plan for r in rehearsal.reports)
-                     else "second plan: known emulator artifacts:")
+        lines.append(
+            "second plan: known emulator artifacts only:"
+            if not any(r.second_plan for r in rehearsal.reports)
+            else "second plan: known emulator artifacts:"
+        )
         lines.extend(f"  {a}" for a in artifacts)
     unexpected = [f"{r.stack}: {c}" for r in rehearsal.reports for c in r.second_plan]
     if unexpected:
@@ -342,8 +359,10 @@ def summary(rehearsal: Rehearsal) -> str:
     lines.append("deployer roles (ops deployer-roles):")
     lines.extend(f"  {name}: trusted by {principal}" for name, principal in sorted(rehearsal.deployer_roles.items()))
     lines.append(f"health probe, one round with the deployed settings: {json.dumps(rehearsal.probe_result)}")
-    lines.append(f"ops validate {rehearsal.env} (exit {rehearsal.validate_code}; a ✗ on a resource that is not "
-                 "emulated is expected):")
+    lines.append(
+        f"ops validate {rehearsal.env} (exit {rehearsal.validate_code}; a ✗ on a resource that is not "
+        "emulated is expected):"
+    )
     lines.extend(f"  {line}" for line in rehearsal.validate_output.strip().splitlines() if line[:1] in "✓✗")
     if rehearsal.validate_failures:
         lines.append("ops validate: UNEXPECTED FAILURES:")

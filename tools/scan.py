@@ -95,8 +95,18 @@ def run_checkov(checkov: Path, work_dir: Path) -> dict:
     if not checkov.exists():
         raise SystemExit(f"checkov is not installed at {checkov}: run `make install-scan`")
     completed = subprocess.run(
-        [str(checkov), "-d", str(work_dir), "--framework", "terraform_json", "--quiet", "--compact",
-         "--skip-download", "--output", "json"],
+        [
+            str(checkov),
+            "-d",
+            str(work_dir),
+            "--framework",
+            "terraform_json",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+            "--output",
+            "json",
+        ],
         capture_output=True,
         text=True,
     )

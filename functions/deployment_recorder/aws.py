@@ -94,8 +94,12 @@ class Recorder:
                 "OR metricsFor <> :k OR (metricsToken = :t AND (attribute_not_exists(metricsPublished) "
                 "OR metricsPublished <> :k)))",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":k": {"S": key}, ":t": {"S": token}, ":s": {"S": status},
-                                           ":u": {"S": updated_at}},
+                ExpressionAttributeValues={
+                    ":k": {"S": key},
+                    ":t": {"S": token},
+                    ":s": {"S": status},
+                    ":u": {"S": updated_at},
+                },
             )
             return True
         except ClientError as error:
@@ -114,9 +118,9 @@ class Recorder:
 
     def set_commit(self, deployment_id: str, pipeline: str) -> str | None:
         """Record the source commit of the execution; None if CodePipeline has none yet."""
-        execution = self.codepipeline.get_pipeline_execution(
-            pipelineName=pipeline, pipelineExecutionId=deployment_id
-        )["pipelineExecution"]
+        execution = self.codepipeline.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=deployment_id)[
+            "pipelineExecution"
+        ]
         revisions = [r for r in execution.get("artifactRevisions", []) if r.get("revisionId")]
         if not revisions:
             return None

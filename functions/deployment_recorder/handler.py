@@ -34,8 +34,9 @@ def recorder() -> Recorder:
 
 
 def handler(event, context=None) -> dict:
-    log.bind(requestId=getattr(context, "aws_request_id", None),
-             eventId=event.get("id") if isinstance(event, dict) else None)
+    log.bind(
+        requestId=getattr(context, "aws_request_id", None), eventId=event.get("id") if isinstance(event, dict) else None
+    )
     try:
         parsed = logic.parse(event)
     except logic.MalformedEvent as error:

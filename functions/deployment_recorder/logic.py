@@ -24,7 +24,7 @@ moves a record forward:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import fields
@@ -143,7 +143,7 @@ def _parse(event: Any) -> Event:
 
 
 def expires_at(time: str, ttl_days: int) -> int:
-    moment = datetime.strptime(time, fields.TIME_FORMAT).replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(time, fields.TIME_FORMAT).replace(tzinfo=UTC)
     return int((moment + timedelta(days=ttl_days)).timestamp())
 
 
@@ -170,16 +170,21 @@ def plan(event: Event, *, pipeline: str, environment: str, ttl_days: int) -> Pla
         if event.state == "SUCCEEDED":
             # A set: idempotent, and independent of the order events arrive in.
             updates.append(
-                Update(deployment_id, set_values=common, set_if_absent=absent, condition=None,
-                       add_to_sets={"succeededStages": (event.stage,)}, purpose="stage-succeeded")
+                Update(
+                    deployment_id,
+                    set_values=common,
+                    set_if_absent=absent,
+                    condition=None,
+                    add_to_sets={"succeededStages": (event.stage,)},
+                    purpose="stage-succeeded",
+                )
             )
         return Plan(deployment_id, None, tuple(updates))
 
     status, rank = STATUS[event.state]
     values = {**common, "status": status, "statusRank": rank, "updatedAt": event.time}
     # An execution's trigger never changes: the first event to carry it wins.
-    trigger = ({"triggerType": event.trigger_type, "executionType": event.execution_type}
-               if event.trigger_type else {})
+    trigger = {"triggerType": event.trigger_type, "executionType": event.execution_type} if event.trigger_type else {}
     final = rank == FINAL_RANK
     if final:
         values["endTime"] = event.time
@@ -204,9 +209,11 @@ def plan(event: Event, *, pipeline: str, environment: str, ttl_days: int) -> Pla
         updates.append(
             Update(
                 deployment_id,
-                set_values={"startTime": event.time, "startedAt": event.time,
-                            "expiresAt": expires_at(event.time, ttl_days),
-                            },
+                set_values={
+                    "startTime": event.time,
+                    "startedAt": event.time,
+                    "expiresAt": expires_at(event.time, ttl_days),
+                },
                 # The type decides how the outcome is counted, even when the
                 # final state arrived first.
                 set_if_absent={**common, **trigger},
@@ -222,8 +229,8 @@ def duration_seconds(record: dict[str, Any]) -> int | None:
     start, end = record.get("startedAt"), record.get("endTime")
     if not start or not end:
         return None
-    parse_time = lambda t: datetime.strptime(t, fields.TIME_FORMAT)  # noqa: E731
-    return max(0, int((parse_time(end) - parse_time(start)).total_seconds()))
+    elapsed = datetime.strptime(end, fields.TIME_FORMAT) - datetime.strptime(start, fields.TIME_FORMAT)
+    return max(0, int(elapsed.total_seconds()))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -16,8 +17,16 @@ AWS_ERRORS = (BotoCoreError, ClientError)
 
 
 class Rollbacks:
-    def __init__(self, *, table: str, index: str, pipeline: str, topic_arn: str, environment: str,
-                 session: boto3.Session | None = None):
+    def __init__(
+        self,
+        *,
+        table: str,
+        index: str,
+        pipeline: str,
+        topic_arn: str,
+        environment: str,
+        session: boto3.Session | None = None,
+    ):
         session = session or boto3.Session()
         self.dynamodb = session.client("dynamodb")
         self.codepipeline = session.client("codepipeline")
@@ -40,9 +49,9 @@ class Rollbacks:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-        found = self.dynamodb.get_item(
-            TableName=self.table, Key={"deploymentId": {"S": key}}, ConsistentRead=True
-        ).get("Item", {})
+        found = self.dynamodb.get_item(TableName=self.table, Key={"deploymentId": {"S": key}}, ConsistentRead=True).get(
+            "Item", {}
+        )
         return {k: _deserialize(v) for k, v in found.items()}
 
     def update(self, key: str, **values: Any) -> None:
@@ -91,6 +100,7 @@ class Rollbacks:
 
     def notify(self, subject_and_message: dict[str, str]) -> None:
         self.sns.publish(TopicArn=self.topic_arn, **subject_and_message)
+
 
 def error_text(error: Exception) -> str:
     if isinstance(error, ClientError):

@@ -78,9 +78,13 @@ class Invocation:
 
     def call(self, operation, idempotent: bool = True):
         return retry.call(
-            operation, self.budget, sleep=sleep, idempotent=idempotent,
-            on_retry=lambda error, attempt: log.warning("retrying a transient AWS error",
-                                                        error=error_text(error), attempt=attempt),
+            operation,
+            self.budget,
+            sleep=sleep,
+            idempotent=idempotent,
+            on_retry=lambda error, attempt: log.warning(
+                "retrying a transient AWS error", error=error_text(error), attempt=attempt
+            ),
         )
 
     def record(self, **values) -> None:
@@ -89,11 +93,20 @@ class Invocation:
     def notify(self, subject: str, **details) -> bool:
         """Publish to the rollbacks topic; a failure is logged, never fatal."""
         try:
-            self.call(lambda: aws().notify(logic.message(
-                subject, self.request, pipeline=PIPELINE, environment=SETTINGS["ENVIRONMENT"],
-                table=SETTINGS["TABLE_NAME"], record_key=self.key,
-                log_group=f"/aws/lambda/{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', PIPELINE + '-rollback')}",
-                **details)))
+            self.call(
+                lambda: aws().notify(
+                    logic.message(
+                        subject,
+                        self.request,
+                        pipeline=PIPELINE,
+                        environment=SETTINGS["ENVIRONMENT"],
+                        table=SETTINGS["TABLE_NAME"],
+                        record_key=self.key,
+                        log_group=f"/aws/lambda/{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', PIPELINE + '-rollback')}",
+                        **details,
+                    )
+                )
+            )
             return True
         except (*AWS_ERRORS, retry.Ambiguous) as error:
             log.error("could not publish to the rollbacks topic; the record is kept", error=error_text(error))
@@ -101,17 +114,22 @@ class Invocation:
 
     def claim(self, **extra):
         request = self.request
-        return self.call(lambda: aws().claim(self.key, {
-            "environment": SETTINGS["ENVIRONMENT"],
-            "startTime": request.time,
-            "status": logic.STARTED,
-            "stage": request.stage,
-            "alarmName": request.alarm,
-            "reason": request.reason,
-            "pipelineName": PIPELINE,
-            "expiresAt": logic.expires_at(request.time, SETTINGS["RECORD_TTL_DAYS"]),
-            **extra,
-        }))
+        return self.call(
+            lambda: aws().claim(
+                self.key,
+                {
+                    "environment": SETTINGS["ENVIRONMENT"],
+                    "startTime": request.time,
+                    "status": logic.STARTED,
+                    "stage": request.stage,
+                    "alarmName": request.alarm,
+                    "reason": request.reason,
+                    "pipelineName": PIPELINE,
+                    "expiresAt": logic.expires_at(request.time, SETTINGS["RECORD_TTL_DAYS"]),
+                    **extra,
+                },
+            )
+        )
 
     def fail(self, reason: str, target: str | None, **record) -> dict:
         command = logic.manual_command(PIPELINE, self.request.stage, target)
@@ -122,8 +140,10 @@ class Invocation:
 
 
 def handler(event, context=None) -> dict:
-    log.bind(requestId=getattr(context, "aws_request_id", None),
-             eventId=event.get("id") if isinstance(event, dict) and isinstance(event.get("id"), str) else None)
+    log.bind(
+        requestId=getattr(context, "aws_request_id", None),
+        eventId=event.get("id") if isinstance(event, dict) and isinstance(event.get("id"), str) else None,
+    )
     try:
         decision = logic.decide(event, SETTINGS["ROLLBACK_ALARMS"])
     except logic.MalformedEvent as error:
@@ -207,17 +227,22 @@ def _roll_back(run: Invocation, current: str) -> dict:
         latest = (run.call(lambda: aws().stage_state(stage)) or {}).get("latestExecution") or {}
         if latest.get("type") != "ROLLBACK" or latest.get("status") not in ("InProgress", "Succeeded"):
             why = "timed out" if isinstance(error, retry.Ambiguous) else f"was refused: {error_text(error)}"
-            return run.fail(f"RollbackStage {why}, and no rollback is running",
-                            target.target_execution, **details)
+            return run.fail(f"RollbackStage {why}, and no rollback is running", target.target_execution, **details)
         rollback_execution = latest["pipelineExecutionId"]
-        log.info("RollbackStage did not answer cleanly, but the stage runs the rollback",
-                 error=error_text(error), rollbackExecutionId=rollback_execution)
+        log.info(
+            "RollbackStage did not answer cleanly, but the stage runs the rollback",
+            error=error_text(error),
+            rollbackExecutionId=rollback_execution,
+        )
 
     run.record(status="ROLLBACK_IN_PROGRESS", rollbackExecutionId=rollback_execution, **details)
     log.info("rollback initiated", rollbackExecutionId=rollback_execution, **details)
     notified = run.notify(
         "Rollback Initiated",
-        **{"Rolled back execution": current, "Rolling back to": target.target_execution,
-           "Rollback execution": rollback_execution},
+        **{
+            "Rolled back execution": current,
+            "Rolling back to": target.target_execution,
+            "Rollback execution": rollback_execution,
+        },
     )
     return {"result": "rolled-back", "rollbackExecutionId": rollback_execution, "notified": notified}

@@ -7,9 +7,10 @@ current deployment. Everything else is ignored or rejected, with a reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from shared import fields
 from shared.executions import ROLLBACK, execution_type
@@ -140,9 +141,10 @@ def is_rollback_execution(record: dict[str, Any]) -> bool:
 
 def choose_target(records: Iterable[dict[str, Any]], stage: str, current: str) -> Target | NoTarget:
     """The newest STANDARD execution older than `current` in which `stage`
-    succeeded, and that was not itself rolled back out of `stage`. `records` are the environment's deployment records, newest
-    first (the EnvironmentStatusIndex query); they are read only as far as
-    needed, so a paginated source stops early."""
+    succeeded, and that was not itself rolled back out of `stage`. `records`
+    are the environment's deployment records, newest first (the
+    EnvironmentStatusIndex query); they are read only as far as needed, so a
+    paginated source stops early."""
     current_start = None
     rolled_back = set()  # deployments already rolled back out of this stage: known bad
     for record in records:
@@ -176,13 +178,14 @@ def unfinished_claims(records: Iterable[dict[str, Any]], stage: str) -> list[str
     rollback was claimed and, perhaps, started, but its outcome never written."""
     prefix = f"{ROLLBACK_PREFIX}{stage}#"
     return [
-        r["deploymentId"] for r in records
+        r["deploymentId"]
+        for r in records
         if str(r.get("deploymentId", "")).startswith(prefix) and r.get("status") == STARTED
     ]
 
 
 def expires_at(time: str, ttl_days: int) -> int:
-    moment = datetime.strptime(time, fields.TIME_FORMAT).replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(time, fields.TIME_FORMAT).replace(tzinfo=UTC)
     return int((moment + timedelta(days=ttl_days)).timestamp())
 
 
@@ -201,8 +204,15 @@ def manual_command(pipeline: str, stage: str, target: str | None) -> str:
 
 
 def message(
-    subject: str, request: RollbackRequest, *, pipeline: str, environment: str, table: str, log_group: str,
-    record_key: str, **details: Any
+    subject: str,
+    request: RollbackRequest,
+    *,
+    pipeline: str,
+    environment: str,
+    table: str,
+    log_group: str,
+    record_key: str,
+    **details: Any,
 ) -> dict[str, str]:
     """The SNS message for the rollbacks topic: a subject and a readable body."""
     lines = [
@@ -217,7 +227,6 @@ def message(
     lines += [
         "",
         f"Follow it: aws logs tail {log_group} --since 10m",
-        f"Record:    aws dynamodb get-item --table-name {table} "
-        f"--key '{{\"deploymentId\":{{\"S\":\"{record_key}\"}}}}'",
+        f'Record:    aws dynamodb get-item --table-name {table} --key \'{{"deploymentId":{{"S":"{record_key}"}}}}\'',
     ]
     return {"Subject": f"{subject}: {pipeline} {request.stage}"[:100], "Message": "\n".join(lines)}

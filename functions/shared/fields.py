@@ -5,7 +5,7 @@ encode, a year 9999 that overflows a TTL, a megabyte-long name)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.outcomes import MalformedEvent
@@ -41,9 +41,9 @@ def timestamp(value: Any, name: str = "time") -> str:
         except ValueError:
             continue
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         try:
-            utc = parsed.astimezone(timezone.utc)
+            utc = parsed.astimezone(UTC)
         except (OverflowError, ValueError):
             break
         if not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from botocore.exceptions import (
     ClientError,
@@ -72,7 +73,7 @@ class Budget:
     reserve_ms: int = 20_000
 
     @classmethod
-    def of(cls, context, default_ms: int = 60_000) -> "Budget":
+    def of(cls, context, default_ms: int = 60_000) -> Budget:
         getter = getattr(context, "get_remaining_time_in_millis", None)
         if callable(getter):
             return cls(getter)
@@ -106,7 +107,8 @@ def call(
                 raise
             if isinstance(error, AMBIGUOUS) and not idempotent:
                 raise Ambiguous(error) from error
-            delay = random.uniform(0, min(cap_s, base_s * 2**attempt))
+            # Jitter spreads retries; it needs no cryptographic randomness.
+            delay = random.uniform(0, min(cap_s, base_s * 2**attempt))  # noqa: S311
             if attempt == attempts or not budget.allows(delay):
                 if isinstance(error, AMBIGUOUS):
                     raise Ambiguous(error) from error

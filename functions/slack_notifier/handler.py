@@ -59,7 +59,9 @@ def handler(event, context=None) -> dict:
         try:
             notifier().post(url, logic.payload(notification))
         except WebhookRejected as error:
-            log.error("Slack refused the webhook; check the secret", reason=str(error), messageId=notification.message_id)
+            log.error(
+                "Slack refused the webhook; check the secret", reason=str(error), messageId=notification.message_id
+            )
             continue
         except (urllib.error.URLError, OSError, *AWS_ERRORS) as error:
             notifier().forget(key)

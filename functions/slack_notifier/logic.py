@@ -60,13 +60,13 @@ def render(topic: str, subject: str, message: str) -> str:
     except ValueError:
         body = None
     if isinstance(body, dict) and "AlarmName" in body:
-        text = (f"{icon} *{body.get('AlarmName')}* is *{body.get('NewStateValue')}*"
-                f"\n{body.get('NewStateReason', '')}")
+        text = f"{icon} *{body.get('AlarmName')}* is *{body.get('NewStateValue')}*\n{body.get('NewStateReason', '')}"
     elif isinstance(body, dict) and isinstance(body.get("detail"), dict):
         detail = body["detail"]
         state = detail.get("state") or detail.get("action") or body.get("detailType", "")
-        text = (f"{icon} *{detail.get('pipeline', '')}* {detail.get('stage', '') or ''} {state}".replace("  ", " ")
-                + (f"\nexecution {detail['execution-id']}" if detail.get("execution-id") else ""))
+        text = f"{icon} *{detail.get('pipeline', '')}* {detail.get('stage', '') or ''} {state}".replace("  ", " ") + (
+            f"\nexecution {detail['execution-id']}" if detail.get("execution-id") else ""
+        )
     else:
         text = f"{icon} *{subject}*\n{message}" if subject else f"{icon} {message}"
     return text[:MAX_TEXT]

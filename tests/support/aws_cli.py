@@ -61,8 +61,14 @@ def _logs_tail(argv: list[str]) -> tuple[list[str], bool]:
     if unknown:
         print(f"aws: error: Unknown options: {', '.join(unknown)}", file=sys.stderr)
         raise SystemExit(252)
-    call = ["logs", "filter-log-events", "--log-group-name", args.group_name,
-            "--start-time", str(_since_ms(args.since, time.time()))]
+    call = [
+        "logs",
+        "filter-log-events",
+        "--log-group-name",
+        args.group_name,
+        "--start-time",
+        str(_since_ms(args.since, time.time())),
+    ]
     if args.filter_pattern:
         call += ["--filter-pattern", args.filter_pattern]
     if args.log_stream_names:
@@ -95,10 +101,10 @@ def main(argv: list[str]) -> int:
     follow = False
     if "--cli-binary-format" in argv:
         at = argv.index("--cli-binary-format")
-        if argv[at + 1:at + 2] != ["raw-in-base64-out"]:
+        if argv[at + 1 : at + 2] != ["raw-in-base64-out"]:
             print("aws: error: --cli-binary-format takes raw-in-base64-out or base64", file=sys.stderr)
             return 252
-        argv = argv[:at] + argv[at + 2:]
+        argv = argv[:at] + argv[at + 2 :]
     if argv[:2] == ["logs", "tail"]:
         argv, follow = _logs_tail(argv[2:])
     code = driver.main(argv)

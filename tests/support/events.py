@@ -22,7 +22,9 @@ def execution(state: str, time: str, execution_id: str = "exec-1", pipeline: str
     return event
 
 
-def stage(stage_name: str, state: str, time: str, execution_id: str = "exec-1", pipeline: str = "kiro-pipeline-test") -> dict:
+def stage(
+    stage_name: str, state: str, time: str, execution_id: str = "exec-1", pipeline: str = "kiro-pipeline-test"
+) -> dict:
     event = _load("stage_execution")
     event["id"] = f"stage-{execution_id}-{stage_name}-{state}-{time}"
     event["time"] = time
@@ -30,8 +32,11 @@ def stage(stage_name: str, state: str, time: str, execution_id: str = "exec-1", 
     return event
 
 
-def alarm(name: str = "kiro-pipeline-test-staging-health", value: str = "ALARM",
-          timestamp: str = "2026-11-22T05:00:00.123+0000") -> dict:
+def alarm(
+    name: str = "kiro-pipeline-test-staging-health",
+    value: str = "ALARM",
+    timestamp: str = "2026-11-22T05:00:00.123+0000",
+) -> dict:
     event = _load("alarm_state_change")
     event["detail"]["alarmName"] = name
     event["resources"] = [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"]

@@ -78,8 +78,14 @@ class FakeCodePipeline:
         return {
             "pipelineName": self.pipeline,
             "stageStates": [
-                {"stageName": name, "latestExecution": {"pipelineExecutionId": run.execution_id,
-                                                        "status": run.status, "type": run.type}}
+                {
+                    "stageName": name,
+                    "latestExecution": {
+                        "pipelineExecutionId": run.execution_id,
+                        "status": run.status,
+                        "type": run.type,
+                    },
+                }
                 for name, run in self.stages.items()
             ],
         }

@@ -10,8 +10,9 @@ that should have gone through modules/literal.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 _SEGMENT = r"[A-Za-z_][A-Za-z0-9_-]*"
 # A CDKTF-made reference: a traversal of a resource, data source or
