@@ -384,4 +384,8 @@ def test_dashboard(monitoring, env_config):
     health = body["widgets"][-2]["properties"]["metrics"]
     assert [m[5] for m in health] == list(naming.DEPLOY_STAGES)
     alarm_widget = body["widgets"][-1]
-    assert len(alarm_widget["properties"]["alarms"]) == 8
+    alarm_arns = {
+        f"arn:aws:cloudwatch:{env_config.region}:{env_config.account_id}:alarm:{a['alarm_name']}"
+        for a in monitoring.resources("aws_cloudwatch_metric_alarm").values()
+    }
+    assert set(alarm_widget["properties"]["alarms"]) == alarm_arns
