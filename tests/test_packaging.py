@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -83,3 +84,23 @@ def test_synth_without_zips_says_to_run_make_functions(tmp_path):
     assert "missing: run `make functions` first" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_build_reflects_the_sources_of_now_never_a_stale_zip(tmp_path, monkeypatch):
+    """The break this guards: a build that keeps an old zip. A changed source
+    must change the zip and its hash, and a zip already in place (stale, or
+    junk) must be replaced."""
+    shutil.copytree(package.ROOT, tmp_path / "functions", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(package, "ROOT", tmp_path / "functions")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "rollback.zip").write_bytes(b"stale")
+    first = package.build("rollback", dist)
+    assert first.read_bytes() != b"stale"
+    before = package.source_code_hash(first)
+    logic = tmp_path / "functions" / "rollback" / "logic.py"
+    logic.write_text(logic.read_text() + "\nCHANGED = True\n")
+    second = package.build("rollback", dist)
+    assert package.source_code_hash(second) != before
+    with zipfile.ZipFile(second) as archive:
+        assert archive.read("rollback/logic.py").decode().endswith("CHANGED = True\n")

@@ -4,6 +4,7 @@ the parameter-validating fake (moto lacks it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import importlib
 import itertools
@@ -105,9 +106,12 @@ class TestEveryDeliveryOrder:
     """All 120 orders of a retried execution's events, each delivered twice,
     each order on a fresh table."""
 
-    def test_the_final_record_and_metrics_do_not_depend_on_order(self, aws_credentials, stacks, monkeypatch):
-        outcomes = set()
-        for order in itertools.permutations(ORDERED):
+    @staticmethod
+    def outcomes(orders, stacks, monkeypatch) -> tuple[set, list[str]]:
+        """The final record of each order (each event delivered twice), and
+        every metric invariant an order broke."""
+        outcomes, broken = set(), []
+        for order in orders:
             with mock_aws():
                 table = create_deployments_table(stacks, ENV)
                 for name, value in {
@@ -128,15 +132,21 @@ class TestEveryDeliveryOrder:
                 outcomes.add(
                     (
                         record["status"],
-                        record["endTime"],
+                        record["endTime"] if "endTime" in record else None,
                         record["startTime"],
                         record["expiresAt"],
                         frozenset(record["succeededStages"]),
                     )
                 )
-                assert count("DeploymentSuccess") == 1, order
-                assert count("DeploymentFailure") <= 1, order
-                assert sum(s[0] for s in metric_samples("DeploymentDuration")) == 1 + count("DeploymentFailure")
+                if count("DeploymentSuccess") != 1 or count("DeploymentFailure") > 1:
+                    broken.append(f"outcome metrics of {[e['id'] for e in order]}")
+                if sum(s[0] for s in metric_samples("DeploymentDuration")) != 1 + count("DeploymentFailure"):
+                    broken.append(f"durations of {[e['id'] for e in order]}")
+        return outcomes, broken
+
+    def test_the_final_record_and_metrics_do_not_depend_on_order(self, aws_credentials, stacks, monkeypatch):
+        outcomes, broken = self.outcomes(itertools.permutations(ORDERED), stacks, monkeypatch)
+        assert broken == []
         start = datetime.datetime(2026, 11, 22, 3, tzinfo=datetime.UTC)
         assert outcomes == {
             (
@@ -147,6 +157,28 @@ class TestEveryDeliveryOrder:
                 frozenset({"TestEnv"}),
             )
         }
+
+    def test_it_fails_when_the_newest_state_no_longer_wins(self, aws_credentials, stacks, monkeypatch):
+        """The break this test guards: drop the recorder's ordering condition
+        (the newest state wins) and the orders no longer agree."""
+        from deployment_recorder import logic
+
+        real_plan = logic.plan
+
+        def last_delivery_wins(event, **kwargs):
+            planned = real_plan(event, **kwargs)
+            if isinstance(planned, logic.Plan):
+                updates = tuple(
+                    dataclasses.replace(u, condition=None, condition_values={}) if u.purpose == "status" else u
+                    for u in planned.updates
+                )
+                planned = dataclasses.replace(planned, updates=updates)
+            return planned
+
+        monkeypatch.setattr(logic, "plan", last_delivery_wins)
+        orders = [ORDERED, list(reversed(ORDERED))]
+        outcomes, _ = self.outcomes(orders, stacks, monkeypatch)
+        assert len(outcomes) > 1
 
 
 class TestMetricsOnce:
