@@ -29,7 +29,7 @@ export CHECKPOINT_DISABLE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 SUPPORTED_NODE := 22 24
 
-.PHONY: help install install-scan node-check functions synth test test-fast lint format scan tf-validate rehearse bench diff deploy destroy bootstrap clean check-env \
+.PHONY: help install install-scan node-check functions synth test test-fast docs lint format scan tf-validate rehearse bench diff deploy destroy bootstrap clean check-env \
 	validate health summary deployments trigger approve reject stop
 
 help: ## Show this help
@@ -75,6 +75,9 @@ test: install install-scan ## Run the whole test suite (the checkov scan include
 
 test-fast: install ## The fast tier: unit tests (no moto, no synthesis, no real tools), under 30 s
 	$(PY) -m pytest -m fast -q
+
+docs: install ## Regenerate docs/configuration-reference.md from the config's field comments
+	$(PY) -m tools.config_reference
 
 lint: install ## ruff: lint and format check (CI runs it)
 	$(PY) -m ruff check .

@@ -157,10 +157,15 @@ class GitHubSource:
     changes (CodePipeline V2 trigger): empty means every push to `branch`.
     """
 
+    # The GitHub user or organisation that owns the repository.
     owner: str
+    # The repository's name.
     repo: str
+    # The branch whose pushes start the pipeline.
     branch: str = "main"
+    # Globs of changed files that start the pipeline; empty: any file.
     included_paths: tuple[str, ...] = ()
+    # Globs of changed files that do not start the pipeline by themselves.
     excluded_paths: tuple[str, ...] = ()
 
 
@@ -168,8 +173,11 @@ class GitHubSource:
 class BuildSettings:
     """The CodeBuild environment of every project in the pipeline."""
 
+    # The CodeBuild compute type of every project.
     compute_type: str = "BUILD_GENERAL1_SMALL"
+    # The CodeBuild image of every project.
     image: str = "aws/codebuild/standard:7.0"
+    # How long one build may run before CodeBuild stops it (5-2160).
     timeout_minutes: int = 60
     # How long a build may wait for capacity before CodeBuild gives up (5-480).
     queued_timeout_minutes: int = 60
@@ -187,11 +195,17 @@ class ApplicationCommands:
     CodeBuild report groups and enforce the coverage threshold.
     """
 
+    # Installs the application's dependencies (every project runs it first).
     install: str = "npm ci"
+    # Builds the application (the Build stage).
     build: str = "npm run build"
+    # Runs the unit tests with coverage (the Build stage).
     unit_test: str = "npm test -- --coverage"
+    # Runs the integration tests against the test target (TestEnv).
     integration_test: str = "npm run test:integration"
+    # Runs the end-to-end tests against the staging target (StagingEnv).
     e2e_test: str = "npm run test:e2e"
+    # Deploys the application with the target's deployer role (every deploy stage).
     deploy: str = "npm run deploy"
 
 
@@ -204,8 +218,11 @@ class DeployTarget:
     `health_check_url` for the health-check duration.
     """
 
+    # The deploy stage this target belongs to: test, staging or production.
     environment: str
+    # The role the stage's deploy project assumes to deploy (may be in another account).
     role_arn: str
+    # An https URL that answers 2xx or 3xx while the target is healthy (the health probe checks it).
     health_check_url: str
     # Whether this target is the live production system. A pipeline may reach
     # a production target only through a manual approval (ApproveProduction).
@@ -216,10 +233,13 @@ class DeployTarget:
 class ArtifactLifecycle:
     """How long pipeline artifacts live in the artifacts bucket."""
 
-    # S3 refuses a STANDARD_IA transition earlier than 30 days.
+    # Days until artifacts move to STANDARD_IA (S3 refuses fewer than 30).
     transition_to_ia_days: int = 30
+    # Days until artifacts are deleted (later than the transition).
     expiration_days: int = 90
+    # Days an overwritten or deleted artifact version is kept.
     noncurrent_version_expiration_days: int = 30
+    # Days until an unfinished multipart upload is cleaned up.
     abort_incomplete_multipart_upload_days: int = 7
 
 
@@ -235,9 +255,13 @@ class StateBackend:
     once every operator runs 1.10 or newer, set `dynamodb_locking=False`.
     """
 
+    # The state bucket; empty: `kiro-pipeline-{env}-tfstate-{account}`.
     bucket: str = ""
+    # The DynamoDB lock table; empty: `kiro-pipeline-{env}-tfstate-lock`.
     lock_table: str = ""
+    # Lock with the DynamoDB table (deprecated by HashiCorp in Terraform 1.11).
     dynamodb_locking: bool = True
+    # Lock with a lock file in the bucket (Terraform 1.10+, `use_lockfile`).
     s3_native_locking: bool = True
 
 
