@@ -128,7 +128,7 @@ deploy: install functions check-env ## Deploy ENV [STACK=core|pipeline|monitorin
 destroy: install functions check-env ## Destroy ENV [STACK], in reverse dependency order
 	$(foreach env,$(ENVS),ENV=$(env) $(CDKTF) destroy $(call reverse_ids,$(env)) &&) true
 
-# Day-to-day operations (python -m ops <command> ENV); see README, "Operations".
+# Day-to-day operations (python -m ops <command> ENV); see docs/operations.md.
 OPS = $(PY) -m ops
 validate: install check-env ## Post-deployment checklist for ENV (exit 1 if any check fails)
 	$(OPS) validate $(ENV)

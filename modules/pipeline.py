@@ -95,7 +95,7 @@ class PipelineStack(BaseStack):
             "github_connection",
             name=self.names.github_connection,
             # Created PENDING: an administrator completes the GitHub handshake
-            # once in the console (README, "Completing the GitHub connection").
+            # once in the console (docs/operations.md, "Completing the GitHub connection").
             provider_type="GitHub",
         )
         self.projects: dict[str, CodebuildProject] = {}

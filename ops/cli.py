@@ -679,7 +679,7 @@ COMMANDS = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors are one line and exit 2, as the README promises."""
+    """Usage errors are one line and exit 2, as docs/operations.md promises."""
 
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"error: {message} (see: {self.prog} --help)\n")

@@ -166,7 +166,7 @@ class Preflight:
             return Check(
                 label,
                 "warn",
-                f"{status}: complete the handshake in the console (README, "
+                f"{status}: complete the handshake in the console (docs/operations.md, "
                 "Completing the GitHub connection); the pipeline cannot start until then",
             )
         return Check(label, "ok", "AVAILABLE")

@@ -245,6 +245,6 @@ class Validator:
         if status == "PENDING":
             return (
                 "PENDING: an administrator must complete it once (AWS console > Developer Tools > Settings > "
-                "Connections > Update pending connection; README: Completing the GitHub connection)"
+                "Connections > Update pending connection; docs/operations.md: Completing the GitHub connection)"
             )
         return None if status == "AVAILABLE" else f"status is {status}"

@@ -7,7 +7,7 @@ Each stack is validated in a scratch copy (`.make/tf-validate/<stack>`), so
 cdktf.out/ is never touched. When the provider that can be had is not the
 version the bindings pin (on a machine without the registry, a mirror's
 5.100.0 against 6.25.0), the copy accepts that version instead, and the run
-says so: the README says what that approximation can miss.
+says so: docs/development.md says what that approximation can miss.
 
 Exit 0 only when every stack validates with no error and no warning.
 """
