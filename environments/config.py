@@ -12,7 +12,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 
-from modules.naming import ResourceNames
+from topology.naming import ResourceNames
 
 ENVIRONMENT_NAMES = ("test", "staging", "production")
 

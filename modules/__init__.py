@@ -1,6 +1,5 @@
 """CDKTF constructs for kiro-pipeline, one module per stack concern.
 
-This package's __init__ imports nothing, so that pure helpers such as
-`modules.naming` can be used by the operations tools and the tests without
-paying for (or depending on) cdktf.
+Names and topology live in the pure `topology` package, which the operations
+tools and the tests use without paying for (or depending on) cdktf.
 """

@@ -10,7 +10,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAla
 from constructs import Construct
 
 from modules.literal import literal
-from modules.naming import resource_name
+from topology.naming import resource_name
 
 
 @dataclass(frozen=True)

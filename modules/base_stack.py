@@ -8,8 +8,8 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from environments import EnvironmentConfig
-from modules import naming
 from modules.checks import LOG_RETENTION, skip_checks
+from topology import naming
 
 # S3-native locking (`use_lockfile`) needs Terraform 1.10.
 REQUIRED_TERRAFORM_VERSION = ">= 1.10.0"

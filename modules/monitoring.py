@@ -34,15 +34,15 @@ from environments import EnvironmentConfig
 from functions import package
 from functions.health_probe.logic import ROUNDS_METRIC as PROBE_ROUNDS_METRIC
 from functions.health_probe.logic import STATUS_METRIC as PROBE_STATUS_METRIC
-from modules import naming
 from modules.alarms import AlarmFactory, Metric
 from modules.base_stack import BaseStack
 from modules.checks import skip_checks
 from modules.core import CoreOutputs
 from modules.iam import Statement, account_root, policy_document, service_role
 from modules.literal import literal_json
-from modules.naming import METRICS_NAMESPACE
 from modules.pipeline import PipelineOutputs
+from topology import naming
+from topology.naming import METRICS_NAMESPACE
 
 RUNTIME = "python3.13"
 # How often the age of running executions is published (the duration alarm's period).

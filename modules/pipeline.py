@@ -45,29 +45,21 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
 
 from environments import EnvironmentConfig
-from modules import naming
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
 from modules.iam import Statement, service_role
 from modules.literal import literal, literal_json
-from modules.naming import METRICS_NAMESPACE
+from topology import naming, projects
+from topology.naming import METRICS_NAMESPACE
+from topology.projects import SOURCE_OUTPUT
 
 BUILDSPECS = Path(__file__).resolve().parent.parent / "buildspecs"
 
-SOURCE_OUTPUT = "SourceOutput"
-BUILD_OUTPUT = "BuildOutput"
 SOURCE_VARIABLES = "SourceVariables"
 # CodePipeline resolves this in action configuration at run time; the
 # deployment records are keyed by it.
 EXECUTION_ID_VARIABLE = "#{codepipeline.PipelineExecutionId}"
 
-# Reports each buildspec publishes (its `reports:` keys), per project kind.
-REPORTS = {
-    naming.BUILD_PROJECT: {"tests": "TEST", "coverage": "CODE_COVERAGE"},
-    **{kind: {"tests": "TEST"} for kind in naming.TEST_PROJECTS.values()},
-}
-# What each test project records on the deployment record.
-RESULT_ATTRIBUTES = {"integration-test": "integrationTests", "e2e-test": "e2eTests"}
 
 _KEY_USE = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
 
@@ -100,8 +92,8 @@ class PipelineStack(BaseStack):
         )
         self.projects: dict[str, CodebuildProject] = {}
         self.project_roles: dict[str, IamRole] = {}
-        for kind in naming.CODEBUILD_PROJECTS:
-            self.projects[kind] = self._project(kind)
+        for row in projects.all_projects():
+            self.projects[row.kind] = self._project(row)
         self.pipeline_role = self._pipeline_role()
         self.pipeline = self._pipeline()
 
@@ -128,12 +120,12 @@ class PipelineStack(BaseStack):
         return self.arn("codepipeline", self.names.pipeline)
 
     # --- CodeBuild -------------------------------------------------------
-    def _project(self, kind: str) -> CodebuildProject:
-        config, names, core = self.config, self.names, self.core
+    def _project(self, row: projects.Project) -> CodebuildProject:
+        config, names, core, kind = self.config, self.names, self.core, row.kind
         name = names.codebuild_project(kind)
         construct = kind.replace("-", "_")
         log_group = self.log_group(f"{construct}_log_group", names.codebuild_log_group(kind), core.kms_key_arn)
-        for report, report_type in REPORTS.get(kind, {}).items():
+        for report, report_type in row.reports:
             CodebuildReportGroup(
                 self,
                 f"{construct}_{report}_report_group",
@@ -158,7 +150,7 @@ class PipelineStack(BaseStack):
             service="codebuild.amazonaws.com",
             account_id=config.account_id,
             source_arn=self._project_arn(kind),
-            statements=self._project_statements(kind),
+            statements=self._project_statements(row),
             description=f"Runs CodeBuild project {name}",
         )
         self.project_roles[kind] = role
@@ -167,12 +159,12 @@ class PipelineStack(BaseStack):
             self,
             construct,
             name=name,
-            description=_description(kind),
+            description=_description(row),
             service_role=role.arn,
             encryption_key=core.kms_key_arn,
             build_timeout=config.build.timeout_minutes,
             queued_timeout=config.build.queued_timeout_minutes,
-            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=literal(_buildspec(kind))),
+            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=literal(_buildspec(row))),
             artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
             cache=CodebuildProjectCache(type="S3", location=f"{core.artifacts_bucket_name}/codebuild-cache/{name}"),
             environment=CodebuildProjectEnvironment(
@@ -183,7 +175,7 @@ class PipelineStack(BaseStack):
                 privileged_mode=False,
                 environment_variable=[
                     CodebuildProjectEnvironmentEnvironmentVariable(name=k, value=v, type="PLAINTEXT")
-                    for k, v in self._environment_variables(kind).items()
+                    for k, v in self._environment_variables(row).items()
                 ],
             ),
             logs_config=CodebuildProjectLogsConfig(
@@ -192,13 +184,13 @@ class PipelineStack(BaseStack):
             ),
         )
 
-    def _environment_variables(self, kind: str) -> dict[str, str]:
+    def _environment_variables(self, row: projects.Project) -> dict[str, str]:
         """Plain text from config goes through literal(): commands are shell,
         and a `${VAR}` in them is the shell's, not Terraform's. The table name
         is a reference to core's output and stays one."""
         config, commands = self.config, self.config.commands
         variables = {"ENVIRONMENT": config.name, "INSTALL_COMMAND": literal(commands.install)}
-        if kind == naming.BUILD_PROJECT:
+        if row.role == projects.BUILD:
             variables.update(
                 BUILD_COMMAND=literal(commands.build),
                 UNIT_TEST_COMMAND=literal(commands.unit_test),
@@ -206,16 +198,15 @@ class PipelineStack(BaseStack):
                 TRIVY_VERSION=literal(config.build.trivy_version),
                 DEPLOYMENTS_TABLE=self.core.deployments_table_name,
             )
-        elif kind in naming.TEST_PROJECTS.values():
-            target = _target_of(naming.TEST_PROJECTS, kind)
+        elif row.role == projects.TEST:
             variables.update(
-                TARGET_ENVIRONMENT=target,
-                TEST_COMMAND=literal(commands.integration_test if target == "test" else commands.e2e_test),
-                RESULT_ATTRIBUTE=RESULT_ATTRIBUTES[kind],
+                TARGET_ENVIRONMENT=row.target,
+                TEST_COMMAND=literal(getattr(commands, row.command)),
+                RESULT_ATTRIBUTE=row.result_attribute,
                 DEPLOYMENTS_TABLE=self.core.deployments_table_name,
             )
         else:
-            target = config.deploy_target(_target_of(naming.DEPLOY_PROJECTS, kind))
+            target = config.deploy_target(row.target)
             variables.update(
                 TARGET_ENVIRONMENT=target.environment,
                 DEPLOY_COMMAND=literal(commands.deploy),
@@ -225,8 +216,8 @@ class PipelineStack(BaseStack):
             )
         return variables
 
-    def _project_statements(self, kind: str) -> list[Statement]:
-        core, names = self.core, self.names
+    def _project_statements(self, row: projects.Project) -> list[Statement]:
+        core, names, kind = self.core, self.names, row.kind
         name = names.codebuild_project(kind)
         log_group = names.codebuild_log_group(kind)
         statements = [
@@ -252,7 +243,7 @@ class PipelineStack(BaseStack):
             ),
             Statement(sid="UseProjectKey", actions=_KEY_USE, resources=[core.kms_key_arn]),
         ]
-        if kind == naming.BUILD_PROJECT:
+        if row.output_artifact:
             statements.append(
                 Statement(
                     sid="WriteBuildOutput",
@@ -261,6 +252,7 @@ class PipelineStack(BaseStack):
                     resources=[f"{core.artifacts_bucket_arn}/*"],
                 )
             )
+        if row.role == projects.BUILD:
             statements.append(
                 Statement(
                     sid="PublishCoverageMetric",
@@ -271,8 +263,8 @@ class PipelineStack(BaseStack):
                     conditions={("StringEquals", "cloudwatch:namespace"): [METRICS_NAMESPACE]},
                 )
             )
-        if kind in REPORTS:
-            reports = REPORTS[kind]
+        if row.reports:
+            reports = dict(row.reports)
             statements.append(
                 Statement(
                     sid="PublishOwnReports",
@@ -302,8 +294,8 @@ class PipelineStack(BaseStack):
                     resources=[core.deployments_table_arn],
                 )
             )
-        if kind in naming.DEPLOY_PROJECTS.values():
-            target = self.config.deploy_target(_target_of(naming.DEPLOY_PROJECTS, kind))
+        if row.role == projects.DEPLOY:
+            target = self.config.deploy_target(row.target)
             statements.append(
                 Statement(sid="AssumeTargetDeployRole", actions=["sts:AssumeRole"], resources=[target.role_arn])
             )
@@ -312,7 +304,7 @@ class PipelineStack(BaseStack):
     # --- CodePipeline ----------------------------------------------------
     def _health_alarms(self) -> dict[str, str]:
         """Stages with a bake time, and the alarm each one watches."""
-        return {target: self.names.health_alarm(target) for target in ("staging", "production")}
+        return {target: self.names.health_alarm(target) for target in naming.BAKE_TARGETS}
 
     def _pipeline_role(self) -> IamRole:
         core = self.core
@@ -346,7 +338,7 @@ class PipelineStack(BaseStack):
                 Statement(
                     sid="RunOwnBuilds",
                     actions=["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
-                    resources=[self._project_arn(kind) for kind in naming.CODEBUILD_PROJECTS],
+                    resources=[self._project_arn(kind) for kind in projects.kinds()],
                 ),
                 Statement(
                     sid="WatchHealthAlarms",
@@ -359,23 +351,23 @@ class PipelineStack(BaseStack):
             ],
         )
 
-    def _build_action(
-        self, kind: str, input_artifact: str, run_order: int, output: str | None = None, record_execution: bool = False
-    ) -> CodepipelineStageAction:
-        configuration = {"ProjectName": self.projects[kind].name}
-        if record_execution:
+    def _build_action(self, row: projects.Project, offset: int = 0) -> CodepipelineStageAction:
+        """The stage action that runs `row`'s project; `offset` makes room for
+        an action put before it (the manual approval)."""
+        configuration = {"ProjectName": self.projects[row.kind].name}
+        if row.records_execution:
             configuration["EnvironmentVariables"] = literal_json(
                 [{"name": "PIPELINE_EXECUTION_ID", "value": EXECUTION_ID_VARIABLE, "type": "PLAINTEXT"}]
             )
         return CodepipelineStageAction(
-            name=naming.PROJECT_ACTIONS[kind],
+            name=row.action,
             category="Build",
             owner="AWS",
             provider="CodeBuild",
             version="1",
-            run_order=run_order,
-            input_artifacts=[input_artifact],
-            output_artifacts=[output] if output else None,
+            run_order=row.order + offset,
+            input_artifacts=[row.input_artifact],
+            output_artifacts=[row.output_artifact] if row.output_artifact else None,
             configuration=configuration,
         )
 
@@ -406,9 +398,7 @@ class PipelineStack(BaseStack):
             ),
             CodepipelineStage(
                 name=naming.BUILD_STAGE,
-                action=[
-                    self._build_action(naming.BUILD_PROJECT, SOURCE_OUTPUT, 1, BUILD_OUTPUT, record_execution=True)
-                ],
+                action=[self._build_action(row) for row in projects.in_stage(naming.BUILD_STAGE)],
             ),
         ]
         health_alarms = self._health_alarms()
@@ -433,13 +423,8 @@ class PipelineStack(BaseStack):
                         },
                     )
                 )
-            actions.append(self._build_action(naming.DEPLOY_PROJECTS[target], BUILD_OUTPUT, len(actions) + 1))
-            if target in naming.TEST_PROJECTS:
-                actions.append(
-                    self._build_action(
-                        naming.TEST_PROJECTS[target], SOURCE_OUTPUT, len(actions) + 1, record_execution=True
-                    )
-                )
+            offset = len(actions)
+            actions += [self._build_action(row, offset) for row in projects.in_stage(stage_name)]
             on_success = None
             if target in health_alarms:
                 on_success = CodepipelineStageOnSuccess(
@@ -536,28 +521,17 @@ def _on_failure(*, has_approval: bool) -> CodepipelineStageOnFailure | None:
     return None if has_approval else CodepipelineStageOnFailure(result="ROLLBACK")
 
 
-def _description(kind: str) -> str:
-    if kind == naming.BUILD_PROJECT:
+def _description(row: projects.Project) -> str:
+    if row.role == projects.BUILD:
         return "Compile, unit tests with coverage gate, security scan"
-    if kind in naming.TEST_PROJECTS.values():
-        return f"Tests against the {_target_of(naming.TEST_PROJECTS, kind)} environment"
-    return f"Deploy to {_target_of(naming.DEPLOY_PROJECTS, kind)} with its deploy role, then health-check it"
-
-
-_BUILDSPEC_FILES = {
-    naming.BUILD_PROJECT: "build.yml",
-    **{kind: "test.yml" for kind in naming.TEST_PROJECTS.values()},
-    **{kind: "deploy.yml" for kind in naming.DEPLOY_PROJECTS.values()},
-}
+    if row.role == projects.TEST:
+        return f"Tests against the {row.target} environment"
+    return f"Deploy to {row.target} with its deploy role, then health-check it"
 
 
 def buildspec_file(kind: str) -> Path:
-    return BUILDSPECS / _BUILDSPEC_FILES[kind]
+    return BUILDSPECS / projects.project(kind).buildspec
 
 
-def _buildspec(kind: str) -> str:
-    return buildspec_file(kind).read_text()
-
-
-def _target_of(projects: dict[str, str], kind: str) -> str:
-    return next(target for target, project in projects.items() if project == kind)
+def _buildspec(row: projects.Project) -> str:
+    return (BUILDSPECS / row.buildspec).read_text()

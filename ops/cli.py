@@ -24,9 +24,9 @@ from botocore.exceptions import ClientError
 
 from environments import ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig, UnknownEnvironmentError, load
 from environments.config import is_region
-from modules import naming
 from ops.aws import AWS_ERRORS, EXIT_FAILED, EXIT_USAGE, OpsError, explain, session
 from ops.validate import Validator
+from topology import naming
 
 FINAL_EXECUTION_STATES = {"Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"}
 _SLACK_WEBHOOK = re.compile(r"^https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+$")

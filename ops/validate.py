@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 
 from environments import EnvironmentConfig
 from functions.health_probe.logic import STATUS_METRIC
-from modules import naming
 from ops.aws import AWS_ERRORS
+from topology import naming
 
 # The probe runs every minute; five minutes without a status means it is not running.
 PROBE_SILENCE = timedelta(minutes=5)

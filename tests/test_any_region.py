@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 
 from environments import load
-from modules import naming
 from tools.tf_validate import validate_all
+from topology import naming
 
 # Tier: synthesizes an environment of its own.
 pytestmark = pytest.mark.stacks

@@ -21,9 +21,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from environments import load
-from modules import naming
 from ops import bootstrap
 from tests.support.terraform import start, terraform, write_config
+from topology import naming
 
 pytestmark = pytest.mark.terraform
 

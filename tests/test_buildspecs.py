@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modules import naming
 from modules.pipeline import BUILDSPECS, buildspec_file
+from topology import naming
 
 REPORT_TYPES = {"JUNITXML": "TEST", "COBERTURAXML": "CODE_COVERAGE"}
 # Set by CodePipeline on the actions that record results (see modules/pipeline.py).

@@ -20,8 +20,8 @@ from environments import (
     load,
 )
 from environments.config import partition_of
-from modules import naming
 from tests.conftest import REPO
+from topology import naming
 
 
 def replace(config, **changes):
@@ -253,11 +253,20 @@ class TestNaming:
 
     def test_config_and_naming_do_not_import_cdktf(self):
         code = (
-            "import environments, modules.naming, ops.bootstrap, ops.cli, sys; "
+            "import environments, topology.naming, ops.bootstrap, ops.cli, sys; "
             "print(any(m.startswith(('cdktf', 'jsii')) for m in sys.modules))"
         )
         result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
         assert result.stdout.strip() == "False"
+
+    def test_environments_and_topology_are_leaves(self):
+        """environments reads topology only; topology reads nothing of ours."""
+        code = (
+            "import environments, topology.naming, topology.projects, sys; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'modules', 'ops', 'tools', 'functions'}))"
+        )
+        result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+        assert result.stdout.strip() == "[]"
 
 
 class TestTopology:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modules import naming
 from tests.support.synth import condition, statement_by_sid
+from topology import naming
 
 KEY_REF = "${aws_kms_key.key.arn}"
 BUCKET_ID_REF = "${aws_s3_bucket.artifacts_bucket.id}"

@@ -3,8 +3,8 @@ emulated, and which second-plan differences are excused."""
 
 from __future__ import annotations
 
-from modules import naming
 from tools import emulator
+from topology import naming
 
 
 def test_what_is_not_emulated_includes_its_dependents(stacks):

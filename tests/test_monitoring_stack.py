@@ -7,8 +7,8 @@ import json
 import pytest
 
 from functions import package
-from modules import naming
 from tests.support.synth import condition, statement_by_sid
+from topology import naming
 
 
 def remote(stack: str, output: str) -> str:

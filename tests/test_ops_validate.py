@@ -14,10 +14,10 @@ import pytest
 from moto import mock_aws
 
 from environments import load
-from modules import naming
 from ops import cli
 from ops.validate import Validator
 from tests.support.sessions import StubbingSession
+from topology import naming
 
 ENV = "test"
 CONFIG = load(ENV)

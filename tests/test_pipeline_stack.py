@@ -9,10 +9,10 @@ import re
 import pytest
 
 from environments import GitHubSource, load
-from modules import naming
 from modules.pipeline import buildspec_file
 from tests.support.synth import SynthesizedStack, condition, statement_by_sid
 from tests.support.templates import unescape
+from topology import naming
 
 REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.cross-stack-reference-input-core-(\w+)\.outputs\.([\w-]+)\}")
 

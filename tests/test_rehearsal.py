@@ -14,9 +14,9 @@ import re
 
 import pytest
 
-from modules import naming
 from tools import emulator, plan_summary
 from tools.rehearse import RehearsalFailed, rehearse, summary
+from topology import naming
 
 pytestmark = [pytest.mark.slow, pytest.mark.terraform]
 ENV = "test"

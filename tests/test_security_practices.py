@@ -4,7 +4,7 @@ encryption everywhere, no public buckets, log retention set, KMS rotation on."""
 from __future__ import annotations
 
 from environments import load_all
-from modules import naming
+from topology import naming
 
 KEY_REFERENCE = ("aws_kms_keykeyarn", "${aws_kms_key.key.arn}")
 

@@ -13,8 +13,8 @@ import pytest
 
 import main
 from environments import ENVIRONMENT_NAMES
-from modules import naming
 from tests.conftest import REPO
+from topology import naming
 
 
 def run_main(outdir, **env):

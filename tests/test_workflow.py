@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modules import naming
 from tests.conftest import REPO
 from tools import plan_summary
+from topology import naming
 
 WORKFLOW = REPO / ".github" / "workflows" / "terraform-plan.yml"
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"

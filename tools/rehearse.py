@@ -39,7 +39,6 @@ from urllib.parse import unquote
 import boto3
 
 from environments import load
-from modules import naming
 from tools import emulator
 from tools.terraform_cli import (
     REPO,
@@ -50,6 +49,7 @@ from tools.terraform_cli import (
     pinned_provider_version,
     relax_provider_pin,
 )
+from topology import naming
 
 SCRATCH = REPO / ".make" / "rehearsal"
 STACK_FILE = "cdk.tf.json"

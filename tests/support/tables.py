@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import boto3
 
-from modules import naming
+from topology import naming
 
 
 def create_deployments_table(stacks, env: str = "test") -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from topology import projects
+
 PROJECT = "kiro-pipeline"
 
 STACK_CONCERNS = ("core", "pipeline", "monitoring")
@@ -30,20 +32,19 @@ PIPELINE_STAGES = (SOURCE_STAGE, BUILD_STAGE, *DEPLOY_STAGES.values())
 APPROVAL_ACTION = "ApproveProduction"
 SOURCE_ACTION = "GitHub"
 
-# The six CodeBuild projects, by kind: `kiro-pipeline-{env}-{kind}`.
-BUILD_PROJECT = "build"
-TEST_PROJECTS = {"test": "integration-test", "staging": "e2e-test"}
-DEPLOY_PROJECTS = {target: f"deploy-{target}" for target in DEPLOY_STAGES}
-CODEBUILD_PROJECTS = (BUILD_PROJECT, *TEST_PROJECTS.values(), *DEPLOY_PROJECTS.values())
+# Deploy targets whose stage bakes after deploying: it watches its health
+# alarm for the health-check duration and rolls back if it fires.
+BAKE_TARGETS = ("staging", "production")
+
+# The CodeBuild projects, by kind (`kiro-pipeline-{env}-{kind}`): snapshots of
+# topology/projects.py's table, for readers that want a constant. The stacks
+# read the table itself.
+CODEBUILD_PROJECTS = projects.kinds()
+BUILD_PROJECT = next(p.kind for p in projects.PROJECTS if p.role == projects.BUILD)
+TEST_PROJECTS = {p.target: p.kind for p in projects.PROJECTS if p.role == projects.TEST}
+DEPLOY_PROJECTS = {p.target: p.kind for p in projects.PROJECTS if p.role == projects.DEPLOY}
 # The pipeline action that runs each project.
-PROJECT_ACTIONS = {
-    "build": "Build",
-    "integration-test": "IntegrationTest",
-    "e2e-test": "EndToEndTest",
-    "deploy-test": "DeployTest",
-    "deploy-staging": "DeployStaging",
-    "deploy-production": "DeployProduction",
-}
+PROJECT_ACTIONS = {p.kind: p.action for p in projects.PROJECTS}
 
 
 def resource_name(env: str, resource: str = "") -> str:
@@ -128,8 +129,7 @@ class ResourceNames:
         return resource_name(self.env, "github")
 
     def codebuild_project(self, kind: str) -> str:
-        if kind not in CODEBUILD_PROJECTS:
-            raise ValueError(f"unknown CodeBuild project {kind!r}: expected one of {', '.join(CODEBUILD_PROJECTS)}")
+        projects.project(kind)  # refuses an unknown kind, naming the known ones
         return resource_name(self.env, kind)
 
     def codebuild_log_group(self, kind: str) -> str:

@@ -1,0 +1,98 @@
+"""The topology table (topology/projects.py): consistent rows, and a seventh
+CodeBuild project is one row (plus its buildspec), everything else follows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from environments import load
+from topology import naming, projects
+from topology.projects import SOURCE_OUTPUT, Project
+
+BUILDSPECS = Path(__file__).resolve().parent.parent / "buildspecs"
+
+
+def test_every_row_is_consistent():
+    rows = projects.all_projects()
+    assert len({r.kind for r in rows}) == len(rows)
+    assert len({r.action for r in rows}) == len(rows)
+    stages = set(naming.PIPELINE_STAGES)
+    for row in rows:
+        assert row.stage in stages, row
+        assert row.role in (projects.BUILD, projects.TEST, projects.DEPLOY), row
+        assert (row.target is None) == (row.role == projects.BUILD), row
+        assert row.target is None or naming.DEPLOY_STAGES[row.target] == row.stage, row
+        assert (row.command is not None) == (row.role == projects.TEST), row
+        assert (BUILDSPECS / row.buildspec).is_file(), row
+    for stage in stages:
+        orders = [r.order for r in projects.in_stage(stage)]
+        assert len(orders) == len(set(orders)), stage
+
+
+def test_the_naming_snapshots_agree_with_the_table():
+    assert naming.CODEBUILD_PROJECTS == projects.kinds()
+    assert naming.PROJECT_ACTIONS == {r.kind: r.action for r in projects.all_projects()}
+    assert set(naming.DEPLOY_PROJECTS) == set(naming.DEPLOY_STAGES)
+
+
+def test_an_unknown_kind_names_the_known_ones():
+    with pytest.raises(ValueError, match="expected one of build, integration-test"):
+        load("test").names.codebuild_project("lint")
+
+
+SMOKE = Project(
+    "smoke-test",
+    projects.TEST,
+    "ProductionEnv",
+    "SmokeTest",
+    2,
+    SOURCE_OUTPUT,
+    "test.yml",
+    target="production",
+    reports=(("tests", "TEST"),),
+    records_execution=True,
+    command="e2e_test",
+    result_attribute="smokeTests",
+)
+
+
+@pytest.mark.stacks
+def test_a_seventh_project_is_one_row(tmp_path, monkeypatch, function_zips):
+    """Add a row to a scratch copy of the table and synthesize: the project,
+    its role, log group, report group, stage action and the pipeline's right
+    to run it all appear, with nothing else touched."""
+    from modules.app import build_app
+
+    monkeypatch.setattr(projects, "PROJECTS", (*projects.PROJECTS, SMOKE))
+    config = replace(load("test"), approval_required=True)
+    build_app([config], outdir=str(tmp_path)).synth()
+    stack = json.loads((tmp_path / "stacks" / "pipeline-test" / "cdk.tf.json").read_text())
+    resources = stack["resource"]
+    name = config.names.codebuild_project("smoke-test")
+
+    project = resources["aws_codebuild_project"]["smoke_test"]
+    assert project["name"] == name and len(resources["aws_codebuild_project"]) == 7
+    assert project["description"] == "Tests against the production environment"
+    variables = {v["name"]: v["value"] for v in project["environment"]["environment_variable"]}
+    assert (variables["TARGET_ENVIRONMENT"], variables["RESULT_ATTRIBUTE"]) == ("production", "smokeTests")
+    assert resources["aws_iam_role"]["smoke_test_role"]["name"] == config.names.role("smoke-test")
+    assert resources["aws_cloudwatch_log_group"]["smoke_test_log_group"]["name"] == f"/aws/codebuild/{name}"
+    assert resources["aws_codebuild_report_group"]["smoke_test_tests_report_group"]["name"] == f"{name}-tests"
+
+    (production,) = [s for s in resources["aws_codepipeline"]["pipeline"]["stage"] if s["name"] == "ProductionEnv"]
+    # The approval comes first, so every project action moves one place back.
+    assert [(a["name"], a["run_order"]) for a in production["action"]] == [
+        ("ApproveProduction", 1),
+        ("DeployProduction", 2),
+        ("SmokeTest", 3),
+    ]
+    run = [
+        s
+        for s in stack["data"]["aws_iam_policy_document"]["pipeline_role_policy_document"]["statement"]
+        if s.get("sid") == "RunOwnBuilds"
+    ]
+    assert any(r.endswith(f":project/{name}") for r in run[0]["resources"])
