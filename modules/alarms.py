@@ -1,5 +1,5 @@
-"""One alarm factory: every alarm is named `kiro-pipeline-{env}-{suffix}` by
-the naming helper, and its actions are passed in, never looked up."""
+"""One alarm factory: every alarm is named by the environment's names object
+(`ResourceNames.alarm`), and its actions are passed in, never looked up."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAla
 from constructs import Construct
 
 from modules.literal import literal
-from topology.naming import resource_name
+from topology.naming import ResourceNames
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,14 @@ class Metric:
 
 
 class AlarmFactory:
-    def __init__(self, scope: Construct, env: str, period_seconds: int):
+    def __init__(self, scope: Construct, names: ResourceNames, period_seconds: int):
         self.scope = scope
-        self.env = env
+        self.names = names
         self.period_seconds = period_seconds
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
 
     def name(self, suffix: str) -> str:
-        return resource_name(self.env, suffix)
+        return self.names.alarm(suffix)
 
     def alarm(
         self,

@@ -86,13 +86,10 @@ class BaseStack(TerraformStack):
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         """An ARN in this environment's partition, region and account."""
-        return ":".join(
-            [
-                "arn",
-                self.partition,
-                service,
-                self.config.region if region else "",
-                self.config.account_id if account else "",
-                resource,
-            ]
+        return naming.arn(
+            self.partition,
+            service,
+            self.config.region if region else "",
+            self.config.account_id if account else "",
+            resource,
         )

@@ -48,6 +48,7 @@ from environments import EnvironmentConfig
 from modules.base_stack import BaseStack
 from modules.checks import skip_checks
 from modules.iam import Statement, account_root, deny_insecure_transport, policy_document
+from topology import naming
 
 # Deployment records: `deploymentId` identifies one record; the index serves
 # the runbook's "latest deployments of this environment" query, newest first,
@@ -197,7 +198,7 @@ class CoreStack(BaseStack):
                         )
                     ],
                     ("ArnLike", "aws:PrincipalArn"): [
-                        f"arn:{self.partition}:iam::{config.account_id}:role/{env_prefix}-*"
+                        naming.arn(self.partition, "iam", "", config.account_id, f"role/{env_prefix}-*")
                     ],
                 },
             ),

@@ -20,6 +20,8 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
+from topology import naming
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -67,7 +69,7 @@ def policy_document(scope: Construct, construct_id: str, statements: Sequence[St
 
 
 def account_root(partition: str, account_id: str) -> str:
-    return f"arn:{partition}:iam::{account_id}:root"
+    return naming.arn(partition, "iam", "", account_id, "root")
 
 
 def deny_insecure_transport(bucket_arn: str) -> Statement:

@@ -98,7 +98,7 @@ class MonitoringStack(BaseStack):
             kms_data_key_reuse_period_seconds=300,
             message_retention_seconds=14 * 24 * 3600,
         )
-        self.alarms = AlarmFactory(self, config.name, config.polling_interval_minutes * 60)
+        self.alarms = AlarmFactory(self, self.names, config.polling_interval_minutes * 60)
         self.health_alarms = self._health_alarms()
         self._pipeline_alarms()
         self.health_probe = self._health_probe_function()
@@ -252,7 +252,7 @@ class MonitoringStack(BaseStack):
         for target, stage in naming.DEPLOY_STAGES.items():
             url = self.config.deploy_target(target).health_check_url
             self.alarms.alarm(
-                f"{target}-health",
+                naming.health_alarm_suffix(target),
                 description=f"{target} fails its health check ({url}) twice in a row; rolls back {stage}.",
                 metric=Metric(
                     METRICS_NAMESPACE,
@@ -269,7 +269,6 @@ class MonitoringStack(BaseStack):
                 treat_missing_data="notBreaching",
                 actions=[self.topics["rollbacks"].arn],
             )
-            assert self.alarms.name(f"{target}-health") == self.names.health_alarm(target)
             alarms[self.names.health_alarm(target)] = stage
         return alarms
 
@@ -430,7 +429,7 @@ class MonitoringStack(BaseStack):
         # conditions watch it, so no release is promoted blind. The rollback
         # function does not: silence never rolls back a release by itself.
         self.alarms.alarm(
-            names.health_probe_silent_alarm.removeprefix(f"{names.pipeline}-"),
+            naming.HEALTH_PROBE_SILENT,
             description="The health probe has not reported for 3 minutes: the health alarms are blind, and "
             "bakes roll back until it reports again (check its log group).",
             metric=Metric(METRICS_NAMESPACE, PROBE_ROUNDS_METRIC, {"Environment": config.name}, "Sum"),

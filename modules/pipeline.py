@@ -195,6 +195,8 @@ class PipelineStack(BaseStack):
                 BUILD_COMMAND=literal(commands.build),
                 UNIT_TEST_COMMAND=literal(commands.unit_test),
                 COVERAGE_THRESHOLD=str(config.coverage_threshold_percent),
+                # One home for the namespace: the coverage alarm reads it too.
+                METRICS_NAMESPACE=METRICS_NAMESPACE,
                 TRIVY_VERSION=literal(config.build.trivy_version),
                 DEPLOYMENTS_TABLE=self.core.deployments_table_name,
             )

@@ -18,6 +18,7 @@ import botocore.exceptions
 
 from environments import EnvironmentConfig
 from ops.aws import AWS_ERRORS, OpsError, explain
+from topology import naming
 
 LOCK_TABLE_KEY = "LockID"  # the attribute name Terraform's S3 backend uses
 
@@ -34,7 +35,7 @@ def _code(error: botocore.exceptions.ClientError) -> str:
 
 
 def _deny_insecure_transport_policy(bucket: str, partition: str) -> dict:
-    arn = f"arn:{partition}:s3:::{bucket}"
+    arn = naming.arn(partition, "s3", "", "", bucket)
     return {
         "Version": "2012-10-17",
         "Statement": [

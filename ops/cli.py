@@ -46,7 +46,7 @@ class Context:
         return self.session.client(service, region_name=self.region)
 
     def arn(self, service: str, resource: str) -> str:
-        return f"arn:{self.config.partition}:{service}:{self.region}:{self.config.account_id}:{resource}"
+        return naming.arn(self.config.partition, service, self.region, self.config.account_id, resource)
 
     def emit(self, data: Any, lines: list[str]) -> None:
         print(json.dumps(data, indent=2, default=str) if self.as_json else "\n".join(lines))

@@ -30,6 +30,7 @@ import botocore.exceptions
 
 from environments import DeployTarget, EnvironmentConfig
 from ops.aws import AWS_ERRORS, OpsError, explain
+from topology import naming
 
 POLICY_NAME = "deployer"
 
@@ -48,7 +49,7 @@ def _account(arn: str) -> str:
 def project_role_arn(config: EnvironmentConfig, target: DeployTarget) -> str:
     """The role of the deploy project that assumes `target`'s deployer role."""
     name = config.names.role(f"deploy-{target.environment}")
-    return f"arn:{config.partition}:iam::{config.account_id}:role/{name}"
+    return naming.arn(config.partition, "iam", "", config.account_id, f"role/{name}")
 
 
 def trust_policy(config: EnvironmentConfig, target: DeployTarget) -> dict:
@@ -75,7 +76,9 @@ def permissions_policy(config: EnvironmentConfig, target: DeployTarget) -> dict:
                 "Sid": "AssumeTheApplicationsDeployRoles",
                 "Effect": "Allow",
                 "Action": "sts:AssumeRole",
-                "Resource": sorted(f"arn:{partition}:iam::{account}:role/{name}" for name in config.deployer_assumes),
+                "Resource": sorted(
+                    naming.arn(partition, "iam", "", account, f"role/{n}") for n in config.deployer_assumes
+                ),
             },
             {
                 # A Deny: `*` makes it cover every action on these resources,

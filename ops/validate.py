@@ -43,7 +43,7 @@ class Validator:
         return self.session.client(service, region_name=self.config.region)
 
     def arn(self, service: str, resource: str) -> str:
-        return f"arn:{self.config.partition}:{service}:{self.config.region}:{self.config.account_id}:{resource}"
+        return naming.arn(self.config.partition, service, self.config.region, self.config.account_id, resource)
 
     # Each check: (label, function returning a reason for failure or None).
     def checks(self) -> list[tuple[str, Callable[[], str | None]]]:

@@ -19,6 +19,7 @@ import yaml
 
 from modules.pipeline import BUILDSPECS, buildspec_file
 from topology import naming
+from topology.naming import METRICS_NAMESPACE
 
 REPORT_TYPES = {"JUNITXML": "TEST", "COBERTURAXML": "CODE_COVERAGE"}
 # Set by CodePipeline on the actions that record results (see modules/pipeline.py).
@@ -114,7 +115,12 @@ def sandbox(tmp_path):
 def test_coverage_gate(sandbox, coverage, passes):
     (sandbox.work / "coverage").mkdir()
     (sandbox.work / "coverage/coverage-summary.json").write_text(json.dumps({"total": {"lines": {"pct": coverage}}}))
-    result = sandbox(block("build", "build", "== coverage"), COVERAGE_THRESHOLD="80", ENVIRONMENT="staging")
+    result = sandbox(
+        block("build", "build", "== coverage"),
+        COVERAGE_THRESHOLD="80",
+        ENVIRONMENT="staging",
+        METRICS_NAMESPACE=METRICS_NAMESPACE,
+    )
     assert (result.returncode == 0) is passes, result.stdout + result.stderr
     assert f"Coverage: {coverage}% of lines (threshold 80%)" in result.stdout
     assert ("FAILED: coverage" in result.stdout) is not passes
@@ -123,7 +129,7 @@ def test_coverage_gate(sandbox, coverage, passes):
         "cloudwatch",
         "put-metric-data",
         "--namespace",
-        "KiroPipeline",
+        METRICS_NAMESPACE,
         "--metric-name",
         "TestCoverage",
         "--dimensions",

@@ -234,6 +234,7 @@ class TestProjects:
         build = variables("build")
         assert build["ENVIRONMENT"] == env_config.name
         assert build["COVERAGE_THRESHOLD"] == str(env_config.coverage_threshold_percent)
+        assert build["METRICS_NAMESPACE"] == naming.METRICS_NAMESPACE
         assert core_output_read(pipeline_stack, build["DEPLOYMENTS_TABLE"]) == (
             "cross-stack-output-aws_dynamodb_tabledeployments_tablename"
         )

@@ -47,6 +47,19 @@ DEPLOY_PROJECTS = {p.target: p.kind for p in projects.PROJECTS if p.role == proj
 PROJECT_ACTIONS = {p.kind: p.action for p in projects.PROJECTS}
 
 
+HEALTH_PROBE_SILENT = "health-probe-silent"
+
+
+def health_alarm_suffix(target: str) -> str:
+    return f"{target}-health"
+
+
+def arn(partition: str, service: str, region: str, account: str, resource: str) -> str:
+    """The one ARN builder: `arn:{partition}:{service}:{region}:{account}:{resource}`
+    (region and account empty for global resources such as IAM roles and S3 buckets)."""
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
 def resource_name(env: str, resource: str = "") -> str:
     """`kiro-pipeline-{env}` or `kiro-pipeline-{env}-{resource}`."""
     base = f"{PROJECT}-{env}"
@@ -184,14 +197,19 @@ class ResourceNames:
         target: namespaced by environment, so no two pipelines share one."""
         return resource_name(self.env, f"{stage}-deployer")
 
+    def alarm(self, suffix: str) -> str:
+        """Every alarm is `kiro-pipeline-{env}-{suffix}`: the alarm factory, the
+        pipeline's bake conditions and ops all name alarms here."""
+        return resource_name(self.env, suffix)
+
     @property
     def health_probe_silent_alarm(self) -> str:
         """ALARM while the health probe does not report; every bake watches it."""
-        return resource_name(self.env, "health-probe-silent")
+        return self.alarm(HEALTH_PROBE_SILENT)
 
     def health_alarm(self, target: str) -> str:
         """The alarm a deploy stage watches during its bake time (monitoring creates it)."""
-        return resource_name(self.env, f"{target}-health")
+        return self.alarm(health_alarm_suffix(target))
 
     # --- state backend (created by `make bootstrap`, not by a stack) -------
     @property
