@@ -1,6 +1,6 @@
 """Create an environment's Terraform state bucket and lock table, idempotently.
 
-    python -m ops bootstrap test [--profile NAME]     (or python -m ops.bootstrap test)
+    python -m ops bootstrap test [--profile NAME]
 
 Like `cdk bootstrap`: run it once per environment before the first deploy.
 Each setting is read first and written only when it differs, so a second run
@@ -11,7 +11,6 @@ stack: they hold the stacks' state, so they must outlive them.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 
 import botocore.exceptions
@@ -287,14 +286,3 @@ def report(config: EnvironmentConfig, steps: list[Step]) -> str:
     else:
         lines.append("Nothing to change: already bootstrapped.")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m ops.bootstrap ENV` is `python -m ops bootstrap ENV`."""
-    from ops.cli import main as ops_main
-
-    return ops_main(["bootstrap", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from environments import load
-from ops import bootstrap
+from ops import bootstrap, cli
 from ops.aws import OpsError
 from tests.support.configs import unvalidated_replace
 
@@ -67,11 +67,11 @@ def test_first_run_creates_a_secure_bucket_and_table(aws):
 
 
 def test_second_run_changes_nothing_and_says_so(aws, capsys):
-    assert bootstrap.main(["staging"]) == 0
+    assert cli.main(["bootstrap", "staging"]) == 0
     first = capsys.readouterr().out
     assert "Bootstrapped: 8 change(s) made." in first
 
-    assert bootstrap.main(["staging"]) == 0
+    assert cli.main(["bootstrap", "staging"]) == 0
     second = capsys.readouterr().out
     assert "Nothing to change: already bootstrapped." in second
     assert "+ " not in second
@@ -128,14 +128,14 @@ def test_a_lock_table_with_the_wrong_key_is_reported(aws):
 
 
 def test_missing_credentials_give_one_clear_line(no_aws_credentials, capsys):
-    assert bootstrap.main(["test"]) == 1
+    assert cli.main(["bootstrap", "test"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: no AWS credentials while checking which AWS account")
     assert "\n" not in err and "Traceback" not in err
 
 
 def test_unknown_environment_is_a_usage_error(capsys):
-    assert bootstrap.main(["prod"]) == 2
+    assert cli.main(["bootstrap", "prod"]) == 2
     assert "valid names are test, staging, production" in capsys.readouterr().err
 
 

@@ -15,7 +15,8 @@ import pytest
 from moto import mock_aws
 
 from environments import load
-from ops import cli
+from ops import cli, common
+from ops.commands import trigger
 from tests.support.sessions import StubbingSession
 from tests.support.validated import answer
 
@@ -28,7 +29,7 @@ WEBHOOK = "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX"
 def aws(aws_credentials, monkeypatch):
     with mock_aws():
         session = StubbingSession(stubbed_services=["codepipeline"])
-        monkeypatch.setattr(cli, "session", lambda region, profile: session)
+        monkeypatch.setattr(common, "session", lambda region, profile: session)
         yield session
 
 
@@ -268,7 +269,7 @@ def test_summary_from_metrics_and_records(aws, table, capsys):
 # --- pipeline control ----------------------------------------------------------------
 def test_trigger_and_wait_follows_the_stages_to_the_end(aws, capsys, monkeypatch):
     slept = []
-    monkeypatch.setattr(cli.time, "sleep", slept.append)
+    monkeypatch.setattr(trigger.time, "sleep", slept.append)
     stub = pipeline(aws)
     stub.add_response("start_pipeline_execution", {"pipelineExecutionId": "e9"}, {"name": NAMES.pipeline})
     for status, stage_status in (("InProgress", "InProgress"), ("Failed", "Failed")):
@@ -471,7 +472,7 @@ def test_ctrl_c_while_waiting_says_the_execution_keeps_running(aws, capsys, monk
     def interrupted(ctx, args, codepipeline, execution_id):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_follow", interrupted)
+    monkeypatch.setattr(trigger, "_follow", interrupted)
     code, _, err = run(capsys, "trigger", "production", "--wait")
     assert code == 130
     assert "execution e9 keeps running" in err and "Traceback" not in err

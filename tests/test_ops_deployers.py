@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from environments import ConfigError, load, standard_deploy_targets
-from ops import cli, deployers
+from ops import cli, common, deployers
 from tests.support.sessions import StubbingSession
 
 ACCOUNT = "123456789012"  # moto's
@@ -23,7 +23,7 @@ ACCOUNT = "123456789012"  # moto's
 def aws(aws_credentials, monkeypatch):
     with mock_aws():
         session = StubbingSession()
-        monkeypatch.setattr(cli, "session", lambda region, profile: session)
+        monkeypatch.setattr(common, "session", lambda region, profile: session)
         yield session
 
 

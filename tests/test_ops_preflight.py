@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from environments import GitHubSource, load, standard_deploy_targets
-from ops import bootstrap, cli, preflight
+from ops import bootstrap, cli, common, preflight
 from tests.support.sessions import StubbingSession
 from tests.support.validated import answer
 
@@ -33,7 +33,7 @@ def real(config):
 def aws(aws_credentials, monkeypatch):
     with mock_aws():
         session = StubbingSession()
-        monkeypatch.setattr(cli, "session", lambda region, profile: session)
+        monkeypatch.setattr(common, "session", lambda region, profile: session)
         answer(session.client("codeconnections"), "list_connections", {"Connections": []})
         yield session
 

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from environments import load
-from ops import cli
+from ops import cli, common
 from ops.validate import Validator
 from tests.support.sessions import StubbingSession
 from topology import naming
@@ -171,7 +171,7 @@ def world(aws_credentials, monkeypatch):
     with mock_aws():
         build_world()
         session = StubbingSession(stubbed_services=["codeconnections"])
-        monkeypatch.setattr(cli, "session", lambda region, profile: session)
+        monkeypatch.setattr(common, "session", lambda region, profile: session)
         yield session
 
 
@@ -308,7 +308,7 @@ def test_a_silent_health_probe_names_the_targets_without_data(aws_credentials, m
     with mock_aws():
         build_world(probed=("test",))
         session = StubbingSession(stubbed_services=["codeconnections"])
-        monkeypatch.setattr(cli, "session", lambda region, profile: session)
+        monkeypatch.setattr(common, "session", lambda region, profile: session)
         connection(session)
         code, out = validate(capsys)
     assert code == 1
@@ -336,7 +336,7 @@ def test_data_older_than_five_minutes_does_not_count(aws_credentials, monkeypatc
             ],
         )
         session = StubbingSession(stubbed_services=["codeconnections"])
-        monkeypatch.setattr(cli, "session", lambda region, profile: session)
+        monkeypatch.setattr(common, "session", lambda region, profile: session)
         connection(session)
         code, out = validate(capsys)
     assert code == 1

@@ -1,0 +1,63 @@
+"""The `python -m ops` commands, one module each. Each module's COMMANDS maps
+a command name to its Command (what it runs, its help, its arguments); this
+registry collects them in the order `--help` lists them."""
+
+from __future__ import annotations
+
+from ops.arguments import Command
+from ops.commands import (
+    alarms,
+    approval,
+    bootstrap,
+    deployer_roles,
+    deployments,
+    health,
+    parameters,
+    preflight,
+    rollback,
+    secrets,
+    stop,
+    subscribe,
+    summary,
+    trigger,
+    validate,
+)
+
+_MODULES = (
+    bootstrap,
+    deployer_roles,
+    preflight,
+    validate,
+    secrets,
+    parameters,
+    subscribe,
+    deployments,
+    health,
+    summary,
+    trigger,
+    approval,
+    stop,
+    rollback,
+    alarms,
+)
+_ALL = {name: command for module in _MODULES for name, command in module.COMMANDS.items()}
+# The order of `python -m ops --help`.
+ORDER = (
+    "bootstrap",
+    "deployer-roles",
+    "preflight",
+    "validate",
+    "setup-secrets",
+    "setup-parameters",
+    "subscribe",
+    "health",
+    "summary",
+    "trigger",
+    "approve",
+    "reject",
+    "stop",
+    "rollback",
+    "deployments",
+    "alarms",
+)
+COMMANDS: dict[str, Command] = {name: _ALL[name] for name in ORDER}

@@ -1,0 +1,119 @@
+"""The alarms, their states and history (python -m ops alarms ENV)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+
+from ops.arguments import Command, bounded
+from ops.aws import OpsError
+from ops.common import Context, iso
+
+
+def _alarm_name(ctx: Context, name: str) -> str:
+    """A full alarm name, or a suffix of this environment's (`failures`)."""
+    prefix = f"{ctx.names.pipeline}-"
+    return name if name.startswith(prefix) else prefix + name
+
+
+def cmd_alarms(ctx: Context, args) -> int:
+    """Runbook Task 6, steps 1-2, with this project's alarm and metric names."""
+    cloudwatch = ctx.client("cloudwatch")
+    if not args.history:
+        alarms = [
+            a
+            for page in cloudwatch.get_paginator("describe_alarms").paginate(
+                AlarmNamePrefix=f"{ctx.names.pipeline}-", AlarmTypes=["MetricAlarm"]
+            )
+            for a in page["MetricAlarms"]
+        ]
+        if not alarms:
+            raise OpsError(
+                f"no alarm named {ctx.names.pipeline}-*: deploy monitoring-{ctx.config.name} "
+                f"(make deploy ENV={ctx.config.name} STACK=monitoring)"
+            )
+        rows = [
+            {
+                "name": a["AlarmName"],
+                "state": a["StateValue"],
+                "metric": f"{a['Namespace']} {a['MetricName']}",
+                "threshold": f"{a['ComparisonOperator']} {a['Threshold']:g}",
+            }
+            for a in alarms
+        ]
+        lines = [f"{r['state']:17} {r['name']:44} {r['metric']:32} {r['threshold']}" for r in rows]
+        ctx.emit(rows, lines)
+        return 0
+    name = _alarm_name(ctx, args.history)
+    found = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+    if not found:
+        raise OpsError(f"alarm {name} not found: list them with python -m ops alarms {ctx.config.name}")
+    alarm = found[0]
+    history = cloudwatch.describe_alarm_history(
+        AlarmName=name, HistoryItemType="StateUpdate", MaxRecords=20, ScanBy="TimestampDescending"
+    )["AlarmHistoryItems"]
+    end = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace=alarm["Namespace"],
+        MetricName=alarm["MetricName"],
+        Dimensions=alarm.get("Dimensions", []),
+        StartTime=end - timedelta(days=args.days),
+        EndTime=end,
+        Period=3600,
+        Statistics=["Sum", "Average", "Maximum", "Minimum"],
+    )["Datapoints"]
+    points = sorted(points, key=lambda p: p["Timestamp"])
+    data = {
+        "alarm": name,
+        "state": alarm["StateValue"],
+        "namespace": alarm["Namespace"],
+        "metric": alarm["MetricName"],
+        "dimensions": alarm.get("Dimensions", []),
+        "threshold": alarm["Threshold"],
+        "comparison": alarm["ComparisonOperator"],
+        "history": [{"time": iso(h["Timestamp"]), "summary": h["HistorySummary"]} for h in history],
+        "hourly": [
+            {"time": iso(p["Timestamp"]), **{k: p[k] for k in ("Sum", "Average", "Maximum", "Minimum")}} for p in points
+        ],
+    }
+    dims = ",".join(f"{d['Name']}={d['Value']}" for d in data["dimensions"])
+    lines = [
+        f"{name}: {alarm['StateValue']} ({alarm['Namespace']} {alarm['MetricName']} {dims}, "
+        f"{alarm['Statistic'] if 'Statistic' in alarm else ''} {alarm['ComparisonOperator']} {alarm['Threshold']:g})",
+        "",
+        "State changes, newest first:",
+    ]
+    lines += [f"  {h['time']}  {h['summary']}" for h in data["history"]] or ["  (none)"]
+    lines += ["", f"Hourly statistics, last {args.days} day(s):"]
+    lines += [
+        f"  {p['time']}  sum {p['Sum']:g}  avg {p['Average']:g}  max {p['Maximum']:g}  min {p['Minimum']:g}"
+        for p in data["hourly"]
+    ] or ["  (no data points)"]
+    lines += [
+        "",
+        "To change the threshold: edit the environment's config (deployment_duration_threshold_minutes, "
+        "coverage_threshold_percent, polling_interval_minutes), then make deploy ENV="
+        f"{ctx.config.name} STACK=monitoring; a put-metric-alarm would be undone by the next deploy.",
+    ]
+    ctx.emit(data, lines)
+    return 0
+
+
+def arguments_alarms(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--history", metavar="NAME", help="an alarm name, or its suffix (failures, duration...)")
+    parser.add_argument(
+        "--days",
+        type=bounded(int, 1, 15, "days"),
+        default=7,
+        help="days of hourly metric statistics (default 7)",
+    )
+
+
+COMMANDS = {
+    "alarms": Command(
+        cmd_alarms,
+        "The environment's alarms and states; --history NAME: state changes and metric data",
+        "alarms production --history failures",
+        arguments=arguments_alarms,
+    ),
+}

@@ -1,0 +1,72 @@
+"""Approve or reject the pending production release (python -m ops approve|reject ENV)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ops.arguments import Command
+from ops.aws import OpsError
+from ops.common import Context, pipeline_state
+from topology import naming
+
+
+def _pending_approval(ctx: Context) -> str:
+    for stage in pipeline_state(ctx).get("stageStates", []):
+        if stage["stageName"] != naming.DEPLOY_STAGES["production"]:
+            continue
+        for action in stage.get("actionStates", []):
+            latest = action.get("latestExecution", {})
+            if (
+                action["actionName"] == naming.APPROVAL_ACTION
+                and latest.get("status") == "InProgress"
+                and latest.get("token")
+            ):
+                return latest["token"]
+    raise OpsError(
+        f"no approval is pending for {ctx.names.pipeline} "
+        f"({naming.DEPLOY_STAGES['production']}/{naming.APPROVAL_ACTION})"
+    )
+
+
+def _answer_approval(ctx: Context, args, status: str) -> int:
+    token = _pending_approval(ctx)
+    ctx.client("codepipeline").put_approval_result(
+        pipelineName=ctx.names.pipeline,
+        stageName=naming.DEPLOY_STAGES["production"],
+        actionName=naming.APPROVAL_ACTION,
+        result={"status": status, "summary": args.summary},
+        token=token,
+    )
+    ctx.emit(
+        {"pipeline": ctx.names.pipeline, "result": status, "summary": args.summary},
+        [f"✓ {status.lower()} the production release of {ctx.names.pipeline}: {args.summary}"],
+    )
+    return 0
+
+
+def cmd_approve(ctx: Context, args) -> int:
+    return _answer_approval(ctx, args, "Approved")
+
+
+def cmd_reject(ctx: Context, args) -> int:
+    return _answer_approval(ctx, args, "Rejected")
+
+
+def arguments_approval(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--summary", required=True)
+
+
+COMMANDS = {
+    "approve": Command(
+        cmd_approve,
+        "Approve the pending production release",
+        "approve production --summary 'Approved by Jane'",
+        arguments=arguments_approval,
+    ),
+    "reject": Command(
+        cmd_reject,
+        "Reject the pending production release",
+        "reject production --summary 'Rejected: flaky e2e'",
+        arguments=arguments_approval,
+    ),
+}

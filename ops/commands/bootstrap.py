@@ -1,0 +1,21 @@
+"""The state backend: `make bootstrap` (python -m ops bootstrap ENV)."""
+
+from __future__ import annotations
+
+from ops.arguments import Command
+from ops.common import Context
+
+
+def cmd_bootstrap(ctx: Context, args) -> int:
+    from ops.bootstrap import Bootstrapper, report
+
+    steps = Bootstrapper(ctx.config, ctx.session).run()
+    ctx.emit([step.__dict__ for step in steps], [report(ctx.config, steps)])
+    return 0
+
+
+COMMANDS = {
+    "bootstrap": Command(
+        cmd_bootstrap, "Create ENV's Terraform state bucket and lock table (idempotent)", "bootstrap test"
+    ),
+}

@@ -1,0 +1,24 @@
+"""The roles the deploy projects assume (python -m ops deployer-roles ENV)."""
+
+from __future__ import annotations
+
+from ops.arguments import Command
+from ops.common import Context
+
+
+def cmd_deployer_roles(ctx: Context, args) -> int:
+    from ops.deployers import DeployerRoles, report
+
+    steps = DeployerRoles(ctx.config, ctx.session).run()
+    ctx.emit([step.__dict__ for step in steps], [report(ctx.config, steps)])
+    return 0
+
+
+COMMANDS = {
+    "deployer-roles": Command(
+        cmd_deployer_roles,
+        "Create or repair the roles the deploy projects assume, in the "
+        "credentials' account (like cdk bootstrap --trust)",
+        "deployer-roles production",
+    ),
+}

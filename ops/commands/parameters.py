@@ -1,0 +1,75 @@
+"""The configured values as SSM parameters (python -m ops setup-parameters ENV)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from ops.arguments import Command
+from ops.aws import EXIT_USAGE, OpsError
+from ops.common import EMAIL, Context
+from topology import naming
+
+_GITHUB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,99})$")
+
+
+def _parameter_names(ctx: Context) -> dict[str, str]:
+    prefix = f"/{naming.PROJECT}/{ctx.config.name}"
+    return {key: f"{prefix}/{key}" for key in ("github-owner", "github-repo", "notification-email")}
+
+
+def cmd_setup_parameters(ctx: Context, args) -> int:
+    ssm, names = ctx.client("ssm"), _parameter_names(ctx)
+    if args.show:
+        path = f"/{naming.PROJECT}/{ctx.config.name}"
+        found = {p["Name"]: p["Value"] for p in ssm.get_parameters_by_path(Path=path)["Parameters"]}
+        ctx.emit(found, [f"{name} = {found.get(name, '(not set)')}" for name in names.values()])
+        return 0
+    values = {
+        "github-owner": args.github_owner or ctx.config.github.owner,
+        "github-repo": args.github_repo or ctx.config.github.repo,
+        "notification-email": args.notification_email or ctx.config.notification_email,
+    }
+    problems = [
+        f"{k}: {v!r} is not valid"
+        for k, v in values.items()
+        if not (EMAIL if k == "notification-email" else _GITHUB_NAME).match(v)
+    ]
+    if problems:
+        raise OpsError("; ".join(problems) + "; nothing written", EXIT_USAGE)
+    configured = {
+        "github-owner": ctx.config.github.owner,
+        "github-repo": ctx.config.github.repo,
+        "notification-email": ctx.config.notification_email,
+    }
+    for key, value in values.items():
+        ssm.put_parameter(Name=names[key], Value=value, Type="String", Overwrite=True)
+    # An export for other tools: the pipeline reads environments/{env}.py,
+    # never these parameters, so a value that differs changes nothing.
+    lines = [f"exported {names[k]} = {v}" for k, v in values.items()]
+    lines += [
+        f"! {names[k]} = {v!r} differs from the configuration ({configured[k]!r}); the pipeline uses the "
+        f"configuration: change environments/{ctx.config.name}.py and redeploy to change it"
+        for k, v in values.items()
+        if v != configured[k]
+    ]
+    ctx.emit({names[k]: v for k, v in values.items()}, lines)
+    return 0
+
+
+def arguments_setup_parameters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--show", action="store_true", help="print the current values")
+    parser.add_argument("--github-owner")
+    parser.add_argument("--github-repo")
+    parser.add_argument("--notification-email")
+
+
+COMMANDS = {
+    "setup-parameters": Command(
+        cmd_setup_parameters,
+        "Export the configured values as SSM parameters for other tools "
+        "(the pipeline reads its configuration, not these), or --show them",
+        "setup-parameters test",
+        arguments=arguments_setup_parameters,
+    ),
+}

@@ -1,0 +1,75 @@
+"""The deployment summary (python -m ops summary ENV)."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from datetime import UTC, datetime, timedelta
+
+from ops.arguments import Command, bounded
+from ops.common import Context, iso, query_deployments
+from topology import naming
+
+
+def cmd_summary(ctx: Context, args) -> int:
+    end = datetime.now(UTC)
+    start = end - timedelta(days=args.days)
+    cloudwatch, metrics = ctx.client("cloudwatch"), {}
+    for metric in ("DeploymentSuccess", "DeploymentFailure", "RollbackCount"):
+        points = cloudwatch.get_metric_statistics(
+            Namespace=naming.METRICS_NAMESPACE,
+            MetricName=metric,
+            Dimensions=[{"Name": "Environment", "Value": ctx.config.name}],
+            StartTime=start,
+            EndTime=end,
+            Period=86400,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        metrics[metric] = int(sum(p["Sum"] for p in points))
+    records = [
+        r
+        for r in query_deployments(ctx, 10_000, since=iso(start))
+        if not str(r.get("deploymentId", "")).startswith("rollback#")
+    ]
+    durations = []
+    for record in records:
+        if record.get("startedAt") and record.get("endTime"):
+            begin = datetime.strptime(record["startedAt"], "%Y-%m-%dT%H:%M:%SZ")
+            finish = datetime.strptime(record["endTime"], "%Y-%m-%dT%H:%M:%SZ")
+            durations.append((finish - begin).total_seconds() / 60)
+    finished = metrics["DeploymentSuccess"] + metrics["DeploymentFailure"]
+    summary = {
+        "environment": ctx.config.name,
+        "days": args.days,
+        "deployments": len(records),
+        "successes": metrics["DeploymentSuccess"],
+        "failures": metrics["DeploymentFailure"],
+        "rollbacks": metrics["RollbackCount"],
+        "success_rate_percent": round(100 * metrics["DeploymentSuccess"] / finished, 1) if finished else None,
+        "median_duration_minutes": round(statistics.median(durations), 1) if durations else None,
+    }
+    lines = [
+        f"Deployment summary for {ctx.config.name} (last {args.days} days)",
+        f"  deployments recorded: {summary['deployments']}",
+        f"  successes:            {summary['successes']}",
+        f"  failures:             {summary['failures']}",
+        f"  rollbacks:            {summary['rollbacks']}",
+        f"  success rate:         {summary['success_rate_percent'] if finished else '-'}%",
+        f"  median duration:      {summary['median_duration_minutes'] if durations else '-'} min",
+    ]
+    ctx.emit(summary, lines)
+    return 0
+
+
+def arguments_summary(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--days", type=bounded(int, 1, 3650, "days"), default=7)
+
+
+COMMANDS = {
+    "summary": Command(
+        cmd_summary,
+        "Deployments, successes, failures, rollbacks, success rate, median duration",
+        "summary production --days 30",
+        arguments=arguments_summary,
+    ),
+}

@@ -1,0 +1,91 @@
+"""What every `python -m ops` command shares: the Context it runs with, and
+the reads that several commands make (the pipeline's state, the newest
+deployment records)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from environments import EnvironmentConfig
+from ops.aws import OpsError, session
+from topology import naming
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Context:
+    """What every command gets: the environment's config, names and clients."""
+
+    def __init__(self, config: EnvironmentConfig, region: str, profile: str | None, as_json: bool):
+        self.config, self.names = config, config.names
+        self.region, self.as_json = region, as_json
+        self.session = session(region, profile)
+
+    def client(self, service: str):
+        return self.session.client(service, region_name=self.region)
+
+    def arn(self, service: str, resource: str) -> str:
+        return naming.arn(self.config.partition, service, self.region, self.config.account_id, resource)
+
+    def emit(self, data: Any, lines: list[str]) -> None:
+        print(json.dumps(data, indent=2, default=str) if self.as_json else "\n".join(lines))
+
+
+def code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def iso(moment: Any) -> str:
+    if isinstance(moment, datetime):
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(moment or "")
+
+
+def pipeline_state(ctx: Context) -> dict:
+    try:
+        return ctx.client("codepipeline").get_pipeline_state(name=ctx.names.pipeline)
+    except ClientError as error:
+        if code(error) == "PipelineNotFoundException":
+            raise OpsError(f"pipeline {ctx.names.pipeline} not found: deploy pipeline-{ctx.config.name}") from error
+        raise
+
+
+def query_deployments(ctx: Context, limit: int, status: str | None = None, since: str | None = None) -> list[dict]:
+    key = "environment = :env" + (" AND startTime >= :since" if since else "")
+    values = {":env": {"S": ctx.config.name}}
+    if since:
+        values[":since"] = {"S": since}
+    kwargs = dict(
+        TableName=ctx.names.deployments_table,
+        IndexName=ctx.names.deployments_index,
+        KeyConditionExpression=key,
+        ScanIndexForward=False,
+    )
+    if status:
+        kwargs["FilterExpression"] = "#s = :status"
+        kwargs["ExpressionAttributeNames"] = {"#s": "status"}
+        values[":status"] = {"S": status}
+    kwargs["ExpressionAttributeValues"] = values
+    items, paginator = [], ctx.client("dynamodb").get_paginator("query")
+    for page in paginator.paginate(**kwargs):
+        items += [{k: list(v.values())[0] for k, v in item.items()} for item in page["Items"]]
+        if len(items) >= limit:
+            break
+    return items[:limit]
+
+
+def deployment_lines(items: list[dict]) -> list[str]:
+    if not items:
+        return ["(no deployment records)"]
+    lines = [f"{'deploymentId':40} {'status':28} {'startTime':21} {'stage':14} commit"]
+    for item in items:
+        lines.append(
+            f"{item.get('deploymentId', ''):40} {item.get('status', ''):28} {item.get('startTime', ''):21} "
+            f"{item.get('stage', ''):14} {item.get('commitId', '')[:12]}"
+        )
+    return lines
