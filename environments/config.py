@@ -409,178 +409,215 @@ def validate(config: EnvironmentConfig) -> list[str]:
     A field of the wrong type is reported, and only the checks that read it
     are skipped: every other problem is still found, so one run shows all.
     """
-    problems = _type_problems(config, "")
-    for nested_name in ("github", "artifact_lifecycle", "state_backend", "build", "commands"):
-        nested = getattr(config, nested_name)
-        if dataclasses.is_dataclass(nested):
-            problems += _type_problems(nested, f"{nested_name}.")
-    if isinstance(config.deploy_targets, tuple):
-        for index, target in enumerate(config.deploy_targets):
-            if isinstance(target, DeployTarget):
-                problems += _type_problems(target, f"deploy_targets[{index}].")
-    mistyped = {p.split(":", 1)[0] for p in problems}
+    checker = _Checker(config)
+    for check in (
+        checker.identity,
+        checker.source,
+        checker.bounds,
+        checker.artifacts,
+        checker.build,
+        checker.targets,
+        checker.state_backend,
+    ):
+        check()
+    return checker.problems
 
-    def typed(*fields: str) -> bool:
+
+class _Checker:
+    """The rules of `validate`, by topic; each adds to `problems`."""
+
+    def __init__(self, config: EnvironmentConfig):
+        self.config = config
+        self.problems = _type_problems(config, "")
+        for nested_name in ("github", "artifact_lifecycle", "state_backend", "build", "commands"):
+            nested = getattr(config, nested_name)
+            if dataclasses.is_dataclass(nested):
+                self.problems += _type_problems(nested, f"{nested_name}.")
+        if isinstance(config.deploy_targets, tuple):
+            for index, target in enumerate(config.deploy_targets):
+                if isinstance(target, DeployTarget):
+                    self.problems += _type_problems(target, f"deploy_targets[{index}].")
+        self.mistyped = {p.split(":", 1)[0] for p in self.problems}
+
+    def typed(self, *fields: str) -> bool:
         """Whether every field (and its parents) has the right type."""
         for path in fields:
             parts = path.split(".")
-            if any(".".join(parts[: i + 1]) in mistyped for i in range(len(parts))):
+            if any(".".join(parts[: i + 1]) in self.mistyped for i in range(len(parts))):
                 return False
         return True
 
+    @staticmethod
     def fits(pattern: re.Pattern, value: str) -> bool:
         return pattern.fullmatch(value) is not None
 
-    def bounded(name: str, value: int, low: int, high: int, unit: str, why: str = "") -> None:
-        if typed(name) and not low <= value <= high:
-            problems.append(f"{name}: must be {low} to {high} {unit}{why}, got {value}")
+    def bounded(self, name: str, value: int, low: int, high: int, unit: str, why: str = "") -> None:
+        if self.typed(name) and not low <= value <= high:
+            self.problems.append(f"{name}: must be {low} to {high} {unit}{why}, got {value}")
 
-    if typed("name") and config.name not in ENVIRONMENT_NAMES:
-        problems.append(f"name: unknown environment {config.name!r}; use one of {', '.join(ENVIRONMENT_NAMES)}")
-    if typed("account_id") and not fits(_ACCOUNT_ID, config.account_id):
-        problems.append(
-            f"account_id: {config.account_id!r} is not a 12-digit AWS account ID "
-            "(see `aws sts get-caller-identity --query Account`)"
-        )
-    if typed("region") and not fits(_REGION, config.region):
-        problems.append(f"region: {config.region!r} is not an AWS region name such as 'us-east-1'")
-    elif typed("region") and partition_of(config.region) != "aws":
-        # Not tested there: GitHub connections and the deploy targets' role
-        # ARNs (standard_deploy_targets) assume the commercial partition.
-        problems.append(
-            f"region: {config.region!r} is in the {partition_of(config.region)} partition; kiro-pipeline "
-            "supports the commercial regions (partition aws), such as us-east-1 or eu-west-1"
-        )
-    if typed("github.owner") and not fits(_GITHUB_OWNER, config.github.owner):
-        problems.append(f"github.owner: {config.github.owner!r} is not a GitHub user or organisation name")
-    if typed("github.repo") and not fits(_GITHUB_REPO, config.github.repo):
-        problems.append(f"github.repo: {config.github.repo!r} is not a GitHub repository name")
-    if typed("github.branch"):
-        why = valid_branch_name(config.github.branch)
-        if why:
-            problems.append(f"github.branch: {config.github.branch!r} is not a valid branch name: it {why}")
-    if typed("notification_email") and not fits(_EMAIL, config.notification_email):
-        problems.append(f"notification_email: {config.notification_email!r} is not an email address")
-
-    bounded(
-        "health_check_duration_minutes",
-        config.health_check_duration_minutes,
-        *HEALTH_CHECK_DURATION_RANGE,
-        "minutes",
-        " (the CodePipeline bake wait)",
-    )
-    bounded(
-        "polling_interval_minutes",
-        config.polling_interval_minutes,
-        *POLLING_INTERVAL_RANGE,
-        "minutes",
-        " (an alarm period must fit in a day)",
-    )
-    bounded(
-        "deployment_duration_threshold_minutes",
-        config.deployment_duration_threshold_minutes,
-        *DEPLOYMENT_DURATION_RANGE,
-        "minutes",
-    )
-    bounded("deployment_record_ttl_days", config.deployment_record_ttl_days, 1, MAX_RECORD_TTL_DAYS, "days")
-    if typed("log_retention_days") and config.log_retention_days not in LOG_RETENTION_DAYS:
-        nearest = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - config.log_retention_days))
-        problems.append(
-            f"log_retention_days: CloudWatch Logs does not accept {config.log_retention_days}; "
-            f"use one of its values, such as {nearest}"
-        )
-    bounded("coverage_threshold_percent", config.coverage_threshold_percent, 0, 100, "percent")
-    bounded("kms_deletion_window_days", config.kms_deletion_window_days, 7, 30, "days", " (what KMS accepts)")
-
-    lifecycle = config.artifact_lifecycle
-    if typed("artifact_lifecycle.transition_to_ia_days"):
-        if lifecycle.transition_to_ia_days < 30:
+    def identity(self) -> None:
+        config, problems, typed, fits = self.config, self.problems, self.typed, self.fits
+        if typed("name") and config.name not in ENVIRONMENT_NAMES:
+            problems.append(f"name: unknown environment {config.name!r}; use one of {', '.join(ENVIRONMENT_NAMES)}")
+        if typed("account_id") and not fits(_ACCOUNT_ID, config.account_id):
             problems.append(
-                f"artifact_lifecycle.transition_to_ia_days: S3 requires at least 30 days before "
-                f"STANDARD_IA, got {lifecycle.transition_to_ia_days}"
+                f"account_id: {config.account_id!r} is not a 12-digit AWS account ID "
+                "(see `aws sts get-caller-identity --query Account`)"
             )
-        if typed("artifact_lifecycle.expiration_days") and lifecycle.expiration_days <= lifecycle.transition_to_ia_days:
+        if typed("region") and not fits(_REGION, config.region):
+            problems.append(f"region: {config.region!r} is not an AWS region name such as 'us-east-1'")
+        elif typed("region") and partition_of(config.region) != "aws":
+            # Not tested there: GitHub connections and the deploy targets' role
+            # ARNs (standard_deploy_targets) assume the commercial partition.
             problems.append(
-                f"artifact_lifecycle.expiration_days: must be later than transition_to_ia_days "
-                f"({lifecycle.transition_to_ia_days}), got {lifecycle.expiration_days}"
+                f"region: {config.region!r} is in the {partition_of(config.region)} partition; kiro-pipeline "
+                "supports the commercial regions (partition aws), such as us-east-1 or eu-west-1"
             )
-    for name in ("noncurrent_version_expiration_days", "abort_incomplete_multipart_upload_days"):
-        bounded(f"artifact_lifecycle.{name}", getattr(lifecycle, name), 1, 3650, "days")
 
-    if typed("artifacts_bucket_suffix", "name", "account_id"):
-        if config.artifacts_bucket_suffix and not fits(_BUCKET_SUFFIX, config.artifacts_bucket_suffix):
+    def source(self) -> None:
+        config, problems, typed, fits = self.config, self.problems, self.typed, self.fits
+        if typed("github.owner") and not fits(_GITHUB_OWNER, config.github.owner):
+            problems.append(f"github.owner: {config.github.owner!r} is not a GitHub user or organisation name")
+        if typed("github.repo") and not fits(_GITHUB_REPO, config.github.repo):
+            problems.append(f"github.repo: {config.github.repo!r} is not a GitHub repository name")
+        if typed("github.branch"):
+            why = valid_branch_name(config.github.branch)
+            if why:
+                problems.append(f"github.branch: {config.github.branch!r} is not a valid branch name: it {why}")
+        if typed("notification_email") and not fits(_EMAIL, config.notification_email):
+            problems.append(f"notification_email: {config.notification_email!r} is not an email address")
+
+    def bounds(self) -> None:
+        config, problems, typed, bounded = self.config, self.problems, self.typed, self.bounded
+        bounded(
+            "health_check_duration_minutes",
+            config.health_check_duration_minutes,
+            *HEALTH_CHECK_DURATION_RANGE,
+            "minutes",
+            " (the CodePipeline bake wait)",
+        )
+        bounded(
+            "polling_interval_minutes",
+            config.polling_interval_minutes,
+            *POLLING_INTERVAL_RANGE,
+            "minutes",
+            " (an alarm period must fit in a day)",
+        )
+        bounded(
+            "deployment_duration_threshold_minutes",
+            config.deployment_duration_threshold_minutes,
+            *DEPLOYMENT_DURATION_RANGE,
+            "minutes",
+        )
+        bounded("deployment_record_ttl_days", config.deployment_record_ttl_days, 1, MAX_RECORD_TTL_DAYS, "days")
+        if typed("log_retention_days") and config.log_retention_days not in LOG_RETENTION_DAYS:
+            nearest = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - config.log_retention_days))
             problems.append(
-                f"artifacts_bucket_suffix: {config.artifacts_bucket_suffix!r} may hold only lowercase "
-                "letters, digits and inner hyphens"
+                f"log_retention_days: CloudWatch Logs does not accept {config.log_retention_days}; "
+                f"use one of its values, such as {nearest}"
             )
-        else:
-            for bucket in (config.names.artifacts_bucket, config.names.access_logs_bucket):
-                why = valid_bucket_name(bucket)
-                if why:
-                    problems.append(f"artifacts_bucket_suffix: makes the bucket name {bucket!r} invalid: it {why}")
-                    break
+        bounded("coverage_threshold_percent", config.coverage_threshold_percent, 0, 100, "percent")
+        bounded("kms_deletion_window_days", config.kms_deletion_window_days, 7, 30, "days", " (what KMS accepts)")
 
-    for kind in ("included_paths", "excluded_paths"):
-        if typed(f"github.{kind}"):
-            for pattern in getattr(config.github, kind):
-                if not fits(_PATH_GLOB, pattern):
+    def artifacts(self) -> None:
+        config, problems, typed, fits, bounded = self.config, self.problems, self.typed, self.fits, self.bounded
+        lifecycle = config.artifact_lifecycle
+        if typed("artifact_lifecycle.transition_to_ia_days"):
+            if lifecycle.transition_to_ia_days < 30:
+                problems.append(
+                    f"artifact_lifecycle.transition_to_ia_days: S3 requires at least 30 days before "
+                    f"STANDARD_IA, got {lifecycle.transition_to_ia_days}"
+                )
+            if (
+                typed("artifact_lifecycle.expiration_days")
+                and lifecycle.expiration_days <= lifecycle.transition_to_ia_days
+            ):
+                problems.append(
+                    f"artifact_lifecycle.expiration_days: must be later than transition_to_ia_days "
+                    f"({lifecycle.transition_to_ia_days}), got {lifecycle.expiration_days}"
+                )
+        for name in ("noncurrent_version_expiration_days", "abort_incomplete_multipart_upload_days"):
+            bounded(f"artifact_lifecycle.{name}", getattr(lifecycle, name), 1, 3650, "days")
+
+        if typed("artifacts_bucket_suffix", "name", "account_id"):
+            if config.artifacts_bucket_suffix and not fits(_BUCKET_SUFFIX, config.artifacts_bucket_suffix):
+                problems.append(
+                    f"artifacts_bucket_suffix: {config.artifacts_bucket_suffix!r} may hold only lowercase "
+                    "letters, digits and inner hyphens"
+                )
+            else:
+                for bucket in (config.names.artifacts_bucket, config.names.access_logs_bucket):
+                    why = valid_bucket_name(bucket)
+                    if why:
+                        problems.append(f"artifacts_bucket_suffix: makes the bucket name {bucket!r} invalid: it {why}")
+                        break
+
+        for kind in ("included_paths", "excluded_paths"):
+            if typed(f"github.{kind}"):
+                for pattern in getattr(config.github, kind):
+                    if not fits(_PATH_GLOB, pattern):
+                        problems.append(
+                            f"github.{kind}: {pattern!r} is not a file-path glob (no spaces, at most 255 characters)"
+                        )
+
+    def build(self) -> None:
+        config, problems, typed, fits, bounded = self.config, self.problems, self.typed, self.fits, self.bounded
+        build = config.build
+        if typed("build.compute_type") and build.compute_type not in COMPUTE_TYPES:
+            problems.append(f"build.compute_type: {build.compute_type!r} is not one of {', '.join(COMPUTE_TYPES)}")
+        if typed("build.image") and not build.image.strip():
+            problems.append("build.image: must name a CodeBuild image, such as 'aws/codebuild/standard:7.0'")
+        if typed("build.trivy_version") and not fits(_VERSION, build.trivy_version):
+            problems.append(f"build.trivy_version: {build.trivy_version!r} is not a release version such as '0.58.1'")
+        bounded(
+            "build.timeout_minutes", build.timeout_minutes, *BUILD_TIMEOUT_RANGE, "minutes", " (what CodeBuild accepts)"
+        )
+        bounded(
+            "build.queued_timeout_minutes",
+            build.queued_timeout_minutes,
+            *QUEUED_TIMEOUT_RANGE,
+            "minutes",
+            " (what CodeBuild accepts)",
+        )
+        if typed("commands"):
+            for command in dataclasses.fields(config.commands):
+                value = getattr(config.commands, command.name)
+                if typed(f"commands.{command.name}") and not value.strip():
+                    problems.append(f"commands.{command.name}: must be a shell command; use 'true' to skip the step")
+
+    def targets(self) -> None:
+        config, problems, typed, fits = self.config, self.problems, self.typed, self.fits
+        if typed("deploy_targets"):
+            problems += _target_problems(config, typed("approval_required"))
+        if typed("deployer_assumes"):
+            if not config.deployer_assumes:
+                problems.append(
+                    "deployer_assumes: name at least one role the deployer roles may assume "
+                    "(default: the CDK bootstrap roles)"
+                )
+            for pattern in config.deployer_assumes:
+                if not fits(_ROLE_NAME_PATTERN, pattern) or pattern.strip("*") == "":
                     problems.append(
-                        f"github.{kind}: {pattern!r} is not a file-path glob (no spaces, at most 255 characters)"
+                        f"deployer_assumes: {pattern!r} is not an IAM role-name pattern such as "
+                        "'cdk-*-deploy-role-*' (and may not be all wildcards)"
                     )
 
-    build = config.build
-    if typed("build.compute_type") and build.compute_type not in COMPUTE_TYPES:
-        problems.append(f"build.compute_type: {build.compute_type!r} is not one of {', '.join(COMPUTE_TYPES)}")
-    if typed("build.image") and not build.image.strip():
-        problems.append("build.image: must name a CodeBuild image, such as 'aws/codebuild/standard:7.0'")
-    if typed("build.trivy_version") and not fits(_VERSION, build.trivy_version):
-        problems.append(f"build.trivy_version: {build.trivy_version!r} is not a release version such as '0.58.1'")
-    bounded(
-        "build.timeout_minutes", build.timeout_minutes, *BUILD_TIMEOUT_RANGE, "minutes", " (what CodeBuild accepts)"
-    )
-    bounded(
-        "build.queued_timeout_minutes",
-        build.queued_timeout_minutes,
-        *QUEUED_TIMEOUT_RANGE,
-        "minutes",
-        " (what CodeBuild accepts)",
-    )
-    if typed("commands"):
-        for command in dataclasses.fields(config.commands):
-            value = getattr(config.commands, command.name)
-            if typed(f"commands.{command.name}") and not value.strip():
-                problems.append(f"commands.{command.name}: must be a shell command; use 'true' to skip the step")
-
-    if typed("deploy_targets"):
-        problems += _target_problems(config, typed("approval_required"))
-    if typed("deployer_assumes"):
-        if not config.deployer_assumes:
+    def state_backend(self) -> None:
+        config, problems, typed, fits = self.config, self.problems, self.typed, self.fits
+        backend = config.state_backend
+        if typed("state_backend.bucket") and backend.bucket:
+            why = valid_bucket_name(backend.bucket)
+            if why:
+                problems.append(f"state_backend.bucket: {backend.bucket!r} is not a valid S3 bucket name: it {why}")
+        if typed("state_backend.lock_table") and backend.lock_table and not fits(_DYNAMODB_TABLE, backend.lock_table):
+            problems.append(f"state_backend.lock_table: {backend.lock_table!r} is not a valid DynamoDB table name")
+        if typed("state_backend.dynamodb_locking", "state_backend.s3_native_locking") and not (
+            backend.dynamodb_locking or backend.s3_native_locking
+        ):
             problems.append(
-                "deployer_assumes: name at least one role the deployer roles may assume "
-                "(default: the CDK bootstrap roles)"
+                "state_backend: both dynamodb_locking and s3_native_locking are off; "
+                "keep at least one, or concurrent applies can corrupt state"
             )
-        for pattern in config.deployer_assumes:
-            if not fits(_ROLE_NAME_PATTERN, pattern) or pattern.strip("*") == "":
-                problems.append(
-                    f"deployer_assumes: {pattern!r} is not an IAM role-name pattern such as "
-                    "'cdk-*-deploy-role-*' (and may not be all wildcards)"
-                )
-
-    backend = config.state_backend
-    if typed("state_backend.bucket") and backend.bucket:
-        why = valid_bucket_name(backend.bucket)
-        if why:
-            problems.append(f"state_backend.bucket: {backend.bucket!r} is not a valid S3 bucket name: it {why}")
-    if typed("state_backend.lock_table") and backend.lock_table and not fits(_DYNAMODB_TABLE, backend.lock_table):
-        problems.append(f"state_backend.lock_table: {backend.lock_table!r} is not a valid DynamoDB table name")
-    if typed("state_backend.dynamodb_locking", "state_backend.s3_native_locking") and not (
-        backend.dynamodb_locking or backend.s3_native_locking
-    ):
-        problems.append(
-            "state_backend: both dynamodb_locking and s3_native_locking are off; "
-            "keep at least one, or concurrent applies can corrupt state"
-        )
-    return problems
 
 
 def _target_problems(config: EnvironmentConfig, approval_known: bool) -> list[str]:
