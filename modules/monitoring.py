@@ -119,7 +119,27 @@ class MonitoringStack(BaseStack):
         config, names = self.config, self.names
         name = names.topic(purpose)
         topic = SnsTopic(self, f"{purpose}_topic", name=name, kms_master_key_id=self.core.kms_key_arn)
-        arn = self.arn("sns", name)
+        statements = self._topic_statements(purpose, self.arn("sns", name))
+        self.topic_policies[purpose] = SnsTopicPolicy(
+            self,
+            f"{purpose}_topic_policy",
+            arn=topic.arn,
+            policy=policy_document(self, f"{purpose}_topic_policy_document", statements).json,
+        )
+        SnsTopicSubscription(
+            self,
+            f"{purpose}_topic_email",
+            topic_arn=topic.arn,
+            protocol="email",
+            endpoint=config.notification_email,
+        )
+        return topic
+
+    def _topic_statements(self, purpose: str, arn: str) -> list[Statement]:
+        """The topic's policy: the account manages it, only its publishers
+        publish (alarms of this environment, this pipeline's notifications),
+        and nothing goes over plain HTTP."""
+        config, names = self.config, self.names
         publishers = []
         if purpose in ("deployments", "rollbacks"):
             publishers.append(
@@ -169,20 +189,7 @@ class MonitoringStack(BaseStack):
                 conditions={("Bool", "aws:SecureTransport"): ["false"]},
             ),
         ]
-        self.topic_policies[purpose] = SnsTopicPolicy(
-            self,
-            f"{purpose}_topic_policy",
-            arn=topic.arn,
-            policy=policy_document(self, f"{purpose}_topic_policy_document", statements).json,
-        )
-        SnsTopicSubscription(
-            self,
-            f"{purpose}_topic_email",
-            topic_arn=topic.arn,
-            protocol="email",
-            endpoint=config.notification_email,
-        )
-        return topic
+        return statements
 
     def _notification_rules(self) -> None:
         for purpose, events in NOTIFICATION_EVENTS.items():
@@ -542,6 +549,12 @@ class MonitoringStack(BaseStack):
             ),
         )
         self._invoke_from(function, rule, "pipeline_events")
+        self._events_to_pipeline_log(rule)
+        return function
+
+    def _events_to_pipeline_log(self, rule: CloudwatchEventRule) -> None:
+        """The pipeline's events also land in its log group, for `aws logs tail`."""
+        core, names = self.core, self.names
         # The same events land in /aws/codepipeline/kiro-pipeline-{env}, so the
         # runbook's `aws logs tail` shows the pipeline's history.
         CloudwatchEventTarget(
@@ -578,7 +591,6 @@ class MonitoringStack(BaseStack):
                 ],
             ).json,
         )
-        return function
 
     def _execution_age_function(self) -> LambdaFunction:
         names, config = self.names, self.config
@@ -664,73 +676,68 @@ class MonitoringStack(BaseStack):
 
     # --- dashboard -------------------------------------------------------
     def _dashboard(self) -> None:
-        region, env = self.config.region, self.config.name
-
-        def metric_widget(title: str, metrics: list[tuple[str, str]], y: int, x: int) -> dict:
-            return {
-                "type": "metric",
-                "x": x,
-                "y": y,
-                "width": 12,
-                "height": 6,
-                "properties": {
-                    "title": title,
-                    "region": region,
-                    "view": "timeSeries",
-                    "period": self.alarms.period_seconds,
-                    "metrics": [
-                        [METRICS_NAMESPACE, name, "Environment", env, {"stat": stat}] for name, stat in metrics
-                    ],
-                },
-            }
-
         alarm_arns = [self.arn("cloudwatch", f"alarm:{self.alarms.name(s)}") for s in sorted(self.alarms.alarms)]
-        body = {
-            "widgets": [
-                metric_widget(
-                    "Pipeline executions", [("DeploymentSuccess", "Sum"), ("DeploymentFailure", "Sum")], 0, 0
-                ),
-                metric_widget(
-                    "Deployment duration and running age (seconds)",
-                    [("DeploymentDuration", "Maximum"), ("ExecutionAge", "Maximum")],
-                    0,
-                    12,
-                ),
-                metric_widget("Rollbacks", [("RollbackCount", "Sum")], 6, 0),
-                metric_widget("Test coverage (%)", [("TestCoverage", "Minimum")], 6, 12),
-                {
-                    "type": "metric",
-                    "x": 0,
-                    "y": 12,
-                    "width": 24,
-                    "height": 6,
-                    "properties": {
-                        "title": "Target health (1 = healthy), from the health probe",
-                        "region": region,
-                        "view": "timeSeries",
-                        "period": PROBE_PERIOD_SECONDS,
-                        "metrics": [
-                            [
-                                METRICS_NAMESPACE,
-                                PROBE_STATUS_METRIC,
-                                "Environment",
-                                env,
-                                "Target",
-                                target,
-                                {"stat": "Minimum"},
-                            ]
-                            for target in naming.DEPLOY_STAGES
-                        ],
-                    },
-                },
-                {
-                    "type": "alarm",
-                    "x": 0,
-                    "y": 18,
-                    "width": 24,
-                    "height": 4,
-                    "properties": {"title": "Alarm status", "alarms": alarm_arns},
-                },
-            ]
+        widgets = [
+            self._metric_widget(
+                "Pipeline executions", [("DeploymentSuccess", "Sum"), ("DeploymentFailure", "Sum")], 0, 0
+            ),
+            self._metric_widget(
+                "Deployment duration and running age (seconds)",
+                [("DeploymentDuration", "Maximum"), ("ExecutionAge", "Maximum")],
+                0,
+                12,
+            ),
+            self._metric_widget("Rollbacks", [("RollbackCount", "Sum")], 6, 0),
+            self._metric_widget("Test coverage (%)", [("TestCoverage", "Minimum")], 6, 12),
+            self._health_widget(12),
+            {
+                "type": "alarm",
+                "x": 0,
+                "y": 18,
+                "width": 24,
+                "height": 4,
+                "properties": {"title": "Alarm status", "alarms": alarm_arns},
+            },
+        ]
+        CloudwatchDashboard(
+            self, "dashboard", dashboard_name=self.names.dashboard, dashboard_body=literal_json({"widgets": widgets})
+        )
+
+    def _metric_widget(self, title: str, metrics: list[tuple[str, str]], y: int, x: int) -> dict:
+        """A half-width graph of the environment's metrics (name, statistic)."""
+        env = self.config.name
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": self.config.region,
+                "view": "timeSeries",
+                "period": self.alarms.period_seconds,
+                "metrics": [[METRICS_NAMESPACE, name, "Environment", env, {"stat": stat}] for name, stat in metrics],
+            },
         }
-        CloudwatchDashboard(self, "dashboard", dashboard_name=self.names.dashboard, dashboard_body=literal_json(body))
+
+    def _health_widget(self, y: int) -> dict:
+        """Each target's health status, as the health alarms see it."""
+        env = self.config.name
+        return {
+            "type": "metric",
+            "x": 0,
+            "y": y,
+            "width": 24,
+            "height": 6,
+            "properties": {
+                "title": "Target health (1 = healthy), from the health probe",
+                "region": self.config.region,
+                "view": "timeSeries",
+                "period": PROBE_PERIOD_SECONDS,
+                "metrics": [
+                    [METRICS_NAMESPACE, PROBE_STATUS_METRIC, "Environment", env, "Target", target, {"stat": "Minimum"}]
+                    for target in naming.DEPLOY_STAGES
+                ],
+            },
+        }

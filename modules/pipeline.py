@@ -125,24 +125,7 @@ class PipelineStack(BaseStack):
         name = names.codebuild_project(kind)
         construct = kind.replace("-", "_")
         log_group = self.log_group(f"{construct}_log_group", names.codebuild_log_group(kind), core.kms_key_arn)
-        for report, report_type in row.reports:
-            CodebuildReportGroup(
-                self,
-                f"{construct}_{report}_report_group",
-                name=names.report_group(kind, report),
-                type=report_type,
-                delete_reports=True,
-                export_config=CodebuildReportGroupExportConfig(
-                    type="S3",
-                    s3_destination=CodebuildReportGroupExportConfigS3Destination(
-                        bucket=core.artifacts_bucket_name,
-                        path=f"reports/{names.report_group(kind, report)}",
-                        encryption_key=core.kms_key_arn,
-                        packaging="NONE",
-                    ),
-                ),
-            )
-
+        self._report_groups(row)
         role = service_role(
             self,
             f"{construct}_role",
@@ -183,6 +166,29 @@ class PipelineStack(BaseStack):
                 s3_logs=CodebuildProjectLogsConfigS3Logs(status="DISABLED"),
             ),
         )
+
+    def _report_groups(self, row: projects.Project) -> None:
+        """The groups the project's reports go to, created here (encrypted, and
+        exported to the artifacts bucket) before CodeBuild would make its own."""
+        names, core, kind = self.names, self.core, row.kind
+        construct = kind.replace("-", "_")
+        for report, report_type in row.reports:
+            CodebuildReportGroup(
+                self,
+                f"{construct}_{report}_report_group",
+                name=names.report_group(kind, report),
+                type=report_type,
+                delete_reports=True,
+                export_config=CodebuildReportGroupExportConfig(
+                    type="S3",
+                    s3_destination=CodebuildReportGroupExportConfigS3Destination(
+                        bucket=core.artifacts_bucket_name,
+                        path=f"reports/{names.report_group(kind, report)}",
+                        encryption_key=core.kms_key_arn,
+                        packaging="NONE",
+                    ),
+                ),
+            )
 
     def _environment_variables(self, row: projects.Project) -> dict[str, str]:
         """Plain text from config goes through literal(): commands are shell,
@@ -375,109 +381,14 @@ class PipelineStack(BaseStack):
 
     def _pipeline(self) -> Codepipeline:
         config, names, core = self.config, self.names, self.core
-        github = config.github
         stages = [
-            CodepipelineStage(
-                name=naming.SOURCE_STAGE,
-                action=[
-                    CodepipelineStageAction(
-                        name=naming.SOURCE_ACTION,
-                        category="Source",
-                        owner="AWS",
-                        provider="CodeStarSourceConnection",
-                        version="1",
-                        run_order=1,
-                        namespace=SOURCE_VARIABLES,
-                        output_artifacts=[SOURCE_OUTPUT],
-                        configuration={
-                            "ConnectionArn": self.connection.arn,
-                            "FullRepositoryId": f"{github.owner}/{github.repo}",
-                            "BranchName": github.branch,
-                            "OutputArtifactFormat": "CODE_ZIP",
-                        },
-                    )
-                ],
-            ),
+            self._source_stage(),
             CodepipelineStage(
                 name=naming.BUILD_STAGE,
                 action=[self._build_action(row) for row in projects.in_stage(naming.BUILD_STAGE)],
             ),
+            *(self._deploy_stage(target, stage) for target, stage in naming.DEPLOY_STAGES.items()),
         ]
-        health_alarms = self._health_alarms()
-        for target, stage_name in naming.DEPLOY_STAGES.items():
-            actions = []
-            if target == "production" and config.approval_required:
-                actions.append(
-                    CodepipelineStageAction(
-                        name=naming.APPROVAL_ACTION,
-                        category="Approval",
-                        owner="AWS",
-                        provider="Manual",
-                        version="1",
-                        run_order=1,
-                        # No NotificationArn: the monitoring stack announces
-                        # approvals, so the pipeline never depends on it.
-                        configuration={
-                            "CustomData": literal(
-                                f"Release commit #{{{SOURCE_VARIABLES}.CommitId}} of "
-                                f"{github.owner}/{github.repo} to production ({names.pipeline})."
-                            )
-                        },
-                    )
-                )
-            offset = len(actions)
-            actions += [self._build_action(row, offset) for row in projects.in_stage(stage_name)]
-            on_success = None
-            if target in health_alarms:
-                on_success = CodepipelineStageOnSuccess(
-                    condition=CodepipelineStageOnSuccessCondition(
-                        result="ROLLBACK",
-                        rule=[
-                            CodepipelineStageOnSuccessConditionRule(
-                                name="BakeWhileHealthy",
-                                rule_type_id=CodepipelineStageOnSuccessConditionRuleRuleTypeId(
-                                    category="Rule", owner="AWS", provider="CloudWatchAlarm", version="1"
-                                ),
-                                configuration={
-                                    "AlarmName": health_alarms[target],
-                                    "AlarmStates": "ALARM",
-                                    "WaitTime": str(config.health_check_duration_minutes),
-                                },
-                            ),
-                            # A health alarm with no data reads OK: without the
-                            # probe's rounds a bake would pass blind. Fail closed.
-                            CodepipelineStageOnSuccessConditionRule(
-                                name="BakeOnlyWhileWatched",
-                                rule_type_id=CodepipelineStageOnSuccessConditionRuleRuleTypeId(
-                                    category="Rule", owner="AWS", provider="CloudWatchAlarm", version="1"
-                                ),
-                                configuration={
-                                    "AlarmName": self.names.health_probe_silent_alarm,
-                                    "AlarmStates": "ALARM",
-                                    "WaitTime": str(config.health_check_duration_minutes),
-                                },
-                            ),
-                        ],
-                    )
-                )
-            stages.append(
-                CodepipelineStage(
-                    name=stage_name,
-                    action=actions,
-                    on_failure=_on_failure(has_approval=any(a.category == "Approval" for a in actions)),
-                    on_success=on_success,
-                )
-            )
-
-        push = CodepipelineTriggerGitConfigurationPush(
-            branches=CodepipelineTriggerGitConfigurationPushBranches(includes=[github.branch]),
-            file_paths=CodepipelineTriggerGitConfigurationPushFilePaths(
-                includes=list(github.included_paths) or None,
-                excludes=list(github.excluded_paths) or None,
-            )
-            if github.included_paths or github.excluded_paths
-            else None,
-        )
         return Codepipeline(
             self,
             "pipeline",
@@ -498,11 +409,112 @@ class PipelineStack(BaseStack):
                 CodepipelineTrigger(
                     provider_type="CodeStarSourceConnection",
                     git_configuration=CodepipelineTriggerGitConfiguration(
-                        source_action_name=naming.SOURCE_ACTION, push=[push]
+                        source_action_name=naming.SOURCE_ACTION, push=[self._push_filter(config.github)]
                     ),
                 )
             ],
             stage=stages,
+        )
+
+    def _source_stage(self) -> CodepipelineStage:
+        github = self.config.github
+        return CodepipelineStage(
+            name=naming.SOURCE_STAGE,
+            action=[
+                CodepipelineStageAction(
+                    name=naming.SOURCE_ACTION,
+                    category="Source",
+                    owner="AWS",
+                    provider="CodeStarSourceConnection",
+                    version="1",
+                    run_order=1,
+                    namespace=SOURCE_VARIABLES,
+                    output_artifacts=[SOURCE_OUTPUT],
+                    configuration={
+                        "ConnectionArn": self.connection.arn,
+                        "FullRepositoryId": f"{github.owner}/{github.repo}",
+                        "BranchName": github.branch,
+                        "OutputArtifactFormat": "CODE_ZIP",
+                    },
+                )
+            ],
+        )
+
+    def _deploy_stage(self, target: str, stage_name: str) -> CodepipelineStage:
+        """A deploy stage: the approval first where production needs one, the
+        table's projects, and the bake condition where the target bakes."""
+        actions = []
+        if target == "production" and self.config.approval_required:
+            actions.append(self._approval_action())
+        offset = len(actions)
+        actions += [self._build_action(row, offset) for row in projects.in_stage(stage_name)]
+        return CodepipelineStage(
+            name=stage_name,
+            action=actions,
+            on_failure=_on_failure(has_approval=any(a.category == "Approval" for a in actions)),
+            on_success=self._bake(target) if target in self._health_alarms() else None,
+        )
+
+    def _approval_action(self) -> CodepipelineStageAction:
+        github, names = self.config.github, self.names
+        return CodepipelineStageAction(
+            name=naming.APPROVAL_ACTION,
+            category="Approval",
+            owner="AWS",
+            provider="Manual",
+            version="1",
+            run_order=1,
+            # No NotificationArn: the monitoring stack announces approvals, so
+            # the pipeline never depends on it.
+            configuration={
+                "CustomData": literal(
+                    f"Release commit #{{{SOURCE_VARIABLES}.CommitId}} of "
+                    f"{github.owner}/{github.repo} to production ({names.pipeline})."
+                )
+            },
+        )
+
+    def _bake(self, target: str) -> CodepipelineStageOnSuccess:
+        """Watch the target's health alarm for the bake time, and the probe's
+        silence too (a health alarm with no data reads OK: without the probe's
+        rounds a bake would pass blind; fail closed). Either in ALARM rolls the
+        stage back."""
+        watched = {
+            "BakeWhileHealthy": self._health_alarms()[target],
+            "BakeOnlyWhileWatched": self.names.health_probe_silent_alarm,
+        }
+        return CodepipelineStageOnSuccess(
+            condition=CodepipelineStageOnSuccessCondition(
+                result="ROLLBACK",
+                rule=[
+                    CodepipelineStageOnSuccessConditionRule(
+                        name=rule,
+                        rule_type_id=CodepipelineStageOnSuccessConditionRuleRuleTypeId(
+                            category="Rule", owner="AWS", provider="CloudWatchAlarm", version="1"
+                        ),
+                        configuration={
+                            "AlarmName": alarm,
+                            "AlarmStates": "ALARM",
+                            "WaitTime": str(self.config.health_check_duration_minutes),
+                        },
+                    )
+                    for rule, alarm in watched.items()
+                ],
+            )
+        )
+
+    @staticmethod
+    def _push_filter(github) -> CodepipelineTriggerGitConfigurationPush:
+        """Pushes to the branch start the pipeline, filtered by changed paths if configured."""
+        paths = None
+        if github.included_paths or github.excluded_paths:
+            paths = CodepipelineTriggerGitConfigurationPushFilePaths(
+                includes=list(github.included_paths) or None,
+                excludes=list(github.excluded_paths) or None,
+            )
+        return CodepipelineTriggerGitConfigurationPush(
+            branches=CodepipelineTriggerGitConfigurationPushBranches(includes=[github.branch]),
+            file_paths=paths,
         )
 
 
