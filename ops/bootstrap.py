@@ -87,65 +87,61 @@ class Bootstrapper:
         resource = f"s3://{self.bucket}"
         try:
             self._ensure_bucket_exists(resource)
-            self._ensure(
-                resource,
-                "object ownership BucketOwnerEnforced",
-                read=self._ownership,
-                desired=[{"ObjectOwnership": "BucketOwnerEnforced"}],
-                write=lambda: self.s3.put_bucket_ownership_controls(
-                    Bucket=self.bucket,
-                    OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                ),
-            )
-            block = {
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            }
-            self._ensure(
-                resource,
-                "public access blocked",
-                read=self._public_access_block,
-                desired=block,
-                write=lambda: self.s3.put_public_access_block(Bucket=self.bucket, PublicAccessBlockConfiguration=block),
-            )
-            self._ensure(
-                resource,
-                "versioning enabled",
-                read=lambda: self.s3.get_bucket_versioning(Bucket=self.bucket).get("Status"),
-                desired="Enabled",
-                write=lambda: self.s3.put_bucket_versioning(
-                    Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
-                ),
-            )
-            # The project's KMS key is created by core-{env}, whose state lives
-            # here, so the state bucket uses the AWS-managed S3 key instead.
-            encryption = {
-                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"},
-                "BucketKeyEnabled": True,
-            }
-            self._ensure(
-                resource,
-                "encrypted with SSE-KMS",
-                read=self._encryption,
-                desired=encryption,
-                write=lambda: self.s3.put_bucket_encryption(
-                    Bucket=self.bucket, ServerSideEncryptionConfiguration={"Rules": [encryption]}
-                ),
-            )
-            policy = _deny_insecure_transport_policy(self.bucket, self.config.partition)
-            self._ensure(
-                resource,
-                "policy denies non-TLS requests",
-                read=self._policy,
-                desired=policy,
-                write=lambda: self.s3.put_bucket_policy(Bucket=self.bucket, Policy=json.dumps(policy)),
-            )
+            for what, read, desired, write in self._bucket_settings():
+                self._ensure(resource, what, read=read, desired=desired, write=write)
         except OpsError:
             raise
         except AWS_ERRORS as error:
             raise explain(error, f"configuring {resource}") from error
+
+    def _bucket_settings(self) -> list[tuple]:
+        """Each setting of the state bucket: (what, read, desired value, write)."""
+        s3, bucket = self.s3, self.bucket
+        ownership = [{"ObjectOwnership": "BucketOwnerEnforced"}]
+        block = {
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        }
+        # The project's KMS key is created by core-{env}, whose state lives
+        # here, so the state bucket uses the AWS-managed S3 key instead.
+        encryption = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}
+        policy = _deny_insecure_transport_policy(bucket, self.config.partition)
+        return [
+            (
+                "object ownership BucketOwnerEnforced",
+                self._ownership,
+                ownership,
+                lambda: s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={"Rules": ownership}),
+            ),
+            (
+                "public access blocked",
+                self._public_access_block,
+                block,
+                lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block),
+            ),
+            (
+                "versioning enabled",
+                lambda: s3.get_bucket_versioning(Bucket=bucket).get("Status"),
+                "Enabled",
+                lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}),
+            ),
+            (
+                "encrypted with SSE-KMS",
+                self._encryption,
+                encryption,
+                lambda: s3.put_bucket_encryption(
+                    Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [encryption]}
+                ),
+            ),
+            (
+                "policy denies non-TLS requests",
+                self._policy,
+                policy,
+                lambda: s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy)),
+            ),
+        ]
 
     def _ensure_bucket_exists(self, resource: str) -> None:
         try:

@@ -92,3 +92,32 @@ def test_no_package_imports_one_above_it():
 
 def test_the_check_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# Declarative policy tables: one statement after another, clearer whole.
+LONG_ALLOWED = {("modules/core.py", "_kms_key"), ("modules/pipeline.py", "_project_statements")}
+MAX_FUNCTION_LINES = 60
+
+
+def long_functions(paths) -> list[tuple[str, str, int]]:
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    found.append((path.relative_to(REPO).as_posix(), node.name, length))
+    return found
+
+
+def test_no_function_over_sixty_lines():
+    paths = [REPO / "main.py", *(p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py"))]
+    long = [f for f in long_functions(p for p in paths if "__pycache__" not in p.parts) if f[:2] not in LONG_ALLOWED]
+    assert long == []
+
+
+def test_the_length_check_counts_lines():
+    source = REPO / ".make" / "long_function_probe.py"
+    source.parent.mkdir(exist_ok=True)
+    source.write_text("def f():\n" + "    x = 1\n" * 61)
+    assert [(name, n) for _, name, n in long_functions([source])] == [("f", 62)]

@@ -157,30 +157,40 @@ def plan(event: Event, *, pipeline: str, environment: str, ttl_days: int) -> Pla
     absent = {"startTime": event.time, "expiresAt": expires_at(event.time, ttl_days)}
 
     if event.kind == "stage":
-        updates = [
+        return _stage_plan(event, deployment_id, common, absent)
+    return _execution_plan(event, deployment_id, common, absent, ttl_days)
+
+
+def _stage_plan(event: Event, deployment_id: str, common: dict, absent: dict) -> Plan:
+    """A stage's state, newest first by time; its successes as a set."""
+    updates = [
+        Update(
+            deployment_id,
+            set_values={**common, "stage": event.stage, "stageStatus": event.state, "stageUpdatedAt": event.time},
+            set_if_absent=absent,
+            condition="attribute_not_exists(stageUpdatedAt) OR stageUpdatedAt <= :time",
+            condition_values={":time": event.time},
+            purpose="stage",
+        )
+    ]
+    if event.state == "SUCCEEDED":
+        # A set: idempotent, and independent of the order events arrive in.
+        updates.append(
             Update(
                 deployment_id,
-                set_values={**common, "stage": event.stage, "stageStatus": event.state, "stageUpdatedAt": event.time},
+                set_values=common,
                 set_if_absent=absent,
-                condition="attribute_not_exists(stageUpdatedAt) OR stageUpdatedAt <= :time",
-                condition_values={":time": event.time},
-                purpose="stage",
+                condition=None,
+                add_to_sets={"succeededStages": (event.stage,)},
+                purpose="stage-succeeded",
             )
-        ]
-        if event.state == "SUCCEEDED":
-            # A set: idempotent, and independent of the order events arrive in.
-            updates.append(
-                Update(
-                    deployment_id,
-                    set_values=common,
-                    set_if_absent=absent,
-                    condition=None,
-                    add_to_sets={"succeededStages": (event.stage,)},
-                    purpose="stage-succeeded",
-                )
-            )
-        return Plan(deployment_id, None, tuple(updates))
+        )
+    return Plan(deployment_id, None, tuple(updates))
 
+
+def _execution_plan(event: Event, deployment_id: str, common: dict, absent: dict, ttl_days: int) -> Plan:
+    """The execution's status (newest by time wins; within one second, the
+    higher rank), its trigger, and its start."""
     status, rank = STATUS[event.state]
     values = {**common, "status": status, "statusRank": rank, "updatedAt": event.time}
     # An execution's trigger never changes: the first event to carry it wins.

@@ -18,33 +18,39 @@ def _alarm_name(ctx: Context, name: str) -> str:
 
 def cmd_alarms(ctx: Context, args) -> int:
     """Runbook Task 6, steps 1-2, with this project's alarm and metric names."""
+    return _history(ctx, args) if args.history else _list(ctx)
+
+
+def _list(ctx: Context) -> int:
     cloudwatch = ctx.client("cloudwatch")
-    if not args.history:
-        alarms = [
-            a
-            for page in cloudwatch.get_paginator("describe_alarms").paginate(
-                AlarmNamePrefix=f"{ctx.names.pipeline}-", AlarmTypes=["MetricAlarm"]
-            )
-            for a in page["MetricAlarms"]
-        ]
-        if not alarms:
-            raise OpsError(
-                f"no alarm named {ctx.names.pipeline}-*: deploy monitoring-{ctx.config.name} "
-                f"(make deploy ENV={ctx.config.name} STACK=monitoring)"
-            )
-        rows = [
-            {
-                "name": a["AlarmName"],
-                "state": a["StateValue"],
-                "metric": f"{a['Namespace']} {a['MetricName']}",
-                "threshold": f"{a['ComparisonOperator']} {a['Threshold']:g}",
-            }
-            for a in alarms
-        ]
-        lines = [f"{r['state']:17} {r['name']:44} {r['metric']:32} {r['threshold']}" for r in rows]
-        ctx.emit(rows, lines)
-        return 0
-    name = _alarm_name(ctx, args.history)
+    alarms = [
+        a
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(
+            AlarmNamePrefix=f"{ctx.names.pipeline}-", AlarmTypes=["MetricAlarm"]
+        )
+        for a in page["MetricAlarms"]
+    ]
+    if not alarms:
+        raise OpsError(
+            f"no alarm named {ctx.names.pipeline}-*: deploy monitoring-{ctx.config.name} "
+            f"(make deploy ENV={ctx.config.name} STACK=monitoring)"
+        )
+    rows = [
+        {
+            "name": a["AlarmName"],
+            "state": a["StateValue"],
+            "metric": f"{a['Namespace']} {a['MetricName']}",
+            "threshold": f"{a['ComparisonOperator']} {a['Threshold']:g}",
+        }
+        for a in alarms
+    ]
+    ctx.emit(rows, [f"{r['state']:17} {r['name']:44} {r['metric']:32} {r['threshold']}" for r in rows])
+    return 0
+
+
+def _history(ctx: Context, args) -> int:
+    """One alarm's state changes and its metric's hourly statistics."""
+    cloudwatch, name = ctx.client("cloudwatch"), _alarm_name(ctx, args.history)
     found = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
     if not found:
         raise OpsError(f"alarm {name} not found: list them with python -m ops alarms {ctx.config.name}")
@@ -62,7 +68,6 @@ def cmd_alarms(ctx: Context, args) -> int:
         Period=3600,
         Statistics=["Sum", "Average", "Maximum", "Minimum"],
     )["Datapoints"]
-    points = sorted(points, key=lambda p: p["Timestamp"])
     data = {
         "alarm": name,
         "state": alarm["StateValue"],
@@ -73,30 +78,34 @@ def cmd_alarms(ctx: Context, args) -> int:
         "comparison": alarm["ComparisonOperator"],
         "history": [{"time": iso(h["Timestamp"]), "summary": h["HistorySummary"]} for h in history],
         "hourly": [
-            {"time": iso(p["Timestamp"]), **{k: p[k] for k in ("Sum", "Average", "Maximum", "Minimum")}} for p in points
+            {"time": iso(p["Timestamp"]), **{k: p[k] for k in ("Sum", "Average", "Maximum", "Minimum")}}
+            for p in sorted(points, key=lambda p: p["Timestamp"])
         ],
     }
+    ctx.emit(data, _history_lines(ctx, alarm, data, args.days))
+    return 0
+
+
+def _history_lines(ctx: Context, alarm: dict, data: dict, days: int) -> list[str]:
     dims = ",".join(f"{d['Name']}={d['Value']}" for d in data["dimensions"])
     lines = [
-        f"{name}: {alarm['StateValue']} ({alarm['Namespace']} {alarm['MetricName']} {dims}, "
+        f"{data['alarm']}: {alarm['StateValue']} ({alarm['Namespace']} {alarm['MetricName']} {dims}, "
         f"{alarm['Statistic'] if 'Statistic' in alarm else ''} {alarm['ComparisonOperator']} {alarm['Threshold']:g})",
         "",
         "State changes, newest first:",
     ]
     lines += [f"  {h['time']}  {h['summary']}" for h in data["history"]] or ["  (none)"]
-    lines += ["", f"Hourly statistics, last {args.days} day(s):"]
+    lines += ["", f"Hourly statistics, last {days} day(s):"]
     lines += [
         f"  {p['time']}  sum {p['Sum']:g}  avg {p['Average']:g}  max {p['Maximum']:g}  min {p['Minimum']:g}"
         for p in data["hourly"]
     ] or ["  (no data points)"]
-    lines += [
+    return lines + [
         "",
         "To change the threshold: edit the environment's config (deployment_duration_threshold_minutes, "
         "coverage_threshold_percent, polling_interval_minutes), then make deploy ENV="
         f"{ctx.config.name} STACK=monitoring; a put-metric-alarm would be undone by the next deploy.",
     ]
-    ctx.emit(data, lines)
-    return 0
 
 
 def arguments_alarms(parser: argparse.ArgumentParser) -> None:
