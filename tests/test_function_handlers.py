@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 import importlib
 import json
-import sys
 
 import boto3
 import jmespath
@@ -44,8 +43,9 @@ def fresh(module: str, monkeypatch, **environment):
     """Import a handler module as a cold start with `environment`."""
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    sys.modules.pop(module, None)
-    return importlib.import_module(module)
+    handler = importlib.import_module(module)
+    handler.cold_start()  # settings are read at the first invocation, not at import
+    return handler
 
 
 def item(deployment_id: str) -> dict:
@@ -223,15 +223,16 @@ class TestRecorder:
 
     def test_settings_are_validated_at_cold_start(self, aws, monkeypatch):
         monkeypatch.delenv("TABLE_NAME", raising=False)
+        module = fresh(
+            "deployment_recorder.handler",
+            monkeypatch,
+            PIPELINE_NAME=PIPELINE,
+            ENVIRONMENT=ENV,
+            METRICS_NAMESPACE="KiroPipeline",
+            RECORD_TTL_DAYS="zero",
+        )  # importing reads nothing; the first invocation does
         with pytest.raises(SettingsError) as caught:
-            fresh(
-                "deployment_recorder.handler",
-                monkeypatch,
-                PIPELINE_NAME=PIPELINE,
-                ENVIRONMENT=ENV,
-                METRICS_NAMESPACE="KiroPipeline",
-                RECORD_TTL_DAYS="zero",
-            )
+            module.handler({"id": "e"})
         assert str(caught.value) == (
             "configuration error: TABLE_NAME is not set; RECORD_TTL_DAYS='zero' is invalid: "
             "invalid literal for int() with base 10: 'zero'"

@@ -259,3 +259,12 @@ class TestRollbackTarget:
             "--target-pipeline-execution-id e2"
         )
         assert "list-pipeline-executions" in rollback.manual_command(PIPELINE, "StagingEnv", None)
+
+
+def test_the_metrics_token_is_the_event_id_on_every_redelivery():
+    from deployment_recorder import logic as recorder_logic
+
+    assert recorder_logic.metrics_token({"id": "evt-1"}, "req-1") == "evt-1"
+    assert recorder_logic.metrics_token({"id": "evt-1"}, "req-2") == "evt-1"
+    for event in ({}, {"id": ""}, {"id": 7}):
+        assert recorder_logic.metrics_token(event, "req-1") == "req-1"

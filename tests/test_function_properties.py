@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import importlib
 import json
-import sys
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
@@ -190,8 +189,8 @@ def handlers(stacks):
             patch.setenv(name, value)
         modules = {}
         for module in ("deployment_recorder.handler", "rollback.handler"):
-            sys.modules.pop(module, None)
             modules[module] = importlib.import_module(module)
+            modules[module].cold_start()
         modules["deployment_recorder.handler"].recorder().codepipeline = FakeCodePipeline("kiro-pipeline-test")
         fake = FakeCodePipeline("kiro-pipeline-test", stages={"StagingEnv": StageRun("e1", "InProgress")})
         modules["rollback.handler"].aws().codepipeline = fake

@@ -8,7 +8,6 @@ import dataclasses
 import datetime
 import importlib
 import itertools
-import sys
 
 import boto3
 import pytest
@@ -35,8 +34,8 @@ def world(aws_credentials, stacks, monkeypatch):
             "RECORD_TTL_DAYS": "90",
         }.items():
             monkeypatch.setenv(name, value)
-        sys.modules.pop("deployment_recorder.handler", None)
         handler = importlib.import_module("deployment_recorder.handler")
+        handler.cold_start()
         handler.recorder().codepipeline = FakeCodePipeline(PIPELINE)
 
         class World:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 
 import boto3
 import pytest
@@ -49,8 +48,8 @@ def world(aws_credentials, stacks, monkeypatch):
             "ROLLBACK_ALARMS": json.dumps({ALARM: STAGE}),
         }.items():
             monkeypatch.setenv(name, value)
-        sys.modules.pop("rollback.handler", None)
         handler = importlib.import_module("rollback.handler")
+        handler.cold_start()
         pipeline = FakeCodePipeline(PIPELINE)
         handler.aws().codepipeline = pipeline
         sleeps: list[float] = []
@@ -291,7 +290,7 @@ class TestEverydayCases:
 
     def test_an_sns_failure_after_the_rollback_keeps_the_record(self, world):
         history(world)
-        boto3.client("sns").delete_topic(TopicArn=world.handler.SETTINGS["TOPIC_ARN"])
+        boto3.client("sns").delete_topic(TopicArn=world.handler.config()["TOPIC_ARN"])
         result = world.handler.handler(events.alarm())
         assert result == {"result": "rolled-back", "rollbackExecutionId": "rb-1", "notified": False}
         assert world.records()[KEY]["status"] == "ROLLBACK_IN_PROGRESS"
@@ -323,9 +322,10 @@ class TestEverydayCases:
 
         monkeypatch.delenv("TABLE_NAME")
         monkeypatch.setenv("RECORD_TTL_DAYS", "zero")
-        sys.modules.pop("rollback.handler", None)
+        handler = importlib.import_module("rollback.handler")
+        handler.cold_start()  # importing reads nothing; the first invocation does
         with pytest.raises(SettingsError, match="TABLE_NAME is not set; RECORD_TTL_DAYS='zero' is invalid"):
-            importlib.import_module("rollback.handler")
+            handler.handler(events.alarm())
 
 
 class TestReviewFindings:

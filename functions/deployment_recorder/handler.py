@@ -1,12 +1,14 @@
 """Lambda entry point: records CodePipeline execution and stage events.
 
 Environment: TABLE_NAME, PIPELINE_NAME, ENVIRONMENT, METRICS_NAMESPACE,
-RECORD_TTL_DAYS. Malformed or foreign events are logged and acknowledged
+RECORD_TTL_DAYS, read at the first invocation. Malformed or foreign events are logged and acknowledged
 (returning normally), so EventBridge does not retry them; AWS errors raise,
 so EventBridge retries and then the dead-letter queue keeps the event.
 """
 
 from __future__ import annotations
+
+import functools
 
 from deployment_recorder import logic
 from deployment_recorder.aws import AWS_ERRORS, Recorder
@@ -14,26 +16,40 @@ from shared import settings
 from shared.log import Logger
 
 log = Logger("deployment-recorder")
-SETTINGS = settings.read(
-    {
-        "TABLE_NAME": str,
-        "PIPELINE_NAME": str,
-        "ENVIRONMENT": str,
-        "METRICS_NAMESPACE": str,
-        "RECORD_TTL_DAYS": settings.positive_int,
-    }
-)
+SPEC = {
+    "TABLE_NAME": str,
+    "PIPELINE_NAME": str,
+    "ENVIRONMENT": str,
+    "METRICS_NAMESPACE": str,
+    "RECORD_TTL_DAYS": settings.positive_int,
+}
+
+
+@functools.lru_cache(maxsize=1)
+def config() -> dict:
+    """The settings, read and validated at the first invocation (not at import)."""
+    return settings.read(SPEC)
+
+
 _recorder: Recorder | None = None
+
+
+def cold_start() -> None:
+    """Forget the settings and clients, as a new execution environment would."""
+    global _recorder
+    config.cache_clear()
+    _recorder = None
 
 
 def recorder() -> Recorder:
     global _recorder
     if _recorder is None:
-        _recorder = Recorder(SETTINGS["TABLE_NAME"], SETTINGS["METRICS_NAMESPACE"], SETTINGS["ENVIRONMENT"])
+        _recorder = Recorder(config()["TABLE_NAME"], config()["METRICS_NAMESPACE"], config()["ENVIRONMENT"])
     return _recorder
 
 
 def handler(event, context=None) -> dict:
+    config()  # a misconfigured function fails on every invocation, before any event is read
     log.bind(
         requestId=getattr(context, "aws_request_id", None), eventId=event.get("id") if isinstance(event, dict) else None
     )
@@ -45,9 +61,9 @@ def handler(event, context=None) -> dict:
 
     decision = logic.plan(
         parsed,
-        pipeline=SETTINGS["PIPELINE_NAME"],
-        environment=SETTINGS["ENVIRONMENT"],
-        ttl_days=SETTINGS["RECORD_TTL_DAYS"],
+        pipeline=config()["PIPELINE_NAME"],
+        environment=config()["ENVIRONMENT"],
+        ttl_days=config()["RECORD_TTL_DAYS"],
     )
     if isinstance(decision, logic.Ignored):
         log.info("ignored event", reason=decision.reason)
@@ -69,7 +85,7 @@ def handler(event, context=None) -> dict:
     if decision.check_metrics:
         # Decided from the record, so a retry after a lost publication still
         # publishes, and a duplicate never publishes twice.
-        token = event.get("id") if isinstance(event.get("id"), str) else getattr(context, "aws_request_id", "local")
+        token = logic.metrics_token(event, getattr(context, "aws_request_id", "local"))
         _publish_pending(aws, decision.deployment_id, record if applied else aws.get(decision.deployment_id), token)
     log.info("recorded event", applied=applied, status=decision.status)
     return {"result": "recorded" if applied else "duplicate", "applied": applied}

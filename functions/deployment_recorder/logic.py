@@ -280,3 +280,11 @@ def outcome_metrics(status: str) -> dict[str, int]:
     if status == "FAILED":
         return {"DeploymentFailure": 1}
     return {}
+
+
+def metrics_token(event: dict[str, Any], request_id: str) -> str:
+    """Who may publish a record's pending metrics: the EventBridge event's ID,
+    the same on every redelivery of that event (so a retry after a lost
+    publication is recognised), else the invocation's request ID."""
+    event_id = event.get("id")
+    return event_id if isinstance(event_id, str) and event_id else request_id

@@ -29,6 +29,7 @@ execution itself, so native and manual rollbacks count too, and none twice.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import time
@@ -48,8 +49,29 @@ SPEC = {
     "RECORD_TTL_DAYS": settings.positive_int,
     "ROLLBACK_ALARMS": parse_alarm_map,
 }
-SETTINGS = settings.read(SPEC)
-PIPELINE = SETTINGS["PIPELINE_ARN"].split(":")[5]
+
+
+@functools.lru_cache(maxsize=1)
+def config() -> dict:
+    """The settings, read and validated at the first invocation (not at import)."""
+    return settings.read(SPEC)
+
+
+def pipeline_name() -> str:
+    return config()["PIPELINE_ARN"].split(":")[5]
+
+
+def _log_group() -> str:
+    return f"/aws/lambda/{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', pipeline_name() + '-rollback')}"
+
+
+def cold_start() -> None:
+    """Forget the settings and clients, as a new execution environment would."""
+    global _aws
+    config.cache_clear()
+    _aws = None
+
+
 _aws: Rollbacks | None = None
 # Tests replace it to count and skip the waits.
 sleep = time.sleep
@@ -59,11 +81,11 @@ def aws() -> Rollbacks:
     global _aws
     if _aws is None:
         _aws = Rollbacks(
-            table=SETTINGS["TABLE_NAME"],
-            index=SETTINGS["TABLE_INDEX"],
-            pipeline=PIPELINE,
-            topic_arn=SETTINGS["TOPIC_ARN"],
-            environment=SETTINGS["ENVIRONMENT"],
+            table=config()["TABLE_NAME"],
+            index=config()["TABLE_INDEX"],
+            pipeline=pipeline_name(),
+            topic_arn=config()["TOPIC_ARN"],
+            environment=config()["ENVIRONMENT"],
         )
     return _aws
 
@@ -98,11 +120,11 @@ class Invocation:
                     logic.message(
                         subject,
                         self.request,
-                        pipeline=PIPELINE,
-                        environment=SETTINGS["ENVIRONMENT"],
-                        table=SETTINGS["TABLE_NAME"],
+                        pipeline=pipeline_name(),
+                        environment=config()["ENVIRONMENT"],
+                        table=config()["TABLE_NAME"],
                         record_key=self.key,
-                        log_group=f"/aws/lambda/{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', PIPELINE + '-rollback')}",
+                        log_group=_log_group(),
                         **details,
                     )
                 )
@@ -118,21 +140,21 @@ class Invocation:
             lambda: aws().claim(
                 self.key,
                 {
-                    "environment": SETTINGS["ENVIRONMENT"],
+                    "environment": config()["ENVIRONMENT"],
                     "startTime": request.time,
                     "status": logic.STARTED,
                     "stage": request.stage,
                     "alarmName": request.alarm,
                     "reason": request.reason,
-                    "pipelineName": PIPELINE,
-                    "expiresAt": logic.expires_at(request.time, SETTINGS["RECORD_TTL_DAYS"]),
+                    "pipelineName": pipeline_name(),
+                    "expiresAt": logic.expires_at(request.time, config()["RECORD_TTL_DAYS"]),
                     **extra,
                 },
             )
         )
 
     def fail(self, reason: str, target: str | None, **record) -> dict:
-        command = logic.manual_command(PIPELINE, self.request.stage, target)
+        command = logic.manual_command(pipeline_name(), self.request.stage, target)
         self.record(status="ROLLBACK_FAILED", failureReason=reason, manualCommand=command, **record)
         log.error("automatic rollback not possible; manual rollback needed", reason=reason, command=command)
         self.notify("Manual rollback needed", Problem=reason, Command=command)
@@ -145,7 +167,7 @@ def handler(event, context=None) -> dict:
         eventId=event.get("id") if isinstance(event, dict) and isinstance(event.get("id"), str) else None,
     )
     try:
-        decision = logic.decide(event, SETTINGS["ROLLBACK_ALARMS"])
+        decision = logic.decide(event, config()["ROLLBACK_ALARMS"])
     except logic.MalformedEvent as error:
         log.error("rejected malformed event", reason=str(error))
         return {"result": "rejected", "reason": str(error)}
