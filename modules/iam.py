@@ -72,19 +72,64 @@ def account_root(partition: str, account_id: str) -> str:
     return naming.arn(partition, "iam", "", account_id, "root")
 
 
+# --- fragments: each statement written once, used by every role and policy --
+
+# What a role needs to use the project key for its data (SQS, SNS, S3, Logs,
+# Lambda environment variables).
+KEY_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+
+
 def deny_insecure_transport(bucket_arn: str) -> Statement:
     """Refuse every request to the bucket that does not use TLS.
 
     This is a Deny, not a grant: `s3:*` and the `*` principal are what make it
     cover every request, which is the point.
     """
+    return deny_plain_http(["s3:*"], [bucket_arn, f"{bucket_arn}/*"])
+
+
+def deny_plain_http(actions: Sequence[str], resources: Sequence[str]) -> Statement:
+    """A resource policy's Deny of every request made without TLS."""
     return Statement(
         sid="DenyInsecureTransport",
         effect="Deny",
-        actions=["s3:*"],
-        resources=[bucket_arn, f"{bucket_arn}/*"],
+        actions=list(actions),
+        resources=list(resources),
         aws_principals=["*"],
         conditions={("Bool", "aws:SecureTransport"): ["false"]},
+    )
+
+
+def write_logs(log_group_arn: str) -> Statement:
+    """Write to the streams of one log group (the group itself is a resource of ours)."""
+    return Statement(
+        sid="WriteOwnLogs",
+        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources=[f"{log_group_arn}:log-stream:*"],
+    )
+
+
+def use_key(key_arn: str, actions: Sequence[str] = KEY_USE) -> Statement:
+    return Statement(sid="UseProjectKey", actions=list(actions), resources=[key_arn])
+
+
+def put_metrics(sid: str, namespace: str) -> Statement:
+    return Statement(
+        sid=sid,
+        actions=["cloudwatch:PutMetricData"],
+        # PutMetricData has no resource type: AWS requires "*". The namespace
+        # condition is what limits it.
+        resources=["*"],
+        conditions={("StringEquals", "cloudwatch:namespace"): [namespace]},
+    )
+
+
+def send_traces() -> Statement:
+    return Statement(
+        sid="SendTraces",
+        actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+        # X-Ray's trace actions have no resource type: AWS requires "*".
+        resources=["*"],
     )
 
 

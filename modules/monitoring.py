@@ -34,6 +34,7 @@ from environments import EnvironmentConfig
 from functions import package
 from functions.health_probe.logic import ROUNDS_METRIC as PROBE_ROUNDS_METRIC
 from functions.health_probe.logic import STATUS_METRIC as PROBE_STATUS_METRIC
+from modules import iam
 from modules.alarms import AlarmFactory, Metric
 from modules.base_stack import BaseStack
 from modules.checks import skip_checks
@@ -180,14 +181,7 @@ class MonitoringStack(BaseStack):
                 aws_principals=[account_root(self.partition, config.account_id)],
             ),
             *publishers,
-            Statement(
-                sid="DenyInsecureTransport",
-                effect="Deny",
-                actions=["sns:Publish", "sns:Subscribe"],
-                resources=[arn],
-                aws_principals=["*"],
-                conditions={("Bool", "aws:SecureTransport"): ["false"]},
-            ),
+            iam.deny_plain_http(["sns:Publish", "sns:Subscribe"], [arn]),
         ]
         return statements
 
@@ -283,35 +277,13 @@ class MonitoringStack(BaseStack):
     def _function_statements(self, log_group_name: str, publishes_metrics: bool) -> list[Statement]:
         core = self.core
         statements = [
-            Statement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.arn("logs", f"log-group:{log_group_name}:log-stream:*")],
-            ),
-            Statement(
-                sid="UseProjectKey",
-                actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-                resources=[core.kms_key_arn],
-            ),
+            iam.write_logs(self.arn("logs", f"log-group:{log_group_name}")),
+            iam.use_key(core.kms_key_arn),
             Statement(sid="KeepFailedEvents", actions=["sqs:SendMessage"], resources=[self.dead_letters.arn]),
-            Statement(
-                sid="SendTraces",
-                actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                # X-Ray's trace actions have no resource type: AWS requires "*".
-                resources=["*"],
-            ),
+            iam.send_traces(),
         ]
         if publishes_metrics:
-            statements.append(
-                Statement(
-                    sid="PublishPipelineMetrics",
-                    actions=["cloudwatch:PutMetricData"],
-                    # PutMetricData has no resource type: AWS requires "*".
-                    # The namespace condition is what limits it.
-                    resources=["*"],
-                    conditions={("StringEquals", "cloudwatch:namespace"): [METRICS_NAMESPACE]},
-                )
-            )
+            statements.append(iam.put_metrics("PublishPipelineMetrics", METRICS_NAMESPACE))
         return statements
 
     def _function(

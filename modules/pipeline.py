@@ -45,6 +45,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
 
 from environments import EnvironmentConfig
+from modules import iam
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
 from modules.iam import Statement, service_role
@@ -59,9 +60,6 @@ SOURCE_VARIABLES = "SourceVariables"
 # CodePipeline resolves this in action configuration at run time; the
 # deployment records are keyed by it.
 EXECUTION_ID_VARIABLE = "#{codepipeline.PipelineExecutionId}"
-
-
-_KEY_USE = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
 
 
 @dataclass(frozen=True)
@@ -229,11 +227,7 @@ class PipelineStack(BaseStack):
         name = names.codebuild_project(kind)
         log_group = names.codebuild_log_group(kind)
         statements = [
-            Statement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.arn("logs", f"log-group:{log_group}:log-stream:*")],
-            ),
+            iam.write_logs(self.arn("logs", f"log-group:{log_group}")),
             Statement(
                 sid="LocateArtifactsBucket",
                 actions=["s3:GetBucketAcl", "s3:GetBucketLocation"],
@@ -249,7 +243,7 @@ class PipelineStack(BaseStack):
                 actions=["s3:GetObject", "s3:PutObject"],
                 resources=[f"{core.artifacts_bucket_arn}/codebuild-cache/{name}/*"],
             ),
-            Statement(sid="UseProjectKey", actions=_KEY_USE, resources=[core.kms_key_arn]),
+            iam.use_key(core.kms_key_arn),
         ]
         if row.output_artifact:
             statements.append(
@@ -261,16 +255,7 @@ class PipelineStack(BaseStack):
                 )
             )
         if row.role == projects.BUILD:
-            statements.append(
-                Statement(
-                    sid="PublishCoverageMetric",
-                    actions=["cloudwatch:PutMetricData"],
-                    # PutMetricData has no resource type: AWS requires "*".
-                    # The namespace condition is what limits it.
-                    resources=["*"],
-                    conditions={("StringEquals", "cloudwatch:namespace"): [METRICS_NAMESPACE]},
-                )
-            )
+            statements.append(iam.put_metrics("PublishCoverageMetric", METRICS_NAMESPACE))
         if row.reports:
             reports = dict(row.reports)
             statements.append(
@@ -335,7 +320,7 @@ class PipelineStack(BaseStack):
                     actions=["s3:GetBucketLocation", "s3:GetBucketVersioning"],
                     resources=[core.artifacts_bucket_arn],
                 ),
-                Statement(sid="UseProjectKey", actions=_KEY_USE, resources=[core.kms_key_arn]),
+                iam.use_key(core.kms_key_arn),
                 Statement(
                     sid="UseGitHubConnection",
                     # Both prefixes: CodeConnections was CodeStar Connections,
