@@ -45,6 +45,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from environments import EnvironmentConfig
+from functions.shared import records
 from modules.base_stack import BaseStack
 from modules.checks import skip_checks
 from modules.iam import Statement, account_root, deny_insecure_transport, policy_document
@@ -53,10 +54,10 @@ from topology import naming
 # Deployment records: `deploymentId` identifies one record; the index serves
 # the runbook's "latest deployments of this environment" query, newest first,
 # because ISO-8601 UTC timestamps sort as strings in time order.
-DEPLOYMENTS_PARTITION_KEY = "deploymentId"
-DEPLOYMENTS_INDEX_PARTITION_KEY = "environment"
-DEPLOYMENTS_INDEX_SORT_KEY = "startTime"
-DEPLOYMENTS_TTL_ATTRIBUTE = "expiresAt"
+DEPLOYMENTS_PARTITION_KEY = records.KEY
+DEPLOYMENTS_INDEX_PARTITION_KEY = records.INDEX_PARTITION
+DEPLOYMENTS_INDEX_SORT_KEY = records.INDEX_SORT
+DEPLOYMENTS_TTL_ATTRIBUTE = records.EXPIRES
 
 # Where the artifacts bucket's access logs go, inside the access-log bucket.
 ACCESS_LOG_PREFIX = "artifacts/"

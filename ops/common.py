@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from environments import EnvironmentConfig
+from functions.shared import records
 from ops.aws import OpsError, session
 from topology import naming
 
@@ -42,7 +43,7 @@ def code(error: ClientError) -> str:
 
 def iso(moment: Any) -> str:
     if isinstance(moment, datetime):
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return records.format_time(moment)
     return str(moment or "")
 
 

@@ -268,3 +268,21 @@ def test_the_metrics_token_is_the_event_id_on_every_redelivery():
     assert recorder_logic.metrics_token({"id": "evt-1"}, "req-2") == "evt-1"
     for event in ({}, {"id": ""}, {"id": 7}):
         assert recorder_logic.metrics_token(event, "req-1") == "req-1"
+
+
+def test_the_record_contract_is_one_module_for_everyone():
+    from datetime import timedelta
+
+    from functions.shared import records as from_the_repository
+    from shared import records as from_a_zip
+
+    assert from_a_zip.TIME_FORMAT == from_the_repository.TIME_FORMAT
+    moment = datetime(2026, 11, 22, 3, 4, 5, tzinfo=UTC)
+    assert from_a_zip.format_time(moment) == "2026-11-22T03:04:05Z"
+    assert from_a_zip.parse_time("2026-11-22T03:04:05Z") == moment
+    expires = from_a_zip.expires_at("2026-11-22T03:04:05Z", 90)
+    assert isinstance(expires, int) and expires == int((moment + timedelta(days=90)).timestamp())
+    assert from_a_zip.key("e-1") == {"deploymentId": {"S": "e-1"}}
+    assert from_a_zip.is_deployment("e-1")
+    assert not from_a_zip.is_deployment("rollback#StagingEnv#e-1")
+    assert not from_a_zip.is_deployment("notification#m-1")

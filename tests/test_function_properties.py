@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from deployment_recorder import logic as recorder
 from rollback import logic as rollback
+from shared import records
 from tests.support import events
 from tests.support.fake_codepipeline import FakeCodePipeline, StageRun
 from tests.support.tables import create_deployments_table
@@ -157,7 +158,7 @@ def test_rollback_logic_decides_or_rejects_every_shape(event):
     assert isinstance(decision, (rollback.RollbackRequest, rollback.Ignored))
     if isinstance(decision, rollback.RollbackRequest):
         json.dumps(vars(decision)).encode("utf-8")
-        rollback.expires_at(decision.time, 3650)
+        records.expires_at(decision.time, 3650)
 
 
 @pytest.fixture(scope="module")

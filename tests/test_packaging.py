@@ -41,6 +41,7 @@ def test_zip_entries_are_sorted_sources_with_fixed_time_and_mode(tmp_path):
         "shared/fields.py",
         "shared/log.py",
         "shared/outcomes.py",
+        "shared/records.py",
         "shared/retry.py",
         "shared/settings.py",
     ]

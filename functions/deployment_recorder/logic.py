@@ -24,12 +24,13 @@ moves a record forward:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from shared import fields
 from shared.executions import ROLLBACK, execution_type
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
+from shared.records import expires_at
 
 EXECUTION_EVENT = "CodePipeline Pipeline Execution State Change"
 STAGE_EVENT = "CodePipeline Stage Execution State Change"
@@ -140,11 +141,6 @@ def _parse(event: Any) -> Event:
         stage=stage,
         trigger_type=trigger_type,
     )
-
-
-def expires_at(time: str, ttl_days: int) -> int:
-    moment = datetime.strptime(time, fields.TIME_FORMAT).replace(tzinfo=UTC)
-    return int((moment + timedelta(days=ttl_days)).timestamp())
 
 
 def plan(event: Event, *, pipeline: str, environment: str, ttl_days: int) -> Plan | Ignored:

@@ -20,6 +20,9 @@ from typing import Any
 # the probe only ever calls https URLs it was configured with.
 HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?", re.ASCII)
 HEALTHY_STATUS = range(200, 400)
+# EventBridge's `time` on a scheduled event. This module imports nothing of
+# shared/ on purpose: the monitoring stack imports its metric names.
+EVENT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 STATUS_METRIC = "HealthCheckStatus"
 LATENCY_METRIC = "HealthCheckLatency"
 # One datum per round, whatever the targets say: the probe-silent alarm
@@ -70,7 +73,7 @@ def round_minute(event: Any, now: datetime) -> datetime:
     never in the next one), or the current minute for any other invocation."""
     raw = event.get("time") if isinstance(event, dict) else None
     try:
-        when = datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if isinstance(raw, str) else now
+        when = datetime.strptime(raw, EVENT_TIME_FORMAT).replace(tzinfo=UTC) if isinstance(raw, str) else now
     except ValueError:
         when = now
     # A scheduled event older than a few minutes is no measure of now.

@@ -36,7 +36,7 @@ import time
 
 from rollback import logic
 from rollback.aws import AWS_ERRORS, Rollbacks, error_text, parse_alarm_map
-from shared import retry, settings
+from shared import records, retry, settings
 from shared.log import Logger
 
 log = Logger("rollback")
@@ -147,7 +147,7 @@ class Invocation:
                     "alarmName": request.alarm,
                     "reason": request.reason,
                     "pipelineName": pipeline_name(),
-                    "expiresAt": logic.expires_at(request.time, config()["RECORD_TTL_DAYS"]),
+                    records.EXPIRES: records.expires_at(request.time, config()["RECORD_TTL_DAYS"]),
                     **extra,
                 },
             )

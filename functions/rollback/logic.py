@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared import fields
+from shared import fields, records
 from shared.executions import ROLLBACK, execution_type
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
 
 ALARM_EVENT = "CloudWatch Alarm State Change"
-ROLLBACK_PREFIX = "rollback#"
+ROLLBACK_PREFIX = records.ROLLBACK_PREFIX
 # The claim's status; every path ends in ROLLBACK_IN_PROGRESS,
 # ROLLBACK_FAILED or SKIPPED_STAGE_IN_PROGRESS.
 STARTED = "ROLLBACK_STARTED"
@@ -182,11 +181,6 @@ def unfinished_claims(records: Iterable[dict[str, Any]], stage: str) -> list[str
         for r in records
         if str(r.get("deploymentId", "")).startswith(prefix) and r.get("status") == STARTED
     ]
-
-
-def expires_at(time: str, ttl_days: int) -> int:
-    moment = datetime.strptime(time, fields.TIME_FORMAT).replace(tzinfo=UTC)
-    return int((moment + timedelta(days=ttl_days)).timestamp())
 
 
 def manual_command(pipeline: str, stage: str, target: str | None) -> str:

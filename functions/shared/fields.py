@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.outcomes import MalformedEvent
+from shared.records import TIME_FORMAT
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+__all__ = ["TIME_FORMAT"]  # re-exported: events and records share the format
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 

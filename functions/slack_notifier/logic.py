@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from shared import fields
+from shared import fields, records
 from shared.outcomes import MalformedEvent
 
 # What the sender accepts as a webhook: Slack's incoming-webhook URLs only,
@@ -78,4 +78,4 @@ def payload(notification: Notification) -> bytes:
 
 def deduplication_key(notification: Notification) -> str:
     """SNS delivers at least once: one post per SNS message ID."""
-    return f"notification#{notification.message_id}"
+    return f"{records.NOTIFICATION_PREFIX}{notification.message_id}"

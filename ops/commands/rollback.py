@@ -6,6 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.shared import records
 from ops.arguments import Command
 from ops.aws import AWS_ERRORS, EXIT_USAGE, OpsError, explain
 from ops.common import Context, iso, pipeline_state
@@ -71,7 +72,7 @@ def cmd_rollback(ctx: Context, args) -> int:
         ctx.client("dynamodb").put_item(
             TableName=ctx.names.deployments_table,
             Item={
-                "deploymentId": {"S": f"{choice.ROLLBACK_PREFIX}manual#{args.stage}#{iso(moment)}"},
+                "deploymentId": {"S": f"{records.ROLLBACK_PREFIX}manual#{args.stage}#{iso(moment)}"},
                 "environment": {"S": ctx.config.name},
                 "startTime": {"S": iso(moment)},
                 "status": {"S": "ROLLBACK_IN_PROGRESS"},
@@ -81,7 +82,7 @@ def cmd_rollback(ctx: Context, args) -> int:
                 "rolledBackExecutionId": {"S": current or "unknown"},
                 "rollbackExecutionId": {"S": rollback_execution},
                 "initiatedBy": {"S": caller},
-                "expiresAt": {"N": str(choice.expires_at(iso(moment), ctx.config.deployment_record_ttl_days))},
+                "expiresAt": {"N": str(records.expires_at(iso(moment), ctx.config.deployment_record_ttl_days))},
             },
         )
     except AWS_ERRORS as error:

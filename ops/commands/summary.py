@@ -6,6 +6,7 @@ import argparse
 import statistics
 from datetime import UTC, datetime, timedelta
 
+from functions.shared import records
 from ops.arguments import Command, bounded
 from ops.common import Context, iso, query_deployments
 from topology import naming
@@ -26,22 +27,22 @@ def cmd_summary(ctx: Context, args) -> int:
             Statistics=["Sum"],
         )["Datapoints"]
         metrics[metric] = int(sum(p["Sum"] for p in points))
-    records = [
+    deployments = [
         r
         for r in query_deployments(ctx, 10_000, since=iso(start))
-        if not str(r.get("deploymentId", "")).startswith("rollback#")
+        if records.is_deployment(str(r.get(records.KEY, "")))
     ]
     durations = []
-    for record in records:
+    for record in deployments:
         if record.get("startedAt") and record.get("endTime"):
-            begin = datetime.strptime(record["startedAt"], "%Y-%m-%dT%H:%M:%SZ")
-            finish = datetime.strptime(record["endTime"], "%Y-%m-%dT%H:%M:%SZ")
+            begin = records.parse_time(record["startedAt"])
+            finish = records.parse_time(record["endTime"])
             durations.append((finish - begin).total_seconds() / 60)
     finished = metrics["DeploymentSuccess"] + metrics["DeploymentFailure"]
     summary = {
         "environment": ctx.config.name,
         "days": args.days,
-        "deployments": len(records),
+        "deployments": len(deployments),
         "successes": metrics["DeploymentSuccess"],
         "failures": metrics["DeploymentFailure"],
         "rollbacks": metrics["RollbackCount"],

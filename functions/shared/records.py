@@ -1,0 +1,49 @@
+"""The deployment record's contract: one home for its key, its index, its
+time format and its expiry, read by both functions, `ops`, the core stack's
+table definition and the tests.
+
+It imports nothing but the standard library, so it works both inside the
+Lambda zips (as `shared.records`) and from the rest of the repository (as
+`functions.shared.records`). Numbers stay numbers: `expiresAt` is an epoch
+second (DynamoDB TTL reads a Number), never a string.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+# The table's partition key, and the index the runbook's queries use
+# (EnvironmentStatusIndex: environment, then startTime).
+KEY = "deploymentId"
+INDEX_PARTITION = "environment"
+INDEX_SORT = "startTime"
+# The TTL attribute: epoch seconds.
+EXPIRES = "expiresAt"
+# Every time on a record: ISO 8601 UTC to the second, which sorts in time order.
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Records that are not deployments share the table under their own prefixes.
+ROLLBACK_PREFIX = "rollback#"
+NOTIFICATION_PREFIX = "notification#"
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def expires_at(time: str, ttl_days: int) -> int:
+    """The TTL of a record that starts at `time` (TIME_FORMAT) and is kept `ttl_days`."""
+    return int((parse_time(time) + timedelta(days=ttl_days)).timestamp())
+
+
+def key(deployment_id: str) -> dict[str, dict[str, str]]:
+    """The record's key in DynamoDB's typed JSON."""
+    return {KEY: {"S": deployment_id}}
+
+
+def is_deployment(deployment_id: str) -> bool:
+    """Whether a record is a pipeline execution (not a rollback or notification claim)."""
+    return not deployment_id.startswith((ROLLBACK_PREFIX, NOTIFICATION_PREFIX))
