@@ -18,6 +18,7 @@ from environments import load
 from ops import cli, common
 from ops.commands import trigger
 from tests.support.sessions import StubbingSession
+from tests.support.tables import create_contract_table
 from tests.support.validated import answer
 
 CONFIG = load("production")
@@ -35,24 +36,7 @@ def aws(aws_credentials, monkeypatch):
 
 @pytest.fixture
 def table(aws):
-    boto3.client("dynamodb").create_table(
-        TableName=NAMES.deployments_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"} for n in ("deploymentId", "environment", "startTime")
-        ],
-        KeySchema=[{"AttributeName": "deploymentId", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": NAMES.deployments_index,
-                "Projection": {"ProjectionType": "ALL"},
-                "KeySchema": [
-                    {"AttributeName": "environment", "KeyType": "HASH"},
-                    {"AttributeName": "startTime", "KeyType": "RANGE"},
-                ],
-            }
-        ],
-    )
+    create_contract_table(boto3.client("dynamodb"), NAMES.deployments_table)
     return boto3.resource("dynamodb").Table(NAMES.deployments_table)
 
 

@@ -17,6 +17,7 @@ from environments import load
 from ops import cli, common
 from ops.validate import Validator
 from tests.support.sessions import StubbingSession
+from tests.support.tables import create_contract_table
 from topology import naming
 
 ENV = "test"
@@ -66,24 +67,7 @@ def build_world(probed=tuple(naming.DEPLOY_STAGES)):
     )
 
     dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
-        TableName=NAMES.deployments_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"} for n in ("deploymentId", "environment", "startTime")
-        ],
-        KeySchema=[{"AttributeName": "deploymentId", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": NAMES.deployments_index,
-                "Projection": {"ProjectionType": "ALL"},
-                "KeySchema": [
-                    {"AttributeName": "environment", "KeyType": "HASH"},
-                    {"AttributeName": "startTime", "KeyType": "RANGE"},
-                ],
-            }
-        ],
-    )
+    create_contract_table(dynamodb, NAMES.deployments_table)
     dynamodb.update_time_to_live(
         TableName=NAMES.deployments_table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"}
     )

@@ -35,6 +35,7 @@ import pytest
 
 from environments import load
 from ops import cli
+from tests.support.tables import create_contract_table
 from tools.rehearse import MotoServer
 
 # Tier: a moto server and the real AWS CLI.
@@ -139,24 +140,7 @@ def _world(url: str) -> None:
         )
 
     dynamodb = client("dynamodb")
-    dynamodb.create_table(
-        TableName=names.deployments_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"} for n in ("deploymentId", "environment", "startTime")
-        ],
-        KeySchema=[{"AttributeName": "deploymentId", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": names.deployments_index,
-                "Projection": {"ProjectionType": "ALL"},
-                "KeySchema": [
-                    {"AttributeName": "environment", "KeyType": "HASH"},
-                    {"AttributeName": "startTime", "KeyType": "RANGE"},
-                ],
-            }
-        ],
-    )
+    create_contract_table(dynamodb, names.deployments_table)
     for n, start in enumerate(("2026-11-22T09:00:00Z", "2026-11-22T10:00:00Z")):
         dynamodb.put_item(
             TableName=names.deployments_table,

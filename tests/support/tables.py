@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import boto3
 
+from functions.shared import records
 from topology import naming
 
 
@@ -28,6 +29,30 @@ def create_deployments_table(stacks, env: str = "test") -> str:
         ],
     )
     return table["name"]
+
+
+def create_contract_table(client, name: str, index: str = naming.DEPLOYMENTS_INDEX) -> str:
+    """The same table, from the record contract rather than a synth: for
+    integration tests that must not wait for the session synth. (The core
+    stack's table is built from the same constants.)"""
+    keys = (records.KEY, records.INDEX_PARTITION, records.INDEX_SORT)
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in keys],
+        KeySchema=[{"AttributeName": records.KEY, "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index,
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [
+                    {"AttributeName": records.INDEX_PARTITION, "KeyType": "HASH"},
+                    {"AttributeName": records.INDEX_SORT, "KeyType": "RANGE"},
+                ],
+            }
+        ],
+    )
+    return name
 
 
 def all_items(table: str) -> list[dict]:
