@@ -9,6 +9,7 @@ from constructs import Construct
 
 from environments import EnvironmentConfig
 from modules.checks import LOG_RETENTION, skip_checks
+from modules.ids import keep_logical_id
 from topology import naming
 
 # S3-native locking (`use_lockfile`) needs Terraform 1.10.
@@ -68,14 +69,19 @@ class BaseStack(TerraformStack):
             read.get("config", {}).pop("use_lockfile", None)
         return config
 
-    def log_group(self, construct_id: str, name: str, kms_key_arn: str) -> CloudwatchLogGroup:
-        """A log group encrypted with the project key, with the configured retention."""
-        group = CloudwatchLogGroup(
-            self,
-            construct_id,
-            name=name,
-            retention_in_days=self.config.log_retention_days,
-            kms_key_id=kms_key_arn,
+    def log_group(
+        self, construct_id: str, name: str, kms_key_arn: str, scope: Construct | None = None
+    ) -> CloudwatchLogGroup:
+        """A log group encrypted with the project key, with the configured
+        retention; in `scope` when a construct of this stack owns it."""
+        group = keep_logical_id(
+            CloudwatchLogGroup(
+                scope or self,
+                construct_id,
+                name=name,
+                retention_in_days=self.config.log_retention_days,
+                kms_key_id=kms_key_arn,
+            )
         )
         skip_checks(group, {"CKV_AWS_338": LOG_RETENTION})
         return group

@@ -20,6 +20,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
+from modules.ids import keep_logical_id
 from topology import naming
 
 
@@ -65,7 +66,7 @@ class Statement:
 
 
 def policy_document(scope: Construct, construct_id: str, statements: Sequence[Statement]) -> DataAwsIamPolicyDocument:
-    return DataAwsIamPolicyDocument(scope, construct_id, statement=[s.render() for s in statements])
+    return keep_logical_id(DataAwsIamPolicyDocument(scope, construct_id, statement=[s.render() for s in statements]))
 
 
 def account_root(partition: str, account_id: str) -> str:
@@ -168,12 +169,16 @@ def service_role(
             )
         ],
     )
-    role = IamRole(scope, construct_id, name=name, description=description, assume_role_policy=trust.json)
-    IamRolePolicy(
-        scope,
-        f"{construct_id}_policy",
-        name=f"{name}-policy",
-        role=role.id,
-        policy=policy_document(scope, f"{construct_id}_policy_document", statements).json,
+    role = keep_logical_id(
+        IamRole(scope, construct_id, name=name, description=description, assume_role_policy=trust.json)
+    )
+    keep_logical_id(
+        IamRolePolicy(
+            scope,
+            f"{construct_id}_policy",
+            name=f"{name}-policy",
+            role=role.id,
+            policy=policy_document(scope, f"{construct_id}_policy_document", statements).json,
+        )
     )
     return role

@@ -3,10 +3,7 @@ functions, their EventBridge rules, and the dashboard."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-from cdktf import AssetType, TerraformAsset, TerraformOutput
+from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
@@ -15,15 +12,6 @@ from cdktf_cdktf_provider_aws.codestarnotifications_notification_rule import (
     CodestarnotificationsNotificationRule,
     CodestarnotificationsNotificationRuleTarget,
 )
-from cdktf_cdktf_provider_aws.lambda_function import (
-    LambdaFunction,
-    LambdaFunctionDeadLetterConfig,
-    LambdaFunctionEnvironment,
-    LambdaFunctionLoggingConfig,
-    LambdaFunctionTracingConfig,
-)
-from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import LambdaFunctionEventInvokeConfig
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
@@ -31,21 +19,19 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from environments import EnvironmentConfig
-from functions import package
 from functions.health_probe.logic import ROUNDS_METRIC as PROBE_ROUNDS_METRIC
 from functions.health_probe.logic import STATUS_METRIC as PROBE_STATUS_METRIC
 from modules import iam
 from modules.alarms import AlarmFactory, Metric
 from modules.base_stack import BaseStack
-from modules.checks import skip_checks
 from modules.core import CoreOutputs
-from modules.iam import Statement, account_root, policy_document, service_role
+from modules.function import FunctionSpec, PythonFunction
+from modules.iam import Statement, account_root, policy_document
 from modules.literal import literal_json
 from modules.pipeline import PipelineOutputs
 from topology import naming
 from topology.naming import METRICS_NAMESPACE
 
-RUNTIME = "python3.13"
 # How often the age of running executions is published (the duration alarm's period).
 AGE_SCHEDULE_MINUTES = 5
 # The health probe's round: one status per target per minute, the health alarms' period.
@@ -69,19 +55,6 @@ def rate_expression(minutes: int) -> str:
     if minutes < 1:
         raise ValueError(f"a schedule rate must be at least 1 minute, got {minutes}")
     return f"rate({minutes} minute{'s' if minutes > 1 else ''})"
-
-
-@dataclass(frozen=True)
-class FunctionPackage:
-    path: Path
-    source_code_hash: str
-
-
-def function_package(function: str) -> FunctionPackage:
-    """The zip `make functions` built, with the hash Terraform compares."""
-    package.require_packages()
-    path = package.zip_path(function)
-    return FunctionPackage(path, package.source_code_hash(path))
 
 
 class MonitoringStack(BaseStack):
@@ -274,105 +247,22 @@ class MonitoringStack(BaseStack):
         return alarms
 
     # --- functions -------------------------------------------------------
-    def _function_statements(self, log_group_name: str, publishes_metrics: bool) -> list[Statement]:
-        core = self.core
-        statements = [
-            iam.write_logs(self.arn("logs", f"log-group:{log_group_name}")),
-            iam.use_key(core.kms_key_arn),
-            Statement(sid="KeepFailedEvents", actions=["sqs:SendMessage"], resources=[self.dead_letters.arn]),
-            iam.send_traces(),
-        ]
-        if publishes_metrics:
-            statements.append(iam.put_metrics("PublishPipelineMetrics", METRICS_NAMESPACE))
-        return statements
-
-    def _function(
-        self,
-        function: str,
-        *,
-        purpose: str,
-        log_group: str,
-        role_statements: list[Statement],
-        environment: dict[str, str],
-        timeout: int,
-        concurrency: int,
-        publishes_metrics: bool = True,
-        package_name: str | None = None,
-        entry: str = "handler",
-    ) -> LambdaFunction:
-        """A function from the zip of `package_name` (default: `function`),
-        whose handler is `{package}.{entry}.handler`."""
-        name = self.names.lambda_function(purpose)
-        package_name = package_name or function
-        package = function_package(package_name)
-        asset = TerraformAsset(self, f"{function}_package", path=str(package.path), type=AssetType.FILE)
-        role = service_role(
-            self,
-            f"{function}_role",
-            name=self.names.role(purpose),
-            service="lambda.amazonaws.com",
-            account_id=self.config.account_id,
-            source_arn=None,
-            statements=self._function_statements(self.names.lambda_log_group(purpose), publishes_metrics)
-            + role_statements,
-            description=f"Runs Lambda function {name}",
-        )
-        lambda_function = LambdaFunction(
-            self,
-            function,
-            function_name=name,
-            role=role.arn,
-            runtime=RUNTIME,
-            architectures=["arm64"],
-            handler=f"{package_name}.{entry}.handler",
-            filename=asset.path,
-            source_code_hash=package.source_code_hash,
-            timeout=timeout,
-            memory_size=256,
-            reserved_concurrent_executions=concurrency,
-            kms_key_arn=self.core.kms_key_arn,
-            environment=LambdaFunctionEnvironment(variables=environment),
-            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letters.arn),
-            logging_config=LambdaFunctionLoggingConfig(log_format="Text", log_group=log_group),
-            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
-        )
-        skip_checks(
-            lambda_function,
-            {
-                "CKV_AWS_117": "the function calls only AWS APIs and reaches no private network; a VPC would "
-                "add NAT or endpoint cost and no protection",
-                "CKV_AWS_272": "the zip is built reproducibly from reviewed source in this repository and pinned "
-                "by source_code_hash; there is no third-party code to verify",
-            },
-        )
-        return lambda_function
-
-    def _invoke_from(self, function: LambdaFunction, rule: CloudwatchEventRule, construct_id: str) -> None:
-        CloudwatchEventTarget(self, f"{construct_id}_target", rule=rule.name, arn=function.arn, target_id=construct_id)
-        LambdaPermission(
-            self,
-            f"{construct_id}_permission",
-            statement_id="AllowThisEnvironmentsRule",
-            action="lambda:InvokeFunction",
-            function_name=function.function_name,
-            principal="events.amazonaws.com",
-            source_arn=rule.arn,
-            source_account=self.config.account_id,
+    def _function(self, function: str, **spec) -> PythonFunction:
+        """A function unit (modules/function.py) with this stack's key and dead-letter queue."""
+        return PythonFunction(
+            self, FunctionSpec(function, **spec), key_arn=self.core.kms_key_arn, dead_letters_arn=self.dead_letters.arn
         )
 
-    def _health_probe_function(self) -> LambdaFunction:
+    def _health_probe_function(self) -> PythonFunction:
         """Checks every target's health URL each minute from this region and
         publishes the status the health alarms watch (any region; Route 53's
         health-check metrics exist only in us-east-1)."""
         names, config = self.names, self.config
-        log_group = self.log_group(
-            "health_probe_log_group", names.lambda_log_group("health-probe"), self.core.kms_key_arn
-        )
         targets = {target: config.deploy_target(target).health_check_url for target in naming.DEPLOY_STAGES}
         function = self._function(
             "health_probe",
             purpose="health-probe",
-            log_group=log_group.name,
+            log_group_id="health_probe_log_group",
             # Two attempts of PROBE_TIMEOUT_SECONDS in parallel, then the
             # publish with its retries.
             timeout=60,
@@ -393,15 +283,11 @@ class MonitoringStack(BaseStack):
             description="Checks each deploy target's health URL for the health alarms",
             schedule_expression=rate_expression(PROBE_PERIOD_SECONDS // 60),
         )
-        self._invoke_from(function, rule, "health_probe")
+        function.invoked_by_rule(rule, "health_probe")
         # A round is worth nothing a minute later: no retries of a failed or
         # throttled round (the next one is due), nothing kept for hours.
-        LambdaFunctionEventInvokeConfig(
-            self,
-            "health_probe_invoke_config",
-            function_name=function.function_name,
-            maximum_retry_attempts=0,
-            maximum_event_age_in_seconds=PROBE_PERIOD_SECONDS,
+        function.asynchronous(
+            "health_probe_invoke_config", maximum_retry_attempts=0, maximum_event_age_in_seconds=PROBE_PERIOD_SECONDS
         )
         # Silence fails closed: three minutes without a round (errors,
         # throttles, timeouts, a disabled schedule) is ALARM, and the bake
@@ -421,12 +307,12 @@ class MonitoringStack(BaseStack):
         )
         return function
 
-    def _rollback_function(self) -> LambdaFunction:
+    def _rollback_function(self) -> PythonFunction:
         core, names, config = self.core, self.names, self.config
         function = self._function(
             "rollback",
             purpose="rollback",
-            log_group=core.rollback_log_group_name,
+            log_group_name=core.rollback_log_group_name,
             timeout=900,
             # One rollback at a time per environment.
             concurrency=1,
@@ -473,18 +359,15 @@ class MonitoringStack(BaseStack):
                 }
             ),
         )
-        self._invoke_from(function, rule, "alarm_rollback")
+        function.invoked_by_rule(rule, "alarm_rollback")
         return function
 
-    def _recorder_function(self) -> LambdaFunction:
+    def _recorder_function(self) -> PythonFunction:
         core, names, config = self.core, self.names, self.config
-        log_group = self.log_group(
-            "recorder_log_group", names.lambda_log_group("deployment-recorder"), core.kms_key_arn
-        )
         function = self._function(
             "deployment_recorder",
             purpose="deployment-recorder",
-            log_group=log_group.name,
+            log_group_id="recorder_log_group",
             timeout=60,
             concurrency=5,
             environment={
@@ -520,7 +403,7 @@ class MonitoringStack(BaseStack):
                 }
             ),
         )
-        self._invoke_from(function, rule, "pipeline_events")
+        function.invoked_by_rule(rule, "pipeline_events")
         self._events_to_pipeline_log(rule)
         return function
 
@@ -564,17 +447,14 @@ class MonitoringStack(BaseStack):
             ).json,
         )
 
-    def _execution_age_function(self) -> LambdaFunction:
+    def _execution_age_function(self) -> PythonFunction:
         names, config = self.names, self.config
-        log_group = self.log_group(
-            "execution_age_log_group", names.lambda_log_group("execution-age"), self.core.kms_key_arn
-        )
         function = self._function(
             "execution_age",
             package_name="deployment_recorder",
             entry="age",
             purpose="execution-age",
-            log_group=log_group.name,
+            log_group_id="execution_age_log_group",
             timeout=60,
             concurrency=1,
             environment={
@@ -597,21 +477,18 @@ class MonitoringStack(BaseStack):
             description="Publishes the age of the oldest running execution for the duration alarm",
             schedule_expression=rate_expression(AGE_SCHEDULE_MINUTES),
         )
-        self._invoke_from(function, rule, "execution_age")
+        function.invoked_by_rule(rule, "execution_age")
         return function
 
-    def _slack_function(self) -> LambdaFunction:
+    def _slack_function(self) -> PythonFunction:
         """Posts every topic's notifications to Slack, with the webhook that
         `ops setup-secrets` stores, read at run time (never in state)."""
         core, names, config = self.core, self.names, self.config
         secret = names.resource_secret("slack-webhook")
-        log_group = self.log_group(
-            "slack_notifier_log_group", names.lambda_log_group("slack-notifier"), core.kms_key_arn
-        )
         function = self._function(
             "slack_notifier",
             purpose="slack-notifier",
-            log_group=log_group.name,
+            log_group_id="slack_notifier_log_group",
             timeout=30,
             concurrency=2,
             publishes_metrics=False,
@@ -631,19 +508,7 @@ class MonitoringStack(BaseStack):
             ],
         )
         for purpose, topic in self.topics.items():
-            SnsTopicSubscription(
-                self, f"{purpose}_topic_slack", topic_arn=topic.arn, protocol="lambda", endpoint=function.arn
-            )
-            LambdaPermission(
-                self,
-                f"{purpose}_topic_slack_permission",
-                statement_id=f"AllowThe{purpose.capitalize()}Topic",
-                action="lambda:InvokeFunction",
-                function_name=function.function_name,
-                principal="sns.amazonaws.com",
-                source_arn=topic.arn,
-                source_account=config.account_id,
-            )
+            function.subscribed_to(topic, f"{purpose}_topic_slack", f"AllowThe{purpose.capitalize()}Topic")
         return function
 
     # --- dashboard -------------------------------------------------------

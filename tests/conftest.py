@@ -36,7 +36,7 @@ def pytest_collection_modifyitems(config, items):
     a synth of its own declares its tier with `pytestmark`."""
     for item in items:
         used = set(item.fixturenames)
-        declared = [m for m in ("stacks", "integration", "unit") if item.get_closest_marker(m)]
+        declared = [m for m in ("constructs", "stacks", "integration", "unit") if item.get_closest_marker(m)]
         if declared:  # a module that starts its own emulator or synth says so
             tier = declared[0]
         elif used & SYNTH_FIXTURES:

@@ -21,7 +21,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from environments import load
-from ops import bootstrap
+from ops import cli
 from tests.support.terraform import start, terraform, write_config
 from topology import naming
 
@@ -59,7 +59,7 @@ def aws(moto_url, monkeypatch, tmp_path):
     (tmp_path / "terraformrc").write_text("")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")).read()
-    assert bootstrap.main([ENV]) == 0
+    assert cli.main(["bootstrap", ENV]) == 0
     # moto cannot evaluate aws:SecureTransport: it applies the bucket's
     # conditional Deny to every object request, TLS or not. The policy itself
     # is checked in test_bootstrap.py; here it would only block Terraform.

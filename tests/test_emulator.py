@@ -77,3 +77,20 @@ def test_only_listed_attributes_are_excused():
         is None
     )
     assert emulator.known_artifact(change("aws_kms_key", {}, {}, actions=("delete", "create"))) is None
+
+
+def test_a_lock_left_by_a_lost_answer_is_recognised():
+    """The rehearsal's one retry: Terraform's own lock, found by the SDK's
+    retried PutItem after the emulator lost the first answer (seen in CI)."""
+    from types import SimpleNamespace
+
+    from tools.rehearse import _own_stale_lock
+
+    stderr = (
+        "Error: Error acquiring the state lock\n\nError message: operation error DynamoDB: PutItem, https response "
+        "error\nStatusCode: 400, RequestID:\nKvKTX5r7,\nConditionalCheckFailedException: The conditional request "
+        "failed\nLock Info:\n  ID:        96612110-3296-36ce-a909-69729b5c8170\n  Path:      b/pipeline-test\n"
+    )
+    assert _own_stale_lock(SimpleNamespace(code=1, stderr=stderr, stdout="")) == "96612110-3296-36ce-a909-69729b5c8170"
+    assert _own_stale_lock(SimpleNamespace(code=0, stderr=stderr, stdout="")) is None
+    assert _own_stale_lock(SimpleNamespace(code=1, stderr="Error: Invalid reference", stdout="")) is None

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -179,6 +180,19 @@ def _changes(plan: dict) -> list[dict]:
     return [c for c in plan.get("resource_changes", []) if c["change"]["actions"] not in (["no-op"], ["read"])]
 
 
+_LOCK_ID = re.compile(r"Lock Info:\s+ID:\s+([0-9a-f-]{36})")
+
+
+def _own_stale_lock(result) -> str | None:
+    """The ID of a lock that a failed lock acquisition reports, when the
+    failure is the conditional check on it (a retried PutItem of our own)."""
+    text = result.stderr + result.stdout
+    if result.code == 0 or "Error acquiring the state lock" not in text or "ConditionalCheckFailed" not in text:
+        return None
+    found = _LOCK_ID.search(text)
+    return found.group(1) if found else None
+
+
 def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path, url: str, log) -> StackReport:
     started = time.monotonic()
     report = StackReport(stack_dir.name)
@@ -196,6 +210,14 @@ def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path,
     def run(*args: str, ok=(0,)):
         begun = time.monotonic()
         result = terraform.run(scratch, *args)
+        stale = _own_stale_lock(result)
+        if stale:
+            # A slow emulator can lose the answer to Terraform's lock PutItem;
+            # the SDK's retry then finds Terraform's own lock and fails. Release
+            # that lock (ours, made by this very command) and run it once more.
+            terraform.run(scratch, "force-unlock", "-force", stale)
+            report.artifacts.append(f"released a lock the emulator's lost answer left behind ({args[0]})")
+            result = terraform.run(scratch, *args)
         report.phases[args[0]] = report.phases.get(args[0], 0.0) + time.monotonic() - begun
         if result.code not in ok:
             raise RehearsalFailed(
