@@ -193,6 +193,20 @@ def _own_stale_lock(result) -> str | None:
     return found.group(1) if found else None
 
 
+def _run_terraform(terraform: Terraform, scratch: Path, report: StackReport, *args: str):
+    """One Terraform command. A slow emulator can lose the answer to
+    Terraform's lock PutItem; the SDK's retry then finds Terraform's own lock
+    and fails. That lock (ours, made by this very command) is released and the
+    command run once more, and the report says so."""
+    result = terraform.run(scratch, *args)
+    stale = _own_stale_lock(result)
+    if stale:
+        terraform.run(scratch, "force-unlock", "-force", stale)
+        report.artifacts.append(f"released a lock the emulator's lost answer left behind ({args[0]})")
+        result = terraform.run(scratch, *args)
+    return result
+
+
 def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path, url: str, log) -> StackReport:
     started = time.monotonic()
     report = StackReport(stack_dir.name)
@@ -209,15 +223,7 @@ def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path,
 
     def run(*args: str, ok=(0,)):
         begun = time.monotonic()
-        result = terraform.run(scratch, *args)
-        stale = _own_stale_lock(result)
-        if stale:
-            # A slow emulator can lose the answer to Terraform's lock PutItem;
-            # the SDK's retry then finds Terraform's own lock and fails. Release
-            # that lock (ours, made by this very command) and run it once more.
-            terraform.run(scratch, "force-unlock", "-force", stale)
-            report.artifacts.append(f"released a lock the emulator's lost answer left behind ({args[0]})")
-            result = terraform.run(scratch, *args)
+        result = _run_terraform(terraform, scratch, report, *args)
         report.phases[args[0]] = report.phases.get(args[0], 0.0) + time.monotonic() - begun
         if result.code not in ok:
             raise RehearsalFailed(
