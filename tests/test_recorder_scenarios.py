@@ -22,21 +22,27 @@ ENV = "test"
 PIPELINE = "kiro-pipeline-test"
 
 
+def cold_recorder(stacks, monkeypatch):
+    """A deployments table on moto, and the recorder's handler cold-started on it."""
+    table = create_deployments_table(stacks, ENV)
+    for name, value in {
+        "TABLE_NAME": table,
+        "PIPELINE_NAME": PIPELINE,
+        "ENVIRONMENT": ENV,
+        "METRICS_NAMESPACE": "KiroPipeline",
+        "RECORD_TTL_DAYS": "90",
+    }.items():
+        monkeypatch.setenv(name, value)
+    handler = importlib.import_module("deployment_recorder.handler")
+    handler.cold_start()
+    handler.recorder().codepipeline = FakeCodePipeline(PIPELINE)
+    return handler, table
+
+
 @pytest.fixture
 def world(aws_credentials, stacks, monkeypatch):
     with mock_aws():
-        table = create_deployments_table(stacks, ENV)
-        for name, value in {
-            "TABLE_NAME": table,
-            "PIPELINE_NAME": PIPELINE,
-            "ENVIRONMENT": ENV,
-            "METRICS_NAMESPACE": "KiroPipeline",
-            "RECORD_TTL_DAYS": "90",
-        }.items():
-            monkeypatch.setenv(name, value)
-        handler = importlib.import_module("deployment_recorder.handler")
-        handler.cold_start()
-        handler.recorder().codepipeline = FakeCodePipeline(PIPELINE)
+        handler, table = cold_recorder(stacks, monkeypatch)
 
         class World:
             pass
@@ -112,18 +118,7 @@ class TestEveryDeliveryOrder:
         outcomes, broken = set(), []
         for order in orders:
             with mock_aws():
-                table = create_deployments_table(stacks, ENV)
-                for name, value in {
-                    "TABLE_NAME": table,
-                    "PIPELINE_NAME": PIPELINE,
-                    "ENVIRONMENT": ENV,
-                    "METRICS_NAMESPACE": "KiroPipeline",
-                    "RECORD_TTL_DAYS": "90",
-                }.items():
-                    monkeypatch.setenv(name, value)
-                handler = importlib.import_module("deployment_recorder.handler")
-                handler._recorder = None
-                handler.recorder().codepipeline = FakeCodePipeline(PIPELINE)
+                handler, table = cold_recorder(stacks, monkeypatch)
                 for event in order:
                     handler.handler(event)
                     handler.handler(event)  # and every event delivered twice
