@@ -3,6 +3,8 @@ functions, their EventBridge rules, and the dashboard."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
@@ -55,6 +57,32 @@ def rate_expression(minutes: int) -> str:
     if minutes < 1:
         raise ValueError(f"a schedule rate must be at least 1 minute, got {minutes}")
     return f"rate({minutes} minute{'s' if minutes > 1 else ''})"
+
+
+# The alarm factory's comparison operators, by the sign a table row uses.
+COMPARISONS = {
+    ">=": "GreaterThanOrEqualToThreshold",
+    ">": "GreaterThanThreshold",
+    "<": "LessThanThreshold",
+}
+
+
+@dataclass(frozen=True)
+class AlarmRule:
+    suffix: str
+    description: str
+    comparison: str  # a key of COMPARISONS
+    threshold: float
+    topic: str  # the topic its actions notify
+    period_seconds: int | None = None  # None: the environment's polling interval
+
+
+@dataclass(frozen=True)
+class PipelineMetric:
+    name: str
+    statistic: str
+    panel: str  # the dashboard graph it is drawn in
+    alarm: AlarmRule | None = None
 
 
 class MonitoringStack(BaseStack):
@@ -178,45 +206,75 @@ class MonitoringStack(BaseStack):
     def _metric(self, name: str, statistic: str) -> Metric:
         return Metric(METRICS_NAMESPACE, name, {"Environment": self.config.name}, statistic)
 
+    def _pipeline_metrics(self) -> tuple[PipelineMetric, ...]:
+        """One table for the pipeline's metrics: what each dashboard graph
+        shows, and which alarm watches which metric (as cdk-monitoring-
+        constructs does). The graphs follow the table's order."""
+        config = self.config
+        return (
+            PipelineMetric("DeploymentSuccess", "Sum", "Pipeline executions"),
+            PipelineMetric(
+                "DeploymentFailure",
+                "Sum",
+                "Pipeline executions",
+                AlarmRule("failures", "A pipeline execution failed (runbook: Incident 1).", ">=", 1, "deployments"),
+            ),
+            PipelineMetric("DeploymentDuration", "Maximum", "Deployment duration and running age (seconds)"),
+            PipelineMetric(
+                "ExecutionAge",
+                "Maximum",
+                "Deployment duration and running age (seconds)",
+                AlarmRule(
+                    "duration",
+                    f"An execution has been running for more than {config.deployment_duration_threshold_minutes} "
+                    "minutes, not counting approval waits (runbook: Incident 3).",
+                    ">",
+                    config.deployment_duration_threshold_minutes * 60,
+                    "deployments",
+                    # Published every AGE_SCHEDULE_MINUTES while anything runs,
+                    # so it alarms during a hang, not after the execution ends.
+                    period_seconds=AGE_SCHEDULE_MINUTES * 60,
+                ),
+            ),
+            PipelineMetric(
+                "RollbackCount",
+                "Sum",
+                "Rollbacks",
+                AlarmRule(
+                    "rollbacks",
+                    "A stage was rolled back: by its own rollback, the rollback function or a person "
+                    "(runbook: Incident 2).",
+                    ">=",
+                    1,
+                    "rollbacks",
+                ),
+            ),
+            PipelineMetric(
+                "TestCoverage",
+                "Minimum",
+                "Test coverage (%)",
+                AlarmRule(
+                    "test-coverage",
+                    f"Unit-test coverage fell below {config.coverage_threshold_percent}% (runbook: Incident 4).",
+                    "<",
+                    config.coverage_threshold_percent,
+                    "deployments",
+                ),
+            ),
+        )
+
     def _pipeline_alarms(self) -> None:
-        config, topics = self.config, self.topics
-        self.alarms.alarm(
-            "failures",
-            description="A pipeline execution failed (runbook: Incident 1).",
-            metric=self._metric("DeploymentFailure", "Sum"),
-            comparison="GreaterThanOrEqualToThreshold",
-            threshold=1,
-            actions=[topics["deployments"].arn],
-        )
-        self.alarms.alarm(
-            "rollbacks",
-            description="A stage was rolled back: by its own rollback, the rollback function or a person "
-            "(runbook: Incident 2).",
-            metric=self._metric("RollbackCount", "Sum"),
-            comparison="GreaterThanOrEqualToThreshold",
-            threshold=1,
-            actions=[topics["rollbacks"].arn],
-        )
-        self.alarms.alarm(
-            "duration",
-            description=f"An execution has been running for more than {config.deployment_duration_threshold_minutes} "
-            "minutes, not counting approval waits (runbook: Incident 3).",
-            # Published every AGE_SCHEDULE_MINUTES while anything runs, so it
-            # alarms during a hang, not after the execution ends.
-            metric=self._metric("ExecutionAge", "Maximum"),
-            comparison="GreaterThanThreshold",
-            threshold=config.deployment_duration_threshold_minutes * 60,
-            period_seconds=AGE_SCHEDULE_MINUTES * 60,
-            actions=[topics["deployments"].arn],
-        )
-        self.alarms.alarm(
-            "test-coverage",
-            description=f"Unit-test coverage fell below {config.coverage_threshold_percent}% (runbook: Incident 4).",
-            metric=self._metric("TestCoverage", "Minimum"),
-            comparison="LessThanThreshold",
-            threshold=config.coverage_threshold_percent,
-            actions=[topics["deployments"].arn],
-        )
+        for row in self._pipeline_metrics():
+            if row.alarm:
+                self.alarms.alarm(
+                    row.alarm.suffix,
+                    description=row.alarm.description,
+                    metric=self._metric(row.name, row.statistic),
+                    comparison=COMPARISONS[row.alarm.comparison],
+                    threshold=row.alarm.threshold,
+                    period_seconds=row.alarm.period_seconds,
+                    actions=[self.topics[row.alarm.topic].arn],
+                )
 
     def _health_alarms(self) -> dict[str, str]:
         """One alarm per deploy target on the health probe's status metric, in
@@ -514,18 +572,15 @@ class MonitoringStack(BaseStack):
     # --- dashboard -------------------------------------------------------
     def _dashboard(self) -> None:
         alarm_arns = [self.arn("cloudwatch", f"alarm:{self.alarms.name(s)}") for s in sorted(self.alarms.alarms)]
+        panels: dict[str, list[tuple[str, str]]] = {}
+        for row in self._pipeline_metrics():
+            panels.setdefault(row.panel, []).append((row.name, row.statistic))
         widgets = [
-            self._metric_widget(
-                "Pipeline executions", [("DeploymentSuccess", "Sum"), ("DeploymentFailure", "Sum")], 0, 0
+            # Two graphs a row, in the table's order.
+            *(
+                self._metric_widget(title, metrics, 6 * (i // 2), 12 * (i % 2))
+                for i, (title, metrics) in enumerate(panels.items())
             ),
-            self._metric_widget(
-                "Deployment duration and running age (seconds)",
-                [("DeploymentDuration", "Maximum"), ("ExecutionAge", "Maximum")],
-                0,
-                12,
-            ),
-            self._metric_widget("Rollbacks", [("RollbackCount", "Sum")], 6, 0),
-            self._metric_widget("Test coverage (%)", [("TestCoverage", "Minimum")], 6, 12),
             self._health_widget(12),
             {
                 "type": "alarm",
