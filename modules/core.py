@@ -17,38 +17,14 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
-    S3BucketLifecycleConfiguration,
-    S3BucketLifecycleConfigurationRule,
-    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-    S3BucketLifecycleConfigurationRuleExpiration,
-    S3BucketLifecycleConfigurationRuleFilter,
-    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
-    S3BucketLifecycleConfigurationRuleTransition,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
-from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
-    S3BucketOwnershipControls,
-    S3BucketOwnershipControlsRule,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA,
-    S3BucketServerSideEncryptionConfigurationRuleA,
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
-    S3BucketVersioningA,
-    S3BucketVersioningVersioningConfiguration,
-)
 from constructs import Construct
 
 from environments import EnvironmentConfig
 from functions.shared import records
 from modules.base_stack import BaseStack
+from modules.bucket import BucketSpec, PrivateBucket
 from modules.checks import skip_checks
-from modules.iam import Statement, account_root, deny_insecure_transport, policy_document
+from modules.iam import Statement, account_root, policy_document
 from topology import naming
 
 # Deployment records: `deploymentId` identifies one record; the index serves
@@ -242,92 +218,19 @@ class CoreStack(BaseStack):
         return key
 
     # --- S3 --------------------------------------------------------------
-    def _private_bucket(self, construct_id: str, name: str) -> S3Bucket:
-        """A bucket no one outside the account can reach: owner-enforced, all
-        public access blocked, versioned."""
-        bucket = S3Bucket(self, construct_id, bucket=name, force_destroy=False)
-        S3BucketOwnershipControls(
+    def _artifacts_bucket(self) -> S3Bucket:
+        """The pipeline's artifacts, encrypted with the project key, with its
+        server access logs in a bucket of their own."""
+        names, lifecycle = self.names, self.config.artifact_lifecycle
+        artifacts_arn = self.arn("s3", names.artifacts_bucket, region=False, account=False)
+        logs = PrivateBucket(
             self,
-            f"{construct_id}_ownership",
-            bucket=bucket.id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        S3BucketPublicAccessBlock(
-            self,
-            f"{construct_id}_public_access_block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketVersioningA(
-            self,
-            f"{construct_id}_versioning",
-            bucket=bucket.id,
-            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
-        )
-        return bucket
-
-    def _lifecycle(self, construct_id: str, bucket: S3Bucket, **rule) -> None:
-        lifecycle = self.config.artifact_lifecycle
-        S3BucketLifecycleConfiguration(
-            self,
-            f"{construct_id}_lifecycle",
-            bucket=bucket.id,
-            rule=[
-                S3BucketLifecycleConfigurationRule(
-                    status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)],
-                    noncurrent_version_expiration=[
-                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=lifecycle.noncurrent_version_expiration_days
-                        )
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                            days_after_initiation=lifecycle.abort_incomplete_multipart_upload_days
-                        )
-                    ],
-                    **rule,
-                )
-            ],
-        )
-
-    def _access_logs_bucket(self) -> S3Bucket:
-        """Where S3 writes the artifacts bucket's server access logs."""
-        bucket = self._private_bucket("access_logs_bucket", self.names.access_logs_bucket)
-        skip_checks(
-            bucket,
-            {
-                "CKV_AWS_145": "S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS",
-                "CKV_AWS_144": "cross-region replication is out of scope for 90-day access logs",
-                "CKV2_AWS_62": "nothing consumes events of the access-log bucket",
-            },
-        )
-        S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "access_logs_bucket_encryption",
-            bucket=bucket.id,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
-        )
-        self._lifecycle("access_logs_bucket", bucket, id="access-log-retention")
-        source = self.arn("s3", self.names.artifacts_bucket, region=False, account=False)
-        self.access_logs_policy = S3BucketPolicy(
-            self,
-            "access_logs_bucket_policy",
-            bucket=bucket.id,
-            policy=policy_document(
-                self,
-                "access_logs_bucket_policy_document",
-                [
+            BucketSpec(
+                "access_logs_bucket",
+                names.access_logs_bucket,
+                lifecycle,
+                "access-log-retention",
+                policy_statements=lambda bucket: [
                     Statement(
                         sid="AllowServerAccessLogsOfTheArtifactsBucket",
                         actions=["s3:PutObject"],
@@ -335,71 +238,36 @@ class CoreStack(BaseStack):
                         service_principals=["logging.s3.amazonaws.com"],
                         conditions={
                             ("StringEquals", "aws:SourceAccount"): [self.config.account_id],
-                            ("ArnLike", "aws:SourceArn"): [source],
+                            ("ArnLike", "aws:SourceArn"): [artifacts_arn],
                         },
-                    ),
-                    deny_insecure_transport(bucket.arn),
+                    )
                 ],
-            ).json,
+                checkov_skips={
+                    "CKV_AWS_145": "S3 server access logging delivers only to buckets encrypted with SSE-S3, "
+                    "not SSE-KMS",
+                    "CKV_AWS_144": "cross-region replication is out of scope for 90-day access logs",
+                    "CKV2_AWS_62": "nothing consumes events of the access-log bucket",
+                },
+            ),
         )
-        return bucket
-
-    def _artifacts_bucket(self) -> S3Bucket:
-        lifecycle = self.config.artifact_lifecycle
-        bucket = self._private_bucket("artifacts_bucket", self.names.artifacts_bucket)
-        skip_checks(
-            bucket,
-            {
-                "CKV_AWS_144": "cross-region replication is out of scope for a 90-day artifact bucket; "
-                "a lost region rebuilds artifacts from source",
-                "CKV2_AWS_62": "nothing consumes artifact-bucket events; CodePipeline tracks its own artifacts",
-            },
-        )
-        logs = self._access_logs_bucket()
-        S3BucketLoggingA(
+        artifacts = PrivateBucket(
             self,
-            "artifacts_bucket_logging",
-            bucket=bucket.id,
-            target_bucket=logs.id,
-            target_prefix=ACCESS_LOG_PREFIX,
-            # S3 checks the target bucket's policy when logging is turned on;
-            # the policy must exist first.
-            depends_on=[self.access_logs_policy],
+            BucketSpec(
+                "artifacts_bucket",
+                names.artifacts_bucket,
+                lifecycle,
+                "artifact-retention",
+                transition_to_ia=True,
+                kms_key_arn=self.key.arn,
+                checkov_skips={
+                    "CKV_AWS_144": "cross-region replication is out of scope for a 90-day artifact bucket; "
+                    "a lost region rebuilds artifacts from source",
+                    "CKV2_AWS_62": "nothing consumes artifact-bucket events; CodePipeline tracks its own artifacts",
+                },
+            ),
         )
-        S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "artifacts_bucket_encryption",
-            bucket=bucket.id,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="aws:kms",
-                        kms_master_key_id=self.key.arn,
-                    ),
-                    # One data key per bucket instead of one KMS call per object.
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
-        self._lifecycle(
-            "artifacts_bucket",
-            bucket,
-            id="artifact-retention",
-            transition=[
-                S3BucketLifecycleConfigurationRuleTransition(
-                    days=lifecycle.transition_to_ia_days, storage_class="STANDARD_IA"
-                )
-            ],
-        )
-        S3BucketPolicy(
-            self,
-            "artifacts_bucket_policy",
-            bucket=bucket.id,
-            policy=policy_document(
-                self, "artifacts_bucket_policy_document", [deny_insecure_transport(bucket.arn)]
-            ).json,
-        )
-        return bucket
+        artifacts.logs_to(logs, ACCESS_LOG_PREFIX)
+        return artifacts.bucket
 
     # --- DynamoDB --------------------------------------------------------
     def _deployments_table(self) -> DynamodbTable:

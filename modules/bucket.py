@@ -1,0 +1,183 @@
+"""A private S3 bucket that owns its parts, as terraform-aws-s3-bucket does:
+owner-enforced, every public access blocked, versioned, encrypted (with the
+project key, or SSE-S3 where a service needs it), a lifecycle, and a policy
+that always denies plain HTTP, plus the statements its caller adds.
+
+No state moves: every element keeps its stack-level logical ID
+(modules/ids.keep_logical_id), so moving a bucket into this unit changes
+nothing but the `//` metadata path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+from constructs import Construct
+
+from environments.config import ArtifactLifecycle
+from modules.checks import skip_checks
+from modules.iam import Statement, deny_insecure_transport, policy_document
+from modules.ids import keep_logical_id
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    # The construct ID of the bucket (`aws_s3_bucket.<id>`); its parts are `<id>_policy`, `<id>_versioning`...
+    construct_id: str
+    name: str
+    lifecycle: ArtifactLifecycle
+    # The lifecycle rule's ID, and whether objects move to STANDARD_IA (after lifecycle.transition_to_ia_days).
+    lifecycle_rule_id: str
+    transition_to_ia: bool = False
+    # The project key (SSE-KMS with a bucket key), or None for SSE-S3.
+    kms_key_arn: str | None = None
+    # Statements the policy adds to its Deny of plain HTTP, given the bucket.
+    policy_statements: Callable[[S3Bucket], Sequence[Statement]] = lambda bucket: ()
+    checkov_skips: dict[str, str] = field(default_factory=dict)
+
+
+class PrivateBucket(Construct):
+    def __init__(self, scope: Construct, spec: BucketSpec):
+        super().__init__(scope, f"{spec.construct_id}_unit")
+        cid = spec.construct_id
+        self.bucket = keep_logical_id(S3Bucket(self, cid, bucket=spec.name, force_destroy=False))
+        skip_checks(self.bucket, spec.checkov_skips)
+        keep_logical_id(
+            S3BucketOwnershipControls(
+                self,
+                f"{cid}_ownership",
+                bucket=self.bucket.id,
+                rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+            )
+        )
+        keep_logical_id(
+            S3BucketPublicAccessBlock(
+                self,
+                f"{cid}_public_access_block",
+                bucket=self.bucket.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+            )
+        )
+        keep_logical_id(
+            S3BucketVersioningA(
+                self,
+                f"{cid}_versioning",
+                bucket=self.bucket.id,
+                versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+            )
+        )
+        self._encryption(spec)
+        self._lifecycle(spec)
+        self.policy = keep_logical_id(
+            S3BucketPolicy(
+                self,
+                f"{cid}_policy",
+                bucket=self.bucket.id,
+                policy=policy_document(
+                    self,
+                    f"{cid}_policy_document",
+                    [*spec.policy_statements(self.bucket), deny_insecure_transport(self.bucket.arn)],
+                ).json,
+            )
+        )
+
+    def logs_to(self, target: PrivateBucket, prefix: str) -> None:
+        """Server access logs into `target`, once its policy lets S3 write there."""
+        keep_logical_id(
+            S3BucketLoggingA(
+                self,
+                f"{self.bucket.node.id}_logging",
+                bucket=self.bucket.id,
+                target_bucket=target.bucket.id,
+                target_prefix=prefix,
+                # S3 checks the target bucket's policy when logging is turned
+                # on; the policy must exist first.
+                depends_on=[target.policy],
+            )
+        )
+
+    def _encryption(self, spec: BucketSpec) -> None:
+        if spec.kms_key_arn:
+            default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="aws:kms", kms_master_key_id=spec.kms_key_arn
+            )
+            # One data key per bucket instead of one KMS call per object.
+            rule = S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=default, bucket_key_enabled=True
+            )
+        else:
+            default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="AES256"
+            )
+            rule = S3BucketServerSideEncryptionConfigurationRuleA(apply_server_side_encryption_by_default=default)
+        keep_logical_id(
+            S3BucketServerSideEncryptionConfigurationA(
+                self, f"{spec.construct_id}_encryption", bucket=self.bucket.id, rule=[rule]
+            )
+        )
+
+    def _lifecycle(self, spec: BucketSpec) -> None:
+        lifecycle = spec.lifecycle
+        extra = {}
+        if spec.transition_to_ia:
+            extra["transition"] = [
+                S3BucketLifecycleConfigurationRuleTransition(
+                    days=lifecycle.transition_to_ia_days, storage_class="STANDARD_IA"
+                )
+            ]
+        keep_logical_id(
+            S3BucketLifecycleConfiguration(
+                self,
+                f"{spec.construct_id}_lifecycle",
+                bucket=self.bucket.id,
+                rule=[
+                    S3BucketLifecycleConfigurationRule(
+                        id=spec.lifecycle_rule_id,
+                        status="Enabled",
+                        filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                        expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)],
+                        noncurrent_version_expiration=[
+                            S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                                noncurrent_days=lifecycle.noncurrent_version_expiration_days
+                            )
+                        ],
+                        abort_incomplete_multipart_upload=[
+                            S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                                days_after_initiation=lifecycle.abort_incomplete_multipart_upload_days
+                            )
+                        ],
+                        **extra,
+                    )
+                ],
+            )
+        )
