@@ -12,7 +12,7 @@ synthesized JSON says where the element now lives.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
@@ -73,7 +73,6 @@ class FunctionSpec:
     # A log group made elsewhere (its name), or None: the unit makes its own, with this construct ID.
     log_group_name: str | None = None
     log_group_id: str | None = None
-    checkov_skips: dict[str, str] = field(default_factory=dict)
 
 
 CHECKOV_SKIPS = {
@@ -142,7 +141,7 @@ class PythonFunction(Construct):
                 tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             )
         )
-        skip_checks(self.function, {**CHECKOV_SKIPS, **spec.checkov_skips})
+        skip_checks(self.function, CHECKOV_SKIPS)
 
     @property
     def function_name(self) -> str:
