@@ -4,6 +4,7 @@ deployment records)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from datetime import datetime
@@ -13,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from environments import EnvironmentConfig
 from functions.shared import records
+from functions.shared.store import Store
 from ops.aws import OpsError, session
 from topology import naming
 
@@ -29,6 +31,10 @@ class Context:
 
     def client(self, service: str):
         return self.session.client(service, region_name=self.region)
+
+    def store(self) -> Store:
+        """The deployment-record table, read and written as the functions do."""
+        return Store(self.client("dynamodb"), self.names.deployments_table, self.names.deployments_index)
 
     def arn(self, service: str, resource: str) -> str:
         return naming.arn(self.config.partition, service, self.region, self.config.account_id, resource)
@@ -57,27 +63,8 @@ def pipeline_state(ctx: Context) -> dict:
 
 
 def query_deployments(ctx: Context, limit: int, status: str | None = None, since: str | None = None) -> list[dict]:
-    key = "environment = :env" + (" AND startTime >= :since" if since else "")
-    values = {":env": {"S": ctx.config.name}}
-    if since:
-        values[":since"] = {"S": since}
-    kwargs = dict(
-        TableName=ctx.names.deployments_table,
-        IndexName=ctx.names.deployments_index,
-        KeyConditionExpression=key,
-        ScanIndexForward=False,
-    )
-    if status:
-        kwargs["FilterExpression"] = "#s = :status"
-        kwargs["ExpressionAttributeNames"] = {"#s": "status"}
-        values[":status"] = {"S": status}
-    kwargs["ExpressionAttributeValues"] = values
-    items, paginator = [], ctx.client("dynamodb").get_paginator("query")
-    for page in paginator.paginate(**kwargs):
-        items += [{k: list(v.values())[0] for k, v in item.items()} for item in page["Items"]]
-        if len(items) >= limit:
-            break
-    return items[:limit]
+    """The environment's newest `limit` records (optionally of one status, from `since`)."""
+    return list(itertools.islice(ctx.store().recent(ctx.config.name, since=since, status=status), limit))
 
 
 def deployment_lines(items: list[dict]) -> list[str]:
@@ -87,6 +74,6 @@ def deployment_lines(items: list[dict]) -> list[str]:
     for item in items:
         lines.append(
             f"{item.get('deploymentId', ''):40} {item.get('status', ''):28} {item.get('startTime', ''):21} "
-            f"{item.get('stage', ''):14} {item.get('commitId', '')[:12]}"
+            f"{item.get('stage', ''):14} {str(item.get('commitId', ''))[:12]}"
         )
     return lines

@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from shared.records import Metrics
 from tests.support import events
 from tests.support.fake_codepipeline import FakeCodePipeline
 from tests.support.tables import all_items, create_deployments_table
@@ -223,22 +224,21 @@ class TestReviewFindings:
         assert count("DeploymentSuccess") == 1
         # A delivery of FAILED that stalled before its metrics step now claims:
         # the record is SUCCEEDED, so the claim is refused.
-        assert not recorder.claim_metrics(
-            "exec-1", "FAILED@2026-11-22T03:20:00Z", "stale-event", "FAILED", "2026-11-22T03:20:00Z"
-        )
+        stale = Metrics("FAILED@2026-11-22T03:20:00Z", {"DeploymentFailure": 1}, 1200)
+        assert not recorder.store._claim_metrics("exec-1", stale, "stale-event")
         world.handler.handler(RETRIED[-1])  # a duplicate SUCCEEDED
         assert count("DeploymentSuccess") == 1
 
     def test_a_lost_answer_to_the_metrics_claim_still_publishes(self, world):
         world.handler.handler(events.execution("STARTED", "2026-11-22T03:00:00Z"))
         recorder = world.handler.recorder()
-        real_claim = recorder.claim_metrics
+        real_claim = recorder.store._claim_metrics
 
         def claim_applied_answer_lost(*args):
             real_claim(*args)
             return real_claim(*args)  # the SDK's resend: the condition must still hold for us
 
-        recorder.claim_metrics = claim_applied_answer_lost
+        recorder.store._claim_metrics = claim_applied_answer_lost
         world.handler.handler(events.execution("SUCCEEDED", "2026-11-22T03:30:00Z"))
         assert count("DeploymentSuccess") == 1
 

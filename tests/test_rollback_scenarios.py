@@ -201,7 +201,7 @@ class TestOnePerDeployment:
 class TestFaults:
     def test_a_lost_acknowledgement_of_the_claim_still_rolls_back_once(self, world):
         history(world)
-        dynamodb = world.handler.aws().dynamodb
+        dynamodb = world.handler.aws().store.dynamodb
         real_put = dynamodb.put_item
         state = {"lost": False}
 
@@ -265,7 +265,7 @@ class TestFaults:
 
     def test_a_record_write_that_keeps_failing_is_finished_by_the_retry(self, world):
         history(world)
-        dynamodb = world.handler.aws().dynamodb
+        dynamodb = world.handler.aws().store.dynamodb
         real_update = dynamodb.update_item
         throttled = ClientError(
             {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "UpdateItem"
@@ -334,7 +334,7 @@ class TestReviewFindings:
     def test_a_refusal_whose_claim_answer_was_lost_is_still_recorded_and_paged(self, world):
         history(world)
         world.pipeline.stages[STAGE] = StageRun("rb-9", "Succeeded", "ROLLBACK")  # rolled back, still unhealthy
-        dynamodb = world.handler.aws().dynamodb
+        dynamodb = world.handler.aws().store.dynamodb
         real_put, lost = dynamodb.put_item, []
 
         def put_then_lose_the_answer(**params):
@@ -351,7 +351,7 @@ class TestReviewFindings:
 
     def test_a_throttled_history_page_is_retried(self, world):
         history(world)
-        dynamodb = world.handler.aws().dynamodb
+        dynamodb = world.handler.aws().store.dynamodb
         real_query, throttled = dynamodb.query, []
 
         def throttle_once(**params):
@@ -379,7 +379,7 @@ class TestReviewFindings:
 
     def test_a_rollback_finished_by_a_retry_is_announced(self, world):
         history(world)
-        dynamodb = world.handler.aws().dynamodb
+        dynamodb = world.handler.aws().store.dynamodb
         real_update = dynamodb.update_item
         dynamodb.update_item = lambda **params: (_ for _ in ()).throw(
             ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "UpdateItem")

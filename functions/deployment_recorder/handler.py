@@ -101,17 +101,7 @@ def _record_commit(aws: Recorder, deployment_id: str, pipeline: str) -> None:
 
 
 def _publish_pending(aws: Recorder, deployment_id: str, record: dict | None, token: str) -> None:
-    """Claim, publish, mark published. The claim is keyed by this event's ID,
-    which every retry of the event keeps: a retry after a failed publication
-    (or a lost claim response) publishes; any other delivery does not. The one
-    case left is a PutMetricData that succeeds and then times out: its retry
-    publishes again (CloudWatch has no idempotent PutMetricData)."""
+    """Publish what the record owes, once (the store's claim protocol)."""
     metrics = logic.pending_metrics(record)
-    if metrics is None:
-        return
-    status, updated_at = metrics.key.split("@", 1)
-    if not aws.claim_metrics(deployment_id, metrics.key, token, status, updated_at):
-        return
-    aws.publish(metrics.counts, metrics.duration)  # an error raises: the event is retried
-    aws.mark_published(deployment_id, metrics.key, token)
-    log.info("published outcome metrics", metrics=metrics.counts, duration=metrics.duration)
+    if metrics is not None and aws.publish(deployment_id, metrics, token):
+        log.info("published outcome metrics", metrics=metrics.counts, duration=metrics.duration)

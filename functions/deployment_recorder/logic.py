@@ -23,14 +23,14 @@ moves a record forward:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shared import fields
 from shared.executions import ROLLBACK, execution_type
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
-from shared.records import expires_at
+from shared.records import Metrics, Update, expires_at  # noqa: F401  (Update: part of this module's interface)
 
 EXECUTION_EVENT = "CodePipeline Pipeline Execution State Change"
 STAGE_EVENT = "CodePipeline Stage Execution State Change"
@@ -52,22 +52,6 @@ STAGE_STATES = {"STARTED", "SUCCEEDED", "RESUMED", "FAILED", "CANCELED", "STOPPE
 # Longest values accepted from an event: CodePipeline's own limits are 100
 # (pipeline, stage names) and 36 (execution IDs); trigger types are short.
 MAX_NAME, MAX_TRIGGER = 100, 64
-
-
-@dataclass(frozen=True)
-class Update:
-    """One DynamoDB UpdateItem on the record `deployment_id`."""
-
-    deployment_id: str
-    set_values: dict[str, Any]
-    condition: str | None
-    condition_values: dict[str, Any] = field(default_factory=dict)
-    # `if_not_exists` assignments: keep an existing value.
-    set_if_absent: dict[str, Any] = field(default_factory=dict)
-    # Attributes to delete, and string sets to add to.
-    remove: tuple[str, ...] = ()
-    add_to_sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    purpose: str = ""
 
 
 @dataclass(frozen=True)
@@ -237,15 +221,6 @@ def duration_seconds(record: dict[str, Any]) -> int | None:
         return None
     elapsed = datetime.strptime(end, fields.TIME_FORMAT) - datetime.strptime(start, fields.TIME_FORMAT)
     return max(0, int(elapsed.total_seconds()))
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """What to publish for a record, and the key that says it was published."""
-
-    key: str
-    counts: dict[str, int]
-    duration: int | None
 
 
 def pending_metrics(record: dict[str, Any] | None) -> Metrics | None:

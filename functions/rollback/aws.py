@@ -7,11 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-_serialize = TypeSerializer().serialize
-_deserialize = TypeDeserializer().deserialize
+from shared.store import Store
 
 AWS_ERRORS = (BotoCoreError, ClientError)
 
@@ -28,65 +26,27 @@ class Rollbacks:
         session: boto3.Session | None = None,
     ):
         session = session or boto3.Session()
-        self.dynamodb = session.client("dynamodb")
+        self.store = Store(session.client("dynamodb"), table, index)
         self.codepipeline = session.client("codepipeline")
         self.sns = session.client("sns")
-        self.table, self.index, self.pipeline = table, index, pipeline
+        self.pipeline = pipeline
         self.topic_arn, self.environment = topic_arn, environment
 
     def claim(self, key: str, item: dict[str, Any]) -> dict[str, Any] | None:
-        """Create the record `key`; None when this call created it, else the
-        record that already exists (read consistently). A lost acknowledgement
-        (the write applied, the SDK retried it) therefore returns our own
-        claim, which the caller resumes instead of dropping."""
-        try:
-            self.dynamodb.put_item(
-                TableName=self.table,
-                Item={k: _serialize(v) for k, v in {**item, "deploymentId": key}.items()},
-                ConditionExpression="attribute_not_exists(deploymentId)",
-            )
-            return None
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-        found = self.dynamodb.get_item(TableName=self.table, Key={"deploymentId": {"S": key}}, ConsistentRead=True).get(
-            "Item", {}
-        )
-        return {k: _deserialize(v) for k, v in found.items()}
+        """The store's claim: None when this call created the record."""
+        return self.store.claim(key, item)
 
     def update(self, key: str, **values: Any) -> None:
-        names = {f"#k{i}": k for i, k in enumerate(sorted(values))}
-        self.dynamodb.update_item(
-            TableName=self.table,
-            Key={"deploymentId": {"S": key}},
-            UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={f":v{i}": _serialize(values[k]) for i, k in enumerate(sorted(values))},
-        )
+        self.store.update(key, **values)
 
     def deployments(self, page_size: int = 50, fetch=None) -> Iterator[dict[str, Any]]:
-        """The runbook's query, every page: this environment's records, newest
-        first. A generator: the caller stops reading once it has its answer.
-        `fetch(request)` reads one page (default: one Query call)."""
-        fetch = fetch or self.page
-        request = dict(
-            TableName=self.table,
-            IndexName=self.index,
-            KeyConditionExpression="environment = :env",
-            ExpressionAttributeValues={":env": {"S": self.environment}},
-            ScanIndexForward=False,
-            Limit=page_size,
-        )
-        while True:
-            response = fetch(dict(request))
-            for item in response.get("Items", []):
-                yield {k: _deserialize(v) for k, v in item.items()}
-            if not response.get("LastEvaluatedKey"):
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        """This environment's records, newest first, read page by page as the
+        caller goes (the caller stops once it has its answer)."""
+        return self.store.recent(self.environment, page_size=page_size, fetch=fetch)
 
     def page(self, request: dict) -> dict:
-        return self.dynamodb.query(**request)
+        """One Query page, so the handler can wrap it in its retry."""
+        return self.store.dynamodb.query(**request)
 
     def stage_state(self, stage: str) -> dict[str, Any] | None:
         state = self.codepipeline.get_pipeline_state(name=self.pipeline)

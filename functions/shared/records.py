@@ -10,7 +10,9 @@ second (DynamoDB TTL reads a Number), never a string.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 # The table's partition key, and the index the runbook's queries use
 # (EnvironmentStatusIndex: environment, then startTime).
@@ -47,3 +49,30 @@ def key(deployment_id: str) -> dict[str, dict[str, str]]:
 def is_deployment(deployment_id: str) -> bool:
     """Whether a record is a pipeline execution (not a rollback or notification claim)."""
     return not deployment_id.startswith((ROLLBACK_PREFIX, NOTIFICATION_PREFIX))
+
+
+@dataclass(frozen=True)
+class Update:
+    """One conditional UpdateItem on the record `deployment_id`, as the
+    recorder's logic plans it and the store applies it."""
+
+    deployment_id: str
+    set_values: dict[str, Any]
+    condition: str | None
+    condition_values: dict[str, Any] = field(default_factory=dict)
+    # `if_not_exists` assignments: keep an existing value.
+    set_if_absent: dict[str, Any] = field(default_factory=dict)
+    # Attributes to delete, and string sets to add to.
+    remove: tuple[str, ...] = ()
+    add_to_sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The outcome metrics a record owes, and the key (`status@updatedAt`)
+    that says they were published."""
+
+    key: str
+    counts: dict[str, int]
+    duration: int | None

@@ -11,6 +11,9 @@ from collections.abc import Callable
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared import records
+from shared.store import Store
+
 AWS_ERRORS = (BotoCoreError, ClientError)
 CACHE_SECONDS = 300
 
@@ -31,8 +34,8 @@ class Notifier:
     ):
         session = session or boto3.Session()
         self.secrets = session.client("secretsmanager")
-        self.dynamodb = session.client("dynamodb")
-        self.secret_id, self.table, self.clock = secret_id, table, clock
+        self.store = Store(session.client("dynamodb"), table)
+        self.secret_id, self.clock = secret_id, clock
         self._webhook: tuple[float, str | None] | None = None
 
     def webhook(self) -> str | None:
@@ -50,21 +53,12 @@ class Notifier:
 
     def first_delivery(self, key: str, expires_at: int) -> bool:
         """Record that `key` is being posted; False if it already was."""
-        try:
-            self.dynamodb.put_item(
-                TableName=self.table,
-                Item={"deploymentId": {"S": key}, "expiresAt": {"N": str(expires_at)}},
-                ConditionExpression="attribute_not_exists(deploymentId)",
-            )
-            return True
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
+        # The notifier's role may put and delete, not read: it needs only to know.
+        return self.store.claim(key, {records.EXPIRES: expires_at}, read_existing=False) is None
 
     def forget(self, key: str) -> None:
         """Undo `first_delivery` after a failed post, so the retry posts."""
-        self.dynamodb.delete_item(TableName=self.table, Key={"deploymentId": {"S": key}})
+        self.store.release(key)
 
     @staticmethod
     def post(url: str, body: bytes, timeout: float = 10.0) -> None:

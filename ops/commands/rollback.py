@@ -4,35 +4,12 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
 
 from functions.shared import records
 from ops.arguments import Command
 from ops.aws import AWS_ERRORS, EXIT_USAGE, OpsError, explain
 from ops.common import Context, iso, pipeline_state
 from topology import naming
-
-
-def _records(ctx: Context):
-    """This environment's deployment records, newest first, page by page."""
-    paginator = ctx.client("dynamodb").get_paginator("query")
-    for page in paginator.paginate(
-        TableName=ctx.names.deployments_table,
-        IndexName=ctx.names.deployments_index,
-        KeyConditionExpression="environment = :env",
-        ExpressionAttributeValues={":env": {"S": ctx.config.name}},
-        ScanIndexForward=False,
-    ):
-        for item in page["Items"]:
-            yield {k: _value(v) for k, v in item.items()}
-
-
-def _value(attribute: dict) -> Any:
-    ((kind, value),) = attribute.items()
-    if kind == "N":
-        number = float(value)
-        return int(number) if number.is_integer() else number
-    return set(value) if kind in ("SS", "NS") else value
 
 
 def cmd_rollback(ctx: Context, args) -> int:
@@ -54,7 +31,7 @@ def cmd_rollback(ctx: Context, args) -> int:
     current = now.execution_id if isinstance(now, choice.Deployed) else latest
     target = args.to
     if not target:
-        chosen = choice.choose_target(_records(ctx), args.stage, current)
+        chosen = choice.choose_target(ctx.store().recent(ctx.config.name), args.stage, current)
         if isinstance(chosen, choice.NoTarget):
             raise OpsError(f"{chosen.reason}; give the execution to roll back to with --to")
         target = chosen.target_execution
@@ -69,20 +46,20 @@ def cmd_rollback(ctx: Context, args) -> int:
     try:
         caller = ctx.client("sts").get_caller_identity()["Arn"]
         # Recorded like an automatic rollback, so the runbook's queries show it.
-        ctx.client("dynamodb").put_item(
-            TableName=ctx.names.deployments_table,
-            Item={
-                "deploymentId": {"S": f"{records.ROLLBACK_PREFIX}manual#{args.stage}#{iso(moment)}"},
-                "environment": {"S": ctx.config.name},
-                "startTime": {"S": iso(moment)},
-                "status": {"S": "ROLLBACK_IN_PROGRESS"},
-                "stage": {"S": args.stage},
-                "pipelineName": {"S": ctx.names.pipeline},
-                "targetExecutionId": {"S": target},
-                "rolledBackExecutionId": {"S": current or "unknown"},
-                "rollbackExecutionId": {"S": rollback_execution},
-                "initiatedBy": {"S": caller},
-                "expiresAt": {"N": str(records.expires_at(iso(moment), ctx.config.deployment_record_ttl_days))},
+        started = iso(moment)
+        ctx.store().claim(
+            f"{records.ROLLBACK_PREFIX}manual#{args.stage}#{started}",
+            {
+                "environment": ctx.config.name,
+                "startTime": started,
+                "status": "ROLLBACK_IN_PROGRESS",
+                "stage": args.stage,
+                "pipelineName": ctx.names.pipeline,
+                "targetExecutionId": target,
+                "rolledBackExecutionId": current or "unknown",
+                "rollbackExecutionId": rollback_execution,
+                "initiatedBy": caller,
+                records.EXPIRES: records.expires_at(started, ctx.config.deployment_record_ttl_days),
             },
         )
     except AWS_ERRORS as error:

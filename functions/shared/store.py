@@ -1,0 +1,242 @@
+"""The deployment-record table, as every writer and reader uses it.
+
+Five operations, written once: `claim` (create a record only if it is new;
+`release` undoes it),
+`update` (set attributes), `apply` (a conditional update that the recorder's
+logic planned), `recent` (an environment's records, newest first, page by
+page) and `publish_metrics` (claim, publish and mark a record's outcome
+metrics exactly once per final state). The two functions and `ops` use it,
+so the table is read and written with one serialization: numbers stay
+numbers, string sets stay sets.
+
+It needs boto3 only for its type (de)serializers and takes ready clients, so
+it works inside the Lambda zips (as `shared.store`) and from the rest of the
+repository (as `functions.shared.store`), against moto or a Stubber.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+# Relative, so it resolves both as `shared.records` (in a zip) and as
+# `functions.shared.records` (in the repository).
+from . import records
+
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def plain(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain values. Numbers stay numbers: int where whole,
+    float otherwise (never strings, never Decimal)."""
+    values = {k: _deserialize(v) for k, v in item.items()}
+    return {k: _number(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _typed(value: Any) -> dict:
+    return _serialize(Decimal(str(value)) if isinstance(value, float) else value)
+
+
+class Store:
+    def __init__(self, dynamodb, table: str, index: str | None = None):
+        # `index` (EnvironmentStatusIndex) is needed only by `recent`.
+        self.dynamodb, self.table, self.index = dynamodb, table, index
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        found = self.dynamodb.get_item(TableName=self.table, Key=records.key(key), ConsistentRead=True).get("Item")
+        return plain(found) if found else None
+
+    def claim(self, key: str, item: dict[str, Any], *, read_existing: bool = True) -> dict[str, Any] | None:
+        """Create the record `key`: None when this call created it, else the
+        record that already exists (read consistently). A lost acknowledgement
+        (the write applied, the SDK resent it) therefore returns our own
+        claim, which the caller resumes instead of dropping. A caller whose
+        role may not read (`read_existing=False`) gets {} for an existing one."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item={k: _typed(v) for k, v in {**item, records.KEY: key}.items()},
+                ConditionExpression=f"attribute_not_exists({records.KEY})",
+            )
+            return None
+        except ClientError as error:
+            if error.response["Error"]["Code"] != CONDITION_FAILED:
+                raise
+        return (self.get(key) or {}) if read_existing else {}
+
+    def release(self, key: str) -> None:
+        """Delete the record `key`: undo a claim whose work failed, so a retry
+        can claim it again."""
+        self.dynamodb.delete_item(TableName=self.table, Key=records.key(key))
+
+    def update(self, key: str, **values: Any) -> None:
+        """Set `values` on the record `key`, unconditionally."""
+        ordered = sorted(values)
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key=records.key(key),
+            UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(ordered))),
+            ExpressionAttributeNames={f"#k{i}": name for i, name in enumerate(ordered)},
+            ExpressionAttributeValues={f":v{i}": _typed(values[name]) for i, name in enumerate(ordered)},
+        )
+
+    def apply(self, update: records.Update) -> dict[str, Any] | None:
+        """The record after `update`, or None when its condition did not hold
+        (a duplicate or an older event: nothing to do)."""
+        request = dict(
+            TableName=self.table,
+            Key=records.key(update.deployment_id),
+            ReturnValues="ALL_NEW",
+            **_expression(update),
+        )
+        if update.condition:
+            request["ConditionExpression"] = update.condition
+        try:
+            response = self.dynamodb.update_item(**request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == CONDITION_FAILED:
+                return None
+            raise
+        return plain(response["Attributes"])
+
+    def recent(
+        self,
+        environment: str,
+        *,
+        since: str | None = None,
+        status: str | None = None,
+        page_size: int | None = None,
+        fetch: Callable[[dict], dict] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The runbook's query, every page: the environment's records, newest
+        first (optionally from `since`, a TIME_FORMAT time, and of one
+        `status`). A generator: the caller stops reading once it has its
+        answer. `fetch(request)` reads one page (default: one Query call), so
+        a caller can wrap it in its own retry."""
+        if not self.index:
+            raise ValueError("this store was made without the table's index; recent() needs it")
+        condition = f"{records.INDEX_PARTITION} = :env"
+        values = {":env": {"S": environment}}
+        if since:
+            condition += f" AND {records.INDEX_SORT} >= :since"
+            values[":since"] = {"S": since}
+        request: dict[str, Any] = dict(
+            TableName=self.table, IndexName=self.index, KeyConditionExpression=condition, ScanIndexForward=False
+        )
+        if status:
+            request["FilterExpression"] = "#status = :status"
+            request["ExpressionAttributeNames"] = {"#status": "status"}
+            values[":status"] = {"S": status}
+        request["ExpressionAttributeValues"] = values
+        if page_size:
+            request["Limit"] = page_size
+        fetch = fetch or (lambda page_request: self.dynamodb.query(**page_request))
+        while True:
+            response = fetch(dict(request))
+            for item in response.get("Items", []):
+                yield plain(item)
+            if not response.get("LastEvaluatedKey"):
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def publish_metrics(
+        self, cloudwatch, deployment_id: str, metrics: records.Metrics, *, token: str, namespace: str, environment: str
+    ) -> bool:
+        """Publish a record's outcome metrics once: claim, publish, mark.
+
+        The claim is keyed by `token` (the event's ID, which every retry of
+        the event keeps): a retry after a failed publication (or a lost claim
+        response) publishes; any other delivery does not, and neither does a
+        stale one once the record moved on. The one case left is a
+        PutMetricData that succeeds and then times out: its retry publishes
+        again (CloudWatch has no idempotent PutMetricData). False when another
+        delivery holds the claim."""
+        if not self._claim_metrics(deployment_id, metrics, token):
+            return False
+        data = metric_data(metrics, environment)
+        if data:
+            # One call, so a publication happens whole or not at all; an
+            # error raises and the event is retried.
+            cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key=records.key(deployment_id),
+            UpdateExpression="SET metricsPublished = :k",
+            ConditionExpression="metricsFor = :k AND metricsToken = :t",
+            ExpressionAttributeValues={":k": {"S": metrics.key}, ":t": {"S": token}},
+        )
+        return True
+
+    def _claim_metrics(self, deployment_id: str, metrics: records.Metrics, token: str) -> bool:
+        """Only while the record is still at that final state, and only if
+        nobody claimed it, or we did and it is not yet published."""
+        status, updated_at = metrics.key.split("@", 1)
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=records.key(deployment_id),
+                UpdateExpression="SET metricsFor = :k, metricsToken = :t",
+                ConditionExpression="#s = :s AND updatedAt = :u AND (attribute_not_exists(metricsFor) "
+                "OR metricsFor <> :k OR (metricsToken = :t AND (attribute_not_exists(metricsPublished) "
+                "OR metricsPublished <> :k)))",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":k": {"S": metrics.key},
+                    ":t": {"S": token},
+                    ":s": {"S": status},
+                    ":u": {"S": updated_at},
+                },
+            )
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] == CONDITION_FAILED:
+                return False
+            raise
+
+
+def metric_data(metrics: records.Metrics, environment: str) -> list[dict[str, Any]]:
+    """The PutMetricData entries of one outcome: its counts, and its duration."""
+    entries = [(name, value, "Count") for name, value in sorted(metrics.counts.items())]
+    if metrics.duration is not None:
+        entries.append(("DeploymentDuration", metrics.duration, "Seconds"))
+    dimensions = [{"Name": "Environment", "Value": environment}]
+    return [{"MetricName": n, "Dimensions": dimensions, "Value": v, "Unit": u} for n, v, u in entries]
+
+
+def _expression(update: records.Update) -> dict[str, Any]:
+    """The UpdateExpression with its names and values, in a stable order."""
+    names, values, assignments = {}, {}, []
+    for index, (attribute, value) in enumerate(sorted(update.set_values.items())):
+        names[f"#s{index}"] = attribute
+        values[f":s{index}"] = _typed(value)
+        assignments.append(f"#s{index} = :s{index}")
+    for index, (attribute, value) in enumerate(sorted(update.set_if_absent.items())):
+        names[f"#a{index}"] = attribute
+        values[f":a{index}"] = _typed(value)
+        assignments.append(f"#a{index} = if_not_exists(#a{index}, :a{index})")
+    expression = "SET " + ", ".join(assignments)
+    if update.add_to_sets:
+        additions = []
+        for index, (attribute, members) in enumerate(sorted(update.add_to_sets.items())):
+            names[f"#d{index}"] = attribute
+            values[f":d{index}"] = {"SS": sorted(set(members))}
+            additions.append(f"#d{index} :d{index}")
+        expression += " ADD " + ", ".join(additions)
+    if update.remove:
+        removals = []
+        for index, attribute in enumerate(update.remove):
+            names[f"#r{index}"] = attribute
+            removals.append(f"#r{index}")
+        expression += " REMOVE " + ", ".join(removals)
+    values.update({k: _typed(v) for k, v in update.condition_values.items()})
+    return {"UpdateExpression": expression, "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
