@@ -14,16 +14,12 @@ from cdktf_cdktf_provider_aws.codestarnotifications_notification_rule import (
     CodestarnotificationsNotificationRule,
     CodestarnotificationsNotificationRuleTarget,
 )
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
-from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from environments import EnvironmentConfig
 from functions.health_probe.logic import ROUNDS_METRIC as PROBE_ROUNDS_METRIC
 from functions.health_probe.logic import STATUS_METRIC as PROBE_STATUS_METRIC
-from modules import iam
 from modules.alarms import AlarmFactory, Metric
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
@@ -31,6 +27,7 @@ from modules.function import FunctionSpec, PythonFunction
 from modules.iam import Statement, account_root, policy_document
 from modules.literal import literal_json
 from modules.pipeline import PipelineOutputs
+from modules.topic import NotificationTopic, TopicSpec
 from topology import naming
 from topology.naming import METRICS_NAMESPACE
 
@@ -89,8 +86,8 @@ class MonitoringStack(BaseStack):
     def __init__(self, scope: Construct, config: EnvironmentConfig, core: CoreOutputs, pipeline: PipelineOutputs):
         super().__init__(scope, "monitoring", config)
         self.core, self.pipeline = core, pipeline
-        self.topic_policies: dict[str, SnsTopicPolicy] = {}
-        self.topics = {purpose: self._topic(purpose) for purpose in TOPICS}
+        self.topic_units = {purpose: self._topic(purpose) for purpose in TOPICS}
+        self.topics = {purpose: unit.topic for purpose, unit in self.topic_units.items()}
         self._notification_rules()
         self.dead_letters = SqsQueue(
             self,
@@ -117,30 +114,25 @@ class MonitoringStack(BaseStack):
         TerraformOutput(self, "alarm_names", value=sorted(self.alarms.name(s) for s in self.alarms.alarms))
 
     # --- SNS -------------------------------------------------------------
-    def _topic(self, purpose: str) -> SnsTopic:
-        config, names = self.config, self.names
-        name = names.topic(purpose)
-        topic = SnsTopic(self, f"{purpose}_topic", name=name, kms_master_key_id=self.core.kms_key_arn)
-        statements = self._topic_statements(purpose, self.arn("sns", name))
-        self.topic_policies[purpose] = SnsTopicPolicy(
+    def _topic(self, purpose: str) -> NotificationTopic:
+        name = self.names.topic(purpose)
+        arn = self.arn("sns", name)
+        return NotificationTopic(
             self,
-            f"{purpose}_topic_policy",
-            arn=topic.arn,
-            policy=policy_document(self, f"{purpose}_topic_policy_document", statements).json,
+            TopicSpec(
+                purpose=purpose,
+                name=name,
+                arn=arn,
+                kms_key_arn=self.core.kms_key_arn,
+                account_root=account_root(self.partition, self.config.account_id),
+                publishers=self._topic_publishers(purpose, arn),
+                email=self.config.notification_email,
+            ),
         )
-        SnsTopicSubscription(
-            self,
-            f"{purpose}_topic_email",
-            topic_arn=topic.arn,
-            protocol="email",
-            endpoint=config.notification_email,
-        )
-        return topic
 
-    def _topic_statements(self, purpose: str, arn: str) -> list[Statement]:
-        """The topic's policy: the account manages it, only its publishers
-        publish (alarms of this environment, this pipeline's notifications),
-        and nothing goes over plain HTTP."""
+    def _topic_publishers(self, purpose: str, arn: str) -> list[Statement]:
+        """Who publishes besides the account: this environment's alarms, and
+        this pipeline's notifications."""
         config, names = self.config, self.names
         publishers = []
         if purpose in ("deployments", "rollbacks"):
@@ -166,25 +158,7 @@ class MonitoringStack(BaseStack):
                     conditions={("StringEquals", "aws:SourceAccount"): [config.account_id]},
                 )
             )
-        statements = [
-            Statement(
-                sid="AllowAccountToManageAndPublish",
-                # The account's own principals, through their IAM policies
-                # (the rollback function publishes this way).
-                actions=[
-                    "sns:GetTopicAttributes",
-                    "sns:ListSubscriptionsByTopic",
-                    "sns:Publish",
-                    "sns:SetTopicAttributes",
-                    "sns:Subscribe",
-                ],
-                resources=[arn],
-                aws_principals=[account_root(self.partition, config.account_id)],
-            ),
-            *publishers,
-            iam.deny_plain_http(["sns:Publish", "sns:Subscribe"], [arn]),
-        ]
-        return statements
+        return publishers
 
     def _notification_rules(self) -> None:
         for purpose, events in NOTIFICATION_EVENTS.items():
@@ -199,7 +173,7 @@ class MonitoringStack(BaseStack):
                 # CodeStar Notifications checks, when it creates the rule, that
                 # the topic policy lets it publish; without this edge the rule
                 # can race the policy and fail (aws-cdk issue 29484).
-                depends_on=[self.topic_policies[purpose]],
+                depends_on=[self.topic_units[purpose].policy],
             )
 
     # --- alarms ----------------------------------------------------------
