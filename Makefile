@@ -29,7 +29,7 @@ export CHECKPOINT_DISABLE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 SUPPORTED_NODE := 22 24
 
-.PHONY: help install install-scan node-check functions synth test test-fast docs lint format scan tf-validate rehearse bench diff deploy destroy bootstrap clean check-env \
+.PHONY: help install install-scan node-check functions synth test test-fast docs lint format scan tf-validate rehearse rehearse-upgrade bench diff deploy destroy bootstrap clean check-env \
 	validate health summary deployments trigger approve reject stop
 
 help: ## Show this help
@@ -95,6 +95,9 @@ tf-validate: synth ## terraform init + validate of every synthesized stack, with
 
 rehearse: synth ## Deploy ENV (default test) with real Terraform to a local moto server; second plan must be clean
 	$(PY) -m tools.rehearse $(or $(ENV),test)
+
+rehearse-upgrade: synth ## As rehearse, over the previous version FROM (default: newest release tag): nothing may be destroyed
+	$(PY) -m tools.rehearse $(or $(ENV),test) --upgrade-from $(FROM)
 
 bench: install functions ## Time synth with and without lazy provider imports (target ratio <= 0.33)
 	$(PY) -m tools.bench_synth

@@ -2,7 +2,11 @@
 Terraform and the real hashicorp/aws provider, against a moto server on
 127.0.0.1, then prove that a second plan is clean and `ops validate` agrees.
 
-    python -m tools.rehearse ENV [--stacks-dir cdktf.out/stacks] [--keep]
+    python -m tools.rehearse ENV [--stacks-dir cdktf.out/stacks] [--upgrade-from [REV]]
+
+With `--upgrade-from` (`make rehearse-upgrade`), the previous version REV
+(default: the newest release tag, tools/previous_version.py) is deployed
+first, and this version over it: its plans must destroy or replace nothing.
 
 1. Start a moto server on a free loopback port and bootstrap the state
    backend with `python -m ops bootstrap ENV`.
@@ -40,7 +44,7 @@ from urllib.parse import unquote
 import boto3
 
 from environments import load
-from tools import emulator
+from tools import emulator, previous_version
 from tools.terraform_cli import (
     REPO,
     Terraform,
@@ -67,12 +71,23 @@ class StackReport:
     planned: int = 0
     applied: int = 0
     not_emulated: dict[str, str] = field(default_factory=dict)  # address -> why
+    # Planned updates the emulator cannot apply (an upgrade's): address -> why.
+    not_updated: dict[str, str] = field(default_factory=dict)
     second_plan: list[str] = field(default_factory=list)  # unexpected changes
     artifacts: list[str] = field(default_factory=list)  # known emulator artifacts seen
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # terraform command -> seconds
     plan_json: dict | None = None  # `terraform show -json` of the full plan
     plan_text: str = ""  # its `terraform plan` output, with Terraform's "Plan:" line
+
+    @property
+    def destroyed(self) -> list[str]:
+        """What the full plan destroys or replaces: on an upgrade, a lost resource (and its state)."""
+        return [
+            f"{c['address']}: {'/'.join(c['change']['actions'])}"
+            for c in _changes(self.plan_json or {})
+            if "delete" in c["change"]["actions"]
+        ]
 
 
 @dataclass
@@ -85,6 +100,16 @@ class Rehearsal:
     server_pid: int | None = None
     deployer_roles: dict[str, str] = field(default_factory=dict)  # role name -> trusted principal
     probe_result: dict = field(default_factory=dict)  # one health-probe round, run with the deployed settings
+    # An upgrade rehearsal: the previous version's stacks, applied first.
+    previous: str | None = None
+    previous_reports: list[StackReport] = field(default_factory=list)
+
+    @property
+    def upgrade_destroys(self) -> list[str]:
+        """On an upgrade, what this version's plans destroy or replace in the previous version's state."""
+        if not self.previous:
+            return []
+        return [f"{r.stack}: {d}" for r in self.reports for d in r.destroyed]
 
     @property
     def not_emulated_types(self) -> set[str]:
@@ -107,7 +132,8 @@ class Rehearsal:
         return (
             self.validate_code is not None
             and not self.validate_failures
-            and all(not r.second_plan for r in self.reports)
+            and all(not r.second_plan for r in self.reports + self.previous_reports)
+            and not self.upgrade_destroys
         )
 
 
@@ -238,9 +264,9 @@ def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path,
     report.plan_text = full.stdout
     report.planned = len(_changes(report.plan_json))
     # Only what the emulator can create, when something is not emulated.
-    targets = (
-        [f"-target={t}" for t in emulator.apply_targets(patched, report.not_emulated)] if report.not_emulated else []
-    )
+    report.not_updated = emulator.unappliable_updates(report.plan_json)
+    excluded = {**report.not_emulated, **report.not_updated}
+    targets = [f"-target={t}" for t in emulator.apply_targets(patched, excluded)] if excluded else []
     applied = run("apply", "-auto-approve", *NO_INPUT, *targets)
     (scratch / "apply.log").write_text(applied.stdout)
     state = json.loads(run("show", "-json").stdout)
@@ -248,6 +274,7 @@ def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path,
     log(
         f"  {report.stack}: applied {report.applied} of {report.planned} resources"
         + (f"; not emulated: {len(report.not_emulated)}" if report.not_emulated else "")
+        + (f"; updates the emulator cannot apply: {len(report.not_updated)}" if report.not_updated else "")
     )
 
     second = run("plan", "-detailed-exitcode", "-out=second.tfplan", *NO_INPUT, *targets, ok=(0, 2))
@@ -321,7 +348,17 @@ def _probe_once(config, url: str, env_vars: dict[str, str]) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def rehearse(env: str, stacks_dir: Path, scratch_root: Path = SCRATCH, log=print) -> Rehearsal:
+def rehearse(
+    env: str,
+    stacks_dir: Path,
+    scratch_root: Path = SCRATCH,
+    log=print,
+    previous: tuple[str, Path] | None = None,
+) -> Rehearsal:
+    """Deploy `env` from `stacks_dir` to a fresh moto server. With `previous`
+    (a label and its stacks directory), deploy that version first and this one
+    over it, as an upgrade: this version's plans run against the previous
+    version's state and must destroy or replace nothing."""
     started = time.monotonic()
     config = load(env)
     terraform = find_terraform()
@@ -338,6 +375,15 @@ def rehearse(env: str, stacks_dir: Path, scratch_root: Path = SCRATCH, log=print
         if boot.returncode != 0:
             raise RehearsalFailed(f"ops bootstrap failed:\n{boot.stdout}{boot.stderr}")
         emulator.prepare_backend(config, server.url)
+        if previous:
+            rehearsal.previous = previous[0]
+            log(f"  the previous version, {previous[0]}, first:")
+            for concern in naming.STACK_CONCERNS:
+                stack = naming.stack_id(concern, env)
+                rehearsal.previous_reports.append(
+                    rehearse_stack(terraform, source, previous[1] / stack, scratch_root / stack, server.url, log)
+                )
+            log("  this version over it:")
         for concern in naming.STACK_CONCERNS:
             stack = naming.stack_id(concern, env)
             rehearsal.reports.append(
@@ -358,15 +404,32 @@ def rehearse(env: str, stacks_dir: Path, scratch_root: Path = SCRATCH, log=print
 
 def summary(rehearsal: Rehearsal) -> str:
     lines = []
+    if rehearsal.previous:
+        lines.append(f"upgrade from {rehearsal.previous}: this version's plans against that version's state")
+        changed = sum(r.planned for r in rehearsal.reports)
+        lines.append(f"  {changed} resource changes planned; destroyed or replaced: {len(rehearsal.upgrade_destroys)}")
+        lines.extend(f"  DESTROYS {d}" for d in rehearsal.upgrade_destroys)
+        not_updated = [f"{r.stack}: {a}: {why}" for r in rehearsal.reports for a, why in sorted(r.not_updated.items())]
+        if not_updated:
+            lines.append("  planned updates the emulator cannot apply (planned and reviewed, not applied):")
+            lines.extend(f"    {line}" for line in not_updated)
     planned = sum(r.planned for r in rehearsal.reports)
     applied = sum(r.applied for r in rehearsal.reports)
     not_emulated = {}
     for report in rehearsal.reports:
         for address, why in report.not_emulated.items():
             not_emulated.setdefault(address.split(".")[0], why)
-    lines.append(f"applied {applied} of {planned} resources in {rehearsal.seconds:.0f} s")
-    for report in rehearsal.reports:
-        lines.append(f"  {report.stack}: applied {report.applied} of {report.planned} ({report.seconds:.0f} s)")
+    if rehearsal.previous:
+        # Over a previous version, a plan counts changes, not resources.
+        lines.append(f"{applied} resources in state after {planned} planned changes, in {rehearsal.seconds:.0f} s")
+        for report in rehearsal.reports:
+            lines.append(
+                f"  {report.stack}: {report.applied} in state, {report.planned} changes ({report.seconds:.0f} s)"
+            )
+    else:
+        lines.append(f"applied {applied} of {planned} resources in {rehearsal.seconds:.0f} s")
+        for report in rehearsal.reports:
+            lines.append(f"  {report.stack}: applied {report.applied} of {report.planned} ({report.seconds:.0f} s)")
     if not_emulated:
         lines.append("not emulated (planned, not applied):")
         lines.extend(f"  {kind}: {why}" for kind, why in sorted(not_emulated.items()))
@@ -403,9 +466,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.rehearse", description=__doc__.split("\n\n")[0])
     parser.add_argument("env")
     parser.add_argument("--stacks-dir", type=Path, default=REPO / "cdktf.out" / "stacks")
+    parser.add_argument(
+        "--upgrade-from",
+        metavar="REV",
+        nargs="?",
+        const="",
+        help="deploy the previous version REV first (default: the newest release tag); nothing may be destroyed",
+    )
     args = parser.parse_args(argv)
     try:
-        rehearsal = rehearse(args.env, args.stacks_dir)
+        previous = None
+        if args.upgrade_from is not None:
+            revision = args.upgrade_from or previous_version.default_revision()
+            previous = (revision, previous_version.synthesize(revision))
+        rehearsal = rehearse(args.env, args.stacks_dir, previous=previous)
+    except previous_version.PreviousVersionUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except RehearsalFailed as error:
         print(f"rehearsal FAILED: {error}", file=sys.stderr)
         return 1

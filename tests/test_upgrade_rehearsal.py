@@ -1,0 +1,80 @@
+"""The upgrade gate: the previous release (the newest `v*` tag) deployed to a
+moto server with real Terraform and the real provider, then this version
+deployed over it. This version's plans run against the previous version's
+state and must destroy or replace nothing; the second plans stay clean.
+
+The previous version comes from this clone's history (tools/previous_version.py).
+A clone without it (shallow, or without tags) skips, saying why.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tools import previous_version
+from tools.rehearse import Rehearsal, StackReport, rehearse, summary
+from topology import naming
+
+pytestmark = [pytest.mark.slow, pytest.mark.terraform]
+ENV = "test"
+
+
+@pytest.fixture(scope="module")
+def upgrade(synth_dir, tmp_path_factory):
+    try:
+        revision = previous_version.default_revision()
+        stacks = previous_version.synthesize(revision, cache=tmp_path_factory.mktemp("previous"))
+    except previous_version.PreviousVersionUnavailable as error:
+        pytest.skip(f"the previous version is not in this clone: {error}")
+    log: list[str] = []
+    result = rehearse(
+        ENV, synth_dir / "stacks", tmp_path_factory.mktemp("upgrade"), log=log.append, previous=(revision, stacks)
+    )
+    print("\n".join(log) + "\n" + summary(result))
+    return result
+
+
+def test_the_previous_version_is_deployed_first_then_this_one_over_it(upgrade):
+    stacks = [naming.stack_id(c, ENV) for c in naming.STACK_CONCERNS]
+    assert [r.stack for r in upgrade.previous_reports] == stacks == [r.stack for r in upgrade.reports]
+    assert all(r.applied > 0 for r in upgrade.previous_reports)
+    # Every resource of the previous version was in state before this version planned.
+    for before, after in zip(upgrade.previous_reports, upgrade.reports, strict=True):
+        assert after.applied >= before.applied - len(after.destroyed), after.stack
+
+
+def test_the_upgrade_destroys_and_replaces_nothing(upgrade):
+    assert upgrade.upgrade_destroys == []
+    assert "destroyed or replaced: 0" in summary(upgrade)
+
+
+def test_after_the_upgrade_every_second_plan_is_clean_and_validate_passes(upgrade):
+    assert [c for r in upgrade.reports for c in r.second_plan] == []
+    assert upgrade.validate_failures == [] and upgrade.ok
+
+
+def _plan(*actions: list[str]) -> dict:
+    return {
+        "resource_changes": [
+            {"address": f"aws_sns_topic.t{i}", "change": {"actions": a}} for i, a in enumerate(actions)
+        ]
+    }
+
+
+def test_a_destroy_or_replace_fails_the_upgrade_gate():
+    """The gate's own logic, on the plan JSON shapes Terraform writes
+    (replace is delete+create, or create+delete with create_before_destroy)."""
+    report = StackReport(
+        "monitoring-test",
+        plan_json=_plan(["update"], ["delete", "create"], ["create", "delete"], ["delete"], ["no-op"]),
+    )
+    assert report.destroyed == [
+        "aws_sns_topic.t1: delete/create",
+        "aws_sns_topic.t2: create/delete",
+        "aws_sns_topic.t3: delete",
+    ]
+    upgrade = Rehearsal(ENV, reports=[report], validate_code=0, previous="v0.0.0")
+    assert not upgrade.ok and len(upgrade.upgrade_destroys) == 3
+    assert "DESTROYS monitoring-test: aws_sns_topic.t3: delete" in summary(upgrade)
+    # The same plan on a first deploy (no previous version) is not an upgrade.
+    assert Rehearsal(ENV, reports=[report], validate_code=0).upgrade_destroys == []
