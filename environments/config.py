@@ -67,6 +67,12 @@ COMPUTE_TYPES = (
 _BUCKET_SUFFIX = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", re.ASCII)
 _DYNAMODB_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}", re.ASCII)
 _VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
+# A DeploymentWindow cron field: digits, names (JAN, MON), and , - * / ? L W #.
+_CRON_FIELD = re.compile(r"[0-9A-Za-z,*/?#-]+", re.ASCII)
+# DeploymentWindow time zones: UTC (optionally with an offset), or an IANA
+# Region/City name. (Abbreviations such as PST are accepted by AWS but
+# ambiguous, CST being three zones, so they are refused here.)
+_TIME_ZONE = re.compile(r"UTC(?:[+-](?:0[0-9]|1[0-4]):[0-5][0-9])?|[A-Z][A-Za-z_-]+(?:/[A-Za-z0-9_+-]+){1,2}", re.ASCII)
 
 # The roles `cdk bootstrap` creates (any qualifier, account and region).
 CDK_BOOTSTRAP_ROLES = (
@@ -266,6 +272,25 @@ class StateBackend:
 
 
 @dataclass(frozen=True)
+class ChangeWindow:
+    """When the production deploy stage may be entered (its DeploymentWindow rule).
+
+    Outside the window the stage is not entered; the break-glass is
+    `python -m ops override`."""
+
+    # Whether the production stage has a change window at all.
+    enabled: bool = False
+    # The times the stage may start, as CodePipeline's DeploymentWindow cron:
+    # seconds minutes hours day-of-month month day-of-week [year]. The default
+    # is every minute of 09:00-16:59, Monday to Thursday (no Friday releases).
+    # The seconds field is '*' (the rule reference's field table allows only
+    # that; its own example writes 0).
+    cron: str = "* * 9-16 ? * MON-THU *"
+    # The window's time zone: 'UTC', 'UTC+05:30', or an IANA name such as 'Europe/Berlin'.
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything that differs between test, staging and production."""
 
@@ -313,6 +338,8 @@ class EnvironmentConfig:
     build: BuildSettings = field(default_factory=BuildSettings)
     # The application's install, build, test and deploy commands.
     commands: ApplicationCommands = field(default_factory=ApplicationCommands)
+    # When production deploys may start (off unless enabled; production enables it).
+    change_window: ChangeWindow = field(default_factory=ChangeWindow)
 
     def __post_init__(self) -> None:
         problems = validate(self)
@@ -418,6 +445,7 @@ def validate(config: EnvironmentConfig) -> list[str]:
         checker.build,
         checker.targets,
         checker.state_backend,
+        checker.change_window,
     ):
         check()
     return checker.problems
@@ -429,7 +457,7 @@ class _Checker:
     def __init__(self, config: EnvironmentConfig):
         self.config = config
         self.problems = _type_problems(config, "")
-        for nested_name in ("github", "artifact_lifecycle", "state_backend", "build", "commands"):
+        for nested_name in ("github", "artifact_lifecycle", "state_backend", "build", "commands", "change_window"):
             nested = getattr(config, nested_name)
             if dataclasses.is_dataclass(nested):
                 self.problems += _type_problems(nested, f"{nested_name}.")
@@ -617,6 +645,31 @@ class _Checker:
             problems.append(
                 "state_backend: both dynamodb_locking and s3_native_locking are off; "
                 "keep at least one, or concurrent applies can corrupt state"
+            )
+
+    def change_window(self) -> None:
+        window, problems, typed, fits = self.config.change_window, self.problems, self.typed, self.fits
+        if typed("change_window.cron"):
+            fields = window.cron.split()
+            if not 6 <= len(fields) <= 7 or not all(fits(_CRON_FIELD, f) for f in fields):
+                problems.append(
+                    f"change_window.cron: {window.cron!r} is not a DeploymentWindow cron: 6 or 7 fields "
+                    "(seconds minutes hours day-of-month month day-of-week [year]), such as '* * 9-16 ? * MON-THU *'"
+                )
+            elif fields[0] not in ("*", "0"):
+                problems.append(
+                    f"change_window.cron: the seconds field must be '*' (the window is evaluated to the minute), "
+                    f"got {fields[0]!r}"
+                )
+            elif "?" not in (fields[3], fields[5]):
+                problems.append(
+                    f"change_window.cron: {window.cron!r} must put '?' in day-of-month or day-of-week "
+                    "(the one it does not constrain)"
+                )
+        if typed("change_window.time_zone") and not fits(_TIME_ZONE, window.time_zone):
+            problems.append(
+                f"change_window.time_zone: {window.time_zone!r} is not 'UTC', 'UTC+05:30' or an IANA name "
+                "such as 'Europe/Berlin' (abbreviations such as CST are ambiguous)"
             )
 
 

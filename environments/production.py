@@ -1,7 +1,13 @@
 """production: the live system. Mandatory approval, longer health checks,
 and deletion protection on the data that matters."""
 
-from environments.config import BuildSettings, EnvironmentConfig, GitHubSource, standard_deploy_targets
+from environments.config import (
+    BuildSettings,
+    ChangeWindow,
+    EnvironmentConfig,
+    GitHubSource,
+    standard_deploy_targets,
+)
 
 # The one place this environment's AWS account is set: the stacks, the state
 # backend and the deploy targets' deployer roles all read it from here.
@@ -19,4 +25,7 @@ CONFIG = EnvironmentConfig(
     health_check_duration_minutes=10,
     polling_interval_minutes=15,
     deletion_protection=True,
+    # Releases start Monday to Thursday, 09:00-16:59 UTC; outside that, the
+    # break-glass is `python -m ops override production --stage ProductionEnv`.
+    change_window=ChangeWindow(enabled=True),
 )

@@ -30,7 +30,12 @@ from cdktf_cdktf_provider_aws.codepipeline import (
     CodepipelineArtifactStoreEncryptionKey,
     CodepipelineStage,
     CodepipelineStageAction,
+    CodepipelineStageBeforeEntry,
+    CodepipelineStageBeforeEntryCondition,
+    CodepipelineStageBeforeEntryConditionRule,
+    CodepipelineStageBeforeEntryConditionRuleRuleTypeId,
     CodepipelineStageOnFailure,
+    CodepipelineStageOnFailureRetryConfiguration,
     CodepipelineStageOnSuccess,
     CodepipelineStageOnSuccessCondition,
     CodepipelineStageOnSuccessConditionRule,
@@ -338,7 +343,11 @@ class PipelineStack(BaseStack):
                     actions=["cloudwatch:DescribeAlarms"],
                     resources=[
                         self._alarm_arn(alarm)
-                        for alarm in (*self._health_alarms().values(), self.names.health_probe_silent_alarm)
+                        # Every target's health alarm (the incident gates), and the probe's silence (the bakes).
+                        for alarm in (
+                            *(self.names.health_alarm(target) for target in naming.DEPLOY_STAGES),
+                            self.names.health_probe_silent_alarm,
+                        )
                     ],
                 ),
             ],
@@ -371,6 +380,7 @@ class PipelineStack(BaseStack):
             CodepipelineStage(
                 name=naming.BUILD_STAGE,
                 action=[self._build_action(row) for row in projects.in_stage(naming.BUILD_STAGE)],
+                on_failure=_retry(naming.BUILD_STAGE),
             ),
             *(self._deploy_stage(target, stage) for target, stage in naming.DEPLOY_STAGES.items()),
         ]
@@ -436,8 +446,39 @@ class PipelineStack(BaseStack):
         return CodepipelineStage(
             name=stage_name,
             action=actions,
+            before_entry=self._entry(target),
             on_failure=_on_failure(has_approval=any(a.category == "Approval" for a in actions)),
             on_success=self._bake(target) if target in self._health_alarms() else None,
+        )
+
+    def _entry(self, target: str) -> CodepipelineStageBeforeEntry:
+        """The stage's entry condition: never deploy into an incident (the
+        target's health alarm is not in ALARM), and deploy production only
+        within its change window. A rule that does not hold fails the stage;
+        `python -m ops override` is the audited way past it."""
+        rules = {
+            naming.INCIDENT_GATE_RULE: (
+                "CloudWatchAlarm",
+                {"AlarmName": self.names.health_alarm(target), "AlarmStates": "ALARM"},
+            )
+        }
+        window = self.config.change_window
+        if target == "production" and window.enabled:
+            rules[naming.CHANGE_WINDOW_RULE] = ("DeploymentWindow", {"Cron": window.cron, "TimeZone": window.time_zone})
+        return CodepipelineStageBeforeEntry(
+            condition=CodepipelineStageBeforeEntryCondition(
+                result="FAIL",
+                rule=[
+                    CodepipelineStageBeforeEntryConditionRule(
+                        name=name,
+                        rule_type_id=CodepipelineStageBeforeEntryConditionRuleRuleTypeId(
+                            category="Rule", owner="AWS", provider=provider, version="1"
+                        ),
+                        configuration=configuration,
+                    )
+                    for name, (provider, configuration) in rules.items()
+                ],
+            )
         )
 
     def _approval_action(self) -> CodepipelineStageAction:
@@ -518,6 +559,18 @@ def _on_failure(*, has_approval: bool) -> CodepipelineStageOnFailure | None:
     on-success bake condition, and the rollback function on the health alarm.
     """
     return None if has_approval else CodepipelineStageOnFailure(result="ROLLBACK")
+
+
+def _retry(stage: str) -> CodepipelineStageOnFailure | None:
+    """Retry the stage's failed actions once (CodePipeline allows one automatic
+    retry) where the stage has nothing to roll back: a flaky build or
+    dependency download heals itself. Deploy stages roll back instead (a stage
+    has one on-failure result), so their test actions do not retry."""
+    if stage not in naming.RETRY_STAGES:
+        return None
+    return CodepipelineStageOnFailure(
+        result="RETRY", retry_configuration=CodepipelineStageOnFailureRetryConfiguration(retry_mode="FAILED_ACTIONS")
+    )
 
 
 def _description(row: projects.Project) -> str:

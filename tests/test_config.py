@@ -19,7 +19,7 @@ from environments import (
     UnknownEnvironmentError,
     load,
 )
-from environments.config import partition_of
+from environments.config import ChangeWindow, partition_of
 from tests.conftest import REPO
 from topology import naming
 
@@ -106,6 +106,13 @@ class TestValidation:
             ({"state_backend": StateBackend(bucket="xn--bucket")}, "state_backend.bucket", "reserved"),
             ({"state_backend": StateBackend(bucket="bucket-s3alias")}, "state_backend.bucket", "reserved"),
             ({"coverage_threshold_percent": -1}, "coverage_threshold_percent", "0 to 100"),
+            ({"change_window": ChangeWindow(cron="9-17 MON-FRI")}, "change_window.cron", "6 or 7 fields"),
+            ({"change_window": ChangeWindow(cron="* * 9-16 ? * MON-THU * 1")}, "change_window.cron", "6 or 7"),
+            ({"change_window": ChangeWindow(cron="30 * 9-16 ? * MON-THU *")}, "change_window.cron", "seconds"),
+            ({"change_window": ChangeWindow(cron="* * 9-16 * * MON-THU *")}, "change_window.cron", "'?'"),
+            ({"change_window": ChangeWindow(cron="* * 9-16 ? * MON;THU *")}, "change_window.cron", "6 or 7"),
+            ({"change_window": ChangeWindow(time_zone="CST")}, "change_window.time_zone", "ambiguous"),
+            ({"change_window": ChangeWindow(time_zone="UTC+25:00")}, "change_window.time_zone", "UTC+05:30"),
             ({"kms_deletion_window_days": 3}, "kms_deletion_window_days", "7 to 30"),
             ({"artifacts_bucket_suffix": "Bad_Suffix"}, "artifacts_bucket_suffix", "lowercase"),
             ({"artifacts_bucket_suffix": "x" * 40}, "artifacts_bucket_suffix", "3 to 63 characters"),
@@ -175,6 +182,11 @@ class TestValidation:
         assert load("test").partition == "aws"
         for region, partition in (("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), ("eu-west-1", "aws")):
             assert partition_of(region) == partition
+
+    @pytest.mark.parametrize("zone", ["UTC", "UTC-03:30", "Europe/Berlin", "America/Argentina/Buenos_Aires"])
+    def test_change_window_time_zones_aws_documents_are_accepted(self, zone):
+        window = ChangeWindow(enabled=True, cron="0 0 9-17 ? * MON-FRI *", time_zone=zone)
+        assert replace(load("production"), change_window=window).change_window.time_zone == zone
 
 
 class TestSelection:

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from environments import GitHubSource, load
+from environments.config import ChangeWindow
 from modules.pipeline import buildspec_file
 from tests.support.synth import SynthesizedStack, condition, statement_by_sid
 from tests.support.templates import unescape
@@ -147,8 +148,7 @@ class TestPipeline:
 
 class TestRollback:
     def test_deploy_stages_roll_back_on_failure_unless_they_hold_the_approval(self, pipeline, env_config):
-        for name in ("Source", "Build"):
-            assert "on_failure" not in stage(pipeline, name)
+        assert "on_failure" not in stage(pipeline, "Source")
         for name in ("TestEnv", "StagingEnv"):
             assert stage(pipeline, name)["on_failure"] == {"result": "ROLLBACK"}
         production = stage(pipeline, "ProductionEnv")
@@ -183,6 +183,45 @@ class TestRollback:
                     "AlarmStates": "ALARM",
                     "WaitTime": str(env_config.health_check_duration_minutes),
                 }
+
+
+class TestDeliveryControls:
+    def test_no_deploy_stage_is_entered_while_its_target_is_in_alarm(self, pipeline, env_config):
+        for target, name in naming.DEPLOY_STAGES.items():
+            entry = stage(pipeline, name)["before_entry"]["condition"]
+            assert entry["result"] == "FAIL"  # entry conditions FAIL or SKIP; SKIP is not for alarm rules
+            gate = {rule["name"]: rule for rule in entry["rule"]}[naming.INCIDENT_GATE_RULE]
+            assert gate["rule_type_id"] == {
+                "category": "Rule",
+                "owner": "AWS",
+                "provider": "CloudWatchAlarm",
+                "version": "1",
+            }
+            assert gate["configuration"] == {"AlarmName": env_config.names.health_alarm(target), "AlarmStates": "ALARM"}
+        for name in ("Source", "Build"):
+            assert "before_entry" not in stage(pipeline, name)
+
+    def test_production_is_entered_only_in_its_change_window_where_one_is_set(self, pipeline, env_config):
+        rules = {r["name"]: r for r in stage(pipeline, "ProductionEnv")["before_entry"]["condition"]["rule"]}
+        window = env_config.change_window
+        assert (naming.CHANGE_WINDOW_RULE in rules) is window.enabled
+        assert window.enabled is (env_config.name == "production")  # on for production, off for test and staging
+        if window.enabled:
+            rule = rules[naming.CHANGE_WINDOW_RULE]
+            assert rule["rule_type_id"]["provider"] == "DeploymentWindow"
+            assert rule["configuration"] == {"Cron": window.cron, "TimeZone": window.time_zone}
+        for name in ("TestEnv", "StagingEnv"):
+            assert [r["name"] for r in stage(pipeline, name)["before_entry"]["condition"]["rule"]] == [
+                naming.INCIDENT_GATE_RULE
+            ]
+
+    def test_the_build_retries_its_failed_actions_once_and_deploy_stages_roll_back_instead(self, pipeline):
+        for s in pipeline["stage"]:
+            result = s.get("on_failure", {}).get("result")
+            if s["name"] in naming.RETRY_STAGES:
+                assert s["on_failure"] == {"result": "RETRY", "retry_configuration": {"retry_mode": "FAILED_ACTIONS"}}
+            else:
+                assert result in (None, "ROLLBACK"), s["name"]
 
 
 class TestProjects:
@@ -294,15 +333,19 @@ class TestRoles:
         ]
         alarms = statement_by_sid(statements, "WatchHealthAlarms")
         assert alarms["actions"] == ["cloudwatch:DescribeAlarms"]
-        names = env_config.names
-        assert alarms["resources"] == [
-            f"arn:aws:cloudwatch:{env_config.region}:{env_config.account_id}:alarm:{name}"
-            for name in (
-                names.health_alarm("staging"),
-                names.health_alarm("production"),
-                names.health_probe_silent_alarm,
-            )
-        ]
+        # Exactly the alarms the pipeline's conditions (entry gates and bakes) read.
+        pipeline = pipeline_stack.resource("aws_codepipeline", "pipeline")
+        watched = {
+            rule["configuration"]["AlarmName"]
+            for s in pipeline["stage"]
+            for when in ("before_entry", "on_success")
+            for rule in s.get(when, {}).get("condition", {}).get("rule", [])
+            if rule["rule_type_id"]["provider"] == "CloudWatchAlarm"
+        }
+        assert sorted(alarms["resources"]) == sorted(
+            f"arn:aws:cloudwatch:{env_config.region}:{env_config.account_id}:alarm:{name}" for name in watched
+        )
+        assert len(watched) == len(naming.DEPLOY_STAGES) + 1  # every target's health, and the probe's silence
 
     @pytest.mark.parametrize("kind", naming.CODEBUILD_PROJECTS)
     def test_each_project_has_its_own_role(self, pipeline_stack, env_config, kind):
@@ -371,6 +414,7 @@ def variant(tmp_path_factory):
     config = dataclasses.replace(
         staging,
         approval_required=True,
+        change_window=ChangeWindow(enabled=True, cron="* * 8-11 ? * TUE,WED *", time_zone="Europe/Berlin"),
         github=GitHubSource(
             owner="acme",
             repo="worker",
@@ -395,3 +439,8 @@ def test_config_switches_on_approval_and_path_filters(variant):
         "file_paths": {"includes": ["src/**"], "excludes": ["docs/**", "*.md"]},
     }
     assert stage(variant, "Source")["action"][0]["configuration"]["FullRepositoryId"] == "acme/worker"
+    window = {r["name"]: r for r in stage(variant, "ProductionEnv")["before_entry"]["condition"]["rule"]}
+    assert window[naming.CHANGE_WINDOW_RULE]["configuration"] == {
+        "Cron": "* * 8-11 ? * TUE,WED *",
+        "TimeZone": "Europe/Berlin",
+    }

@@ -31,6 +31,7 @@ CLASSES = (
     config_module.DeployTarget,
     config_module.BuildSettings,
     config_module.ApplicationCommands,
+    config_module.ChangeWindow,
     config_module.ArtifactLifecycle,
     config_module.StateBackend,
 )

@@ -36,6 +36,16 @@ SOURCE_ACTION = "GitHub"
 # alarm for the health-check duration and rolls back if it fires.
 BAKE_TARGETS = ("staging", "production")
 
+# The rules of the deploy stages' entry condition, by name (the console, the
+# override audit and the docs show them). Every deploy stage is entered only
+# while its target's health alarm is not in ALARM; the production stage only
+# within its change window, where one is configured.
+INCIDENT_GATE_RULE = "NotDuringAnIncident"
+CHANGE_WINDOW_RULE = "InChangeWindow"
+# Stages that retry their failed actions once, automatically, instead of
+# rolling back (a stage has one on-failure result; deploy stages roll back).
+RETRY_STAGES = (BUILD_STAGE,)
+
 # The CodeBuild projects, by kind (`kiro-pipeline-{env}-{kind}`): snapshots of
 # topology/projects.py's table, for readers that want a constant. The stacks
 # read the table itself.
