@@ -26,6 +26,8 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # Records that are not deployments share the table under their own prefixes.
 ROLLBACK_PREFIX = "rollback#"
 NOTIFICATION_PREFIX = "notification#"
+# A break-glass override of a stage condition (python -m ops override).
+OVERRIDE_PREFIX = "override#"
 
 
 def format_time(moment: datetime) -> str:
@@ -47,8 +49,8 @@ def key(deployment_id: str) -> dict[str, dict[str, str]]:
 
 
 def is_deployment(deployment_id: str) -> bool:
-    """Whether a record is a pipeline execution (not a rollback or notification claim)."""
-    return not deployment_id.startswith((ROLLBACK_PREFIX, NOTIFICATION_PREFIX))
+    """Whether a record is a pipeline execution (not a rollback, a notification claim or an override)."""
+    return not deployment_id.startswith((ROLLBACK_PREFIX, NOTIFICATION_PREFIX, OVERRIDE_PREFIX))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from ops.commands import (
     deployer_roles,
     deployments,
     health,
+    override,
     parameters,
     preflight,
     rollback,
@@ -38,6 +39,7 @@ _MODULES = (
     approval,
     stop,
     rollback,
+    override,
     alarms,
 )
 _ALL = {name: command for module in _MODULES for name, command in module.COMMANDS.items()}
@@ -57,6 +59,7 @@ ORDER = (
     "reject",
     "stop",
     "rollback",
+    "override",
     "deployments",
     "alarms",
 )

@@ -1,0 +1,146 @@
+"""The break-glass: let an execution past a stage condition that holds it
+(python -m ops override ENV --stage STAGE --reason "...").
+
+Entry conditions keep a deploy stage shut while its target is in ALARM (an
+incident) and, for production, outside its change window; the bake
+(on-success) condition rolls back while the target is unhealthy. When a
+person decides to go anyway (the hotfix for that incident, an urgent fix on
+a Friday), this command calls OverrideStageCondition, and leaves behind:
+
+- an audit record in the deployments table (`override#{stage}#{time}`): who
+  (the caller's identity), when, why, which execution, which condition and
+  the state of its rules at that moment. It is written before the override:
+  no audit, no override;
+- a message on the deployments topic, so the team sees it happen.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from functions.shared import records
+from ops.arguments import Command
+from ops.aws import AWS_ERRORS, EXIT_USAGE, OpsError, explain
+from ops.common import Context, iso, pipeline_state
+from topology import naming
+
+CONDITIONS = {"before-entry": "BEFORE_ENTRY", "on-success": "ON_SUCCESS"}
+# The record's status: written before the call, then its outcome.
+REQUESTED, OVERRIDDEN, FAILED = "OVERRIDE_REQUESTED", "OVERRIDDEN", "OVERRIDE_FAILED"
+
+
+def _held_execution(stage_state: dict, condition: str) -> str | None:
+    """The execution the condition holds: the one waiting to enter the stage
+    (entry), or the one in it (bake)."""
+    if condition == "BEFORE_ENTRY":
+        waiting = (stage_state.get("inboundExecution") or {}).get("pipelineExecutionId")
+        if waiting:
+            return waiting
+    return (stage_state.get("latestExecution") or {}).get("pipelineExecutionId")
+
+
+def _rules(stage_state: dict, condition: str) -> dict[str, str]:
+    """Each rule of the condition, with its latest status (what was overridden)."""
+    key = "beforeEntryConditionState" if condition == "BEFORE_ENTRY" else "onSuccessConditionState"
+    found = {}
+    for state in (stage_state.get(key) or {}).get("conditionStates", []):
+        for rule in state.get("ruleStates", []):
+            found[rule["ruleName"]] = (rule.get("latestExecution") or {}).get("status", "unknown")
+    return found
+
+
+def cmd_override(ctx: Context, args) -> int:
+    reason = (args.reason or "").strip()
+    if not reason:
+        raise OpsError("--reason must say why the condition is overridden; it is kept in the audit record", EXIT_USAGE)
+    if args.stage not in naming.DEPLOY_STAGES.values():
+        raise OpsError(f"--stage must be one of {', '.join(naming.DEPLOY_STAGES.values())}", EXIT_USAGE)
+    condition = CONDITIONS[args.condition]
+    stage_state = next((s for s in pipeline_state(ctx).get("stageStates", []) if s["stageName"] == args.stage), {})
+    execution = args.execution or _held_execution(stage_state, condition)
+    if not execution:
+        raise OpsError(f"no execution is at {args.stage}'s {args.condition} condition; name one with --execution")
+    rules = _rules(stage_state, condition)
+    caller = ctx.client("sts").get_caller_identity()["Arn"]
+    now = iso(datetime.now(UTC))
+    key = f"{records.OVERRIDE_PREFIX}{args.stage}#{now}"
+    store = ctx.store()
+    try:
+        store.claim(
+            key,
+            {
+                records.INDEX_PARTITION: ctx.config.name,
+                records.INDEX_SORT: now,
+                "status": REQUESTED,
+                "stage": args.stage,
+                "conditionType": condition,
+                "pipelineName": ctx.names.pipeline,
+                "pipelineExecutionId": execution,
+                "reason": reason,
+                "overriddenBy": caller,
+                "rules": rules or {"(not reported)": "unknown"},
+                records.EXPIRES: records.expires_at(now, ctx.config.deployment_record_ttl_days),
+            },
+        )
+    except AWS_ERRORS as error:
+        raise explain(error, "writing the audit record (no audit, no override)") from error
+    try:
+        ctx.client("codepipeline").override_stage_condition(
+            pipelineName=ctx.names.pipeline,
+            stageName=args.stage,
+            pipelineExecutionId=execution,
+            conditionType=condition,
+        )
+    except AWS_ERRORS as error:
+        failure = explain(error, f"overriding {args.stage}'s {args.condition} condition")
+        store.update(key, status=FAILED, failureReason=str(failure))
+        raise failure from error
+    store.update(key, status=OVERRIDDEN)
+    lines = [
+        f"✓ {args.stage} {args.condition} condition overridden for execution {execution} by {caller}",
+        f"  reason: {reason}",
+        f"  audit record: {key} in {ctx.names.deployments_table}",
+    ]
+    lines.append(_announce(ctx, args.stage, args.condition, execution, caller, reason, rules))
+    ctx.emit({"record": key, "stage": args.stage, "condition": condition, "execution": execution}, lines)
+    return 0
+
+
+def _announce(ctx: Context, stage: str, condition: str, execution: str, caller: str, reason: str, rules) -> str:
+    """Tell the deployments topic; a failure here is reported, not fatal (the record stands)."""
+    held = ", ".join(f"{name} {status}" for name, status in sorted(rules.items())) or "not reported"
+    try:
+        ctx.client("sns").publish(
+            TopicArn=ctx.arn("sns", ctx.names.topic("deployments")),
+            Subject=f"Stage condition overridden: {ctx.names.pipeline} {stage}"[:100],
+            Message=(
+                f"{caller} overrode the {condition} condition of {stage} in {ctx.names.pipeline} "
+                f"for execution {execution}.\nReason: {reason}\nRules at the time: {held}"
+            ),
+        )
+        return "  announced on the deployments topic"
+    except AWS_ERRORS as error:
+        return f"! not announced on the deployments topic ({explain(error, 'publishing')}); tell the team"
+
+
+def arguments_override(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stage", required=True, help="the deploy stage whose condition holds the execution")
+    parser.add_argument("--reason", required=True, help="why; kept in the audit record and announced")
+    parser.add_argument(
+        "--condition",
+        choices=sorted(CONDITIONS),
+        default="before-entry",
+        help="the entry condition (incident gate, change window; default) or the bake",
+    )
+    parser.add_argument("--execution", help="the execution to let through (default: the one the condition holds)")
+
+
+COMMANDS = {
+    "override": Command(
+        cmd_override,
+        "Break-glass: let an execution past a stage condition, with an audit record",
+        'override production --stage ProductionEnv --reason "Hotfix for INC-42"',
+        arguments=arguments_override,
+    ),
+}
