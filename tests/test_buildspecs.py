@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modules.pipeline import BUILDSPECS, buildspec_file
+from modules.build_project import BUILDSPECS, buildspec_file
 from topology import naming
 from topology.naming import METRICS_NAMESPACE
 

@@ -10,7 +10,7 @@ import pytest
 
 from environments import GitHubSource, load
 from environments.config import ChangeWindow
-from modules.pipeline import buildspec_file
+from modules.build_project import buildspec_file
 from tests.support.synth import SynthesizedStack, condition, statement_by_sid
 from tests.support.templates import unescape
 from topology import naming

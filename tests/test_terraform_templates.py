@@ -15,8 +15,8 @@ import json
 import pytest
 
 from environments import ApplicationCommands, load
+from modules.build_project import buildspec_file
 from modules.literal import literal, literal_json
-from modules.pipeline import buildspec_file
 from tests.support.synth import SynthesizedStack
 from tests.support.templates import stray_templates, template_sequences, unescape
 from tests.support.terraform import terraform, write_config
