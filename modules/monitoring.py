@@ -417,7 +417,9 @@ class MonitoringStack(BaseStack):
                 ),
                 Statement(
                     sid="LookUpCommits",
-                    actions=["codepipeline:GetPipelineExecution"],
+                    # The commit (GetPipelineExecution) and its author time
+                    # (the Source action's output variables) for lead time.
+                    actions=["codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions"],
                     resources=[self.pipeline.pipeline_arn],
                 ),
             ],

@@ -115,7 +115,64 @@ def expect_commit(recorder, execution_id="exec-1", commit="3f2a9c1"):
     )
 
 
+def expect_source(recorder, execution_id="exec-1", author_date="2026-11-21T16:05:09+01:00"):
+    """ListActionExecutions as the API answers it (the Stubber checks the shape
+    against botocore's model): the Source action's output variables."""
+    source = {
+        "pipelineExecutionId": execution_id,
+        "actionName": "GitHub",
+        "stageName": "Source",
+        "status": "Succeeded",
+        "input": {
+            "actionTypeId": {
+                "category": "Source",
+                "owner": "AWS",
+                "provider": "CodeStarSourceConnection",
+                "version": "1",
+            },
+            "namespace": "SourceVariables",
+        },
+        "output": {
+            "outputVariables": {
+                "AuthorDate": author_date,
+                "BranchName": "main",
+                "CommitId": "3f2a9c1e",
+                "CommitMessage": "Fix the thing",
+                "ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/x",
+                "FullRepositoryName": "your-org/kiro-codebuild-worker",
+            }
+        },
+    }
+    build = {**source, "actionName": "Build", "stageName": "Build", "output": {"outputVariables": {}}}
+    build["input"] = {"actionTypeId": {**source["input"]["actionTypeId"], "category": "Build", "provider": "CodeBuild"}}
+    recorder.stub.add_response(
+        "list_action_executions",
+        {"actionExecutionDetails": [build, source]},
+        {"pipelineName": PIPELINE, "filter": {"pipelineExecutionId": execution_id}, "maxResults": 100},
+    )
+
+
 class TestRecorder:
+    def test_a_final_execution_records_its_commits_author_time_once(self, recorder):
+        expect_commit(recorder)
+        recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))
+        expect_source(recorder)
+        recorder.handler(events.execution("SUCCEEDED", "2026-11-22T04:20:30Z"))
+        recorder.stub.assert_no_pending_responses()
+        record = item("exec-1")
+        # AuthorDate's offset is normalized to UTC, the record's time format.
+        assert record["commitAuthorTime"] == "2026-11-21T15:05:09Z" and record["commitId"] == "3f2a9c1"
+        # A duplicate final event does not ask again (no response is queued: a call would fail the Stubber).
+        recorder.handler(events.execution("SUCCEEDED", "2026-11-22T04:20:30Z"))
+        recorder.stub.assert_no_pending_responses()
+
+    def test_an_unreadable_author_date_is_left_out_and_the_record_stands(self, recorder):
+        expect_commit(recorder)
+        recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))
+        expect_source(recorder, author_date="last Tuesday")
+        assert recorder.handler(events.execution("FAILED", "2026-11-22T04:20:30Z"))["result"] == "recorded"
+        assert "commitAuthorTime" not in item("exec-1") and item("exec-1")["status"] == "FAILED"
+
     def test_a_run_in_order(self, recorder):
         expect_commit(recorder)
         assert recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))["result"] == "recorded"

@@ -82,6 +82,8 @@ def handler(event, context=None) -> dict:
         applied.append(update.purpose)
         if update.purpose == "start":
             _record_commit(aws, decision.deployment_id, parsed.pipeline)
+    if decision.look_up_source and logic.needs_source(decision, record if applied else aws.get(decision.deployment_id)):
+        _record_source(aws, decision.deployment_id, parsed.pipeline)
     if decision.check_metrics:
         # Decided from the record, so a retry after a lost publication still
         # publishes, and a duplicate never publishes twice.
@@ -98,6 +100,17 @@ def _record_commit(aws: Recorder, deployment_id: str, pipeline: str) -> None:
     except AWS_ERRORS as error:
         # The record stands without it; the commit is informational.
         log.warning("could not look up the commit", error=str(error))
+
+
+def _record_source(aws: Recorder, deployment_id: str, pipeline: str) -> None:
+    try:
+        values = logic.source_revision(aws.source_revision(deployment_id, pipeline))
+        if values:
+            aws.keep_source(deployment_id, values)
+        log.info("recorded the source revision", **values)
+    except AWS_ERRORS as error:
+        # The record stands without it; lead time skips this deployment.
+        log.warning("could not look up the source revision", error=str(error))
 
 
 def _publish_pending(aws: Recorder, deployment_id: str, record: dict | None, token: str) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared import fields
+from shared import fields, records
 from shared.executions import ROLLBACK, execution_type
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
 from shared.records import Metrics, Update, expires_at  # noqa: F401  (Update: part of this module's interface)
@@ -64,6 +64,9 @@ class Plan:
     # Whether the record may now hold metrics to publish (a final state, or
     # the start that completes a duration).
     check_metrics: bool = False
+    # Whether to read the source revision (commit and author time, for lead
+    # time): once the execution is final, its Source action has reported.
+    look_up_source: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,33 @@ def _execution_plan(event: Event, deployment_id: str, common: dict, absent: dict
                 purpose="start",
             )
         )
-    return Plan(deployment_id, status, tuple(updates), check_metrics=final or started)
+    return Plan(deployment_id, status, tuple(updates), check_metrics=final or started, look_up_source=final)
+
+
+def needs_source(plan: Plan, record: dict[str, Any] | None) -> bool:
+    """Look the source up once per execution: when it is final and the record
+    has no author time yet (a duplicate final event finds it set)."""
+    return plan.look_up_source and not (record or {}).get(records.COMMIT_AUTHOR_TIME)
+
+
+def source_revision(action_details: list[dict[str, Any]]) -> dict[str, str]:
+    """The commit and its author time, from ListActionExecutions' details: the
+    output variables (CommitId, AuthorDate) of the execution's succeeded
+    Source action. {} when there is none; an unreadable date is left out."""
+    for detail in action_details:
+        category = ((detail.get("input") or {}).get("actionTypeId") or {}).get("category")
+        variables = (detail.get("output") or {}).get("outputVariables") or {}
+        if category != "Source" or detail.get("status") != "Succeeded" or not variables:
+            continue
+        found = {}
+        if isinstance(variables.get("CommitId"), str) and variables["CommitId"]:
+            found["commitId"] = variables["CommitId"][:64]
+        try:
+            found[records.COMMIT_AUTHOR_TIME] = records.format_time(datetime.fromisoformat(variables["AuthorDate"]))
+        except (KeyError, TypeError, ValueError):
+            pass
+        return found
+    return {}
 
 
 def duration_seconds(record: dict[str, Any]) -> int | None:

@@ -23,6 +23,8 @@ INDEX_SORT = "startTime"
 EXPIRES = "expiresAt"
 # Every time on a record: ISO 8601 UTC to the second, which sorts in time order.
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# The head commit's author time (CodeConnections' AuthorDate): lead time starts there.
+COMMIT_AUTHOR_TIME = "commitAuthorTime"
 # Records that are not deployments share the table under their own prefixes.
 ROLLBACK_PREFIX = "rollback#"
 NOTIFICATION_PREFIX = "notification#"
