@@ -1,0 +1,184 @@
+"""The DORA metrics of one environment's pipeline, from its deployment records.
+
+Pure: no boto3. `ops dora` reads the records and calls `measure`; the same
+function can serve a scheduled publisher. Each metric comes with its DORA
+performance band and the number of deployments (or failures) it rests on, so
+a figure from two deployments is not read as a trend.
+
+What counts (docs/delivery-controls.md says the same, with the limits):
+- a **deployment** is a STANDARD execution that passed the last deploy stage
+  (ProductionEnv): it changed what the environment's production target runs;
+- a **failed deployment** is a STANDARD execution that failed in a deploy
+  stage, or a deployment that was rolled back afterwards (the rollback
+  function's record names it);
+- **recovery** from a failure is the next successful deployment or
+  successful rollback execution after it;
+- **rework** is a deployment or rollback that recovers from a failure: work
+  done again because a change failed (DORA's 2024 rework rate);
+- **lead time** runs from the head commit's author time (CodeConnections'
+  AuthorDate) to the deployment's end. It is the author time, not the merge
+  time: a commit written long before it was merged looks slow.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import records
+
+LAST_STAGE = "ProductionEnv"
+DEPLOY_STAGES = ("TestEnv", "StagingEnv", "ProductionEnv")
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+# The bands. Frequency, lead time and recovery follow the DORA report's
+# wording (on demand / daily / weekly / monthly; under an hour / a day / a
+# week). The report's change-failure clusters are not monotonic (2024: elite
+# 5 %, high 20 %, medium 10 %, low 40 %), so these thresholds are ours: 5, 10
+# and 20 %. Rework rate has no published bands.
+FREQUENCY_BANDS = ((1.0, "elite"), (1 / 7, "high"), (1 / 30, "medium"))  # deployments per day, at least
+LEAD_TIME_BANDS = ((DAY, "elite"), (7 * DAY, "high"), (30 * DAY, "medium"))  # median, under
+FAILURE_RATE_BANDS = ((0.05, "elite"), (0.10, "high"), (0.20, "medium"))  # rate, at most
+RECOVERY_BANDS = ((HOUR, "elite"), (DAY, "high"), (7 * DAY, "medium"))  # median, under
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    value: float | None  # None when there is nothing to measure
+    unit: str
+    band: str  # elite, high, medium, low, or "n/a"
+    rests_on: int  # deployments (or failures) behind the figure
+    detail: dict[str, float] | None = None  # median and p90, where the metric has them
+
+
+def _time(text: Any) -> datetime | None:
+    try:
+        return records.parse_time(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _standard(record: dict) -> bool:
+    return record.get("executionType", "STANDARD") != "ROLLBACK" and records.is_deployment(record[records.KEY])
+
+
+def deployments(items: list[dict]) -> list[dict]:
+    """Successful deployments, oldest first."""
+    done = [
+        r for r in items if _standard(r) and LAST_STAGE in (r.get("succeededStages") or ()) and _time(r.get("endTime"))
+    ]
+    return sorted(done, key=lambda r: r["endTime"])
+
+
+def failures(items: list[dict]) -> list[tuple[str, datetime]]:
+    """(execution, when it failed), oldest first: failed deploy stages, and
+    deployments rolled back afterwards."""
+    found: dict[str, datetime] = {}
+    for r in items:
+        if _standard(r) and r.get("status") == "FAILED" and r.get("stage") in DEPLOY_STAGES and _time(r.get("endTime")):
+            found[r[records.KEY]] = _time(r["endTime"])
+    for r in items:
+        rolled_back = r.get("rolledBackExecutionId")
+        when = _time(r.get(records.INDEX_SORT))
+        if r[records.KEY].startswith(records.ROLLBACK_PREFIX) and rolled_back and when:
+            found[rolled_back] = min(found.get(rolled_back, when), when)
+    return sorted(found.items(), key=lambda pair: pair[1])
+
+
+def recoveries(items: list[dict]) -> list[datetime]:
+    """When service was restored: successful deployments and successful rollback executions."""
+    restored = [_time(r["endTime"]) for r in deployments(items)]
+    restored += [
+        _time(r.get("endTime"))
+        for r in items
+        if r.get("executionType") == "ROLLBACK" and r.get("status") == "SUCCEEDED" and _time(r.get("endTime"))
+    ]
+    return sorted(restored)
+
+
+def _band(value: float | timedelta, bands, lower_is_better: bool) -> str:
+    for threshold, band in bands:
+        if (value < threshold) if lower_is_better else (value >= threshold):
+            return band
+    return "low"
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: a value that happened, never an interpolation."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-int(fraction * 100) * len(ordered) // 100) - 1)]
+
+
+def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
+    """The five metrics over [start, end), from the environment's records
+    (which may reach further back: a recovery can start before the window)."""
+    window = [r for r in items if _in(r, start, end)]
+    deployed = deployments(window)
+    failed = [(e, t) for e, t in failures(items) if start <= t < end]
+    days = max((end - start) / DAY, 1e-9)
+    rate = len(deployed) / days
+    metrics = [
+        Metric("DeploymentFrequency", round(rate, 4), "per day", _band(rate, FREQUENCY_BANDS, False), len(deployed))
+    ]
+
+    leads = [
+        (_time(r["endTime"]) - _time(r[records.COMMIT_AUTHOR_TIME])).total_seconds()
+        for r in deployed
+        if _time(r.get(records.COMMIT_AUTHOR_TIME))
+    ]
+    metrics.append(_timed("LeadTimeForChanges", leads, LEAD_TIME_BANDS))
+
+    attempts = len(deployed) + sum(1 for e, _ in failed if e not in {r[records.KEY] for r in deployed})
+    failure_rate = len(failed) / attempts if attempts else None
+    band = (
+        "n/a"
+        if failure_rate is None
+        else next((b for at_most, b in FAILURE_RATE_BANDS if failure_rate <= at_most), "low")
+    )
+    metrics.append(Metric("ChangeFailureRate", _round(failure_rate), "ratio", band, attempts))
+
+    restored = recoveries(items)
+    recovery_seconds, rework = [], set()
+    for _, when in failed:
+        after = next((t for t in restored if t > when), None)
+        if after:
+            recovery_seconds.append((after - when).total_seconds())
+            rework.add(after)
+    metrics.append(_timed("FailedDeploymentRecoveryTime", recovery_seconds, RECOVERY_BANDS, rests_on=len(failed)))
+
+    changes = len(deployed) + sum(
+        1 for t in restored if start <= t < end and t not in {_time(r["endTime"]) for r in deployed}
+    )
+    rework_in_window = sum(1 for t in rework if start <= t < end)
+    metrics.append(
+        Metric("DeploymentReworkRate", _round(rework_in_window / changes if changes else None), "ratio", "n/a", changes)
+    )
+    return metrics
+
+
+def _in(record: dict, start: datetime, end: datetime) -> bool:
+    when = _time(record.get("endTime")) or _time(record.get(records.INDEX_SORT))
+    return when is not None and start <= when < end
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _timed(name: str, seconds: list[float], bands, rests_on: int | None = None) -> Metric:
+    if not seconds:
+        return Metric(name, None, "seconds", "n/a", rests_on if rests_on is not None else 0)
+    median = statistics.median(seconds)
+    p90 = _percentile(seconds, 0.9)
+    band = _band(timedelta(seconds=median), bands, True)
+    return Metric(
+        name,
+        median,
+        "seconds",
+        band,
+        rests_on if rests_on is not None else len(seconds),
+        {"median": median, "p90": p90},
+    )

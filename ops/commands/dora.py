@@ -1,0 +1,67 @@
+"""The DORA metrics of an environment's pipeline (python -m ops dora ENV [--days 30] [--json]).
+
+Read from the deployment records (functions/shared/dora.py says what counts);
+each metric with its DORA band and the number of deployments it rests on.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+
+from functions.shared import dora
+from ops.arguments import Command, bounded
+from ops.common import Context, iso
+
+# Recovery can start before the window: read this much further back.
+LOOKBACK_MARGIN = timedelta(days=30)
+
+
+def _shown(metric: dora.Metric) -> str:
+    if metric.value is None:
+        return "no data"
+    if metric.unit == "seconds":
+        median, p90 = metric.detail["median"], metric.detail["p90"]
+        return f"median {timedelta(seconds=round(median))}, p90 {timedelta(seconds=round(p90))}"
+    if metric.unit == "ratio":
+        return f"{metric.value:.1%}"
+    return f"{metric.value:.2f} {metric.unit}"
+
+
+def cmd_dora(ctx: Context, args) -> int:
+    end = datetime.now(UTC)
+    start = end - timedelta(days=args.days)
+    items = list(ctx.store().recent(ctx.config.name, since=iso(start - LOOKBACK_MARGIN)))
+    metrics = dora.measure(items, start, end)
+    lines = [f"DORA metrics of {ctx.names.pipeline}, {iso(start)} to {iso(end)} ({args.days} days):"]
+    for m in metrics:
+        lines.append(f"  {m.name:30} {_shown(m):40} band {m.band:7} (rests on {m.rests_on})")
+    data = {
+        "environment": ctx.config.name,
+        "start": iso(start),
+        "end": iso(end),
+        "metrics": [
+            {
+                "name": m.name,
+                "value": m.value,
+                "unit": m.unit,
+                "band": m.band,
+                "restsOn": m.rests_on,
+                **(m.detail or {}),
+            }
+            for m in metrics
+        ],
+    }
+    ctx.emit(data, lines)
+    return 0
+
+
+def arguments_dora(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--days", type=bounded(int, 1, 3650, "days"), default=30)
+
+
+COMMANDS = {
+    "dora": Command(
+        cmd_dora, "DORA metrics of the environment's pipeline", "dora production --days 30", arguments_dora
+    ),
+}

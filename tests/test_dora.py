@@ -1,0 +1,173 @@
+"""DORA metrics (functions/shared/dora.py, python -m ops dora) on seeded
+ledgers whose answers are worked out by hand below, and end to end on moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from environments import load
+from functions.shared import dora, records
+from functions.shared.store import Store
+from ops import cli, common
+from tests.support.sessions import StubbingSession
+from tests.support.tables import create_contract_table
+
+ALL_STAGES = {"TestEnv", "StagingEnv", "ProductionEnv"}
+
+
+def ledger(base: datetime) -> list[dict]:
+    """A month of one environment, times relative to `base` (day 0, 00:00 UTC)."""
+
+    def at(day: float, hour: float = 0) -> str:
+        return records.format_time(base + timedelta(days=day, hours=hour))
+
+    def deployed(key, day, hour, author=None):
+        item = {
+            records.KEY: key,
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(day, hour - 1),
+            "status": "SUCCEEDED",
+            "executionType": "STANDARD",
+            "succeededStages": set(ALL_STAGES),
+            "endTime": at(day, hour),
+        }
+        if author is not None:
+            item[records.COMMIT_AUTHOR_TIME] = at(*author)
+        return item
+
+    return [
+        deployed("d0", -11, 12, author=(-11, 10)),  # before the window: not counted
+        deployed("d1", 2, 12, author=(2, 10)),  # lead 2 h
+        deployed("d2", 5, 12, author=(4, 12)),  # lead 24 h
+        # f1 fails in StagingEnv: a change failure; d3 recovers 3 h later (rework).
+        {
+            records.KEY: "f1",
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(6, 11),
+            "status": "FAILED",
+            "stage": "StagingEnv",
+            "executionType": "STANDARD",
+            "succeededStages": {"TestEnv"},
+            "endTime": at(6, 12),
+        },
+        deployed("d3", 6, 15, author=(6, 14)),  # lead 1 h
+        deployed("d4", 10, 12, author=(8, 12)),  # lead 48 h; then rolled back: a change failure
+        {
+            records.KEY: f"{records.ROLLBACK_PREFIX}ProductionEnv#d4",
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(10, 12.5),
+            "status": "ROLLBACK_SUCCEEDED",
+            "rolledBackExecutionId": "d4",
+        },
+        {  # the rollback execution: recovery 20 min after the failure (rework)
+            records.KEY: "rb1",
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(10, 12.6),
+            "status": "SUCCEEDED",
+            "executionType": "ROLLBACK",
+            "succeededStages": {"ProductionEnv"},
+            "endTime": at(10, 12 + 50 / 60),
+        },
+        {  # failed in Build: never deployed, so not a change failure (the Build stage retries)
+            records.KEY: "r1",
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(12, 1),
+            "status": "FAILED",
+            "stage": "Build",
+            "executionType": "STANDARD",
+            "endTime": at(12, 2),
+        },
+        deployed("d5", 20, 12),  # no author time (an older record): not in lead time
+        {  # stopped before production: not a deployment
+            records.KEY: "s1",
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(21, 1),
+            "status": "STOPPED",
+            "executionType": "STANDARD",
+            "succeededStages": {"TestEnv"},
+            "endTime": at(21, 2),
+        },
+        {records.KEY: f"{records.OVERRIDE_PREFIX}ProductionEnv#x", records.INDEX_SORT: at(22), "status": "OVERRIDDEN"},
+    ]
+
+
+BASE = datetime(2026, 11, 1, tzinfo=UTC)
+START, END = BASE - timedelta(days=1), BASE + timedelta(days=29)  # 30 days
+
+
+def by_name(metrics):
+    return {m.name: m for m in metrics}
+
+
+def test_every_metric_against_its_hand_computed_value():
+    m = by_name(dora.measure(ledger(BASE), START, END))
+    # d1..d5: 5 deployments in 30 days = 0.1667 a day; weekly or better: high.
+    assert (m["DeploymentFrequency"].value, m["DeploymentFrequency"].band) == (0.1667, "high")
+    assert m["DeploymentFrequency"].rests_on == 5
+    # Leads 2 h, 24 h, 1 h, 48 h: median (2 h + 24 h) / 2 = 13 h = 46 800 s (under a day: elite);
+    # p90 by nearest rank: the 4th of 4 = 48 h.
+    lead = m["LeadTimeForChanges"]
+    assert (lead.value, lead.detail["p90"], lead.band, lead.rests_on) == (46800, 172800, "elite", 4)
+    # Failures f1 and d4 over 6 attempts (5 deployments and f1): 33.3 %: low.
+    cfr = m["ChangeFailureRate"]
+    assert (cfr.value, cfr.band, cfr.rests_on) == (0.3333, "low", 6)
+    # f1 -> d3: 3 h; d4's rollback -> rb1: 20 min. Median 6 000 s (under a day): high.
+    recovery = m["FailedDeploymentRecoveryTime"]
+    assert (recovery.value, recovery.detail["p90"], recovery.band, recovery.rests_on) == (6000, 10800, "high", 2)
+    # d3 and rb1 were rework, of 6 changes (5 deployments and rb1).
+    assert (m["DeploymentReworkRate"].value, m["DeploymentReworkRate"].band) == (0.3333, "n/a")
+
+
+def test_an_empty_window_measures_nothing_rather_than_zero_risk():
+    m = by_name(dora.measure(ledger(BASE), END + timedelta(days=100), END + timedelta(days=130)))
+    assert (m["DeploymentFrequency"].value, m["DeploymentFrequency"].band) == (0, "low")
+    for name in ("LeadTimeForChanges", "ChangeFailureRate", "FailedDeploymentRecoveryTime", "DeploymentReworkRate"):
+        assert (m[name].value, m[name].band, m[name].rests_on) == (None, "n/a", 0), name
+
+
+def test_a_single_deployment():
+    one = [r for r in ledger(BASE) if r[records.KEY] == "d2"]
+    m = by_name(dora.measure(one, START, END))
+    assert (m["DeploymentFrequency"].value, m["DeploymentFrequency"].band) == (0.0333, "medium")  # monthly
+    assert (m["LeadTimeForChanges"].value, m["LeadTimeForChanges"].detail["p90"]) == (86400, 86400)
+    assert m["LeadTimeForChanges"].band == "high"  # a day, not under a day
+    assert (m["ChangeFailureRate"].value, m["ChangeFailureRate"].band) == (0.0, "elite")
+
+
+def test_a_failure_just_before_the_window_still_counts_its_recovery_inside_only_if_it_failed_inside():
+    items = ledger(BASE)
+    m = by_name(dora.measure(items, BASE + timedelta(days=6, hours=13), END))  # after f1 failed, before d3
+    assert m["FailedDeploymentRecoveryTime"].rests_on == 1  # only d4's rollback
+    assert m["FailedDeploymentRecoveryTime"].value == 1200
+
+
+@pytest.fixture
+def aws(aws_credentials, monkeypatch):
+    with mock_aws():
+        session = StubbingSession()
+        monkeypatch.setattr(common, "session", lambda region, profile: session)
+        yield session
+
+
+def test_ops_dora_end_to_end_on_moto(aws, capsys):
+    names = load("test").names
+    client = boto3.client("dynamodb")
+    create_contract_table(client, names.deployments_table, names.deployments_index)
+    store = Store(client, names.deployments_table, names.deployments_index)
+    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=28)
+    for item in ledger(base):
+        store.claim(item[records.KEY], {records.INDEX_PARTITION: "test", **item})
+    assert cli.main(["dora", "test", "--days", "30", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    got = {m["name"]: m for m in report["metrics"]}
+    assert got["DeploymentFrequency"]["restsOn"] == 5 and got["DeploymentFrequency"]["band"] == "high"
+    assert (got["LeadTimeForChanges"]["median"], got["LeadTimeForChanges"]["p90"]) == (46800, 172800)
+    assert (got["ChangeFailureRate"]["value"], got["FailedDeploymentRecoveryTime"]["median"]) == (0.3333, 6000)
+    assert cli.main(["dora", "test"]) == 0
+    text = capsys.readouterr().out
+    assert "LeadTimeForChanges" in text and "median 13:00:00, p90 2 days, 0:00:00" in text and "band elite" in text
