@@ -320,8 +320,9 @@ class EnvironmentConfig:
     coverage_threshold_percent: int = 80
     # A pipeline execution longer than this raises the duration alarm.
     deployment_duration_threshold_minutes: int = 60
-    # Deployment records expire (DynamoDB TTL) after this many days.
-    deployment_record_ttl_days: int = 90
+    # Deployment records expire (DynamoDB TTL) after this many days. The
+    # default keeps 13 months and a margin, the history DORA's yearly view needs.
+    deployment_record_ttl_days: int = 400
     # Refuse to delete the deployments table and KMS key by accident.
     deletion_protection: bool = False
     # Days a scheduled KMS key deletion waits (7-30); it can be cancelled meanwhile.

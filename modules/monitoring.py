@@ -82,6 +82,19 @@ class PipelineMetric:
     alarm: AlarmRule | None = None
 
 
+# The window of the published DORA metrics (`python -m ops dora --days` reads any).
+DORA_WINDOW_DAYS = 30
+# The DORA figures, published hourly by the dora-metrics function over the
+# last DORA_WINDOW_DAYS (functions/shared/dora.py); graphed, not alarmed.
+DORA_METRICS = (
+    PipelineMetric("DeploymentFrequency", "Maximum", "DORA: deployment frequency (per day)"),
+    PipelineMetric("LeadTimeForChanges", "Maximum", "DORA: lead time and recovery time (median, seconds)"),
+    PipelineMetric("FailedDeploymentRecoveryTime", "Maximum", "DORA: lead time and recovery time (median, seconds)"),
+    PipelineMetric("ChangeFailureRate", "Maximum", "DORA: change failure and rework rates (%)"),
+    PipelineMetric("DeploymentReworkRate", "Maximum", "DORA: change failure and rework rates (%)"),
+)
+
+
 class MonitoringStack(BaseStack):
     def __init__(self, scope: Construct, config: EnvironmentConfig, core: CoreOutputs, pipeline: PipelineOutputs):
         super().__init__(scope, "monitoring", config)
@@ -104,6 +117,7 @@ class MonitoringStack(BaseStack):
         self.rollback = self._rollback_function()
         self.recorder = self._recorder_function()
         self.execution_age = self._execution_age_function()
+        self.dora_metrics = self._dora_metrics_function()
         self.slack = self._slack_function()
         self._dashboard()
 
@@ -235,6 +249,7 @@ class MonitoringStack(BaseStack):
                     "deployments",
                 ),
             ),
+            *DORA_METRICS,
         )
 
     def _pipeline_alarms(self) -> None:
@@ -514,6 +529,43 @@ class MonitoringStack(BaseStack):
         function.invoked_by_rule(rule, "execution_age")
         return function
 
+    def _dora_metrics_function(self) -> PythonFunction:
+        """Publishes the DORA metrics hourly, from the deployment records, for
+        the dashboard (the same computation as `python -m ops dora`)."""
+        core, names, config = self.core, self.names, self.config
+        function = self._function(
+            "dora_metrics",
+            package_name="deployment_recorder",
+            entry="dora_schedule",
+            purpose="dora-metrics",
+            log_group_id="dora_metrics_log_group",
+            timeout=120,
+            concurrency=1,
+            environment={
+                "TABLE_NAME": core.deployments_table_name,
+                "TABLE_INDEX": names.deployments_index,
+                "ENVIRONMENT": config.name,
+                "METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "WINDOW_DAYS": str(DORA_WINDOW_DAYS),
+            },
+            role_statements=[
+                Statement(
+                    sid="ReadDeploymentHistory",
+                    actions=["dynamodb:Query"],
+                    resources=[f"{core.deployments_table_arn}/index/{names.deployments_index}"],
+                ),
+            ],
+        )
+        rule = CloudwatchEventRule(
+            self,
+            "dora_metrics_schedule",
+            name=names.dora_metrics_schedule,
+            description="Publishes the DORA metrics of the last days from the deployment records",
+            schedule_expression="rate(1 hour)",
+        )
+        function.invoked_by_rule(rule, "dora_metrics")
+        return function
+
     def _slack_function(self) -> PythonFunction:
         """Posts every topic's notifications to Slack, with the webhook that
         `ops setup-secrets` stores, read at run time (never in state)."""
@@ -551,17 +603,18 @@ class MonitoringStack(BaseStack):
         panels: dict[str, list[tuple[str, str]]] = {}
         for row in self._pipeline_metrics():
             panels.setdefault(row.panel, []).append((row.name, row.statistic))
+        below = 6 * -(-len(panels) // 2)  # the graphs' rows, two a row
         widgets = [
             # Two graphs a row, in the table's order.
             *(
                 self._metric_widget(title, metrics, 6 * (i // 2), 12 * (i % 2))
                 for i, (title, metrics) in enumerate(panels.items())
             ),
-            self._health_widget(12),
+            self._health_widget(below),
             {
                 "type": "alarm",
                 "x": 0,
-                "y": 18,
+                "y": below + 6,
                 "width": 24,
                 "height": 4,
                 "properties": {"title": "Alarm status", "alarms": alarm_arns},

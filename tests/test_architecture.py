@@ -95,7 +95,10 @@ def test_the_check_finds_a_cycle():
 
 
 # Declarative policy tables: one statement after another, clearer whole.
-LONG_ALLOWED = {("modules/core.py", "_kms_key"), ("modules/build_project.py", "_project_statements")}
+LONG_ALLOWED = {
+    ("modules/core.py", "_kms_key"),
+    ("modules/build_project.py", "_project_statements"),
+}
 MAX_FUNCTION_LINES = 60
 
 

@@ -171,3 +171,72 @@ def test_ops_dora_end_to_end_on_moto(aws, capsys):
     assert cli.main(["dora", "test"]) == 0
     text = capsys.readouterr().out
     assert "LeadTimeForChanges" in text and "median 13:00:00, p90 2 days, 0:00:00" in text and "band elite" in text
+
+
+@pytest.fixture
+def scheduled(aws_credentials, monkeypatch):
+    from deployment_recorder import dora_schedule
+
+    names = load("test").names
+    for key, value in {
+        "TABLE_NAME": names.deployments_table,
+        "TABLE_INDEX": names.deployments_index,
+        "ENVIRONMENT": "test",
+        "METRICS_NAMESPACE": "KiroPipeline",
+        "WINDOW_DAYS": "30",
+    }.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        dora_schedule.config.cache_clear()
+        dora_schedule.clients.cache_clear()
+        client = boto3.client("dynamodb")
+        create_contract_table(client, names.deployments_table, names.deployments_index)
+        store = Store(client, names.deployments_table, names.deployments_index)
+        for item in ledger(BASE):
+            store.claim(item[records.KEY], {records.INDEX_PARTITION: "test", **item})
+        yield dora_schedule
+        dora_schedule.config.cache_clear()
+        dora_schedule.clients.cache_clear()
+
+
+def published(name: str, at: datetime) -> list[dict]:
+    return boto3.client("cloudwatch").get_metric_statistics(
+        Namespace="KiroPipeline",
+        MetricName=name,
+        Dimensions=[{"Name": "Environment", "Value": "test"}],
+        StartTime=at - timedelta(minutes=1),
+        EndTime=at + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Maximum", "SampleCount"],
+    )["Datapoints"]
+
+
+def test_the_hourly_publisher_puts_the_same_figures_at_the_schedules_hour(scheduled):
+    event = {"time": records.format_time(END + timedelta(minutes=7))}  # EventBridge's scheduled time
+    assert scheduled.handler(event) == {"result": "published", "metrics": 5}
+    (lead,) = published("LeadTimeForChanges", END)
+    assert (lead["Maximum"], lead["Unit"]) == (46800, "Seconds")
+    (rate,) = published("ChangeFailureRate", END)
+    assert (rate["Maximum"], rate["Unit"]) == (33.33, "Percent")
+    (frequency,) = published("DeploymentFrequency", END)
+    assert frequency["Maximum"] == 0.1667
+
+
+def test_nothing_to_measure_publishes_nothing_rather_than_zero(scheduled):
+    later = END + timedelta(days=200)
+    assert scheduled.handler({"time": records.format_time(later)}) == {"result": "published", "metrics": 1}
+    assert published("LeadTimeForChanges", later) == [] and published("ChangeFailureRate", later) == []
+    (frequency,) = published("DeploymentFrequency", later)  # zero deployments is a fact, and is published
+    assert frequency["Maximum"] == 0
+
+
+def test_the_publishers_request_is_valid_for_cloudwatch(scheduled):
+    """Units and shapes checked by botocore against CloudWatch's model."""
+    from botocore.stub import Stubber
+
+    data = scheduled.metric_data(dora.measure(ledger(BASE), START, END), "test", END)
+    assert {d["Unit"] for d in data} == {"Count", "Seconds", "Percent"}
+    client = boto3.client("cloudwatch")
+    with Stubber(client) as stub:
+        stub.add_response("put_metric_data", {}, {"Namespace": "KiroPipeline", "MetricData": data})
+        client.put_metric_data(Namespace="KiroPipeline", MetricData=data)

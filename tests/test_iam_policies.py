@@ -37,8 +37,10 @@ STAR_RESOURCE_ALLOWED = {
         "PublishPipelineMetrics",
     ): "PutMetricData has no resource type",
     ("monitoring", "health_probe_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
+    ("monitoring", "dora_metrics_role_policy_document", "PublishPipelineMetrics"): "PutMetricData has no resource type",
     # xray:PutTraceSegments and xray:PutTelemetryRecords have no resource type.
     ("monitoring", "rollback_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
+    ("monitoring", "dora_metrics_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     (
         "monitoring",
         "deployment_recorder_role_policy_document",

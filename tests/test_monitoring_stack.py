@@ -368,6 +368,9 @@ def test_dashboard(monitoring, env_config):
         "Deployment duration and running age (seconds)",
         "Rollbacks",
         "Test coverage (%)",
+        "DORA: deployment frequency (per day)",
+        "DORA: lead time and recovery time (median, seconds)",
+        "DORA: change failure and rework rates (%)",
         "Target health (1 = healthy), from the health probe",
         "Alarm status",
     ]
@@ -380,7 +383,21 @@ def test_dashboard(monitoring, env_config):
         "RollbackCount",
         "TestCoverage",
         "HealthCheckStatus",
+        # The five DORA metrics (issue: the dashboard shows them).
+        "DeploymentFrequency",
+        "LeadTimeForChanges",
+        "ChangeFailureRate",
+        "FailedDeploymentRecoveryTime",
+        "DeploymentReworkRate",
     }
+    # No widget overlaps another.
+    cells = [
+        (x, y)
+        for w in body["widgets"]
+        for x in range(w["x"], w["x"] + w["width"])
+        for y in range(w["y"], w["y"] + w["height"])
+    ]
+    assert len(cells) == len(set(cells))
     health = body["widgets"][-2]["properties"]["metrics"]
     assert [m[5] for m in health] == list(naming.DEPLOY_STAGES)
     alarm_widget = body["widgets"][-1]

@@ -37,6 +37,7 @@ def test_zip_entries_are_sorted_sources_with_fixed_time_and_mode(tmp_path):
         "rollback/handler.py",
         "rollback/logic.py",
         "shared/__init__.py",
+        "shared/dora.py",
         "shared/executions.py",
         "shared/fields.py",
         "shared/log.py",

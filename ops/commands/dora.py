@@ -34,6 +34,12 @@ def cmd_dora(ctx: Context, args) -> int:
     items = list(ctx.store().recent(ctx.config.name, since=iso(start - LOOKBACK_MARGIN)))
     metrics = dora.measure(items, start, end)
     lines = [f"DORA metrics of {ctx.names.pipeline}, {iso(start)} to {iso(end)} ({args.days} days):"]
+    kept = ctx.config.deployment_record_ttl_days
+    if args.days + LOOKBACK_MARGIN.days > kept:
+        lines.append(
+            f"! records are kept {kept} days (deployment_record_ttl_days): a {args.days}-day window "
+            "undercounts its oldest deployments and recoveries"
+        )
     for m in metrics:
         lines.append(f"  {m.name:30} {_shown(m):40} band {m.band:7} (rests on {m.rests_on})")
     data = {

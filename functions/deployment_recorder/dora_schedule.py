@@ -1,0 +1,102 @@
+"""Scheduled entry point: the DORA metrics, as CloudWatch metrics.
+
+Every hour (an EventBridge schedule) this measures the environment's last
+WINDOW_DAYS from its deployment records (shared/dora.py, the same function
+`python -m ops dora` calls) and publishes the five figures in the
+`KiroPipeline` namespace with dimension `Environment`, so the dashboard can
+graph them and alarms can watch them. A metric with nothing to measure (no
+deployment in the window) is left out, never published as 0.
+
+The data point carries the schedule's own time (the event's `time`,
+truncated to the hour): a retried or duplicated invocation writes the same
+figure at the same timestamp, so graphs of Maximum or Average do not move.
+
+Environment: TABLE_NAME, TABLE_INDEX, ENVIRONMENT, METRICS_NAMESPACE,
+WINDOW_DAYS. Settings are read at the first invocation, not at import.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+
+from shared import dora, records, settings
+from shared.log import Logger
+from shared.store import Store
+
+log = Logger("dora-metrics")
+# Recovery can start before the window: records are read this much further back.
+LOOKBACK_MARGIN = timedelta(days=30)
+UNITS = {"per day": ("Count", 1), "seconds": ("Seconds", 1), "ratio": ("Percent", 100)}
+
+
+@functools.lru_cache(maxsize=1)
+def config() -> dict[str, Any]:
+    return settings.read(
+        {
+            "TABLE_NAME": str,
+            "TABLE_INDEX": str,
+            "ENVIRONMENT": str,
+            "METRICS_NAMESPACE": str,
+            "WINDOW_DAYS": settings.positive_int,
+        }
+    )
+
+
+def scheduled_hour(event: Any, now: datetime) -> datetime:
+    """The hour the schedule fired for (EventBridge's `time`), else now's hour."""
+    try:
+        moment = datetime.fromisoformat(str(event["time"]))
+        moment = moment.astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        moment = now
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def metric_data(metrics: list[dora.Metric], environment: str, at: datetime) -> list[dict[str, Any]]:
+    data = []
+    for metric in metrics:
+        if metric.value is None:
+            continue
+        unit, scale = UNITS[metric.unit]
+        data.append(
+            {
+                "MetricName": metric.name,
+                "Dimensions": [{"Name": "Environment", "Value": environment}],
+                "Timestamp": at,
+                "Value": round(metric.value * scale, 4),
+                "Unit": unit,
+            }
+        )
+    return data
+
+
+@functools.lru_cache(maxsize=1)
+def clients() -> tuple[Store, Any]:
+    settings_ = config()
+    return Store(boto3.client("dynamodb"), settings_["TABLE_NAME"], settings_["TABLE_INDEX"]), boto3.client(
+        "cloudwatch"
+    )
+
+
+def handler(event, context=None, now: datetime | None = None) -> dict:
+    settings_ = config()
+    log.bind(requestId=getattr(context, "aws_request_id", None))
+    at = scheduled_hour(event, now or datetime.now(UTC))
+    start = at - timedelta(days=settings_["WINDOW_DAYS"])
+    store, cloudwatch = clients()
+    items = list(store.recent(settings_["ENVIRONMENT"], since=records.format_time(start - LOOKBACK_MARGIN)))
+    metrics = dora.measure(items, start, at)
+    data = metric_data(metrics, settings_["ENVIRONMENT"], at)
+    if data:
+        cloudwatch.put_metric_data(Namespace=settings_["METRICS_NAMESPACE"], MetricData=data)
+    log.info(
+        "published DORA metrics",
+        window=[records.format_time(start), records.format_time(at)],
+        metrics={m.name: m.value for m in metrics},
+        restsOn={m.name: m.rests_on for m in metrics},
+    )
+    return {"result": "published", "metrics": len(data)}
