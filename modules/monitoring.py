@@ -118,6 +118,7 @@ class MonitoringStack(BaseStack):
         self.recorder = self._recorder_function()
         self.execution_age = self._execution_age_function()
         self.dora_metrics = self._dora_metrics_function()
+        self.incident_recorder = self._incident_recorder_function()
         self.slack = self._slack_function()
         self._dashboard()
 
@@ -564,6 +565,47 @@ class MonitoringStack(BaseStack):
             schedule_expression="rate(1 hour)",
         )
         function.invoked_by_rule(rule, "dora_metrics")
+        return function
+
+    def _incident_recorder_function(self) -> PythonFunction:
+        """Records each health alarm's ALARM -> OK window as an incident, for
+        the DORA metrics (change failures and their recovery)."""
+        core, names, config = self.core, self.names, self.config
+        function = self._function(
+            "incident_recorder",
+            package_name="deployment_recorder",
+            entry="incidents",
+            purpose="incident-recorder",
+            log_group_id="incident_recorder_log_group",
+            timeout=30,
+            concurrency=2,
+            publishes_metrics=False,
+            environment={
+                "TABLE_NAME": core.deployments_table_name,
+                "ENVIRONMENT": config.name,
+                "ALARM_TARGETS": literal_json({names.health_alarm(target): target for target in naming.DEPLOY_STAGES}),
+                "RECORD_TTL_DAYS": str(config.deployment_record_ttl_days),
+            },
+            role_statements=[
+                Statement(
+                    sid="RecordIncidents", actions=["dynamodb:UpdateItem"], resources=[core.deployments_table_arn]
+                )
+            ],
+        )
+        rule = CloudwatchEventRule(
+            self,
+            "incident_rule",
+            name=names.incident_rule,
+            description="Health alarms of this environment entering ALARM or OK: the incident ledger",
+            event_pattern=literal_json(
+                {
+                    "source": ["aws.cloudwatch"],
+                    "detail-type": ["CloudWatch Alarm State Change"],
+                    "detail": {"alarmName": sorted(self.health_alarms), "state": {"value": ["ALARM", "OK"]}},
+                }
+            ),
+        )
+        function.invoked_by_rule(rule, "incident_recorder")
         return function
 
     def _slack_function(self) -> PythonFunction:

@@ -41,6 +41,7 @@ STAR_RESOURCE_ALLOWED = {
     # xray:PutTraceSegments and xray:PutTelemetryRecords have no resource type.
     ("monitoring", "rollback_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     ("monitoring", "dora_metrics_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
+    ("monitoring", "incident_recorder_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     (
         "monitoring",
         "deployment_recorder_role_policy_document",

@@ -191,6 +191,10 @@ class ResourceNames:
         return resource_name(self.env, "execution-age")
 
     @property
+    def incident_rule(self) -> str:
+        return resource_name(self.env, "incidents")
+
+    @property
     def dora_metrics_schedule(self) -> str:
         return resource_name(self.env, "dora-metrics")
 

@@ -30,6 +30,7 @@ from typing import Any
 from . import records
 
 LAST_STAGE = "ProductionEnv"
+PRODUCTION_TARGET = "production"
 DEPLOY_STAGES = ("TestEnv", "StagingEnv", "ProductionEnv")
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
@@ -73,19 +74,52 @@ def deployments(items: list[dict]) -> list[dict]:
     return sorted(done, key=lambda r: r["endTime"])
 
 
-def failures(items: list[dict]) -> list[tuple[str, datetime]]:
-    """(execution, when it failed), oldest first: failed deploy stages, and
-    deployments rolled back afterwards."""
-    found: dict[str, datetime] = {}
+@dataclass(frozen=True)
+class Failure:
+    execution: str
+    at: datetime
+    # When an incident marked it: the alarm's return to OK (None while open).
+    # Otherwise None, and recovery is the next restore.
+    recovered: datetime | None = None
+    by_incident: bool = False
+
+
+def incidents(items: list[dict]) -> list[tuple[datetime, datetime | None]]:
+    """(start, end) of the production target's incidents, oldest first."""
+    found = [
+        (_time(r.get(records.INDEX_SORT)), _time(r.get("endTime")))
+        for r in items
+        if r[records.KEY].startswith(records.INCIDENT_PREFIX) and r.get("target") == PRODUCTION_TARGET
+    ]
+    return sorted((start, end) for start, end in found if start)
+
+
+def failures(items: list[dict]) -> list[Failure]:
+    """Oldest first: failed deploy stages, deployments rolled back afterwards,
+    and deployments an incident followed (the newest STANDARD execution that
+    started before the incident, recovered when the alarm returned to OK)."""
+    found: dict[str, Failure] = {}
     for r in items:
         if _standard(r) and r.get("status") == "FAILED" and r.get("stage") in DEPLOY_STAGES and _time(r.get("endTime")):
-            found[r[records.KEY]] = _time(r["endTime"])
+            found[r[records.KEY]] = Failure(r[records.KEY], _time(r["endTime"]))
     for r in items:
         rolled_back = r.get("rolledBackExecutionId")
         when = _time(r.get(records.INDEX_SORT))
         if r[records.KEY].startswith(records.ROLLBACK_PREFIX) and rolled_back and when:
-            found[rolled_back] = min(found.get(rolled_back, when), when)
-    return sorted(found.items(), key=lambda pair: pair[1])
+            if rolled_back not in found or when < found[rolled_back].at:
+                found[rolled_back] = Failure(rolled_back, when)
+    started = sorted(
+        (r for r in items if _standard(r) and _time(r.get(records.INDEX_SORT))), key=lambda r: r[records.INDEX_SORT]
+    )
+    for start, end in incidents(items):
+        before = [r for r in started if _time(r[records.INDEX_SORT]) <= start]
+        if before:
+            execution = before[-1][records.KEY]
+            # The incident is what was seen: its window decides the recovery.
+            found[execution] = Failure(
+                execution, min(start, found[execution].at) if execution in found else start, end, by_incident=True
+            )
+    return sorted(found.values(), key=lambda f: f.at)
 
 
 def recoveries(items: list[dict]) -> list[datetime]:
@@ -117,7 +151,7 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
     (which may reach further back: a recovery can start before the window)."""
     window = [r for r in items if _in(r, start, end)]
     deployed = deployments(window)
-    failed = [(e, t) for e, t in failures(items) if start <= t < end]
+    failed = [f for f in failures(items) if start <= f.at < end]
     days = max((end - start) / DAY, 1e-9)
     rate = len(deployed) / days
     metrics = [
@@ -131,7 +165,7 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
     ]
     metrics.append(_timed("LeadTimeForChanges", leads, LEAD_TIME_BANDS))
 
-    attempts = len(deployed) + sum(1 for e, _ in failed if e not in {r[records.KEY] for r in deployed})
+    attempts = len(deployed) + sum(1 for f in failed if f.execution not in {r[records.KEY] for r in deployed})
     failure_rate = len(failed) / attempts if attempts else None
     band = (
         "n/a"
@@ -142,11 +176,22 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
 
     restored = recoveries(items)
     recovery_seconds, rework = [], set()
-    for _, when in failed:
-        after = next((t for t in restored if t > when), None)
-        if after:
-            recovery_seconds.append((after - when).total_seconds())
+    for failure in failed:
+        if failure.by_incident:
+            after = failure.recovered
+        else:
+            after = next((t for t in restored if t > failure.at), None)
             rework.add(after)
+        if after:
+            recovery_seconds.append((after - failure.at).total_seconds())
+    # A deployment made during an incident is a hotfix: rework.
+    for incident_start, incident_end in incidents(items):
+        for r in deployed:
+            if incident_start <= _time(r[records.INDEX_SORT]) and (
+                incident_end is None or _time(r[records.INDEX_SORT]) < incident_end
+            ):
+                rework.add(_time(r["endTime"]))
+    rework.discard(None)
     metrics.append(_timed("FailedDeploymentRecoveryTime", recovery_seconds, RECOVERY_BANDS, rests_on=len(failed)))
 
     changes = len(deployed) + sum(

@@ -30,6 +30,8 @@ ROLLBACK_PREFIX = "rollback#"
 NOTIFICATION_PREFIX = "notification#"
 # A break-glass override of a stage condition (python -m ops override).
 OVERRIDE_PREFIX = "override#"
+# A health alarm's ALARM -> OK window (deployment_recorder/incidents.py).
+INCIDENT_PREFIX = "incident#"
 
 
 def format_time(moment: datetime) -> str:
@@ -51,8 +53,8 @@ def key(deployment_id: str) -> dict[str, dict[str, str]]:
 
 
 def is_deployment(deployment_id: str) -> bool:
-    """Whether a record is a pipeline execution (not a rollback, a notification claim or an override)."""
-    return not deployment_id.startswith((ROLLBACK_PREFIX, NOTIFICATION_PREFIX, OVERRIDE_PREFIX))
+    """Whether a record is a pipeline execution (not a rollback, a notification claim, an override or an incident)."""
+    return not deployment_id.startswith((ROLLBACK_PREFIX, NOTIFICATION_PREFIX, OVERRIDE_PREFIX, INCIDENT_PREFIX))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,141 @@
+"""The incident ledger (deployment_recorder/incidents.py) on moto, with the
+alarm state-change event in its documented shape, delivered in order, out of
+order and twice; and the DORA metrics it feeds (an incident spanning two
+deployments, an incident still open), against hand-computed values."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from environments import load
+from functions.shared import dora, records
+from tests.support import events
+from tests.support.tables import all_items, create_contract_table
+
+NAMES = load("test").names
+ALARM = NAMES.health_alarm("production")
+
+
+def change(value: str, at: str, previous: str, previous_at: str) -> dict:
+    event = events.alarm(ALARM, value, at)
+    event["detail"]["previousState"].update({"value": previous, "timestamp": previous_at})
+    return event
+
+
+OPENED = change("ALARM", "2026-11-22T05:00:00.123+0000", "OK", "2026-11-21T00:00:00.000+0000")
+CLOSED = change("OK", "2026-11-22T05:42:10.900+0000", "ALARM", "2026-11-22T05:00:00.123+0000")
+
+
+@pytest.fixture
+def recorder(aws_credentials, monkeypatch):
+    from deployment_recorder import incidents
+
+    monkeypatch.setenv("TABLE_NAME", NAMES.deployments_table)
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    monkeypatch.setenv("RECORD_TTL_DAYS", "400")
+    monkeypatch.setenv("ALARM_TARGETS", json.dumps({ALARM: "production", NAMES.health_alarm("staging"): "staging"}))
+    with mock_aws():
+        incidents.config.cache_clear()
+        incidents.store.cache_clear()
+        create_contract_table(boto3.client("dynamodb"), NAMES.deployments_table)
+        yield incidents
+        incidents.config.cache_clear()
+        incidents.store.cache_clear()
+
+
+def ledger_incidents():
+    return [i for i in all_items(NAMES.deployments_table) if i[records.KEY].startswith(records.INCIDENT_PREFIX)]
+
+
+@pytest.mark.parametrize("order", [(OPENED, CLOSED), (CLOSED, OPENED), (OPENED, CLOSED, OPENED, CLOSED)])
+def test_one_incident_whatever_the_order_or_the_duplicates(recorder, order):
+    for event in order:
+        assert recorder.handler(copy.deepcopy(event))["result"] == "recorded"
+    (incident,) = ledger_incidents()
+    assert incident[records.KEY] == f"incident#{ALARM}#2026-11-22T05:00:00Z"
+    assert (incident["status"], incident[records.INDEX_SORT], incident["endTime"]) == (
+        "RESOLVED",
+        "2026-11-22T05:00:00Z",
+        "2026-11-22T05:42:10Z",
+    )
+    assert (incident["target"], incident[records.INDEX_PARTITION]) == ("production", "test")
+
+
+def test_an_open_incident_has_no_end(recorder):
+    recorder.handler(copy.deepcopy(OPENED))
+    (incident,) = ledger_incidents()
+    assert incident["status"] == "OPEN" and "endTime" not in incident
+
+
+@pytest.mark.parametrize(
+    "event, result",
+    [
+        (change("OK", "2026-11-22T05:00:00Z", "INSUFFICIENT_DATA", "2026-11-22T04:00:00Z"), "ignored"),
+        (events.alarm("someone-elses-alarm", "ALARM"), "ignored"),
+        (events.without(OPENED, "detail", "state"), "rejected"),
+        ({"detail-type": "CodePipeline Pipeline Execution State Change"}, "rejected"),
+    ],
+)
+def test_other_changes_are_ignored_or_rejected_without_a_record(recorder, event, result):
+    assert recorder.handler(event)["result"] == result
+    assert ledger_incidents() == []
+
+
+BASE = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def at(day: float, hour: float = 0) -> str:
+    return records.format_time(BASE + timedelta(days=day, hours=hour))
+
+
+def deployed(key: str, day: float, start_hour: float, end_hour: float) -> dict:
+    return {
+        records.KEY: key,
+        records.INDEX_PARTITION: "test",
+        records.INDEX_SORT: at(day, start_hour),
+        "status": "SUCCEEDED",
+        "executionType": "STANDARD",
+        "succeededStages": {"TestEnv", "StagingEnv", "ProductionEnv"},
+        "endTime": at(day, end_hour),
+    }
+
+
+def incident(day: float, hour: float, target: str = "production", end: str | None = None) -> dict:
+    item = {
+        records.KEY: f"incident#kiro-pipeline-test-{target}-health#{at(day, hour)}",
+        records.INDEX_PARTITION: "test",
+        records.INDEX_SORT: at(day, hour),
+        "target": target,
+        "status": "RESOLVED" if end else "OPEN",
+    }
+    if end:
+        item["endTime"] = end
+    return item
+
+
+def test_an_incident_spanning_two_deployments_and_one_still_open():
+    items = [
+        deployed("dA", 14, 9, 10),
+        # Production unhealthy from day 14 11:00 to day 15 09:00: dA's change failed.
+        incident(14, 11, end=at(15, 9)),
+        deployed("dB", 14, 20, 21),  # shipped during the incident: a hotfix, rework
+        incident(14, 12, target="staging", end=at(14, 13)),  # staging's health: not production's
+        deployed("dC", 20, 10, 11),
+        incident(20, 12),  # still open: a failure with no recovery yet
+    ]
+    m = {x.name: x for x in dora.measure(items, BASE, BASE + timedelta(days=30))}
+    assert m["DeploymentFrequency"].rests_on == 3
+    # dA and dC failed of 3 deployments.
+    assert (m["ChangeFailureRate"].value, m["ChangeFailureRate"].band) == (0.6667, "low")
+    # dA recovered when the alarm returned to OK: 22 h. dC has not recovered.
+    recovery = m["FailedDeploymentRecoveryTime"]
+    assert (recovery.value, recovery.band, recovery.rests_on) == (79200, "high", 2)
+    # dB, made during the incident, is the one rework of 3 deployments.
+    assert m["DeploymentReworkRate"].value == 0.3333
+    assert [f.execution for f in dora.failures(items)] == ["dA", "dC"]
