@@ -166,6 +166,19 @@ class TestRecorder:
         recorder.handler(events.execution("SUCCEEDED", "2026-11-22T04:20:30Z"))
         recorder.stub.assert_no_pending_responses()
 
+    def test_each_stage_keeps_its_starts_and_ends_whatever_the_order(self, recorder):
+        later_first = [
+            events.stage("StagingEnv", "SUCCEEDED", "2026-11-22T04:10:00Z"),
+            events.stage("StagingEnv", "STARTED", "2026-11-22T04:00:00Z"),
+            events.stage("StagingEnv", "SUCCEEDED", "2026-11-22T04:10:00Z"),  # a duplicate
+            events.stage("ProductionEnv", "STARTED", "2026-11-22T04:11:00Z"),
+        ]
+        for event in later_first:
+            recorder.handler(event)
+        record = item("exec-1")
+        assert record["stageStarts"] == {"StagingEnv@2026-11-22T04:00:00Z", "ProductionEnv@2026-11-22T04:11:00Z"}
+        assert record["stageEnds"] == {"StagingEnv@2026-11-22T04:10:00Z"}
+
     def test_an_unreadable_author_date_is_left_out_and_the_record_stands(self, recorder):
         expect_commit(recorder)
         recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))

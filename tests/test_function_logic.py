@@ -142,9 +142,17 @@ class TestRecorderPlans:
         update, succeeded = plan(events.stage("StagingEnv", "SUCCEEDED", "2026-11-22T04:00:00Z")).updates
         assert update.set_values["stage"] == "StagingEnv" and update.set_values["stageStatus"] == "SUCCEEDED"
         assert update.condition == "attribute_not_exists(stageUpdatedAt) OR stageUpdatedAt <= :time"
-        assert succeeded.add_to_sets == {"succeededStages": ("StagingEnv",)} and succeeded.condition is None
-        (only,) = plan(events.stage("StagingEnv", "FAILED", "2026-11-22T04:00:00Z")).updates
-        assert only.purpose == "stage"
+        assert succeeded.add_to_sets == {
+            "succeededStages": ("StagingEnv",),
+            "stageEnds": ("StagingEnv@2026-11-22T04:00:00Z",),
+        }
+        assert succeeded.condition is None
+        update, timed = plan(events.stage("StagingEnv", "FAILED", "2026-11-22T04:00:00Z")).updates
+        assert update.purpose == "stage" and timed.add_to_sets == {"stageEnds": ("StagingEnv@2026-11-22T04:00:00Z",)}
+        _, started = plan(events.stage("StagingEnv", "STARTED", "2026-11-22T03:50:00Z")).updates
+        assert started.add_to_sets == {"stageStarts": ("StagingEnv@2026-11-22T03:50:00Z",)}
+        (only,) = plan(events.stage("StagingEnv", "STOPPING", "2026-11-22T04:00:00Z")).updates
+        assert only.purpose == "stage"  # not an end yet
 
     def test_outcome_metrics(self):
         assert recorder.outcome_metrics("SUCCEEDED") == {"DeploymentSuccess": 1}

@@ -49,6 +49,8 @@ STATUS = {
 FINAL_STATUSES = frozenset(status for status, rank in STATUS.values() if rank == 3)
 FINAL_RANK = 3
 STAGE_STATES = {"STARTED", "SUCCEEDED", "RESUMED", "FAILED", "CANCELED", "STOPPED", "STOPPING"}
+STAGE_STARTS = {"STARTED", "RESUMED"}
+STAGE_ENDS = {"SUCCEEDED", "FAILED", "CANCELED", "STOPPED"}
 # Longest values accepted from an event: CodePipeline's own limits are 100
 # (pipeline, stage names) and 36 (execution IDs); trigger types are short.
 MAX_NAME, MAX_TRIGGER = 100, 64
@@ -156,16 +158,25 @@ def _stage_plan(event: Event, deployment_id: str, common: dict, absent: dict) ->
             purpose="stage",
         )
     ]
+    # Sets: idempotent, and independent of the order events arrive in. Each
+    # stage's starts and ends as `Stage@time` (a retried stage keeps every
+    # attempt; readers take its first start and last end), and its successes.
+    sets = {}
+    if event.state in STAGE_STARTS:
+        sets["stageStarts"] = (f"{event.stage}@{event.time}",)
+    elif event.state in STAGE_ENDS:
+        sets["stageEnds"] = (f"{event.stage}@{event.time}",)
     if event.state == "SUCCEEDED":
-        # A set: idempotent, and independent of the order events arrive in.
+        sets["succeededStages"] = (event.stage,)
+    if sets:
         updates.append(
             Update(
                 deployment_id,
                 set_values=common,
                 set_if_absent=absent,
                 condition=None,
-                add_to_sets={"succeededStages": (event.stage,)},
-                purpose="stage-succeeded",
+                add_to_sets=sets,
+                purpose="stage-succeeded" if event.state == "SUCCEEDED" else "stage-time",
             )
         )
     return Plan(deployment_id, None, tuple(updates))
