@@ -110,6 +110,11 @@ def write_logs(log_group_arn: str) -> Statement:
     )
 
 
+def read_deployment_history(table_arn: str, index: str) -> Statement:
+    """Query the deployment records through their index (the runbook's query)."""
+    return Statement(sid="ReadDeploymentHistory", actions=["dynamodb:Query"], resources=[f"{table_arn}/index/{index}"])
+
+
 def use_key(key_arn: str, actions: Sequence[str] = KEY_USE) -> Statement:
     return Statement(sid="UseProjectKey", actions=list(actions), resources=[key_arn])
 

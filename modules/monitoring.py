@@ -20,6 +20,7 @@ from constructs import Construct
 from environments import EnvironmentConfig
 from functions.health_probe.logic import ROUNDS_METRIC as PROBE_ROUNDS_METRIC
 from functions.health_probe.logic import STATUS_METRIC as PROBE_STATUS_METRIC
+from modules import iam
 from modules.alarms import AlarmFactory, Metric
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
@@ -381,11 +382,7 @@ class MonitoringStack(BaseStack):
                     actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                     resources=[core.deployments_table_arn],
                 ),
-                Statement(
-                    sid="ReadDeploymentHistory",
-                    actions=["dynamodb:Query"],
-                    resources=[f"{core.deployments_table_arn}/index/{names.deployments_index}"],
-                ),
+                iam.read_deployment_history(core.deployments_table_arn, names.deployments_index),
                 Statement(
                     sid="RollBackStages",
                     actions=["codepipeline:GetPipelineState", "codepipeline:RollbackStage"],
@@ -550,11 +547,7 @@ class MonitoringStack(BaseStack):
                 "WINDOW_DAYS": str(DORA_WINDOW_DAYS),
             },
             role_statements=[
-                Statement(
-                    sid="ReadDeploymentHistory",
-                    actions=["dynamodb:Query"],
-                    resources=[f"{core.deployments_table_arn}/index/{names.deployments_index}"],
-                ),
+                iam.read_deployment_history(core.deployments_table_arn, names.deployments_index),
             ],
         )
         rule = CloudwatchEventRule(
