@@ -50,6 +50,9 @@ SOURCE_VARIABLES = "SourceVariables"
 # CodePipeline resolves this in action configuration at run time; the
 # deployment records are keyed by it.
 EXECUTION_ID_VARIABLE = "#{codepipeline.PipelineExecutionId}"
+# How long a deploy stage waits at its incident gate for the target's health
+# alarm to leave ALARM before the stage fails.
+INCIDENT_WAIT_MINUTES = 30
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,15 @@ class PipelineStack(BaseStack):
         rules = {
             naming.INCIDENT_GATE_RULE: (
                 "CloudWatchAlarm",
-                {"AlarmName": self.names.health_alarm(target), "AlarmStates": "ALARM"},
+                {
+                    "AlarmName": self.names.health_alarm(target),
+                    "AlarmStates": "ALARM",
+                    # An alarm already in ALARM is watched this long before the
+                    # stage fails: a short blip clears, and meanwhile the
+                    # condition is in progress, so `ops override` can let a
+                    # hotfix (or a target's first deployment) through.
+                    "WaitTime": str(INCIDENT_WAIT_MINUTES),
+                },
             )
         }
         window = self.config.change_window

@@ -197,7 +197,11 @@ class TestDeliveryControls:
                 "provider": "CloudWatchAlarm",
                 "version": "1",
             }
-            assert gate["configuration"] == {"AlarmName": env_config.names.health_alarm(target), "AlarmStates": "ALARM"}
+            assert gate["configuration"] == {
+                "AlarmName": env_config.names.health_alarm(target),
+                "AlarmStates": "ALARM",
+                "WaitTime": "30",  # the window in which `ops override` can act
+            }
         for name in ("Source", "Build"):
             assert "before_entry" not in stage(pipeline, name)
 
