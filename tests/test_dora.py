@@ -213,7 +213,7 @@ def published(name: str, at: datetime) -> list[dict]:
 
 def test_the_hourly_publisher_puts_the_same_figures_at_the_schedules_hour(scheduled):
     event = {"time": records.format_time(END + timedelta(minutes=7))}  # EventBridge's scheduled time
-    assert scheduled.handler(event) == {"result": "published", "metrics": 5}
+    assert scheduled.handler(event, now=END + timedelta(minutes=8)) == {"result": "published", "metrics": 5}
     (lead,) = published("LeadTimeForChanges", END)
     assert (lead["Maximum"], lead["Unit"]) == (46800, "Seconds")
     (rate,) = published("ChangeFailureRate", END)
@@ -224,10 +224,19 @@ def test_the_hourly_publisher_puts_the_same_figures_at_the_schedules_hour(schedu
 
 def test_nothing_to_measure_publishes_nothing_rather_than_zero(scheduled):
     later = END + timedelta(days=200)
-    assert scheduled.handler({"time": records.format_time(later)}) == {"result": "published", "metrics": 1}
+    assert scheduled.handler({"time": records.format_time(later)}, now=later) == {"result": "published", "metrics": 1}
     assert published("LeadTimeForChanges", later) == [] and published("ChangeFailureRate", later) == []
     (frequency,) = published("DeploymentFrequency", later)  # zero deployments is a fact, and is published
     assert frequency["Maximum"] == 0
+
+
+def test_a_time_cloudwatch_would_refuse_falls_back_to_the_current_hour(scheduled):
+    now = datetime(2026, 11, 22, 5, 42, tzinfo=UTC)
+    hour = datetime(2026, 11, 22, 5, tzinfo=UTC)
+    assert scheduled.scheduled_hour({"time": "2026-11-22T05:00:01Z"}, now) == hour
+    assert scheduled.scheduled_hour({"time": "2026-10-01T05:00:00Z"}, now) == hour  # a month old
+    assert scheduled.scheduled_hour({"time": "2027-01-01T00:00:00Z"}, now) == hour  # ahead
+    assert scheduled.scheduled_hour({}, now) == hour
 
 
 def test_the_publishers_request_is_valid_for_cloudwatch(scheduled):
@@ -235,7 +244,7 @@ def test_the_publishers_request_is_valid_for_cloudwatch(scheduled):
     from botocore.stub import Stubber
 
     data = scheduled.metric_data(dora.measure(ledger(BASE), START, END), "test", END)
-    assert {d["Unit"] for d in data} == {"Count", "Seconds", "Percent"}
+    assert {d["Unit"] for d in data} == {"None", "Seconds", "Percent"}
     client = boto3.client("cloudwatch")
     with Stubber(client) as stub:
         stub.add_response("put_metric_data", {}, {"Namespace": "KiroPipeline", "MetricData": data})

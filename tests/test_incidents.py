@@ -139,3 +139,64 @@ def test_an_incident_spanning_two_deployments_and_one_still_open():
     # dB, made during the incident, is the one rework of 3 deployments.
     assert m["DeploymentReworkRate"].value == 0.3333
     assert [f.execution for f in dora.failures(items)] == ["dA", "dC"]
+
+
+def test_an_incident_is_blamed_on_what_reached_production_not_on_what_merely_started():
+    """(Found in review.) ex2 started before the incident but is still in TestEnv."""
+    in_test = {
+        records.KEY: "ex2",
+        records.INDEX_PARTITION: "test",
+        records.INDEX_SORT: at(3, 2.5),
+        "status": "IN_PROGRESS",
+        "executionType": "STANDARD",
+        "stageStarts": {f"TestEnv@{at(3, 2.6)}"},
+    }
+    items = [deployed("ex1", 3, 1, 2), in_test, incident(3, 3, end=at(3, 4))]
+    assert [f.execution for f in dora.failures(items)] == ["ex1"]
+    m = {x.name: x for x in dora.measure(items, BASE, BASE + timedelta(days=30))}
+    assert (m["ChangeFailureRate"].value, m["ChangeFailureRate"].rests_on) == (1.0, 1)
+
+
+def test_overlapping_incidents_after_one_change_recover_when_the_last_ends():
+    """(Found in review.) Two alarms' windows, 03:00-09:00 and 03:05-03:10."""
+    second = incident(3, 3 + 5 / 60, end=at(3, 3 + 10 / 60))
+    second[records.KEY] += "-other-alarm"
+    items = [deployed("ex1", 3, 1, 2), incident(3, 3, end=at(3, 9)), second]
+    (failure,) = dora.failures(items)
+    assert (failure.at, failure.recovered) == (BASE + timedelta(days=3, hours=3), BASE + timedelta(days=3, hours=9))
+    m = {x.name: x for x in dora.measure(items, BASE, BASE + timedelta(days=30))}
+    assert m["FailedDeploymentRecoveryTime"].value == 21600
+    still_open = incident(3, 3 + 5 / 60)
+    still_open[records.KEY] += "-other-alarm"
+    (failure,) = dora.failures([deployed("ex1", 3, 1, 2), incident(3, 3, end=at(3, 9)), still_open])
+    assert failure.recovered is None  # one of them is still open
+
+
+def test_a_production_stage_start_is_when_a_change_reached_production():
+    during_bake = {
+        records.KEY: "ex3",
+        records.INDEX_PARTITION: "test",
+        records.INDEX_SORT: at(5, 1),
+        "status": "IN_PROGRESS",
+        "executionType": "STANDARD",
+        "stageStarts": {f"TestEnv@{at(5, 1.1)}", f"ProductionEnv@{at(5, 2)}"},
+    }
+    items = [deployed("ex1", 3, 1, 2), during_bake, incident(5, 2.5, end=at(5, 3))]
+    assert [f.execution for f in dora.failures(items)] == ["ex3"]  # the alarm fired during its bake
+
+
+@pytest.mark.parametrize(
+    "events_, status",
+    [
+        (
+            [OPENED, change("INSUFFICIENT_DATA", "2026-11-22T05:30:00Z", "ALARM", "2026-11-22T05:00:00.123+0000")],
+            "RESOLVED",
+        ),
+        ([OPENED, change("ALARM", "2026-11-22T05:10:00Z", "ALARM", "2026-11-22T05:00:00.123+0000")], "OPEN"),
+    ],
+)
+def test_leaving_alarm_for_no_data_ends_it_and_a_renotification_opens_nothing_new(recorder, events_, status):
+    for event in events_:
+        recorder.handler(copy.deepcopy(event))
+    (incident_,) = ledger_incidents()
+    assert incident_["status"] == status

@@ -6,6 +6,7 @@ state or condition APIs), which checks the exact request against the model."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import boto3
@@ -50,7 +51,12 @@ def inbox(aws):
     return read
 
 
-def held_at_entry(stub, execution="e5", rules=(("NotDuringAnIncident", "Failed"), ("InChangeWindow", "InProgress"))):
+def held_at_entry(
+    stub,
+    execution="e5",
+    rules=(("NotDuringAnIncident", "Failed"), ("InChangeWindow", "InProgress")),
+    baking="Succeeded",
+):
     """ProductionEnv, with `execution` waiting at its entry condition."""
     stub.add_response(
         "get_pipeline_state",
@@ -60,7 +66,8 @@ def held_at_entry(stub, execution="e5", rules=(("NotDuringAnIncident", "Failed")
                 {
                     "stageName": STAGE,
                     "inboundExecution": {"pipelineExecutionId": execution, "status": "InProgress"},
-                    "latestExecution": {"pipelineExecutionId": "e4", "status": "Succeeded"},
+                    "latestExecution": {"pipelineExecutionId": "e4", "status": "InProgress"},
+                    "onSuccessConditionState": {"latestExecution": {"status": baking, "summary": "bake"}},
                     "beforeEntryConditionState": {
                         "latestExecution": {"status": "InProgress", "summary": "waiting"},
                         "conditionStates": [
@@ -132,7 +139,7 @@ def test_an_empty_reason_is_refused_before_anything_happens(aws, capsys, reason)
 
 def test_the_bake_condition_overrides_the_execution_in_the_stage(aws, inbox, capsys):
     stub = aws.stub("codepipeline")
-    held_at_entry(stub)
+    held_at_entry(stub, baking="InProgress")
     expect_override(stub, execution="e4", condition="ON_SUCCESS")
     code, _, err = run(capsys, "--condition", "on-success", "--reason", "alarm is a false positive: INC-43")
     assert code == 0, err
@@ -178,5 +185,43 @@ def test_nothing_held_means_nothing_to_override(aws, capsys):
         "get_pipeline_state", {"pipelineName": NAMES.pipeline, "stageStates": [{"stageName": STAGE}]}, None
     )
     code, _, err = run(capsys, "--reason", "Hotfix for INC-42")
-    assert code == 1 and "no execution is at ProductionEnv's before-entry condition" in err
+    assert code == 1 and "condition is not holding an execution (status none)" in err
     assert audit_records() == []
+
+
+def test_a_finished_condition_is_not_overridden_unless_the_execution_is_named(aws, capsys):
+    stub = aws.stub("codepipeline")
+    held_at_entry(stub)  # the bake (on-success) condition has finished
+    code, _, err = run(capsys, "--condition", "on-success", "--reason", "late")
+    assert code == 1 and "not holding an execution (status Succeeded)" in err
+    assert audit_records() == []
+
+
+def test_an_unsettled_record_never_hides_a_made_override(aws, inbox, capsys, monkeypatch):
+    """(Found in review.) The override succeeds; the record's update fails."""
+    stub = aws.stub("codepipeline")
+    held_at_entry(stub)
+    expect_override(stub)
+    dynamodb = aws.client("dynamodb")
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "UpdateItem")
+    monkeypatch.setattr(dynamodb, "update_item", lambda **p: (_ for _ in ()).throw(throttled))
+    code, out, _ = run(capsys, "--reason", "Hotfix for INC-42")
+    assert code == 0 and "the override was made" in out and "do not override again" in out
+    assert audit_records()[0]["status"] == "OVERRIDE_REQUESTED"
+
+
+def test_a_second_override_in_the_same_second_does_not_take_over_the_first_record(aws, capsys, monkeypatch):
+    """(Found in review.) The audit key is the stage, the second and the execution."""
+    from ops.commands import override
+
+    stub = aws.stub("codepipeline")
+    held_at_entry(stub)
+    moment = datetime(2026, 11, 22, 5, 0, 0, tzinfo=UTC)
+    monkeypatch.setattr(override, "datetime", type("Frozen", (), {"now": staticmethod(lambda tz=None: moment)}))
+    expect_override(stub)
+    assert run(capsys, "--reason", "first")[0] == 0
+    held_at_entry(stub)
+    code, _, err = run(capsys, "--reason", "second")
+    assert code == 1 and "recorded this very second" in err
+    (record,) = audit_records()
+    assert record["reason"] == "first" and record["status"] == "OVERRIDDEN"

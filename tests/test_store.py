@@ -131,3 +131,12 @@ def test_metric_data_is_a_valid_put_metric_data_request(aws_credentials):
     with Stubber(client) as stub:
         stub.add_response("put_metric_data", {}, {"Namespace": "KiroPipeline", "MetricData": data})
         client.put_metric_data(Namespace="KiroPipeline", MetricData=data)
+
+
+def test_nested_floats_are_numbers_an_empty_update_is_no_call_and_nan_is_refused(store):
+    store.claim("override#x", {"rules": {"ratio": 0.25, "parts": [1.5, "a"]}})
+    rules = store.get("override#x")["rules"]
+    assert rules == {"ratio": 0.25, "parts": [1.5, "a"]} and type(rules["ratio"]) is float
+    store.update("override#x")  # nothing to set: DynamoDB would refuse "SET " with no values
+    with pytest.raises(ValueError, match="cannot be stored"):
+        store.update("override#x", ratio=float("nan"))

@@ -8,8 +8,9 @@ graph them and alarms can watch them. A metric with nothing to measure (no
 deployment in the window) is left out, never published as 0.
 
 The data point carries the schedule's own time (the event's `time`,
-truncated to the hour): a retried or duplicated invocation writes the same
-figure at the same timestamp, so graphs of Maximum or Average do not move.
+truncated to the hour): a duplicated or retried invocation writes at the
+same timestamp, so an hour holds one figure per run of its schedule (a late
+retry may see newer records and write a slightly newer figure there).
 
 Environment: TABLE_NAME, TABLE_INDEX, ENVIRONMENT, METRICS_NAMESPACE,
 WINDOW_DAYS. Settings are read at the first invocation, not at import.
@@ -30,7 +31,10 @@ from shared.store import Store
 log = Logger("dora-metrics")
 # Recovery can start before the window: records are read this much further back.
 LOOKBACK_MARGIN = timedelta(days=30)
-UNITS = {"per day": ("Count", 1), "seconds": ("Seconds", 1), "ratio": ("Percent", 100)}
+# CloudWatch has no per-day unit: the rate goes out unit-less (its name says per day).
+UNITS = {"per day": ("None", 1), "seconds": ("Seconds", 1), "ratio": ("Percent", 100)}
+# PutMetricData refuses data older than two weeks or more than two hours ahead.
+ACCEPTED_PAST, ACCEPTED_FUTURE = timedelta(days=14), timedelta(hours=2)
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,11 +51,13 @@ def config() -> dict[str, Any]:
 
 
 def scheduled_hour(event: Any, now: datetime) -> datetime:
-    """The hour the schedule fired for (EventBridge's `time`), else now's hour."""
+    """The hour the schedule fired for (EventBridge's `time`), else now's
+    hour: also for a time CloudWatch would refuse (a hand-made test event)."""
     try:
-        moment = datetime.fromisoformat(str(event["time"]))
-        moment = moment.astimezone(UTC)
+        moment = datetime.fromisoformat(str(event["time"])).astimezone(UTC)
     except (KeyError, TypeError, ValueError):
+        moment = now
+    if not now - ACCEPTED_PAST < moment < now + ACCEPTED_FUTURE:
         moment = now
     return moment.replace(minute=0, second=0, microsecond=0)
 

@@ -1,6 +1,6 @@
 """Entry point for health-alarm state changes: the incident ledger.
 
-A health alarm's ALARM -> OK window is an incident of its target. Each one is
+A health alarm's ALARM -> OK (or -> INSUFFICIENT_DATA) window is an incident of its target. Each one is
 a record `incident#{alarm}#{start}`: environment, target, start, and once
 the alarm is OK again, its end. `shared/dora.py` links it, when it reads the
 ledger, to the deployment that started last before it (a change failure,
@@ -69,13 +69,17 @@ def plan(change: Change, *, environment: str, targets: dict[str, str], ttl_days:
     target = targets.get(change.alarm)
     if target is None:
         return Ignored(f"alarm {change.alarm} is not one of this environment's health alarms")
-    if change.state == "ALARM":
+    if change.state == "ALARM" and change.previous_state != "ALARM":
         start, values = change.time, {"status": OPEN}
         settled: dict[str, Any] = {}
-    elif change.state == "OK" and change.previous_state == "ALARM" and change.previous_time:
+    elif change.state != "ALARM" and change.previous_state == "ALARM" and change.previous_time:
+        # Leaving ALARM for OK, or for INSUFFICIENT_DATA (no data is no
+        # longer evidence of the incident): the incident ends here.
         start, values = change.previous_time, {}
         settled = {"status": RESOLVED, "endTime": change.time}
     else:
+        # ALARM -> ALARM is a re-notification of the same incident; the rest
+        # (OK or no data to OK or no data) neither opens nor closes one.
         return Ignored(f"{change.previous_state} -> {change.state} opens or closes no incident")
     return records.Update(
         f"{records.INCIDENT_PREFIX}{change.alarm}#{start}",

@@ -22,6 +22,7 @@ What counts (docs/delivery-controls.md says the same, with the limits):
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,7 +98,8 @@ def incidents(items: list[dict]) -> list[tuple[datetime, datetime | None]]:
 def failures(items: list[dict]) -> list[Failure]:
     """Oldest first: failed deploy stages, deployments rolled back afterwards,
     and deployments an incident followed (the newest STANDARD execution that
-    started before the incident, recovered when the alarm returned to OK)."""
+    had reached production before the incident started, recovered when the
+    alarm left ALARM)."""
     found: dict[str, Failure] = {}
     for r in items:
         if _standard(r) and r.get("status") == "FAILED" and r.get("stage") in DEPLOY_STAGES and _time(r.get("endTime")):
@@ -108,18 +110,42 @@ def failures(items: list[dict]) -> list[Failure]:
         if r[records.KEY].startswith(records.ROLLBACK_PREFIX) and rolled_back and when:
             if rolled_back not in found or when < found[rolled_back].at:
                 found[rolled_back] = Failure(rolled_back, when)
-    started = sorted(
-        (r for r in items if _standard(r) and _time(r.get(records.INDEX_SORT))), key=lambda r: r[records.INDEX_SORT]
+    reached = sorted(
+        ((when, r[records.KEY]) for r in items if _standard(r) for when in [_reached_production(r)] if when),
     )
     for start, end in incidents(items):
-        before = [r for r in started if _time(r[records.INDEX_SORT]) <= start]
-        if before:
-            execution = before[-1][records.KEY]
+        before = [execution for when, execution in reached if when <= start]
+        if not before:
+            continue
+        execution = before[-1]
+        earlier = found.get(execution)
+        if earlier and earlier.by_incident:
+            # Overlapping incidents after the same change: one failure, which
+            # recovers when the last of them ends (never while one is open).
+            recovered = None if None in (earlier.recovered, end) else max(earlier.recovered, end)
+            found[execution] = Failure(execution, min(earlier.at, start), recovered, by_incident=True)
+        else:
             # The incident is what was seen: its window decides the recovery.
-            found[execution] = Failure(
-                execution, min(start, found[execution].at) if execution in found else start, end, by_incident=True
-            )
+            at = min(start, earlier.at) if earlier else start
+            found[execution] = Failure(execution, at, end, by_incident=True)
     return sorted(found.values(), key=lambda f: f.at)
+
+
+def _reached_production(record: dict) -> datetime | None:
+    """When an execution first touched production: its first ProductionEnv
+    start (recorded as `ProductionEnv@time`), else its end if it passed
+    ProductionEnv. None if it never got there."""
+    starts = [
+        _time(entry.split("@", 1)[1])
+        for entry in record.get("stageStarts") or ()
+        if isinstance(entry, str) and entry.startswith(f"{LAST_STAGE}@")
+    ]
+    starts = [t for t in starts if t]
+    if starts:
+        return min(starts)
+    if LAST_STAGE in (record.get("succeededStages") or ()):
+        return _time(record.get("endTime"))
+    return None
 
 
 def recoveries(items: list[dict]) -> list[datetime]:
@@ -141,9 +167,10 @@ def _band(value: float | timedelta, bands, lower_is_better: bool) -> str:
 
 
 def _percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile: a value that happened, never an interpolation."""
+    """Nearest-rank percentile: a value that happened, never an interpolation
+    (the median, by contrast, averages the two middle values of an even count)."""
     ordered = sorted(values)
-    return ordered[max(0, -(-int(fraction * 100) * len(ordered) // 100) - 1)]
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
@@ -187,9 +214,8 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
     # A deployment made during an incident is a hotfix: rework.
     for incident_start, incident_end in incidents(items):
         for r in deployed:
-            if incident_start <= _time(r[records.INDEX_SORT]) and (
-                incident_end is None or _time(r[records.INDEX_SORT]) < incident_end
-            ):
+            began = _time(r.get(records.INDEX_SORT))
+            if began and incident_start <= began and (incident_end is None or began < incident_end):
                 rework.add(_time(r["endTime"]))
     rework.discard(None)
     metrics.append(_timed("FailedDeploymentRecoveryTime", recovery_seconds, RECOVERY_BANDS, rests_on=len(failed)))

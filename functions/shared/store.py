@@ -35,16 +35,36 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 def plain(item: dict[str, Any]) -> dict[str, Any]:
     """A DynamoDB item as plain values. Numbers stay numbers: int where whole,
     float otherwise (never strings, never Decimal)."""
-    values = {k: _deserialize(v) for k, v in item.items()}
-    return {k: _number(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+    return {k: _numbers(_deserialize(v)) for k, v in item.items()}
 
 
-def _number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
+def _numbers(value: Any) -> Any:
+    """Decimals as int or float, inside maps and lists too."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
+
+
+def _decimals(value: Any) -> Any:
+    """Floats as Decimal, inside maps and lists too (boto3 refuses floats);
+    NaN and infinity have no DynamoDB Number and are refused by name."""
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{value} cannot be stored as a DynamoDB Number")
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_decimals(v) for v in value]
+    return value
 
 
 def _typed(value: Any) -> dict:
-    return _serialize(Decimal(str(value)) if isinstance(value, float) else value)
+    return _serialize(_decimals(value))
 
 
 class Store:
@@ -80,7 +100,9 @@ class Store:
         self.dynamodb.delete_item(TableName=self.table, Key=records.key(key))
 
     def update(self, key: str, **values: Any) -> None:
-        """Set `values` on the record `key`, unconditionally."""
+        """Set `values` on the record `key`, unconditionally (nothing to set: no call)."""
+        if not values:
+            return
         ordered = sorted(values)
         self.dynamodb.update_item(
             TableName=self.table,

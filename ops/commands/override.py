@@ -40,11 +40,15 @@ def _held_execution(stage_state: dict, condition: str) -> str | None:
     return (stage_state.get("latestExecution") or {}).get("pipelineExecutionId")
 
 
+def _condition_state(stage_state: dict, condition: str) -> dict:
+    key = "beforeEntryConditionState" if condition == "BEFORE_ENTRY" else "onSuccessConditionState"
+    return stage_state.get(key) or {}
+
+
 def _rules(stage_state: dict, condition: str) -> dict[str, str]:
     """Each rule of the condition, with its latest status (what was overridden)."""
-    key = "beforeEntryConditionState" if condition == "BEFORE_ENTRY" else "onSuccessConditionState"
     found = {}
-    for state in (stage_state.get(key) or {}).get("conditionStates", []):
+    for state in _condition_state(stage_state, condition).get("conditionStates", []):
         for rule in state.get("ruleStates", []):
             found[rule["ruleName"]] = (rule.get("latestExecution") or {}).get("status", "unknown")
     return found
@@ -57,34 +61,71 @@ def cmd_override(ctx: Context, args) -> int:
     if args.stage not in naming.DEPLOY_STAGES.values():
         raise OpsError(f"--stage must be one of {', '.join(naming.DEPLOY_STAGES.values())}", EXIT_USAGE)
     condition = CONDITIONS[args.condition]
-    stage_state = next((s for s in pipeline_state(ctx).get("stageStates", []) if s["stageName"] == args.stage), {})
-    execution = args.execution or _held_execution(stage_state, condition)
-    if not execution:
-        raise OpsError(f"no execution is at {args.stage}'s {args.condition} condition; name one with --execution")
+    stage_state, execution = _held(ctx, args, condition)
     rules = _rules(stage_state, condition)
     caller = ctx.client("sts").get_caller_identity()["Arn"]
     now = iso(datetime.now(UTC))
-    key = f"{records.OVERRIDE_PREFIX}{args.stage}#{now}"
-    store = ctx.store()
-    try:
-        store.claim(
-            key,
-            {
-                records.INDEX_PARTITION: ctx.config.name,
-                records.INDEX_SORT: now,
-                "status": REQUESTED,
-                "stage": args.stage,
-                "conditionType": condition,
-                "pipelineName": ctx.names.pipeline,
-                "pipelineExecutionId": execution,
-                "reason": reason,
-                "overriddenBy": caller,
-                "rules": rules or {"(not reported)": "unknown"},
-                records.EXPIRES: records.expires_at(now, ctx.config.deployment_record_ttl_days),
-            },
+    key = f"{records.OVERRIDE_PREFIX}{args.stage}#{now}#{execution}"
+    _audit(
+        ctx,
+        key,
+        {
+            records.INDEX_PARTITION: ctx.config.name,
+            records.INDEX_SORT: now,
+            "status": REQUESTED,
+            "stage": args.stage,
+            "conditionType": condition,
+            "pipelineName": ctx.names.pipeline,
+            "pipelineExecutionId": execution,
+            "reason": reason,
+            "overriddenBy": caller,
+            "rules": rules or {"(not reported)": "unknown"},
+            records.EXPIRES: records.expires_at(now, ctx.config.deployment_record_ttl_days),
+        },
+    )
+    warnings = _override(ctx, key, args, execution, condition)
+    lines = [
+        f"✓ {args.stage} {args.condition} condition overridden for execution {execution} by {caller}",
+        f"  reason: {reason}",
+        f"  audit record: {key} in {ctx.names.deployments_table}",
+        *warnings,
+        _announce(ctx, args.stage, args.condition, execution, caller, reason, rules),
+    ]
+    ctx.emit({"record": key, "stage": args.stage, "condition": condition, "execution": execution}, lines)
+    return 0
+
+
+def _held(ctx: Context, args, condition: str) -> tuple[dict, str]:
+    """The stage's state, and the execution to let through."""
+    stage_state = next((s for s in pipeline_state(ctx).get("stageStates", []) if s["stageName"] == args.stage), {})
+    waiting = (_condition_state(stage_state, condition).get("latestExecution") or {}).get("status")
+    if not args.execution and waiting != "InProgress":
+        # Only a condition in progress can be overridden; a finished one has
+        # already let the execution through, or failed its stage.
+        raise OpsError(
+            f"{args.stage}'s {args.condition} condition is not holding an execution (status {waiting or 'none'}); "
+            "name one with --execution if you are sure"
         )
+    execution = args.execution or _held_execution(stage_state, condition)
+    if not execution:
+        raise OpsError(f"no execution is at {args.stage}'s {args.condition} condition; name one with --execution")
+    return stage_state, execution
+
+
+def _audit(ctx: Context, key: str, item: dict) -> None:
+    """Write the audit record, or refuse: no audit, no override."""
+    try:
+        existing = ctx.store().claim(key, item)
     except AWS_ERRORS as error:
         raise explain(error, "writing the audit record (no audit, no override)") from error
+    if existing is not None:
+        raise OpsError(f"an override of this execution was recorded this very second ({key}); check it, then retry")
+
+
+def _override(ctx: Context, key: str, args, execution: str, condition: str) -> list[str]:
+    """Call OverrideStageCondition and settle the record; a record that cannot
+    be settled never hides what the call did."""
+    store = ctx.store()
     try:
         ctx.client("codepipeline").override_stage_condition(
             pipelineName=ctx.names.pipeline,
@@ -94,17 +135,19 @@ def cmd_override(ctx: Context, args) -> int:
         )
     except AWS_ERRORS as error:
         failure = explain(error, f"overriding {args.stage}'s {args.condition} condition")
-        store.update(key, status=FAILED, failureReason=str(failure))
+        try:
+            store.update(key, status=FAILED, failureReason=str(failure))
+        except AWS_ERRORS:
+            failure = OpsError(f"{failure}; the audit record {key} still says {REQUESTED}")
         raise failure from error
-    store.update(key, status=OVERRIDDEN)
-    lines = [
-        f"✓ {args.stage} {args.condition} condition overridden for execution {execution} by {caller}",
-        f"  reason: {reason}",
-        f"  audit record: {key} in {ctx.names.deployments_table}",
-    ]
-    lines.append(_announce(ctx, args.stage, args.condition, execution, caller, reason, rules))
-    ctx.emit({"record": key, "stage": args.stage, "condition": condition, "execution": execution}, lines)
-    return 0
+    try:
+        store.update(key, status=OVERRIDDEN)
+    except AWS_ERRORS as error:
+        return [
+            f"! the override was made, but its record {key} still says {REQUESTED} "
+            f"({explain(error, 'updating it')}); do not override again"
+        ]
+    return []
 
 
 def _announce(ctx: Context, stage: str, condition: str, execution: str, caller: str, reason: str, rules) -> str:
