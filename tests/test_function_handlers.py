@@ -115,7 +115,9 @@ def expect_commit(recorder, execution_id="exec-1", commit="3f2a9c1"):
     )
 
 
-def expect_source(recorder, execution_id="exec-1", author_date="2026-11-21T16:05:09+01:00"):
+def expect_source(
+    recorder, execution_id="exec-1", author_date="2026-11-21T16:05:09+01:00", approval_status="Succeeded"
+):
     """ListActionExecutions as the API answers it (the Stubber checks the shape
     against botocore's model): the Source action's output variables."""
     source = {
@@ -145,9 +147,19 @@ def expect_source(recorder, execution_id="exec-1", author_date="2026-11-21T16:05
     }
     build = {**source, "actionName": "Build", "stageName": "Build", "output": {"outputVariables": {}}}
     build["input"] = {"actionTypeId": {**source["input"]["actionTypeId"], "category": "Build", "provider": "CodeBuild"}}
+    approval = {
+        "pipelineExecutionId": execution_id,
+        "actionName": "ApproveProduction",
+        "stageName": "ProductionEnv",
+        "status": approval_status,
+        "startTime": datetime.datetime(2026, 11, 22, 4, 0, tzinfo=datetime.UTC),
+        "lastUpdateTime": datetime.datetime(2026, 11, 22, 4, 12, 30, tzinfo=datetime.UTC),
+        "updatedBy": "arn:aws:sts::123456789012:assumed-role/ReleaseManagers/jane",
+        "input": {"actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}},
+    }
     recorder.stub.add_response(
         "list_action_executions",
-        {"actionExecutionDetails": [build, source]},
+        {"actionExecutionDetails": [approval, build, source]},
         {"pipelineName": PIPELINE, "filter": {"pipelineExecutionId": execution_id}, "maxResults": 100},
     )
 
@@ -162,6 +174,14 @@ class TestRecorder:
         record = item("exec-1")
         # AuthorDate's offset is normalized to UTC, the record's time format.
         assert record["commitAuthorTime"] == "2026-11-21T15:05:09Z" and record["commitId"] == "3f2a9c1"
+        # The approval: requested, decided, by whom (the ListActionExecutions `updatedBy`), and how.
+        assert {k: record[k] for k in ("approvalRequestedAt", "approvalDecidedAt", "approvedBy", "approvalResult")} == {
+            "approvalRequestedAt": "2026-11-22T04:00:00Z",
+            "approvalDecidedAt": "2026-11-22T04:12:30Z",
+            "approvedBy": "arn:aws:sts::123456789012:assumed-role/ReleaseManagers/jane",
+            "approvalResult": "APPROVED",
+        }
+        assert "failedAction" not in record
         # A duplicate final event does not ask again (no response is queued: a call would fail the Stubber).
         recorder.handler(events.execution("SUCCEEDED", "2026-11-22T04:20:30Z"))
         recorder.stub.assert_no_pending_responses()
@@ -182,9 +202,12 @@ class TestRecorder:
     def test_an_unreadable_author_date_is_left_out_and_the_record_stands(self, recorder):
         expect_commit(recorder)
         recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))
-        expect_source(recorder, author_date="last Tuesday")
+        expect_source(recorder, author_date="last Tuesday", approval_status="Failed")
         assert recorder.handler(events.execution("FAILED", "2026-11-22T04:20:30Z"))["result"] == "recorded"
-        assert "commitAuthorTime" not in item("exec-1") and item("exec-1")["status"] == "FAILED"
+        record = item("exec-1")
+        assert "commitAuthorTime" not in record and record["status"] == "FAILED"
+        # A rejection: the approval failed its stage.
+        assert (record["approvalResult"], record["failedAction"]) == ("REJECTED", "ProductionEnv/ApproveProduction")
 
     def test_a_run_in_order(self, recorder):
         expect_commit(recorder)

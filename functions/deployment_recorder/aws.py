@@ -36,15 +36,15 @@ class Recorder:
             environment=self.environment,
         )
 
-    def source_revision(self, deployment_id: str, pipeline: str) -> list[dict[str, Any]]:
+    def action_details(self, deployment_id: str, pipeline: str) -> list[dict[str, Any]]:
         """The execution's action details (one page: a run has a handful of actions)."""
         return self.codepipeline.list_action_executions(
             pipelineName=pipeline, filter={"pipelineExecutionId": deployment_id}, maxResults=100
         ).get("actionExecutionDetails", [])
 
-    def keep_source(self, deployment_id: str, values: dict[str, str]) -> None:
-        """Set the source fields that are still absent (a retry changes nothing)."""
-        self.store.apply(Update(deployment_id, set_values={}, condition=None, set_if_absent=values, purpose="source"))
+    def keep_facts(self, deployment_id: str, values: dict[str, str]) -> None:
+        """Set the facts that are still absent (a retry changes nothing)."""
+        self.store.apply(Update(deployment_id, set_values={}, condition=None, set_if_absent=values, purpose="facts"))
 
     def set_commit(self, deployment_id: str, pipeline: str) -> str | None:
         """Record the source commit of the execution; None if CodePipeline has none yet."""

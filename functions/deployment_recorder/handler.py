@@ -104,13 +104,13 @@ def _record_commit(aws: Recorder, deployment_id: str, pipeline: str) -> None:
 
 def _record_source(aws: Recorder, deployment_id: str, pipeline: str) -> None:
     try:
-        values = logic.source_revision(aws.source_revision(deployment_id, pipeline))
+        values = logic.action_facts(aws.action_details(deployment_id, pipeline))
         if values:
-            aws.keep_source(deployment_id, values)
-        log.info("recorded the source revision", **values)
+            aws.keep_facts(deployment_id, values)
+        log.info("recorded the execution's facts", **values)
     except AWS_ERRORS as error:
         # The record stands without it; lead time skips this deployment.
-        log.warning("could not look up the source revision", error=str(error))
+        log.warning("could not look up the execution's actions", error=str(error))
 
 
 def _publish_pending(aws: Recorder, deployment_id: str, record: dict | None, token: str) -> None:

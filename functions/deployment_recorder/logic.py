@@ -234,24 +234,48 @@ def needs_source(plan: Plan, record: dict[str, Any] | None) -> bool:
     return plan.look_up_source and not (record or {}).get(records.COMMIT_AUTHOR_TIME)
 
 
-def source_revision(action_details: list[dict[str, Any]]) -> dict[str, str]:
-    """The commit and its author time, from ListActionExecutions' details: the
-    output variables (CommitId, AuthorDate) of the execution's succeeded
-    Source action. {} when there is none; an unreadable date is left out."""
+def action_facts(action_details: list[dict[str, Any]]) -> dict[str, str]:
+    """What the ledger keeps from ListActionExecutions' details, once an
+    execution is final: the Source action's CommitId and AuthorDate output
+    variables (lead time starts at the author time); the manual approval's
+    request, decision, decider and result; and the action that failed. Only
+    fields that are present and readable; an unreadable date is left out."""
+    found: dict[str, str] = {}
     for detail in action_details:
         category = ((detail.get("input") or {}).get("actionTypeId") or {}).get("category")
-        variables = (detail.get("output") or {}).get("outputVariables") or {}
-        if category != "Source" or detail.get("status") != "Succeeded" or not variables:
-            continue
-        found = {}
-        if isinstance(variables.get("CommitId"), str) and variables["CommitId"]:
-            found["commitId"] = variables["CommitId"][:64]
-        try:
-            found[records.COMMIT_AUTHOR_TIME] = records.format_time(datetime.fromisoformat(variables["AuthorDate"]))
-        except (KeyError, TypeError, ValueError):
-            pass
-        return found
-    return {}
+        status = detail.get("status")
+        if category == "Source" and status == "Succeeded":
+            found.update(_source_facts((detail.get("output") or {}).get("outputVariables") or {}))
+        elif category == "Approval":
+            found.update(_approval_facts(detail))
+        if status == "Failed" and detail.get("stageName") and detail.get("actionName"):
+            found.setdefault("failedAction", f"{detail['stageName']}/{detail['actionName']}"[:200])
+    return found
+
+
+def _source_facts(variables: dict[str, Any]) -> dict[str, str]:
+    facts = {}
+    if isinstance(variables.get("CommitId"), str) and variables["CommitId"]:
+        facts["commitId"] = variables["CommitId"][:64]
+    try:
+        facts[records.COMMIT_AUTHOR_TIME] = records.format_time(datetime.fromisoformat(variables["AuthorDate"]))
+    except (KeyError, TypeError, ValueError):
+        pass
+    return facts
+
+
+def _approval_facts(detail: dict[str, Any]) -> dict[str, str]:
+    facts = {}
+    if isinstance(detail.get("startTime"), datetime):
+        facts["approvalRequestedAt"] = records.format_time(detail["startTime"])
+    decided = {"Succeeded": "APPROVED", "Failed": "REJECTED"}.get(detail.get("status"))
+    if decided:
+        facts["approvalResult"] = decided
+        if isinstance(detail.get("lastUpdateTime"), datetime):
+            facts["approvalDecidedAt"] = records.format_time(detail["lastUpdateTime"])
+        if isinstance(detail.get("updatedBy"), str) and detail["updatedBy"]:
+            facts["approvedBy"] = detail["updatedBy"][:256]
+    return facts
 
 
 def duration_seconds(record: dict[str, Any]) -> int | None:
