@@ -133,3 +133,22 @@ def test_deployer_roles_are_created_trusting_the_deploy_project_roles_the_stack_
         stage = name.removeprefix(f"kiro-pipeline-{ENV}-").removesuffix("-deployer")
         assert principal == f"arn:aws:iam::{config.account_id}:role/kiro-pipeline-{ENV}-deploy-{stage}-role"
         assert principal.split("/")[-1] in project_roles
+
+
+def test_the_pipeline_invariants_judge_a_real_plan(rehearsal):
+    """The blocking CI check (tools/policies/plan.py) on real Terraform's plan
+    JSON: the planned pipeline passes every invariant, and the same plan with
+    its execution mode weakened fails exactly that one."""
+    import copy
+
+    from tools.policies import plan as policy
+
+    pipeline_plan = reports(rehearsal)[naming.stack_id("pipeline", ENV)].plan_json
+    verdicts = policy.verdicts(pipeline_plan)
+    assert verdicts and all(v.passed for v in verdicts), policy.render({"pipeline": verdicts})
+    weakened = copy.deepcopy(pipeline_plan)
+    for change in weakened["resource_changes"]:
+        if change["type"] == "aws_codepipeline":
+            change["change"]["after"]["execution_mode"] = "PARALLEL"
+    failed = [v.id for v in policy.verdicts(weakened) if not v.passed]
+    assert failed == ["CKV_KIRO_6"]

@@ -61,7 +61,18 @@ def test_plans_read_only_with_the_oidc_role(workflow):
     assert ".venv/bin/python -m tools.plan_summary" in plan
 
 
+def test_the_pipeline_invariants_block_after_the_comment_is_posted(workflow):
+    names = [s.get("name", "") for s in workflow["jobs"]["plan"]["steps"]]
+    policy = names.index("Pipeline invariants on the plan (blocking)")
+    assert policy == len(names) - 1 and policy > names.index("Post or update the summary comment")
+    assert (
+        workflow["jobs"]["plan"]["steps"][policy]["run"]
+        == ".venv/bin/python -m tools.policies.plan plans/pipeline-*.json"
+    )
+
+
 def test_updates_its_own_comment(workflow):
-    script = workflow["jobs"]["plan"]["steps"][-1]["with"]["script"]
+    (step,) = [s for s in workflow["jobs"]["plan"]["steps"] if s.get("uses", "").startswith("actions/github-script")]
+    script = step["with"]["script"]
     assert f"const marker = '{plan_summary.MARKER}'" in script
     assert "updateComment" in script and "createComment" in script

@@ -11,6 +11,9 @@ checkov 3.3.30's terraform_json runner has two gaps this wrapper closes:
   modules/checks.py), and fails on a skip without a reason or one that no
   longer matches a finding.
 
+The pipeline's invariants (tools/policies/) run as custom checks beside
+checkov's own (CKV_KIRO_*), with the same inline-skip rules.
+
 Exit code 0 only with zero unskipped failures and zero parsing errors.
 """
 
@@ -28,6 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV = REPO / ".venv-scan" / "bin" / "checkov"
+# The pipeline's invariants as custom checks (tools/policies/), run with checkov's own.
+POLICIES = REPO / "tools" / "policies"
 SKIP = re.compile(r"^checkov:skip=([A-Z0-9_]+):\s*(.*)$")
 
 
@@ -104,6 +109,8 @@ def run_checkov(checkov: Path, work_dir: Path) -> dict:
             "--quiet",
             "--compact",
             "--skip-download",
+            "--external-checks-dir",
+            str(POLICIES),
             "--output",
             "json",
         ],
