@@ -21,6 +21,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.policies.controls import ControlChange, plan_changes
+
 MARKER = "<!-- kiro-pipeline-plan-summary -->"
 
 # Changing any of these can widen who may do what.
@@ -88,6 +90,10 @@ class StackPlan:
     stack: str
     changes: list[Change] = field(default_factory=list)
     permission_changes: list[Change] = field(default_factory=list)
+    # What the plan does to the delivery controls (approval, rollback, bake, window, gates, retry, ...).
+    controls: list[ControlChange] = field(default_factory=list)
+    # Resources changed outside Terraform, as the plan's refresh found them.
+    drift: list[Change] = field(default_factory=list)
     text: str = ""
 
     @property
@@ -128,7 +134,12 @@ def _policy_changed(resource_change: dict) -> bool:
 def summarize(stack: str, plan: dict, text: str = "") -> StackPlan:
     if "resource_changes" not in plan and "format_version" not in plan:
         raise ValueError(f"{stack}: not `terraform show -json` plan output")
-    result = StackPlan(stack, text=text)
+    result = StackPlan(stack, text=text, controls=plan_changes(plan))
+    result.drift = [
+        Change(d["address"], d["type"], tuple(d["change"]["actions"]))
+        for d in plan.get("resource_drift", [])
+        if tuple(d["change"]["actions"]) != ("no-op",)
+    ]
     for resource_change in plan.get("resource_changes", []):
         if resource_change.get("mode", "managed") != "managed":
             continue  # data sources are read, not changed
@@ -143,9 +154,40 @@ def summarize(stack: str, plan: dict, text: str = "") -> StackPlan:
     return result
 
 
+def labels(plans: list[StackPlan]) -> list[str]:
+    """The pull request's labels: what kind of change this is."""
+    found = []
+    if any(c.kind in ("create", "update") for p in plans for c in p.changes):
+        found.append("add-or-update")
+    if any(p.destructive for p in plans):
+        found.append("destroy")
+    if not any(p.changes for p in plans):
+        found.append("no-changes")
+    if any(c.weakened for p in plans for c in p.controls):
+        found.append("control-weakened")
+    if any(p.drift for p in plans):
+        found.append("drift")
+    return found
+
+
+def _controls(plans: list[StackPlan]) -> list[str]:
+    """Delivery-control changes first of all: a weakened one opens the comment."""
+    weakened = [(p.stack, c) for p in plans for c in p.controls if c.weakened]
+    other = [(p.stack, c) for p in plans for c in p.controls if not c.weakened]
+    lines = []
+    if weakened:
+        lines.append("⛔ **Delivery control weakened**: " + "; ".join(f"`{stack}` {c.text}" for stack, c in weakened))
+    if other:
+        lines += ["", "**Delivery controls changed:**", ""] + [f"- `{stack}`: {c.text}" for stack, c in other]
+    return lines
+
+
 def render(plans: list[StackPlan]) -> str:
+    controls = _controls(plans)
     lines = [
         MARKER,
+        *controls,
+        *([""] if controls else []),
         "## Terraform plan",
         "",
         "| stack | add | change | destroy | forget |",
@@ -168,6 +210,10 @@ def render(plans: list[StackPlan]) -> str:
     if permissions:
         lines += ["", "**Permissions may change** (IAM, key, bucket and topic policies, security groups):", ""]
         lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in permissions]
+    drift = [(p.stack, c) for p in plans for c in p.drift]
+    if drift:
+        lines += ["", "**Drift** (changed outside Terraform; this plan puts it back):", ""]
+        lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in drift]
     if not any(p.changes for p in plans):
         lines += ["", "No changes. The infrastructure matches the configuration."]
     for plan in plans:
@@ -199,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         "--plan", action="append", required=True, type=_parse_plan_argument, metavar="STACK=PLAN.json[:PLAN.txt]"
     )
     parser.add_argument("--out", help="write the comment here (default: standard output)")
+    parser.add_argument("--labels", help="write the pull request's labels here, one a line")
     args = parser.parse_args(argv)
     try:
         plans = [
@@ -209,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     comment = render(plans)
+    if args.labels:
+        Path(args.labels).write_text("".join(f"{label}\n" for label in labels(plans)))
     if args.out:
         Path(args.out).write_text(comment)
     else:

@@ -25,7 +25,7 @@ class Invariant:
     check: Callable[[dict[str, Any]], list[str]]
 
 
-def _blocks(value: Any) -> list[dict]:
+def blocks(value: Any) -> list[dict]:
     """A nested block as a list: the synthesized JSON writes a single block
     as an object, checkov as a one-element list."""
     if isinstance(value, dict):
@@ -33,30 +33,30 @@ def _blocks(value: Any) -> list[dict]:
     return [v for v in value or [] if isinstance(v, dict)]
 
 
-def _stages(pipeline: dict) -> dict[str, dict]:
-    return {s.get("name"): s for s in _blocks(pipeline.get("stage"))}
+def stages(pipeline: dict) -> dict[str, dict]:
+    return {s.get("name"): s for s in blocks(pipeline.get("stage"))}
 
 
-def _rules(stage: dict, when: str) -> list[dict]:
+def rules(stage: dict, when: str) -> list[dict]:
     return [
         rule
-        for block in _blocks(stage.get(when))
-        for condition in _blocks(block.get("condition"))
-        for rule in _blocks(condition.get("rule"))
+        for block in blocks(stage.get(when))
+        for condition in blocks(block.get("condition"))
+        for rule in blocks(condition.get("rule"))
     ]
 
 
-def _results(stage: dict, when: str) -> list[str]:
+def results(stage: dict, when: str) -> list[str]:
     """The results of the stage's `when` block and of its conditions."""
     found = []
-    for block in _blocks(stage.get(when)):
+    for block in blocks(stage.get(when)):
         found.append(block.get("result"))
-        found += [c.get("result") for c in _blocks(block.get("condition"))]
+        found += [c.get("result") for c in blocks(block.get("condition"))]
     return [r for r in found if r]
 
 
-def _provider(rule: dict) -> str | None:
-    return next((t.get("provider") for t in _blocks(rule.get("rule_type_id"))), None)
+def provider(rule: dict) -> str | None:
+    return next((t.get("provider") for t in blocks(rule.get("rule_type_id"))), None)
 
 
 def _is_production(pipeline: dict) -> bool:
@@ -66,8 +66,8 @@ def _is_production(pipeline: dict) -> bool:
 def production_behind_approval(pipeline: dict) -> list[str]:
     if not _is_production(pipeline):
         return []
-    stage = _stages(pipeline).get(naming.DEPLOY_STAGES["production"], {})
-    actions = _blocks(stage.get("action"))
+    stage = stages(pipeline).get(naming.DEPLOY_STAGES["production"], {})
+    actions = blocks(stage.get("action"))
     approvals = [a.get("run_order", 1) for a in actions if a.get("category") == "Approval"]
     others = [a.get("run_order", 1) for a in actions if a.get("category") != "Approval"]
     if not approvals:
@@ -80,13 +80,13 @@ def production_behind_approval(pipeline: dict) -> list[str]:
 def deploy_stages_roll_back(pipeline: dict) -> list[str]:
     problems = []
     for name in naming.DEPLOY_STAGES.values():
-        stage = _stages(pipeline).get(name, {})
-        rolls_back = "ROLLBACK" in _results(stage, "on_failure")
-        holds_approval = any(a.get("category") == "Approval" for a in _blocks(stage.get("action")))
+        stage = stages(pipeline).get(name, {})
+        rolls_back = "ROLLBACK" in results(stage, "on_failure")
+        holds_approval = any(a.get("category") == "Approval" for a in blocks(stage.get("action")))
         # The stated exception: a stage that holds the approval has no
         # on-failure rollback (a rejection would roll back a release that
         # never deployed), and its bake rolls back instead.
-        bake_rolls_back = "ROLLBACK" in _results(stage, "on_success")
+        bake_rolls_back = "ROLLBACK" in results(stage, "on_success")
         if not rolls_back and not (holds_approval and bake_rolls_back):
             problems.append(f"{name} does not roll back on failure")
     return problems
@@ -96,7 +96,7 @@ def bakes_watch_health(pipeline: dict) -> list[str]:
     problems = []
     for target in naming.BAKE_TARGETS:
         name = naming.DEPLOY_STAGES[target]
-        if not any(_provider(r) == "CloudWatchAlarm" for r in _rules(_stages(pipeline).get(name, {}), "on_success")):
+        if not any(provider(r) == "CloudWatchAlarm" for r in rules(stages(pipeline).get(name, {}), "on_success")):
             problems.append(f"{name} has no bake alarm")
     return problems
 
@@ -104,8 +104,8 @@ def bakes_watch_health(pipeline: dict) -> list[str]:
 def production_change_window(pipeline: dict) -> list[str]:
     if not _is_production(pipeline):
         return []
-    stage = _stages(pipeline).get(naming.DEPLOY_STAGES["production"], {})
-    if not any(_provider(r) == "DeploymentWindow" for r in _rules(stage, "before_entry")):
+    stage = stages(pipeline).get(naming.DEPLOY_STAGES["production"], {})
+    if not any(provider(r) == "DeploymentWindow" for r in rules(stage, "before_entry")):
         return ["production has no change window"]
     return []
 
@@ -115,8 +115,8 @@ def incident_gates(pipeline: dict) -> list[str]:
         f"{name} may be entered during an incident"
         for name in naming.DEPLOY_STAGES.values()
         if not any(
-            r.get("name") == naming.INCIDENT_GATE_RULE and _provider(r) == "CloudWatchAlarm"
-            for r in _rules(_stages(pipeline).get(name, {}), "before_entry")
+            r.get("name") == naming.INCIDENT_GATE_RULE and provider(r) == "CloudWatchAlarm"
+            for r in rules(stages(pipeline).get(name, {}), "before_entry")
         )
     ]
 
@@ -128,8 +128,8 @@ def queued_execution(pipeline: dict) -> list[str]:
 
 def artifacts_encrypted(pipeline: dict) -> list[str]:
     problems = []
-    for store in _blocks(pipeline.get("artifact_store")) or [{}]:
-        key = next(iter(_blocks(store.get("encryption_key"))), {})
+    for store in blocks(pipeline.get("artifact_store")) or [{}]:
+        key = next(iter(blocks(store.get("encryption_key"))), {})
         if key.get("type") != "KMS" or not key.get("id"):
             problems.append("the artifact store is not encrypted with the project's KMS key")
     return problems

@@ -1,0 +1,133 @@
+"""What a plan does to the delivery controls (tools/policies/controls.py), in
+plain words, weakened first, and how the plan summary opens with it."""
+
+from __future__ import annotations
+
+import copy
+
+from tools import plan_summary
+from tools.policies import controls
+from topology import naming
+
+
+def pipeline(stacks, env="production") -> dict:
+    return copy.deepcopy(stacks[naming.stack_id("pipeline", env)].resource("aws_codepipeline", "pipeline"))
+
+
+def stage(p, name):
+    return next(s for s in p["stage"] if s["name"] == name)
+
+
+def plan_of(before, after, kind="aws_codepipeline", address="aws_codepipeline.pipeline"):
+    return {
+        "format_version": "1.2",
+        "resource_changes": [
+            {
+                "address": address,
+                "type": kind,
+                "mode": "managed",
+                "change": {"actions": ["update"], "before": before, "after": after},
+            }
+        ],
+    }
+
+
+def test_an_unchanged_pipeline_changes_no_control(stacks):
+    assert controls.pipeline_changes(pipeline(stacks), pipeline(stacks)) == []
+
+
+def test_removing_productions_approval_opens_the_comment(stacks):
+    before, after = pipeline(stacks), pipeline(stacks)
+    production = stage(after, "ProductionEnv")
+    production["action"] = [a for a in production["action"] if a["category"] != "Approval"]
+    summary = plan_summary.summarize("pipeline-production", plan_of(before, after))
+    assert controls.ControlChange("ProductionEnv: manual approval removed", weakened=True) in summary.controls
+    comment = plan_summary.render([summary]).splitlines()
+    # The marker is an HTML comment; the first line a reviewer sees says it.
+    assert comment[0] == plan_summary.MARKER
+    assert comment[1].startswith(
+        "⛔ **Delivery control weakened**: `pipeline-production` ProductionEnv: manual approval removed"
+    )
+    assert "control-weakened" in plan_summary.labels([summary])
+
+
+def test_each_kind_of_change_in_plain_words(stacks):
+    before, after = pipeline(stacks), pipeline(stacks)
+    stage(after, "StagingEnv").pop("on_failure")  # rollback off
+    bake = stage(after, "ProductionEnv")["on_success"]["condition"]["rule"][0]["configuration"]
+    bake["WaitTime"] = "2"  # a shorter bake
+    window = stage(after, "ProductionEnv")["before_entry"]["condition"]["rule"][1]["configuration"]
+    window["Cron"] = "* * 8-18 ? * MON-FRI *"
+    stage(after, "TestEnv").pop("before_entry")  # the incident gate
+    stage(after, "Build").pop("on_failure")  # no retry
+    after["execution_mode"] = "PARALLEL"
+    found = {c.text: c.weakened for c in controls.pipeline_changes(before, after)}
+    assert found == {
+        "execution mode changed from QUEUED to PARALLEL": True,
+        "Build: automatic retry removed": False,
+        "TestEnv: incident gate removed": True,
+        "StagingEnv: rollback on failure removed": True,
+        "ProductionEnv: bake alarms: watches kiro-pipeline-production-production-health "
+        "for 2 instead of 10 minutes": True,
+        "ProductionEnv: change window changed from ('* * 9-16 ? * MON-THU *', 'UTC') to "
+        "('* * 8-18 ? * MON-FRI *', 'UTC')": False,
+    }
+    ordered = controls.plan_changes(plan_of(before, after))
+    assert [c.weakened for c in ordered] == sorted((c.weakened for c in ordered), reverse=True)  # weakened first
+
+
+def test_a_deploy_projects_role_change_is_named(stacks):
+    project = stacks[naming.stack_id("pipeline", "production")].resource("aws_codebuild_project", "deploy_production")
+    before, after = copy.deepcopy(project), copy.deepcopy(project)
+    for variable in after["environment"]["environment_variable"]:
+        if variable["name"] == "DEPLOY_ROLE_ARN":
+            variable["value"] = "arn:aws:iam::999999999999:role/elsewhere"
+    (change,) = controls.plan_changes(
+        plan_of(before, after, "aws_codebuild_project", "aws_codebuild_project.deploy_production")
+    )
+    assert "deploy role changed from arn:aws:iam::123456789012:role/" in change.text
+    assert change.text.endswith("to arn:aws:iam::999999999999:role/elsewhere")
+
+
+def test_labels_follow_the_plan():
+    create = {
+        "format_version": "1.2",
+        "resource_changes": [
+            {
+                "address": "a.b",
+                "type": "a",
+                "mode": "managed",
+                "change": {"actions": ["create"], "before": None, "after": {}},
+            }
+        ],
+    }
+    gone = {
+        "format_version": "1.2",
+        "resource_changes": [
+            {
+                "address": "a.b",
+                "type": "a",
+                "mode": "managed",
+                "change": {"actions": ["delete"], "before": {}, "after": None},
+            }
+        ],
+    }
+    empty = {"format_version": "1.2", "resource_changes": []}
+    assert plan_summary.labels([plan_summary.summarize("s", create)]) == ["add-or-update"]
+    assert plan_summary.labels([plan_summary.summarize("s", gone)]) == ["destroy"]
+    assert plan_summary.labels([plan_summary.summarize("s", empty)]) == ["no-changes"]
+
+
+def test_drift_gets_its_own_section_and_label():
+    plan = {
+        "format_version": "1.2",
+        "resource_drift": [
+            {"address": "aws_sns_topic.t", "type": "aws_sns_topic", "change": {"actions": ["update"]}},
+            {"address": "aws_sns_topic.u", "type": "aws_sns_topic", "change": {"actions": ["no-op"]}},
+        ],
+        "resource_changes": [],
+    }
+    summary = plan_summary.summarize("monitoring-test", plan)
+    assert [c.address for c in summary.drift] == ["aws_sns_topic.t"]
+    assert "drift" in plan_summary.labels([summary])
+    assert "- `monitoring-test`: update `aws_sns_topic.t`" in plan_summary.render([summary])
