@@ -131,3 +131,27 @@ def test_drift_gets_its_own_section_and_label():
     assert [c.address for c in summary.drift] == ["aws_sns_topic.t"]
     assert "drift" in plan_summary.labels([summary])
     assert "- `monitoring-test`: update `aws_sns_topic.t`" in plan_summary.render([summary])
+
+
+def test_a_long_plan_is_shortened_whole_never_cut_inside_a_fold_or_fence():
+    empty = {"format_version": "1.2", "resource_changes": []}
+    huge = "\n".join(f"  # aws_thing.t{i} will be updated in-place ```not a fence```" for i in range(3000))
+    plans = [plan_summary.summarize(s, empty, huge) for s in ("core-test", "pipeline-test", "monitoring-test")]
+    comment = plan_summary.render(plans)
+    assert len(comment) <= plan_summary.COMMENT_LIMIT
+    assert comment.count("<details>") == comment.count("</details>") == 3
+    fences = [line for line in comment.splitlines() if line == "```"]
+    assert len(fences) == 6  # every fence opened is closed
+    assert comment.count("shortened to fit the comment") >= 1
+    small = plan_summary.render([plan_summary.summarize("core-test", empty, "short plan")])
+    assert "short plan" in small and "shortened" not in small
+
+
+def test_a_failed_stack_is_named_first_with_the_end_of_its_error(tmp_path, capsys):
+    log = tmp_path / "pipeline-test.log"
+    log.write_text("Initializing...\n" + "noise\n" * 100 + "Error: Unsupported argument\n  on cdk.tf.json line 9\n")
+    out = tmp_path / "comment.md"
+    assert plan_summary.main(["--failed", f"pipeline-test={log}", "--out", str(out)]) == 0
+    comment = out.read_text().splitlines()
+    assert comment[1] == "❌ **`pipeline-test`: terraform init or plan failed**"
+    assert "Error: Unsupported argument" in out.read_text() and "Initializing..." not in out.read_text()

@@ -182,10 +182,25 @@ def _controls(plans: list[StackPlan]) -> list[str]:
     return lines
 
 
-def render(plans: list[StackPlan]) -> str:
+# The end of a failed init or plan's output that the comment shows.
+FAILURE_LINES = 40
+
+
+def _failures(failed: dict[str, str]) -> list[str]:
+    """Stacks whose `init` or `plan` failed: named first, with the end of the output."""
+    lines = []
+    for stack, log in failed.items():
+        tail = "\n".join(log.rstrip().splitlines()[-FAILURE_LINES:]).replace("```", "` ` `")
+        lines += [f"❌ **`{stack}`: terraform init or plan failed**", "", "```", tail, "```", ""]
+    return lines
+
+
+def render(plans: list[StackPlan], limit: int | None = None, failed: dict[str, str] | None = None) -> str:
+    limit = COMMENT_LIMIT if limit is None else limit
     controls = _controls(plans)
     lines = [
         MARKER,
+        *_failures(failed or {}),
         *controls,
         *([""] if controls else []),
         "## Terraform plan",
@@ -216,19 +231,35 @@ def render(plans: list[StackPlan]) -> str:
         lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in drift]
     if not any(p.changes for p in plans):
         lines += ["", "No changes. The infrastructure matches the configuration."]
-    for plan in plans:
-        if plan.text:
-            lines += [
-                "",
-                f"<details><summary>Full plan: <code>{plan.stack}</code></summary>",
-                "",
-                "```",
-                plan.text.rstrip(),
-                "```",
-                "",
-                "</details>",
-            ]
-    return "\n".join(lines) + "\n"
+    head = "\n".join(lines) + "\n"
+    return head + _folds(plans, limit - len(head))
+
+
+# GitHub refuses a comment over 65 536 characters; keep a margin.
+COMMENT_LIMIT = 65_000
+
+
+def _fold(stack: str, body: str) -> str:
+    return f"\n<details><summary>Full plan: <code>{stack}</code></summary>\n\n```\n{body}\n```\n\n</details>\n"
+
+
+def _folds(plans: list[StackPlan], room: int) -> str:
+    """Each stack's full plan, folded. When they do not fit, the longest are
+    shortened whole (never cut inside a fold or a code fence): its first
+    lines, and where the rest is."""
+    bodies = {p.stack: p.text.rstrip() for p in plans if p.text}
+    while bodies and sum(len(_fold(s, b)) for s, b in bodies.items()) > room:
+        longest = max(bodies, key=lambda s: len(bodies[s]))
+        excess = sum(len(_fold(s, b)) for s, b in bodies.items()) - room
+        kept = bodies[longest].splitlines()
+        note = "... (shortened to fit the comment: the job log has the whole plan)"
+        while kept and len("\n".join(kept)) > max(0, len(bodies[longest]) - excess - len(note) - 1):
+            kept.pop()
+        shortened = "\n".join([*kept, note]) if kept else note
+        if shortened == bodies[longest]:
+            break
+        bodies[longest] = shortened
+    return "".join(_fold(stack, body) for stack, body in bodies.items())
 
 
 def _parse_plan_argument(value: str) -> tuple[str, Path, Path | None]:
@@ -242,7 +273,14 @@ def _parse_plan_argument(value: str) -> tuple[str, Path, Path | None]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Summarize terraform plans as a pull-request comment.")
     parser.add_argument(
-        "--plan", action="append", required=True, type=_parse_plan_argument, metavar="STACK=PLAN.json[:PLAN.txt]"
+        "--plan", action="append", default=[], type=_parse_plan_argument, metavar="STACK=PLAN.json[:PLAN.txt]"
+    )
+    parser.add_argument(
+        "--failed",
+        action="append",
+        default=[],
+        metavar="STACK=LOG",
+        help="a stack whose init or plan failed, and its output",
     )
     parser.add_argument("--out", help="write the comment here (default: standard output)")
     parser.add_argument("--labels", help="write the pull request's labels here, one a line")
@@ -252,10 +290,16 @@ def main(argv: list[str] | None = None) -> int:
             summarize(stack, json.loads(json_path.read_text()), text_path.read_text() if text_path else "")
             for stack, json_path, text_path in args.plan
         ]
+        failed = {}
+        for value in args.failed:
+            stack, _, log = value.partition("=")
+            failed[stack] = Path(log).read_text(errors="replace")
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    comment = render(plans)
+    if not plans and not failed:
+        parser.error("give at least one --plan or --failed")
+    comment = render(plans, failed=failed)
     if args.labels:
         Path(args.labels).write_text("".join(f"{label}\n" for label in labels(plans)))
     if args.out:
