@@ -57,7 +57,7 @@ def test_plans_read_only_with_the_oidc_role(workflow):
     plan = next(s for s in steps if s.get("name", "").startswith("Plan each stack"))["run"]
     assert "plan -input=false -lock=false -no-color -out=plan.tfplan" in plan
     assert "apply" not in plan
-    assert f"for concern in {' '.join(naming.STACK_CONCERNS)}" in plan
+    assert f"for concern in {' '.join(naming.STACK_CONCERNS)}" in plan and "plans/environments.txt" in plan
     assert ".venv/bin/python -m tools.plan_summary" in plan
 
 
@@ -115,10 +115,11 @@ def test_the_plan_step_runs_in_a_real_bash_and_reports_a_failed_stack(workflow, 
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     (tmp_path / ".venv" / "bin" / "python").symlink_to(sys.executable)
     output = tmp_path / "github_output"
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "environments.txt").write_text("test\n")  # what tools/affected.py chose
     environ = {
         **os.environ,
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "PLAN_ENVIRONMENT": "test",
         "GITHUB_OUTPUT": str(output),
         "PYTHONPATH": str(repo),
     }
