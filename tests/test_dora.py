@@ -249,3 +249,12 @@ def test_the_publishers_request_is_valid_for_cloudwatch(scheduled):
     with Stubber(client) as stub:
         stub.add_response("put_metric_data", {}, {"Namespace": "KiroPipeline", "MetricData": data})
         client.put_metric_data(Namespace="KiroPipeline", MetricData=data)
+
+
+def test_doras_copies_of_the_topology_agree_with_it():
+    """The Lambda zips carry only shared/, so dora.py copies three facts."""
+    from topology import naming
+
+    assert dora.DEPLOY_STAGES == tuple(naming.DEPLOY_STAGES.values())
+    assert dora.LAST_STAGE == naming.DEPLOY_STAGES[dora.PRODUCTION_TARGET]
+    assert list(naming.DEPLOY_STAGES).index(dora.PRODUCTION_TARGET) == len(naming.DEPLOY_STAGES) - 1

@@ -199,6 +199,23 @@ class TestRecorder:
         assert record["stageStarts"] == {"StagingEnv@2026-11-22T04:00:00Z", "ProductionEnv@2026-11-22T04:11:00Z"}
         assert record["stageEnds"] == {"StagingEnv@2026-11-22T04:10:00Z"}
 
+    def test_a_retried_execution_keeps_the_facts_of_its_last_outcome(self, recorder):
+        """Rejected, then retried and approved: the record ends APPROVED with no
+        failed action, and the commit's author time is the first one read."""
+        expect_commit(recorder)
+        recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))
+        expect_source(recorder, approval_status="Failed")
+        recorder.handler(events.execution("FAILED", "2026-11-22T04:20:30Z"))
+        assert item("exec-1")["failedAction"] == "ProductionEnv/ApproveProduction"
+        recorder.handler(events.execution("RESUMED", "2026-11-22T05:00:00Z"))
+        expect_source(recorder, author_date="2026-11-22T09:00:00+00:00")
+        recorder.handler(events.execution("SUCCEEDED", "2026-11-22T05:30:00Z"))
+        recorder.stub.assert_no_pending_responses()
+        record = item("exec-1")
+        assert record["approvalResult"] == "APPROVED" and "failedAction" not in record
+        assert record["commitAuthorTime"] == "2026-11-21T15:05:09Z"  # the source never changes
+        assert record["actionsReadFor"] == "SUCCEEDED@2026-11-22T05:30:00Z"
+
     def test_an_unreadable_author_date_is_left_out_and_the_record_stands(self, recorder):
         expect_commit(recorder)
         recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))

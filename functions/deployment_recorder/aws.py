@@ -42,9 +42,8 @@ class Recorder:
             pipelineName=pipeline, filter={"pipelineExecutionId": deployment_id}, maxResults=100
         ).get("actionExecutionDetails", [])
 
-    def keep_facts(self, deployment_id: str, values: dict[str, str]) -> None:
-        """Set the facts that are still absent (a retry changes nothing)."""
-        self.store.apply(Update(deployment_id, set_values={}, condition=None, set_if_absent=values, purpose="facts"))
+    def keep_facts(self, update: Update) -> None:
+        self.store.apply(update)
 
     def set_commit(self, deployment_id: str, pipeline: str) -> str | None:
         """Record the source commit of the execution; None if CodePipeline has none yet."""

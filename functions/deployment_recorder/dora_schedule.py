@@ -29,8 +29,6 @@ from shared.log import Logger
 from shared.store import Store
 
 log = Logger("dora-metrics")
-# Recovery can start before the window: records are read this much further back.
-LOOKBACK_MARGIN = timedelta(days=30)
 # CloudWatch has no per-day unit: the rate goes out unit-less (its name says per day).
 UNITS = {"per day": ("None", 1), "seconds": ("Seconds", 1), "ratio": ("Percent", 100)}
 # PutMetricData refuses data older than two weeks or more than two hours ahead.
@@ -94,7 +92,7 @@ def handler(event, context=None, now: datetime | None = None) -> dict:
     at = scheduled_hour(event, now or datetime.now(UTC))
     start = at - timedelta(days=settings_["WINDOW_DAYS"])
     store, cloudwatch = clients()
-    items = list(store.recent(settings_["ENVIRONMENT"], since=records.format_time(start - LOOKBACK_MARGIN)))
+    items = list(store.recent(settings_["ENVIRONMENT"], since=records.format_time(start - dora.LOOKBACK_MARGIN)))
     metrics = dora.measure(items, start, at)
     data = metric_data(metrics, settings_["ENVIRONMENT"], at)
     if data:

@@ -82,8 +82,10 @@ def handler(event, context=None) -> dict:
         applied.append(update.purpose)
         if update.purpose == "start":
             _record_commit(aws, decision.deployment_id, parsed.pipeline)
-    if decision.look_up_source and logic.needs_source(decision, record if applied else aws.get(decision.deployment_id)):
-        _record_source(aws, decision.deployment_id, parsed.pipeline)
+    if decision.look_up_actions:
+        current = record if applied else aws.get(decision.deployment_id)
+        if logic.needs_actions(decision, current):
+            _record_facts(aws, decision.deployment_id, parsed.pipeline, logic.final_state(current))
     if decision.check_metrics:
         # Decided from the record, so a retry after a lost publication still
         # publishes, and a duplicate never publishes twice.
@@ -102,12 +104,11 @@ def _record_commit(aws: Recorder, deployment_id: str, pipeline: str) -> None:
         log.warning("could not look up the commit", error=str(error))
 
 
-def _record_source(aws: Recorder, deployment_id: str, pipeline: str) -> None:
+def _record_facts(aws: Recorder, deployment_id: str, pipeline: str, read_for: str) -> None:
     try:
         values = logic.action_facts(aws.action_details(deployment_id, pipeline))
-        if values:
-            aws.keep_facts(deployment_id, values)
-        log.info("recorded the execution's facts", **values)
+        aws.keep_facts(logic.facts_update(deployment_id, values, read_for))
+        log.info("recorded the execution's facts", readFor=read_for, **values)
     except AWS_ERRORS as error:
         # The record stands without it; lead time skips this deployment.
         log.warning("could not look up the execution's actions", error=str(error))

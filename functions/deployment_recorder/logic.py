@@ -66,9 +66,9 @@ class Plan:
     # Whether the record may now hold metrics to publish (a final state, or
     # the start that completes a duration).
     check_metrics: bool = False
-    # Whether to read the source revision (commit and author time, for lead
-    # time): once the execution is final, its Source action has reported.
-    look_up_source: bool = False
+    # Whether to read the execution's actions (commit and author time,
+    # approval, failed action): once it is final, they have all reported.
+    look_up_actions: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,13 +225,38 @@ def _execution_plan(event: Event, deployment_id: str, common: dict, absent: dict
                 purpose="start",
             )
         )
-    return Plan(deployment_id, status, tuple(updates), check_metrics=final or started, look_up_source=final)
+    return Plan(deployment_id, status, tuple(updates), check_metrics=final or started, look_up_actions=final)
 
 
-def needs_source(plan: Plan, record: dict[str, Any] | None) -> bool:
-    """Look the source up once per execution: when it is final and the record
-    has no author time yet (a duplicate final event finds it set)."""
-    return plan.look_up_source and not (record or {}).get(records.COMMIT_AUTHOR_TIME)
+def final_state(record: dict[str, Any] | None) -> str | None:
+    """`status@updatedAt` of a final record: which outcome its facts describe."""
+    if not record or record.get("status") not in FINAL_STATUSES:
+        return None
+    return f"{record['status']}@{record.get('updatedAt')}"
+
+
+def needs_actions(plan: Plan, record: dict[str, Any] | None) -> bool:
+    """Read the actions once per final state the execution reaches: a
+    duplicate finds them read (`actionsReadFor`); a retried execution that
+    ends again is read again, so its approval and failed action are its last."""
+    state = final_state(record)
+    return plan.look_up_actions and state is not None and record.get("actionsReadFor") != state
+
+
+def facts_update(deployment_id: str, facts: dict[str, str], read_for: str) -> Update:
+    """The facts of one final state: the commit's are kept once (the source
+    never changes); the approval and the failed action are this state's,
+    and a failed action that no longer failed is removed."""
+    commit = {k: v for k, v in facts.items() if k in ("commitId", records.COMMIT_AUTHOR_TIME)}
+    latest = {k: v for k, v in facts.items() if k not in commit}
+    return Update(
+        deployment_id,
+        set_values={**latest, "actionsReadFor": read_for},
+        condition=None,
+        set_if_absent=commit,
+        remove=() if "failedAction" in facts else ("failedAction",),
+        purpose="facts",
+    )
 
 
 def action_facts(action_details: list[dict[str, Any]]) -> dict[str, str]:

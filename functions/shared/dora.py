@@ -30,10 +30,14 @@ from typing import Any
 
 from . import records
 
+# Copies of topology/naming.py's facts (the Lambda zips carry only shared/);
+# tests/test_dora.py holds them equal.
 LAST_STAGE = "ProductionEnv"
 PRODUCTION_TARGET = "production"
 DEPLOY_STAGES = ("TestEnv", "StagingEnv", "ProductionEnv")
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+# A recovery can start before the window: readers read this much further back.
+LOOKBACK_MARGIN = timedelta(days=30)
 
 # The bands. Frequency, lead time and recovery follow the DORA report's
 # wording (on demand / daily / weekly / monthly; under an hour / a day / a

@@ -13,9 +13,6 @@ from functions.shared import dora
 from ops.arguments import Command, bounded
 from ops.common import Context, iso
 
-# Recovery can start before the window: read this much further back.
-LOOKBACK_MARGIN = timedelta(days=30)
-
 
 def _shown(metric: dora.Metric) -> str:
     if metric.value is None:
@@ -31,11 +28,11 @@ def _shown(metric: dora.Metric) -> str:
 def cmd_dora(ctx: Context, args) -> int:
     end = datetime.now(UTC)
     start = end - timedelta(days=args.days)
-    items = list(ctx.store().recent(ctx.config.name, since=iso(start - LOOKBACK_MARGIN)))
+    items = list(ctx.store().recent(ctx.config.name, since=iso(start - dora.LOOKBACK_MARGIN)))
     metrics = dora.measure(items, start, end)
     lines = [f"DORA metrics of {ctx.names.pipeline}, {iso(start)} to {iso(end)} ({args.days} days):"]
     kept = ctx.config.deployment_record_ttl_days
-    if args.days + LOOKBACK_MARGIN.days > kept:
+    if args.days + dora.LOOKBACK_MARGIN.days > kept:
         lines.append(
             f"! records are kept {kept} days (deployment_record_ttl_days): a {args.days}-day window "
             "undercounts its oldest deployments and recoveries"
