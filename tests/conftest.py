@@ -81,6 +81,20 @@ def stacks(synth_dir) -> dict[str, SynthesizedStack]:
 
 
 @pytest.fixture
+def ops_on_moto(aws_credentials, monkeypatch):
+    """`python -m ops` against moto: every client from one session (moto behind all of them)."""
+    from moto import mock_aws
+
+    from ops import common
+    from tests.support.sessions import StubbingSession
+
+    with mock_aws():
+        session = StubbingSession()
+        monkeypatch.setattr(common, "session", lambda region, profile: session)
+        yield session
+
+
+@pytest.fixture
 def aws_credentials(monkeypatch):
     """Fake credentials for moto, and nothing that could reach real AWS."""
     for name, value in {

@@ -13,8 +13,7 @@ from moto import mock_aws
 from environments import load
 from functions.shared import dora, records
 from functions.shared.store import Store
-from ops import cli, common
-from tests.support.sessions import StubbingSession
+from ops import cli
 from tests.support.tables import create_contract_table
 
 ALL_STAGES = {"TestEnv", "StagingEnv", "ProductionEnv"}
@@ -147,11 +146,8 @@ def test_a_failure_just_before_the_window_still_counts_its_recovery_inside_only_
 
 
 @pytest.fixture
-def aws(aws_credentials, monkeypatch):
-    with mock_aws():
-        session = StubbingSession()
-        monkeypatch.setattr(common, "session", lambda region, profile: session)
-        yield session
+def aws(ops_on_moto):
+    return ops_on_moto
 
 
 def test_ops_dora_end_to_end_on_moto(aws, capsys):

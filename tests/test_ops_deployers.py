@@ -10,21 +10,16 @@ from urllib.parse import unquote
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from environments import ConfigError, load, standard_deploy_targets
-from ops import cli, common, deployers
-from tests.support.sessions import StubbingSession
+from ops import cli, deployers
 
 ACCOUNT = "123456789012"  # moto's
 
 
 @pytest.fixture
-def aws(aws_credentials, monkeypatch):
-    with mock_aws():
-        session = StubbingSession()
-        monkeypatch.setattr(common, "session", lambda region, profile: session)
-        yield session
+def aws(ops_on_moto):
+    return ops_on_moto
 
 
 def document(value):
