@@ -53,7 +53,6 @@ NOT_EMULATED = {
     "aws_codeconnections_connection": "moto has no CodeConnections API",
     "aws_codestarnotifications_notification_rule": "moto has no CodeStar Notifications API",
     "aws_codebuild_report_group": "moto has no CodeBuild report-group API",
-    "aws_codepipeline": "moto's GetPipeline returns timestamps as strings, which the provider cannot decode",
 }
 
 # What the scratch copy puts where a stack refers to a resource of a type in
@@ -84,7 +83,6 @@ KNOWN_ARTIFACTS: dict[tuple[str, str], str] = {
 # `ops validate` checks that look at a resource of a NOT_EMULATED type: their
 # ✗ is expected in a rehearsal, and only theirs.
 NOT_EMULATED_CHECKS = {
-    "Pipeline ": "aws_codepipeline",
     "GitHub connection ": "aws_codeconnections_connection",
 }
 

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -63,6 +64,18 @@ NO_INPUT = ("-input=false", "-no-color")
 
 class RehearsalFailed(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class Site:
+    """A rehearsal still running: what `rehearse(then=...)` gets, to plan
+    against the deployed state before the server stops. Each stack's scratch
+    copy is `scratch_root / stack`, initialized, its state in the server."""
+
+    terraform: Terraform
+    scratch_root: Path
+    url: str
+    env_vars: dict[str, str]
 
 
 @dataclass
@@ -103,6 +116,8 @@ class Rehearsal:
     # An upgrade rehearsal: the previous version's stacks, applied first.
     previous: str | None = None
     previous_reports: list[StackReport] = field(default_factory=list)
+    # What `rehearse(then=...)` returned.
+    then_result: object = None
 
     @property
     def upgrade_destroys(self) -> list[str]:
@@ -153,10 +168,11 @@ class MotoServer:
 
     def __enter__(self) -> MotoServer:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "tools.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            cwd=REPO,  # `-m tools.moto_server`
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -354,6 +370,7 @@ def rehearse(
     scratch_root: Path = SCRATCH,
     log=print,
     previous: tuple[str, Path] | None = None,
+    then: Callable[[Site], object] | None = None,
 ) -> Rehearsal:
     """Deploy `env` from `stacks_dir` to a fresh moto server. With `previous`
     (a label and its stacks directory), deploy that version first and this one
@@ -398,6 +415,8 @@ def rehearse(
         rehearsal.probe_result = _probe_once(config, server.url, env_vars)
         checked = _python(["-m", "ops", "validate", env], env_vars)
         rehearsal.validate_output, rehearsal.validate_code = checked.stdout + checked.stderr, checked.returncode
+        if then:
+            rehearsal.then_result = then(Site(terraform, scratch_root, server.url, env_vars))
     rehearsal.seconds = time.monotonic() - started
     return rehearsal
 
