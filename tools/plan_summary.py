@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools import plan_binding, plan_files
 from tools.policies.controls import ControlChange, plan_changes
 
 MARKER = "<!-- kiro-pipeline-plan-summary -->"
@@ -95,6 +96,8 @@ class StackPlan:
     # Resources changed outside Terraform, as the plan's refresh found them.
     drift: list[Change] = field(default_factory=list)
     text: str = ""
+    # What the apply workflow checks its own plan against (tools/plan_binding.py).
+    fingerprint: str = ""
 
     @property
     def counts(self) -> tuple[int, int, int]:
@@ -134,7 +137,7 @@ def _policy_changed(resource_change: dict) -> bool:
 def summarize(stack: str, plan: dict, text: str = "") -> StackPlan:
     if "resource_changes" not in plan and "format_version" not in plan:
         raise ValueError(f"{stack}: not `terraform show -json` plan output")
-    result = StackPlan(stack, text=text, controls=plan_changes(plan))
+    result = StackPlan(stack, text=text, controls=plan_changes(plan), fingerprint=plan_binding.fingerprint(plan))
     result.drift = [
         Change(d["address"], d["type"], tuple(d["change"]["actions"]))
         for d in plan.get("resource_drift", [])
@@ -195,22 +198,28 @@ def _failures(failed: dict[str, str]) -> list[str]:
     return lines
 
 
-def render(plans: list[StackPlan], limit: int | None = None, failed: dict[str, str] | None = None) -> str:
+def render(
+    plans: list[StackPlan], limit: int | None = None, failed: dict[str, str] | None = None, reviewed: str = ""
+) -> str:
+    """The comment. `reviewed` is plan_binding.record(): the hidden line the
+    apply workflow binds its apply to."""
     limit = COMMENT_LIMIT if limit is None else limit
     controls = _controls(plans)
     lines = [
         MARKER,
+        *([reviewed] if reviewed else []),
         *_failures(failed or {}),
         *controls,
         *([""] if controls else []),
         "## Terraform plan",
         "",
-        "| stack | add | change | destroy | forget |",
-        "|---|---:|---:|---:|---:|",
+        "| stack | add | change | destroy | forget | plan fingerprint |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for plan in plans:
         add, change, destroy = plan.counts
-        lines.append(f"| `{plan.stack}` | {add} | {change} | {destroy} | {plan.forgotten} |")
+        short = plan.fingerprint[: len("sha256:") + 12]
+        lines.append(f"| `{plan.stack}` | {add} | {change} | {destroy} | {plan.forgotten} | `{short}` |")
     destructive = [(p.stack, c) for p in plans for c in p.destructive]
     unmanaged = [(p.stack, c) for p in plans for c in p.unmanaged]
     permissions = [(p.stack, c) for p in plans for c in p.permission_changes]
@@ -229,7 +238,9 @@ def render(plans: list[StackPlan], limit: int | None = None, failed: dict[str, s
     if drift:
         lines += ["", "**Drift** (changed outside Terraform; this plan puts it back):", ""]
         lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in drift]
-    if not any(p.changes for p in plans):
+    if not plans and not failed:
+        lines += ["", "No environment is affected by this change (documentation or tests only): nothing was planned."]
+    elif not any(p.changes for p in plans):
         lines += ["", "No changes. The infrastructure matches the configuration."]
     head = "\n".join(lines) + "\n"
     return head + _folds(plans, limit - len(head))
@@ -270,6 +281,21 @@ def _parse_plan_argument(value: str) -> tuple[str, Path, Path | None]:
     return stack, Path(json_path), Path(text_path) if text_path else None
 
 
+def _inputs(args) -> tuple[list[tuple[str, Path, Path | None]], dict[str, str]]:
+    """The plans and failures named on the command line, and those a plan
+    job left in `--dir` for every stack of `--environments`."""
+    plans, failed = list(args.plan), {}
+    for value in args.failed:
+        stack, _, log = value.partition("=")
+        failed[stack] = Path(log).read_text(errors="replace")
+    if args.dir:
+        environments = Path(args.environments).read_text().split() if args.environments else []
+        collected = plan_files.collect(Path(args.dir), plan_files.stacks_of(environments))
+        plans += [(stack, json_path, text_path) for stack, (json_path, text_path) in collected.plans.items()]
+        failed.update(collected.failed)
+    return plans, failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Summarize terraform plans as a pull-request comment.")
     parser.add_argument(
@@ -282,24 +308,27 @@ def main(argv: list[str] | None = None) -> int:
         metavar="STACK=LOG",
         help="a stack whose init or plan failed, and its output",
     )
+    parser.add_argument("--dir", help="a directory of STACK.json, STACK.txt and STACK.log files (tools/plan_files.py)")
+    parser.add_argument("--environments", help="with --dir: a file naming the environments planned, one a line")
     parser.add_argument("--out", help="write the comment here (default: standard output)")
     parser.add_argument("--labels", help="write the pull request's labels here, one a line")
+    parser.add_argument(
+        "--head", help="the commit planned: record the plans' fingerprints for the apply workflow to check"
+    )
     args = parser.parse_args(argv)
+    if not (args.plan or args.failed or args.dir):
+        parser.error("give --plan, --failed or --dir")
     try:
+        named, failed = _inputs(args)
+        raw = {stack: json.loads(json_path.read_text()) for stack, json_path, _ in named}
         plans = [
-            summarize(stack, json.loads(json_path.read_text()), text_path.read_text() if text_path else "")
-            for stack, json_path, text_path in args.plan
+            summarize(stack, raw[stack], text_path.read_text() if text_path else "") for stack, _, text_path in named
         ]
-        failed = {}
-        for value in args.failed:
-            stack, _, log = value.partition("=")
-            failed[stack] = Path(log).read_text(errors="replace")
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if not plans and not failed:
-        parser.error("give at least one --plan or --failed")
-    comment = render(plans, failed=failed)
+    reviewed = plan_binding.record(args.head, raw) if args.head else ""
+    comment = render(plans, failed=failed, reviewed=reviewed)
     if args.labels:
         Path(args.labels).write_text("".join(f"{label}\n" for label in labels(plans)))
     if args.out:
