@@ -1,0 +1,151 @@
+"""Run a workflow's steps here, as GitHub would run them:
+
+* `run_step`: a `run:` script in a real bash with GitHub's flags
+  (`bash --noprofile --norc -eo pipefail`), with `terraform` replaced by a
+  stand-in whose answers each test sets per stack, and `python3` being this
+  interpreter with the repository on its path;
+* `run_script`: an `actions/github-script` script in a real Node.js, as the
+  body of an async function of `require`, `github`, `context` and `core`
+  (what the action passes), with `github` a recorder that answers canned data.
+
+What cannot run here: the actions themselves (checkout, credentials,
+artifacts), GitHub's expression engine and the GitHub API. The API calls are
+recorded, with their parameters, for the tests to judge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The stand-in: `terraform -chdir=DIR CMD ...`. Per stack (DIR's name), a
+# file in $FAKE_TF_DIR decides: STACK.init-fails, STACK.plan-fails,
+# STACK.plan-exit (the plan's exit code, e.g. 2 for "changes"), STACK.json
+# (what `show -json` prints). Every call is logged to $FAKE_TF_DIR/calls.
+FAKE_TERRAFORM = r"""#!/usr/bin/env bash
+dir="${1#-chdir=}"; shift
+stack=$(basename "$dir")
+echo "$stack $*" >> "$FAKE_TF_DIR/calls"
+case "$1" in
+  init) if [ -f "$FAKE_TF_DIR/$stack.init-fails" ]; then
+          echo "Error: Failed to get existing workspaces" >&2; exit 1
+        fi
+        echo "Terraform has been successfully initialized!";;
+  plan) if [ -f "$FAKE_TF_DIR/$stack.plan-fails" ]; then echo "Error: Unsupported argument" >&2; exit 1; fi
+        for arg in "$@"; do case "$arg" in -out=*) touch "$dir/${arg#-out=}";; esac; done
+        exit "$(cat "$FAKE_TF_DIR/$stack.plan-exit" 2>/dev/null || echo 0)";;
+  show) if [ "$2" = "-json" ]; then
+          cat "$FAKE_TF_DIR/$stack.json" 2>/dev/null || echo '{"format_version":"1.2","resource_changes":[]}'
+        else echo "No changes. Your infrastructure matches the configuration."; fi;;
+  apply) echo "Apply complete! ($stack)";;
+  *) echo "unexpected: $*" >&2; exit 1;;
+esac
+"""
+
+
+@dataclass(frozen=True)
+class StepRun:
+    code: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    terraform_calls: list[str]
+
+
+def run_step(run: str, workdir: Path, stacks: list[str], env: dict[str, str] | None = None) -> StepRun:
+    bin_dir = workdir / ".bin"
+    fake = workdir / ".fake-terraform"
+    bin_dir.mkdir(exist_ok=True)
+    fake.mkdir(exist_ok=True)
+    (bin_dir / "terraform").write_text(FAKE_TERRAFORM)
+    (bin_dir / "terraform").chmod(0o755)
+    if not (bin_dir / "python3").exists():
+        (bin_dir / "python3").symlink_to(sys.executable)
+    for stack in stacks:
+        (workdir / "cdktf.out" / "stacks" / stack).mkdir(parents=True, exist_ok=True)
+    output = workdir / ".github_output"
+    output.write_text("")
+    environ = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "GITHUB_OUTPUT": str(output),
+        "PYTHONPATH": str(REPO),
+        "FAKE_TF_DIR": str(fake),
+        **(env or {}),
+    }
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", run],
+        cwd=workdir,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+    calls = (fake / "calls").read_text().splitlines() if (fake / "calls").exists() else []
+    return StepRun(done.returncode, done.stdout, done.stderr, outputs, calls)
+
+
+HARNESS = r"""
+const fs = require('fs');
+const spec = JSON.parse(fs.readFileSync(process.argv[1], 'utf8'));
+Object.assign(process.env, spec.env || {});
+const calls = [];
+const outputs = {};
+let failed = null;
+function api(path) {
+  return new Proxy(function () {}, {
+    get(_, key) {
+      if (path === '' && key === 'paginate') {
+        return async (fn, params) => (await fn(params)).data;
+      }
+      return api(path ? `${path}.${String(key)}` : String(key));
+    },
+    apply(_, __, args) {
+      calls.push([path, args[0]]);
+      const answer = spec.responses[path];
+      return Promise.resolve({ data: answer === undefined ? [] : answer });
+    },
+  });
+}
+const core = {
+  setOutput: (k, v) => { outputs[k] = String(v); },
+  setFailed: (m) => { failed = String(m); },
+  info: () => {},
+};
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+new AsyncFunction('require', 'github', 'context', 'core', spec.script)(require, api(''), spec.context, core)
+  .then(() => process.stdout.write(JSON.stringify({ calls, outputs, failed })))
+  .catch((error) => { process.stderr.write(String(error.stack || error)); process.exit(1); });
+"""
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    calls: list[tuple[str, dict]]
+    outputs: dict[str, str]
+    failed: str | None
+
+    def called(self, method: str) -> list[dict]:
+        return [params for name, params in self.calls if name == method]
+
+
+def run_script(
+    script: str, workdir: Path, context: dict, responses: dict, env: dict[str, str] | None = None
+) -> ScriptRun:
+    spec = workdir / ".github-script.json"
+    full_context = {"repo": {"owner": "acme", "repo": "kiro-pipeline"}, "serverUrl": "https://github.com", **context}
+    spec.write_text(json.dumps({"script": script, "context": full_context, "responses": responses, "env": env or {}}))
+    done = subprocess.run(
+        ["node", "-e", HARNESS, str(spec)], cwd=workdir, capture_output=True, text=True, timeout=60, check=False
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"the script failed in Node.js:\n{done.stderr}")
+    result = json.loads(done.stdout)
+    return ScriptRun([tuple(c) for c in result["calls"]], result["outputs"], result["failed"])
