@@ -9,6 +9,7 @@ from ops.commands import (
     alarms,
     approval,
     bootstrap,
+    ci_roles,
     deployer_roles,
     deployments,
     dora,
@@ -28,6 +29,7 @@ from ops.commands import (
 _MODULES = (
     bootstrap,
     deployer_roles,
+    ci_roles,
     preflight,
     validate,
     secrets,
@@ -49,6 +51,7 @@ _ALL = {name: command for module in _MODULES for name, command in module.COMMAND
 ORDER = (
     "bootstrap",
     "deployer-roles",
+    "ci-roles",
     "preflight",
     "validate",
     "setup-secrets",
