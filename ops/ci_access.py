@@ -21,14 +21,11 @@ Each setting is read first and written only when it differs, as
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote
-
-import botocore.exceptions
 
 from environments import EnvironmentConfig
+from ops import iam_roles
 from ops.aws import AWS_ERRORS, OpsError, explain
 from topology import naming
 
@@ -182,15 +179,6 @@ class Step:
     changed: bool
 
 
-def _document(value) -> dict:
-    """IAM returns policy documents URL-encoded (boto3 decodes some, not all)."""
-    return json.loads(unquote(value)) if isinstance(value, str) else value
-
-
-def _missing(error: botocore.exceptions.ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "NoSuchEntity"
-
-
 class CiRoles:
     def __init__(self, config: EnvironmentConfig, repository: str, boto_session):
         self.config = config
@@ -226,39 +214,22 @@ class CiRoles:
 
     def _role(self, kind: str) -> None:
         name, trust = role_name(self.config, kind), trust_policy(self.config, self.repository, kind)
-        try:
-            current = self.iam.get_role(RoleName=name)["Role"]
-        except botocore.exceptions.ClientError as error:
-            if not _missing(error):
-                raise
-            self.iam.create_role(
-                RoleName=name,
-                AssumeRolePolicyDocument=json.dumps(trust),
-                Description=f"kiro-pipeline {self.config.name}: GitHub Actions {kind}",
-                MaxSessionDuration=3600,
-                Tags=[{"Key": "project", "Value": "kiro-pipeline"}, {"Key": "environment", "Value": self.config.name}],
-            )
-            self.steps.append(Step(name, f"created, trusted by {', '.join(trust_subjects(trust))}", True))
-        else:
-            same = _document(current["AssumeRolePolicyDocument"]) == trust
-            if not same:
-                self.iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
-            self.steps.append(Step(name, f"trusted by {', '.join(trust_subjects(trust))}", not same))
+        created, changed = iam_roles.ensure_role(
+            self.iam,
+            name,
+            trust,
+            f"kiro-pipeline {self.config.name}: GitHub Actions {kind}",
+            {"project": "kiro-pipeline", "environment": self.config.name},
+        )
+        trusted = ", ".join(trust_subjects(trust))
+        self.steps.append(Step(name, f"{'created, ' if created else ''}trusted by {trusted}", changed))
         managed = f"arn:{self.config.partition}:iam::aws:policy/{MANAGED_POLICY[kind]}"
-        attached = {p["PolicyArn"] for p in self.iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]}
-        if managed not in attached:
-            self.iam.attach_role_policy(RoleName=name, PolicyArn=managed)
-        self.steps.append(Step(name, f"has {MANAGED_POLICY[kind]}", managed not in attached))
+        self.steps.append(
+            Step(name, f"has {MANAGED_POLICY[kind]}", iam_roles.ensure_managed_policy(self.iam, name, managed))
+        )
         desired = permissions_policy(self.config, kind)
-        try:
-            existing = _document(self.iam.get_role_policy(RoleName=name, PolicyName=INLINE_POLICY)["PolicyDocument"])
-        except botocore.exceptions.ClientError as error:
-            if not _missing(error):
-                raise
-            existing = None
-        if existing != desired:
-            self.iam.put_role_policy(RoleName=name, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(desired))
-        self.steps.append(Step(name, f"inline policy {INLINE_POLICY}", existing != desired))
+        changed = iam_roles.ensure_inline_policy(self.iam, name, INLINE_POLICY, desired)
+        self.steps.append(Step(name, f"inline policy {INLINE_POLICY}", changed))
 
 
 def trust_subjects(trust: dict) -> list[str]:

@@ -22,13 +22,10 @@ changes nothing and says so, and a role edited by hand is repaired.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from urllib.parse import unquote
-
-import botocore.exceptions
 
 from environments import DeployTarget, EnvironmentConfig
+from ops import iam_roles
 from ops.aws import AWS_ERRORS, OpsError, explain
 from topology import naming
 
@@ -101,11 +98,6 @@ def permissions_policy(config: EnvironmentConfig, target: DeployTarget) -> dict:
     }
 
 
-def _document(value) -> dict:
-    """IAM returns policy documents URL-encoded (boto3 decodes some, not all)."""
-    return json.loads(unquote(value)) if isinstance(value, str) else value
-
-
 class DeployerRoles:
     def __init__(self, config: EnvironmentConfig, boto_session):
         self.config = config
@@ -144,37 +136,18 @@ class DeployerRoles:
 
     def _role(self, target: DeployTarget) -> None:
         name = target.role_arn.split("/")[-1]
-        trust = trust_policy(self.config, target)
-        try:
-            current = self.iam.get_role(RoleName=name)["Role"]
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "NoSuchEntity":
-                raise
-            self.iam.create_role(
-                RoleName=name,
-                AssumeRolePolicyDocument=json.dumps(trust),
-                Description=f"Deploys {self.config.name}'s {target.environment} target for kiro-pipeline",
-                MaxSessionDuration=3600,
-                Tags=[{"Key": "project", "Value": "kiro-pipeline"}, {"Key": "environment", "Value": self.config.name}],
-            )
-            self.steps.append(Step(name, "created, trusted only by its deploy project", True))
-        else:
-            same = _document(current["AssumeRolePolicyDocument"]) == trust
-            if not same:
-                self.iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
-            self.steps.append(Step(name, "trusted only by its deploy project", not same))
-        desired = permissions_policy(self.config, target)
-        try:
-            existing = _document(self.iam.get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"])
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "NoSuchEntity":
-                raise
-            existing = None
-        if existing != desired:
-            self.iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(desired))
-        self.steps.append(
-            Step(name, "may assume only deployer_assumes; denied the pipeline's resources", existing != desired)
+        created, changed = iam_roles.ensure_role(
+            self.iam,
+            name,
+            trust_policy(self.config, target),
+            f"Deploys {self.config.name}'s {target.environment} target for kiro-pipeline",
+            {"project": "kiro-pipeline", "environment": self.config.name},
         )
+        trusted = "created, trusted only by its deploy project" if created else "trusted only by its deploy project"
+        self.steps.append(Step(name, trusted, changed))
+        desired = permissions_policy(self.config, target)
+        changed = iam_roles.ensure_inline_policy(self.iam, name, POLICY_NAME, desired)
+        self.steps.append(Step(name, "may assume only deployer_assumes; denied the pipeline's resources", changed))
 
 
 def report(config: EnvironmentConfig, steps: list[Step]) -> str:
