@@ -7,13 +7,17 @@ roles the review, apply and drift workflows assume (docs/review-and-apply.md).
 * `kiro-pipeline-{env}-ci-plan-role`, read-only, for the pull-request plan and
   the nightly drift check. Trusted by this repository's pull-request jobs and
   jobs on main, nothing else. AWS's ReadOnlyAccess, minus reading data: no
-  object outside the state bucket, no secret value. A pull request's code runs
-  with this role, so it must not be able to read what the plan does not need.
+  object but the state, no table item but the state's digest, no log event,
+  no secret value. A pull request's code runs with this role, so it must not
+  read what the plan does not need.
 * `kiro-pipeline-{env}-ci-apply-role`, for the apply workflow. Trusted only
   by jobs running in the GitHub environment of the same name, whose required
   reviewers approve each run. AWS's PowerUserAccess (everything but IAM and
-  account management) plus IAM on this environment's own roles, and never on
-  the CI roles themselves or the deployer roles, so it cannot widen itself.
+  account management) plus inline-policy IAM on this environment's own roles.
+  It may not touch the CI or deployer roles, nor assume any role it creates.
+  It can still create a role with any inline policy and pass it to a service
+  it runs: in its account it is as strong as an administrator, which is why
+  only a reviewed job in a protected GitHub environment may assume it.
 
 Each setting is read first and written only when it differs, as
 `deployer-roles` does: a second run changes nothing and says so.
@@ -36,13 +40,12 @@ MANAGED_POLICY = {"plan": "ReadOnlyAccess", "apply": "PowerUserAccess"}
 INLINE_POLICY = "kiro-pipeline-ci"
 # GitHub's owner and repository name rules; no wildcard may reach a trust policy.
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-# IAM writes the apply role may make on the environment's own roles.
+# IAM writes the apply role may make on the environment's own roles: what the
+# stacks do (inline policies only; no stack attaches a managed policy).
 ROLE_WRITES = (
-    "iam:AttachRolePolicy",
     "iam:CreateRole",
     "iam:DeleteRole",
     "iam:DeleteRolePolicy",
-    "iam:DetachRolePolicy",
     "iam:PutRolePolicy",
     "iam:TagRole",
     "iam:UntagRole",
@@ -112,30 +115,10 @@ def _role_arn(config: EnvironmentConfig, name: str) -> str:
 
 def permissions_policy(config: EnvironmentConfig, kind: str) -> dict:
     """The inline policy next to the managed one (MANAGED_POLICY)."""
-    partition = config.partition
     if kind == "plan":
-        return {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    # A Deny with NotResource: every object but the state.
-                    # terraform_remote_state reads the state; nothing else is read.
-                    "Sid": "NoDataButTheState",
-                    "Effect": "Deny",
-                    "Action": "s3:GetObject",
-                    "NotResource": f"arn:{partition}:s3:::{config.state_bucket}/*",
-                },
-                {
-                    # A Deny on every secret: no stack reads a secret's value.
-                    "Sid": "NoSecretValues",
-                    "Effect": "Deny",
-                    "Action": "secretsmanager:GetSecretValue",
-                    "Resource": "*",
-                },
-            ],
-        }
+        return plan_policy(config)
     own = [_role_arn(config, role_name(config, k)) for k in KINDS]
-    deployers = _role_arn(config, f"{config.names.pipeline}-*-deployer")
+    environment_roles = _role_arn(config, f"{config.names.pipeline}-*")
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -143,7 +126,7 @@ def permissions_policy(config: EnvironmentConfig, kind: str) -> dict:
                 "Sid": "TheEnvironmentsOwnRoles",
                 "Effect": "Allow",
                 "Action": sorted((*ROLE_WRITES, *ROLE_READS, "iam:PassRole")),
-                "Resource": _role_arn(config, f"{config.names.pipeline}-*"),
+                "Resource": environment_roles,
             },
             {
                 # Never itself, the plan role or the deployer roles (made by
@@ -151,7 +134,78 @@ def permissions_policy(config: EnvironmentConfig, kind: str) -> dict:
                 "Sid": "NeverTheCiOrDeployerRoles",
                 "Effect": "Deny",
                 "Action": sorted((*ROLE_WRITES, "iam:PassRole")),
-                "Resource": [*own, deployers],
+                "Resource": [*own, _role_arn(config, f"{config.names.pipeline}-*-deployer")],
+            },
+            {
+                # Terraform never assumes the roles it creates: a role made
+                # to trust the apply role cannot be used to step around it.
+                "Sid": "NeverAssumeTheEnvironmentsRoles",
+                "Effect": "Deny",
+                "Action": "sts:AssumeRole",
+                "Resource": environment_roles,
+            },
+        ],
+    }
+
+
+# Reads of data, not of settings: a plan refreshes settings only.
+LOG_DATA_READS = (
+    "logs:FilterLogEvents",
+    "logs:GetLogEvents",
+    "logs:GetLogRecord",
+    "logs:GetQueryResults",
+    "logs:StartQuery",
+)
+ITEM_READS = ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan")
+
+
+def plan_policy(config: EnvironmentConfig) -> dict:
+    """ReadOnlyAccess reads data too; a pull request's code runs with this
+    role, so every read of data is denied but the state (and the state's
+    digest in the lock table). The one allow: Lambda shows a function's
+    environment variables, encrypted with the project key, only to a caller
+    that may decrypt them; without it a refresh would see them as empty and
+    every plan would differ from the apply role's."""
+    partition, region, account = config.partition, config.region, config.account_id
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "NoObjectsButTheState",
+                "Effect": "Deny",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "NotResource": f"arn:{partition}:s3:::{config.state_bucket}/*",
+            },
+            {
+                "Sid": "NoItemsButTheStateDigest",
+                "Effect": "Deny",
+                "Action": list(ITEM_READS),
+                "NotResource": naming.arn(partition, "dynamodb", region, account, f"table/{config.state_lock_table}"),
+            },
+            {
+                # Denies: "*" covers every log group and secret, whatever exists later.
+                "Sid": "NoLogData",
+                "Effect": "Deny",
+                "Action": list(LOG_DATA_READS),
+                "Resource": "*",
+            },
+            {"Sid": "NoSecretValues", "Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+            {
+                # The key's ARN is not known before core is deployed; the
+                # conditions bind the decrypt to Lambda reading this
+                # environment's functions.
+                "Sid": "ReadOwnFunctionsEnvironment",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": [f"lambda.{region}.amazonaws.com", "lambda.amazonaws.com"]},
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:lambda:FunctionArn": naming.arn(
+                            partition, "lambda", region, account, f"function:{config.names.pipeline}-*"
+                        )
+                    },
+                },
             },
         ],
     }
@@ -210,7 +264,12 @@ class CiRoles:
         if arn not in present:
             # No thumbprint: IAM trusts GitHub's OIDC endpoint through its own CA library.
             self.iam.create_open_id_connect_provider(Url=f"https://{GITHUB_OIDC_HOST}", ClientIDList=[AUDIENCE])
-        self.steps.append(Step(GITHUB_OIDC_HOST, f"OIDC provider, audience {AUDIENCE}", arn not in present))
+            self.steps.append(Step(GITHUB_OIDC_HOST, f"OIDC provider created, audience {AUDIENCE}", True))
+            return
+        audiences = self.iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"]
+        if AUDIENCE not in audiences:
+            self.iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID=AUDIENCE)
+        self.steps.append(Step(GITHUB_OIDC_HOST, f"OIDC provider, audience {AUDIENCE}", AUDIENCE not in audiences))
 
     def _role(self, kind: str) -> None:
         name, trust = role_name(self.config, kind), trust_policy(self.config, self.repository, kind)

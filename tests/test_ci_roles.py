@@ -92,12 +92,21 @@ def test_plan_reads_everything_but_data_and_apply_cannot_widen_itself(aws):
     config = load(ENV)
     _, plan_inline, plan_managed = deployed("plan")
     assert plan_managed == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-    assert all(s["Effect"] == "Deny" for s in plan_inline["Statement"])
-    (objects,) = [s for s in plan_inline["Statement"] if s["Action"] == "s3:GetObject"]
-    assert objects["NotResource"] == f"arn:aws:s3:::{config.state_bucket}/*"
+    by_sid = {s["Sid"]: s for s in plan_inline["Statement"]}
+    assert [sid for sid, s in by_sid.items() if s["Effect"] == "Allow"] == ["ReadOwnFunctionsEnvironment"]
+    assert by_sid["NoObjectsButTheState"]["NotResource"] == f"arn:aws:s3:::{config.state_bucket}/*"
+    assert by_sid["NoItemsButTheStateDigest"]["NotResource"].endswith(f":table/{config.state_lock_table}")
+    decrypt = by_sid["ReadOwnFunctionsEnvironment"]
+    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Condition"]["StringLike"] == {
+        "kms:EncryptionContext:aws:lambda:FunctionArn": f"arn:aws:lambda:{config.region}:{config.account_id}"
+        f":function:kiro-pipeline-{ENV}-*"
+    }
     _, apply_inline, apply_managed = deployed("apply")
     assert apply_managed == ["arn:aws:iam::aws:policy/PowerUserAccess"]
-    allow, deny = apply_inline["Statement"]
+    allow, deny, assume = apply_inline["Statement"]
+    assert (assume["Effect"], assume["Action"], assume["Resource"]) == ("Deny", "sts:AssumeRole", allow["Resource"])
+    assert "iam:AttachRolePolicy" not in allow["Action"]  # no stack attaches a managed policy
     assert allow["Resource"] == f"arn:aws:iam::{config.account_id}:role/kiro-pipeline-{ENV}-*"
     assert set(deny["Resource"]) >= {
         f"arn:aws:iam::{config.account_id}:role/{ci_access.role_name(config, 'apply')}",
@@ -109,8 +118,17 @@ def test_plan_reads_everything_but_data_and_apply_cannot_widen_itself(aws):
 
 def test_every_action_is_a_real_one_and_none_is_a_wildcard():
     session = botocore.session.get_session()
-    services = {"iam": "iam", "s3": "s3", "secretsmanager": "secretsmanager", "sts": "sts"}
-    permission_only = {"iam:PassRole"}  # a permission without an API of its own
+    services = {
+        "iam": "iam",
+        "s3": "s3",
+        "secretsmanager": "secretsmanager",
+        "sts": "sts",
+        "kms": "kms",
+        "dynamodb": "dynamodb",
+        "logs": "logs",
+    }
+    # Permissions without an API of their own (GetObject of a version is GetObject with VersionId).
+    permission_only = {"iam:PassRole", "s3:GetObjectVersion"}
     for kind in ci_access.KINDS:
         policy = ci_access.permissions_policy(load(ENV), kind)
         for statement in policy["Statement"]:
@@ -160,3 +178,28 @@ def test_the_wrong_account_is_refused(aws, capsys, monkeypatch):
     monkeypatch.setattr(common, "load", lambda *a, **k: other, raising=False)
     with pytest.raises(Exception, match="account 123456789012"):
         ci_access.CiRoles(other, REPOSITORY, boto3.Session()).run()
+
+
+def test_a_provider_without_the_sts_audience_gets_it_added():
+    """moto has neither AddClientIDToOpenIDConnectProvider nor its removal:
+    botocore's Stubber answers, after checking each request against the IAM model."""
+    from botocore.stub import Stubber
+
+    config = load(ENV)
+    iam = boto3.client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    arn = ci_access.provider_arn(config)
+    with Stubber(iam) as stub:
+        stub.add_response("list_open_id_connect_providers", {"OpenIDConnectProviderList": [{"Arn": arn}]})
+        stub.add_response(
+            "get_open_id_connect_provider", {"ClientIDList": ["other"]}, {"OpenIDConnectProviderArn": arn}
+        )
+        stub.add_response(
+            "add_client_id_to_open_id_connect_provider",
+            {},
+            {"OpenIDConnectProviderArn": arn, "ClientID": "sts.amazonaws.com"},
+        )
+        session = type("Session", (), {"client": lambda self, service: iam})()
+        roles = ci_access.CiRoles(config, REPOSITORY, session)
+        roles._provider()
+        stub.assert_no_pending_responses()
+    assert [s.changed for s in roles.steps] == [True]

@@ -17,7 +17,11 @@ HEAD = "0123456789abcdef0123456789abcdef01234567"
 
 
 def data(**resources) -> dict:
-    return {"resource": {"terraform_data": resources}}
+    # An output that follows update_me, as core's outputs follow its resources.
+    return {
+        "resource": {"terraform_data": resources},
+        "output": {"kms_key_arn": {"value": "${terraform_data.update_me.input}"}},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +128,13 @@ def test_the_command_line_binds_and_refuses(plans, tmp_path, capsys):
     other = ["check", "--reviewed", str(reviewed), "--stack", "pipeline-test", "--plan", str(tmp_path / "v2.json")]
     assert plan_binding.main(other) == 2
     assert "was not planned in the review" in capsys.readouterr().err
+
+
+def test_a_stack_whose_outputs_change_warns_that_later_stacks_are_planned_again(plans):
+    """core's outputs feed the later stacks' plans, which the apply makes
+    again after core: the comment says so."""
+    core = plan_summary.summarize("core-test", plans["v2"])
+    assert core.outputs_changed == ["kms_key_arn"]
+    assert "`core-test` changes 1 output(s) that the later stacks" in plan_summary.render([core])
+    last = plan_summary.summarize("monitoring-test", plans["v2"])  # no stack reads monitoring's outputs
+    assert "changes 1 output(s)" not in plan_summary.render([last])

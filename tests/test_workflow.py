@@ -134,7 +134,11 @@ def test_the_plan_and_comment_jobs_run_in_bash_and_name_a_failed_stack(tmp_path)
     assert "❌ **`pipeline-test`: terraform init or plan failed**" in comment and "Unsupported argument" in comment
     assert "| `core-staging` | 0 | 0 | 0 | 0 |" in comment
     reviewed = plan_binding.read_record(comment)
-    assert reviewed.head == HEAD and "pipeline-test" not in reviewed.stacks and "core-test" in reviewed.stacks
+    assert reviewed.head == HEAD and "fingerprint" in reviewed.stacks["core-test"]
+    # The failed stack is recorded as failed: its environment's apply stops there.
+    assert reviewed.stacks["pipeline-test"] == {"failed": True}
+    with pytest.raises(ValueError, match="plan failed in the review"):
+        plan_binding.check(reviewed, "pipeline-test", {"format_version": "1.2", "resource_changes": []})
     policy = run_step(step(comment_job, "Pipeline invariants on the plan (blocking)")["run"], tmp_path, [])
     assert policy.code == 0, policy.stdout + policy.stderr
     fail = step(comment_job, "Fail when a stack could not be planned")
@@ -163,8 +167,9 @@ def test_the_comment_script_updates_its_own_comment_and_only_its_labels(tmp_path
     script = script_of(load(PLAN)["jobs"]["comment"])
     responses = {
         "rest.issues.listComments": [
-            {"id": 7, "user": {"type": "User"}, "body": plan_summary.MARKER + " quoted by a human"},
-            {"id": 8, "user": {"type": "Bot"}, "body": plan_summary.MARKER + "\nold"},
+            {"id": 7, "user": {"login": "octocat", "type": "User"}, "body": plan_summary.MARKER + " quoted"},
+            {"id": 6, "user": {"login": "other-app[bot]", "type": "Bot"}, "body": plan_summary.MARKER + " copied"},
+            {"id": 8, "user": {"login": "github-actions[bot]", "type": "Bot"}, "body": plan_summary.MARKER + "\nold"},
         ],
         "rest.issues.listLabelsOnIssue": [{"name": "no-changes"}, {"name": "needs-docs"}],
     }
@@ -265,10 +270,18 @@ def test_apply_finds_the_merged_pull_request_and_refuses_a_direct_push(tmp_path)
     job = load(APPLY)["jobs"]["reviewed"]
     script = script_of(job)
     comment = plan_summary.MARKER + "\n" + plan_binding.record(HEAD, {})
-    merged = {"number": 12, "merged_at": "2026-11-22T10:00:00Z", "merge_commit_sha": "m" * 40, "head": {"sha": HEAD}}
+    merged = {
+        "number": 12,
+        "merged_at": "2026-11-22T10:00:00Z",
+        "merge_commit_sha": "m" * 40,
+        "head": {"sha": HEAD},
+        "base": {"ref": "main"},
+    }
+    bot = {"login": "github-actions[bot]", "type": "Bot"}
+    forged = {"user": {"login": "mallory", "type": "User"}, "body": comment.replace(HEAD, "f" * 40)}
     responses = {
         "rest.repos.listPullRequestsAssociatedWithCommit": [merged],
-        "rest.issues.listComments": [{"user": {"type": "Bot"}, "body": comment}],
+        "rest.issues.listComments": [forged, {"user": bot, "body": comment}],
     }
     found = run_script(script, tmp_path, {"eventName": "push", "sha": "m" * 40}, responses)
     assert found.failed is None and found.outputs == {"pull-request": "12", "head": HEAD}
@@ -277,7 +290,16 @@ def test_apply_finds_the_merged_pull_request_and_refuses_a_direct_push(tmp_path)
     assert read.code == 0 and read.outputs["environments"] == "[]"
     # A commit on main that no pull request merged is never applied.
     direct = run_script(script, tmp_path, {"eventName": "push", "sha": "d" * 40}, responses)
-    assert "no merged pull request" in direct.failed
+    assert "no pull request merged into main" in direct.failed
+    # Two plan comments from the workflow: which was reviewed is not known, so none is.
+    twice = {**responses, "rest.issues.listComments": [{"user": bot, "body": comment}] * 2}
+    assert "has 2 plan comments" in run_script(script, tmp_path, {"eventName": "push", "sha": "m" * 40}, twice).failed
+    # A pull request merged into another branch is not applied.
+    elsewhere = {**responses, "rest.repos.listPullRequestsAssociatedWithCommit": [{**merged, "base": {"ref": "x"}}]}
+    assert (
+        "no pull request merged into main"
+        in run_script(script, tmp_path, {"eventName": "push", "sha": "m" * 40}, elsewhere).failed
+    )
     # A comment from an older push is refused.
     stale = run_step(step(job, "Read the reviewed plans")["run"], tmp_path, [], {"HEAD_SHA": "e" * 40})
     assert stale.code != 0 and "its last plan did not finish" in stale.stderr

@@ -53,8 +53,18 @@ class DriftedResource:
     controls: list[ControlChange] = field(default_factory=list)
 
 
+def _any_sensitive(marker) -> bool:
+    """A `*_sensitive` marker: True, or a map or list with True anywhere in it."""
+    if isinstance(marker, dict):
+        return any(_any_sensitive(m) for m in marker.values())
+    if isinstance(marker, list):
+        return any(_any_sensitive(m) for m in marker)
+    return marker is True
+
+
 def _shown(value, sensitive) -> str:
-    if sensitive is True:
+    # A value shown whole hides all of itself when any part of it is sensitive.
+    if _any_sensitive(sensitive):
         return "(sensitive)"
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 3] + "..."

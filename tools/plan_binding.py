@@ -55,8 +55,10 @@ def resource_digests(plan: dict) -> dict[str, str]:
         actions = change["change"]["actions"]
         if actions == ["no-op"]:
             continue
-        bound = {"address": change["address"], **{k: change["change"].get(k) for k in BOUND_FIELDS}}
-        digests[change["address"]] = f"{'+'.join(actions)}:{_sha256(bound)}"
+        # A deposed object (a create-before-destroy left over) shares its address with the current one.
+        key = change["address"] + (f" (deposed {change['deposed']})" if change.get("deposed") else "")
+        bound = {"address": key, **{k: change["change"].get(k) for k in BOUND_FIELDS}}
+        digests[key] = f"{'+'.join(actions)}:{_sha256(bound)}"
     return digests
 
 
@@ -82,15 +84,21 @@ class Reviewed:
 SHORT = 16
 
 
-def record(head: str, plans: dict[str, dict]) -> str:
-    """The comment's hidden record of what was reviewed (one line)."""
-    stacks = {
-        stack: {
-            "fingerprint": fingerprint(plan),
-            "changes": {a: d[: d.index(":") + 1 + SHORT] for a, d in resource_digests(plan).items()},
+def record(head: str, plans: dict[str, dict], failed: tuple[str, ...] | list[str] = ()) -> str:
+    """The comment's hidden record of what was reviewed (one line). A stack
+    whose plan failed is recorded as such: its environment's apply stops at
+    it instead of passing over it."""
+    stacks: dict[str, dict] = {stack: {"failed": True} for stack in failed}
+    stacks.update(
+        {
+            stack: {
+                "fingerprint": fingerprint(plan),
+                "changes": {a: d[: d.index(":") + 1 + SHORT] for a, d in resource_digests(plan).items()},
+            }
+            for stack, plan in plans.items()
         }
-        for stack, plan in sorted(plans.items())
-    }
+    )
+    stacks = dict(sorted(stacks.items()))
     body = json.dumps({"head": head, "stacks": stacks}, sort_keys=True, separators=(",", ":"))
     # An address cannot end the HTML comment early: `>` inside a JSON string is escaped.
     return RECORD_PREFIX + body.replace(">", "\\u003e") + " -->"
@@ -155,6 +163,8 @@ def check(reviewed: Reviewed, stack: str, plan: dict) -> Verdict:
     if stack not in reviewed.stacks:
         raise ValueError(f"{stack} was not planned in the review: nothing of it may be applied")
     entry = reviewed.stacks[stack]
+    if entry.get("failed"):
+        raise ValueError(f"{stack}'s plan failed in the review: nothing of it was reviewed, so nothing is applied")
     current = fingerprint(plan)
     if current == entry["fingerprint"]:
         return Verdict(stack, True, entry["fingerprint"], current)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tools import plan_binding, plan_files
 from tools.policies.controls import ControlChange, plan_changes
+from topology import naming
 
 MARKER = "<!-- kiro-pipeline-plan-summary -->"
 
@@ -98,6 +99,8 @@ class StackPlan:
     text: str = ""
     # What the apply workflow checks its own plan against (tools/plan_binding.py).
     fingerprint: str = ""
+    # Outputs this plan changes: the later stacks of its environment read them.
+    outputs_changed: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> tuple[int, int, int]:
@@ -138,6 +141,9 @@ def summarize(stack: str, plan: dict, text: str = "") -> StackPlan:
     if "resource_changes" not in plan and "format_version" not in plan:
         raise ValueError(f"{stack}: not `terraform show -json` plan output")
     result = StackPlan(stack, text=text, controls=plan_changes(plan), fingerprint=plan_binding.fingerprint(plan))
+    result.outputs_changed = sorted(
+        name for name, change in plan.get("output_changes", {}).items() if change.get("actions") != ["no-op"]
+    )
     result.drift = [
         Change(d["address"], d["type"], tuple(d["change"]["actions"]))
         for d in plan.get("resource_drift", [])
@@ -157,14 +163,15 @@ def summarize(stack: str, plan: dict, text: str = "") -> StackPlan:
     return result
 
 
-def labels(plans: list[StackPlan]) -> list[str]:
-    """The pull request's labels: what kind of change this is."""
+def labels(plans: list[StackPlan], failed: dict[str, str] | None = None) -> list[str]:
+    """The pull request's labels: what kind of change this is. With a failed
+    stack nothing can be said to be unchanged."""
     found = []
     if any(c.kind in ("create", "update") for p in plans for c in p.changes):
         found.append("add-or-update")
     if any(p.destructive for p in plans):
         found.append("destroy")
-    if not any(p.changes for p in plans):
+    if not failed and not any(p.changes for p in plans):
         found.append("no-changes")
     if any(c.weakened for p in plans for c in p.controls):
         found.append("control-weakened")
@@ -238,9 +245,18 @@ def render(
     if drift:
         lines += ["", "**Drift** (changed outside Terraform; this plan puts it back):", ""]
         lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in drift]
+    upstream = [p for p in plans if p.outputs_changed and not p.stack.startswith(f"{naming.STACK_CONCERNS[-1]}-")]
+    if upstream:
+        lines += ["", "**Stacks planned against outputs that change:**", ""]
+        lines += [
+            f"- `{p.stack}` changes {len(p.outputs_changed)} output(s) that the later stacks of its environment read. "
+            "Those were planned against the current values; the apply plans them again after this stack, and stops "
+            "for a new review if they differ. Merging the change to this stack first avoids that."
+            for p in upstream
+        ]
     if not plans and not failed:
         lines += ["", "No environment is affected by this change (documentation or tests only): nothing was planned."]
-    elif not any(p.changes for p in plans):
+    elif not failed and not any(p.changes for p in plans):
         lines += ["", "No changes. The infrastructure matches the configuration."]
     head = "\n".join(lines) + "\n"
     return head + _folds(plans, limit - len(head))
@@ -327,10 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    reviewed = plan_binding.record(args.head, raw) if args.head else ""
+    reviewed = plan_binding.record(args.head, raw, sorted(failed)) if args.head else ""
     comment = render(plans, failed=failed, reviewed=reviewed)
     if args.labels:
-        Path(args.labels).write_text("".join(f"{label}\n" for label in labels(plans)))
+        Path(args.labels).write_text("".join(f"{label}\n" for label in labels(plans, failed)))
     if args.out:
         Path(args.out).write_text(comment)
     else:
