@@ -91,3 +91,20 @@ def test_not_a_plan_is_an_error(tmp_path, capsys):
     assert drift_report.main(["--plan", f"core-test={bad}", "--out", str(out), "--status", str(status)]) == 2
     assert "not `terraform show -json` plan output" in capsys.readouterr().err
     assert not out.exists() and not status.exists()
+
+
+def test_a_value_shown_whole_is_hidden_when_any_part_of_it_is_sensitive():
+    """A list that changed length is shown whole: a secret inside it must not be."""
+    plan = drift_plan(
+        entry(
+            "aws_thing.t",
+            ["update"],
+            before={"blocks": [{"token": "S3CRET", "x": 1}]},
+            after={"blocks": [{"token": "S3CRET", "x": 1}, {"token": "OTHER", "x": 2}]},
+            before_sensitive={"blocks": [{"token": True}]},
+            after_sensitive={"blocks": [{"token": True}, {"token": True}]},
+        )
+    )
+    ((attribute,),) = [r.attributes for r in drift_report.drifted(plan)]
+    assert (attribute.path, attribute.before, attribute.after) == ("blocks", "(sensitive)", "(sensitive)")
+    assert "S3CRET" not in drift_report.render({"core-test": drift_report.drifted(plan)}, {})
