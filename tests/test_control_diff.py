@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+from tests.support import pipeline_edits as edits
+from tests.support.pipeline_edits import stage
 from tools import plan_summary
 from tools.policies import controls
 from topology import naming
@@ -12,10 +14,6 @@ from topology import naming
 
 def pipeline(stacks, env="production") -> dict:
     return copy.deepcopy(stacks[naming.stack_id("pipeline", env)].resource("aws_codepipeline", "pipeline"))
-
-
-def stage(p, name):
-    return next(s for s in p["stage"] if s["name"] == name)
 
 
 def plan_of(before, after, kind="aws_codepipeline", address="aws_codepipeline.pipeline"):
@@ -38,8 +36,7 @@ def test_an_unchanged_pipeline_changes_no_control(stacks):
 
 def test_removing_productions_approval_opens_the_comment(stacks):
     before, after = pipeline(stacks), pipeline(stacks)
-    production = stage(after, "ProductionEnv")
-    production["action"] = [a for a in production["action"] if a["category"] != "Approval"]
+    edits.remove_approval(after)
     summary = plan_summary.summarize("pipeline-production", plan_of(before, after))
     assert controls.ControlChange("ProductionEnv: manual approval removed", weakened=True) in summary.controls
     comment = plan_summary.render([summary]).splitlines()
@@ -53,11 +50,10 @@ def test_removing_productions_approval_opens_the_comment(stacks):
 
 def test_each_kind_of_change_in_plain_words(stacks):
     before, after = pipeline(stacks), pipeline(stacks)
-    stage(after, "StagingEnv").pop("on_failure")  # rollback off
+    edits.disable_rollback(after, "StagingEnv")
     bake = stage(after, "ProductionEnv")["on_success"]["condition"]["rule"][0]["configuration"]
     bake["WaitTime"] = "2"  # a shorter bake
-    window = stage(after, "ProductionEnv")["before_entry"]["condition"]["rule"][1]["configuration"]
-    window["Cron"] = "* * 8-18 ? * MON-FRI *"
+    edits.change_window(after)
     stage(after, "TestEnv").pop("before_entry")  # the incident gate
     stage(after, "Build").pop("on_failure")  # no retry
     after["execution_mode"] = "PARALLEL"
@@ -79,14 +75,12 @@ def test_each_kind_of_change_in_plain_words(stacks):
 def test_a_deploy_projects_role_change_is_named(stacks):
     project = stacks[naming.stack_id("pipeline", "production")].resource("aws_codebuild_project", "deploy_production")
     before, after = copy.deepcopy(project), copy.deepcopy(project)
-    for variable in after["environment"]["environment_variable"]:
-        if variable["name"] == "DEPLOY_ROLE_ARN":
-            variable["value"] = "arn:aws:iam::999999999999:role/elsewhere"
+    edits.change_deploy_role(after)
     (change,) = controls.plan_changes(
         plan_of(before, after, "aws_codebuild_project", "aws_codebuild_project.deploy_production")
     )
     assert "deploy role changed from arn:aws:iam::123456789012:role/" in change.text
-    assert change.text.endswith("to arn:aws:iam::999999999999:role/elsewhere")
+    assert change.text.endswith(f"to {edits.OTHER_ROLE}")
 
 
 def test_labels_follow_the_plan():

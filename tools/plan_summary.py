@@ -1,9 +1,13 @@
 """Summarize `terraform plan` for a pull-request comment.
 
     python -m tools.plan_summary --plan core-test=plans/core.json:plans/core.txt [--plan ...] [--out FILE]
+    python -m tools.plan_summary --dir plans --environments plans/environments.txt --head SHA --out comment.md
 
 Each `--plan` names a stack and its `terraform show -json` output, and
-optionally its `terraform show -no-color` text after a colon. The comment has,
+optionally its `terraform show -no-color` text after a colon; `--dir` reads
+what the plan jobs left for every stack of the listed environments
+(tools/plan_files.py). With `--head`, the comment records each plan's
+fingerprint for the apply workflow (tools/plan_binding.py). The comment has,
 per stack: counts to add, change and destroy (as Terraform counts them: a
 replacement is one add and one destroy); a warning section for destroys and
 replacements and for any change to what grants access (IAM policies and
