@@ -95,3 +95,25 @@ def test_a_lock_left_by_a_lost_answer_is_recognised():
     assert _own_stale_lock(SimpleNamespace(code=1, stderr=stderr, stdout="")) == "96612110-3296-36ce-a909-69729b5c8170"
     assert _own_stale_lock(SimpleNamespace(code=0, stderr=stderr, stdout="")) is None
     assert _own_stale_lock(SimpleNamespace(code=1, stderr="Error: Invalid reference", stdout="")) is None
+
+
+def test_a_function_made_by_a_call_whose_answer_was_lost_is_recognised():
+    """Terraform's own error text when a retried CreateFunction finds the
+    function the first call made (seen in a loaded rehearsal): imported, not failed."""
+    from types import SimpleNamespace
+
+    from tools.rehearse import _created_twice
+
+    stderr = (
+        "Error: creating Lambda Function (kiro-pipeline-production-incident-recorder): operation error Lambda: "
+        "CreateFunction, https response error StatusCode: 409, RequestID: GNlS, ResourceConflictException: "
+        "Function already exist: kiro-pipeline-production-incident-recorder\n\n"
+        "  with aws_lambda_function.incident_recorder,\n"
+        "  on cdk.tf.json line 2204, in resource.aws_lambda_function.incident_recorder:\n"
+    )
+    assert _created_twice(SimpleNamespace(code=1, stderr=stderr, stdout="")) == (
+        "aws_lambda_function.incident_recorder",
+        "kiro-pipeline-production-incident-recorder",
+    )
+    assert _created_twice(SimpleNamespace(code=1, stderr="Error: AccessDenied", stdout="")) is None
+    assert _created_twice(SimpleNamespace(code=0, stderr=stderr, stdout="")) is None

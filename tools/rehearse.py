@@ -235,6 +235,22 @@ def _own_stale_lock(result) -> str | None:
     return found.group(1) if found else None
 
 
+# A Lambda function that a retried CreateFunction finds already made: moto was
+# slow to answer the first call, the SDK retried, the first had succeeded.
+_CREATED_TWICE = re.compile(
+    r"ResourceConflictException: Function already exist: (?P<name>[\w-]+)"
+    r".*?with (?P<address>aws_lambda_function\.[\w-]+),",
+    re.DOTALL,
+)
+
+
+def _created_twice(result) -> tuple[str, str] | None:
+    """(address, function name) when an apply failed only because its own
+    retried CreateFunction found the function its first call made."""
+    found = _CREATED_TWICE.search(result.stderr + result.stdout) if result.code else None
+    return (found.group("address"), found.group("name")) if found else None
+
+
 def _run_terraform(terraform: Terraform, scratch: Path, report: StackReport, *args: str):
     """One Terraform command. A slow emulator can lose the answer to
     Terraform's lock PutItem; the SDK's retry then finds Terraform's own lock
@@ -245,6 +261,12 @@ def _run_terraform(terraform: Terraform, scratch: Path, report: StackReport, *ar
     if stale:
         terraform.run(scratch, "force-unlock", "-force", stale)
         report.artifacts.append(f"released a lock the emulator's lost answer left behind ({args[0]})")
+        result = terraform.run(scratch, *args)
+    twice = _created_twice(result) if args[0] == "apply" else None
+    if twice:
+        # What the lost answer made is taken into the state, as an operator would import it.
+        terraform.run(scratch, "import", "-input=false", "-no-color", *twice)
+        report.artifacts.append(f"imported {twice[0]}, made by a CreateFunction whose answer the emulator lost")
         result = terraform.run(scratch, *args)
     return result
 
