@@ -82,6 +82,8 @@ CDK_BOOTSTRAP_ROLES = (
     "cdk-*-lookup-role-*",
 )
 _ROLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9+=,.@_*-]{1,64}", re.ASCII)
+# An IAM policy name with an optional path: path/to/Name.
+_POLICY_PATH = re.compile(r"(?:[\x21-\x7E]{1,510}/)?[A-Za-z0-9+=,.@_-]{1,128}", re.ASCII)
 
 # Bounds each consumer needs. CodeBuild: build timeout 5-2160 min, queued
 # timeout 5-480 min. DynamoDB TTL: at most 5 years past the item's time is
@@ -335,6 +337,11 @@ class EnvironmentConfig:
     # (`python -m ops deployer-roles`): by default the CDK bootstrap roles,
     # since the application deploys as a CDK app. IAM role-name patterns.
     deployer_assumes: tuple[str, ...] = CDK_BOOTSTRAP_ROLES
+    # The managed policy every role the stacks create carries as its
+    # permissions boundary (an ARN in this account), made beforehand. With it,
+    # `python -m ops ci-roles` lets the apply role create or change roles only
+    # under this boundary. Empty: no boundary.
+    iam_permissions_boundary_arn: str = ""
     # Compute type, image and timeout of the CodeBuild projects.
     build: BuildSettings = field(default_factory=BuildSettings)
     # The application's install, build, test and deploy commands.
@@ -630,6 +637,14 @@ class _Checker:
                         f"deployer_assumes: {pattern!r} is not an IAM role-name pattern such as "
                         "'cdk-*-deploy-role-*' (and may not be all wildcards)"
                     )
+        boundary = config.iam_permissions_boundary_arn
+        if typed("iam_permissions_boundary_arn") and boundary:
+            expected = f"arn:{config.partition}:iam::{config.account_id}:policy/"
+            if not (boundary.startswith(expected) and fits(_POLICY_PATH, boundary[len(expected) :])):
+                problems.append(
+                    f"iam_permissions_boundary_arn: {boundary!r} is not a managed policy of this account; "
+                    f"use {expected}NAME, or '' for no boundary"
+                )
 
     def state_backend(self) -> None:
         config, problems, typed, fits = self.config, self.problems, self.typed, self.fits

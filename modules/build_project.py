@@ -63,6 +63,7 @@ class BuildProject(Construct):
             name=names.role(kind),
             service="codebuild.amazonaws.com",
             account_id=config.account_id,
+            permissions_boundary=config.iam_permissions_boundary_arn,
             source_arn=self.stack.arn("codebuild", f"project/{name}"),
             statements=self._project_statements(row),
             description=f"Runs CodeBuild project {name}",

@@ -116,6 +116,7 @@ class PythonFunction(Construct):
             name=names.role(spec.purpose),
             service="lambda.amazonaws.com",
             account_id=stack.config.account_id,
+            permissions_boundary=stack.config.iam_permissions_boundary_arn,
             source_arn=None,
             statements=statements + list(spec.role_statements),
             description=f"Runs Lambda function {name}",

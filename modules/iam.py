@@ -149,6 +149,7 @@ def service_role(
     source_arn: str | None,
     statements: Sequence[Statement],
     description: str,
+    permissions_boundary: str = "",
 ) -> IamRole:
     """A role that only `service` acting for `source_arn` in this account can assume.
 
@@ -157,6 +158,8 @@ def service_role(
     does not send `aws:SourceArn` when it assumes an execution role, so Lambda
     roles pass `source_arn=None` and keep the account condition only.
     Permissions are an inline policy, so they live and die with the role.
+    `permissions_boundary` (the environment's `iam_permissions_boundary_arn`)
+    caps what the role can ever be granted.
     """
     conditions = {("StringEquals", "aws:SourceAccount"): [account_id]}
     if source_arn:
@@ -175,7 +178,14 @@ def service_role(
         ],
     )
     role = keep_logical_id(
-        IamRole(scope, construct_id, name=name, description=description, assume_role_policy=trust.json)
+        IamRole(
+            scope,
+            construct_id,
+            name=name,
+            description=description,
+            assume_role_policy=trust.json,
+            permissions_boundary=permissions_boundary or None,
+        )
     )
     keep_logical_id(
         IamRolePolicy(

@@ -118,6 +118,7 @@ class PipelineStack(BaseStack):
             name=self.names.role("pipeline"),
             service="codepipeline.amazonaws.com",
             account_id=self.config.account_id,
+            permissions_boundary=self.config.iam_permissions_boundary_arn,
             source_arn=self._pipeline_arn,
             description=f"Runs CodePipeline {self.names.pipeline}",
             statements=[

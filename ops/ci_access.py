@@ -15,9 +15,11 @@ roles the review, apply and drift workflows assume (docs/review-and-apply.md).
   reviewers approve each run. AWS's PowerUserAccess (everything but IAM and
   account management) plus inline-policy IAM on this environment's own roles.
   It may not touch the CI or deployer roles, nor assume any role it creates.
-  It can still create a role with any inline policy and pass it to a service
-  it runs: in its account it is as strong as an administrator, which is why
-  only a reviewed job in a protected GitHub environment may assume it.
+  Without `iam_permissions_boundary_arn` it can still create a role with any
+  inline policy and pass it to a service it runs: in its account it is as
+  strong as an administrator, which is why only a reviewed job in a
+  protected GitHub environment may assume it. With the boundary, every role
+  it creates or changes must carry it, and no role can hold more.
 
 Each setting is read first and written only when it differs, as
 `deployer-roles` does: a second run changes nothing and says so.
@@ -42,17 +44,18 @@ INLINE_POLICY = "kiro-pipeline-ci"
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 # IAM writes the apply role may make on the environment's own roles: what the
 # stacks do (inline policies only; no stack attaches a managed policy).
-ROLE_WRITES = (
-    "iam:CreateRole",
+# BOUNDED_WRITES accept the iam:PermissionsBoundary condition key: with a
+# boundary configured they are allowed only when it is set.
+BOUNDED_WRITES = ("iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy")
+OTHER_WRITES = (
     "iam:DeleteRole",
-    "iam:DeleteRolePolicy",
-    "iam:PutRolePolicy",
     "iam:TagRole",
     "iam:UntagRole",
     "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole",
     "iam:UpdateRoleDescription",
 )
+ROLE_WRITES = (*BOUNDED_WRITES, *OTHER_WRITES)
 ROLE_READS = (
     "iam:GetRole",
     "iam:GetRolePolicy",
@@ -119,21 +122,50 @@ def permissions_policy(config: EnvironmentConfig, kind: str) -> dict:
         return plan_policy(config)
     own = [_role_arn(config, role_name(config, k)) for k in KINDS]
     environment_roles = _role_arn(config, f"{config.names.pipeline}-*")
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+    boundary = config.iam_permissions_boundary_arn
+    if boundary:
+        # The roles the stacks make carry the boundary (modules/iam.py), so
+        # no role this one creates can hold more than the boundary allows.
+        writes = [
+            {
+                "Sid": "TheEnvironmentsOwnRoles",
+                "Effect": "Allow",
+                "Action": sorted((*OTHER_WRITES, *ROLE_READS, "iam:PassRole")),
+                "Resource": environment_roles,
+            },
+            {
+                "Sid": "OnlyUnderTheBoundary",
+                "Effect": "Allow",
+                "Action": sorted(BOUNDED_WRITES),
+                "Resource": environment_roles,
+                "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}},
+            },
+            {
+                "Sid": "NeverDropTheBoundary",
+                "Effect": "Deny",
+                "Action": "iam:DeleteRolePermissionsBoundary",
+                "Resource": environment_roles,
+            },
+        ]
+    else:
+        writes = [
             {
                 "Sid": "TheEnvironmentsOwnRoles",
                 "Effect": "Allow",
                 "Action": sorted((*ROLE_WRITES, *ROLE_READS, "iam:PassRole")),
                 "Resource": environment_roles,
-            },
+            }
+        ]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            *writes,
             {
                 # Never itself, the plan role or the deployer roles (made by
                 # `ops ci-roles` and `ops deployer-roles`, not by a stack).
                 "Sid": "NeverTheCiOrDeployerRoles",
                 "Effect": "Deny",
-                "Action": sorted((*ROLE_WRITES, "iam:PassRole")),
+                "Action": sorted((*ROLE_WRITES, "iam:DeleteRolePermissionsBoundary", "iam:PassRole")),
                 "Resource": [*own, _role_arn(config, f"{config.names.pipeline}-*-deployer")],
             },
             {

@@ -72,3 +72,40 @@ def test_report_groups_and_permissions_follow_the_row(synthesized):
     assert {"PublishOwnReports", "WriteBuildOutput", "PublishCoverageMetric"} <= build
     assert "AssumeTargetDeployRole" in deploy and "PublishOwnReports" not in deploy
     assert "AssumeTargetDeployRole" not in build
+
+
+BOUNDARY = "arn:aws:iam::123456789012:policy/kiro-pipeline-boundary"
+
+
+def test_with_a_permissions_boundary_the_role_carries_it():
+    import dataclasses
+
+    from cdktf import Testing
+
+    from modules.base_stack import BaseStack
+    from modules.build_project import BuildProject
+    from modules.core import CoreOutputs
+
+    core = CoreOutputs(*(["x"] * 9))
+    config = dataclasses.replace(load("test"), iam_permissions_boundary_arn=BOUNDARY)
+    stack = BaseStack(Testing.app(), "pipeline", config)
+    BuildProject(stack, projects.project("build"), core)
+    (role,) = json.loads(Testing.synth(stack))["resource"]["aws_iam_role"].values()
+    assert role["permissions_boundary"] == BOUNDARY
+
+
+def test_every_role_is_made_by_service_role_and_gets_the_boundary():
+    """All roles come from modules/iam.py's service_role, and every call
+    passes the environment's boundary: no role escapes it."""
+    from pathlib import Path
+
+    modules = Path(__file__).resolve().parent.parent / "modules"
+    total = 0
+    for path in modules.glob("*.py"):
+        source = path.read_text()
+        if path.name != "iam.py":
+            assert "IamRole(" not in source, path.name
+            calls = source.count("service_role(\n")
+            assert source.count("permissions_boundary=") == calls, path.name
+            total += calls
+    assert total == 3  # the build projects, the functions, the pipeline

@@ -129,8 +129,11 @@ def test_every_action_is_a_real_one_and_none_is_a_wildcard():
     }
     # Permissions without an API of their own (GetObject of a version is GetObject with VersionId).
     permission_only = {"iam:PassRole", "s3:GetObjectVersion"}
-    for kind in ci_access.KINDS:
-        policy = ci_access.permissions_policy(load(ENV), kind)
+    import dataclasses
+
+    bounded = dataclasses.replace(load(ENV), iam_permissions_boundary_arn="arn:aws:iam::123456789012:policy/b")
+    for config, kind in [(c, k) for c in (load(ENV), bounded) for k in ci_access.KINDS]:
+        policy = ci_access.permissions_policy(config, kind)
         for statement in policy["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             for action in actions:
@@ -203,3 +206,20 @@ def test_a_provider_without_the_sts_audience_gets_it_added():
         roles._provider()
         stub.assert_no_pending_responses()
     assert [s.changed for s in roles.steps] == [True]
+
+
+def test_with_a_boundary_the_apply_role_makes_roles_only_under_it():
+    import dataclasses
+
+    boundary = "arn:aws:iam::123456789012:policy/kiro-pipeline-boundary"
+    config = dataclasses.replace(load(ENV), iam_permissions_boundary_arn=boundary)
+    statements = {s["Sid"]: s for s in ci_access.permissions_policy(config, "apply")["Statement"]}
+    bounded = statements["OnlyUnderTheBoundary"]
+    assert bounded["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}
+    assert set(bounded["Action"]) == set(ci_access.BOUNDED_WRITES) >= {"iam:CreateRole", "iam:PutRolePolicy"}
+    # Nothing that accepts the boundary key is allowed without it.
+    assert not set(ci_access.BOUNDED_WRITES) & set(statements["TheEnvironmentsOwnRoles"]["Action"])
+    assert statements["NeverDropTheBoundary"]["Action"] == "iam:DeleteRolePermissionsBoundary"
+    # Without a boundary the same writes are allowed plainly, and the docs say what that means.
+    plain = {s["Sid"] for s in ci_access.permissions_policy(load(ENV), "apply")["Statement"]}
+    assert "OnlyUnderTheBoundary" not in plain

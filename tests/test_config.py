@@ -349,3 +349,25 @@ class TestTopology:
             environments.select(["staging"])
         assert len(caught.value.problems) == 6  # three roles, three URLs
         assert all("shared by staging/" in p for p in caught.value.problems)
+
+
+@pytest.mark.parametrize(
+    "boundary",
+    [
+        "arn:aws:iam::999999999999:policy/boundary",  # another account
+        "arn:aws:iam::123456789012:role/boundary",  # a role, not a policy
+        "kiro-boundary",  # a name, not an ARN
+        "arn:aws:iam::123456789012:policy/",  # no name
+    ],
+)
+def test_a_permissions_boundary_must_be_a_policy_of_this_account(boundary):
+    with pytest.raises(ConfigError) as caught:
+        replace(load("test"), iam_permissions_boundary_arn=boundary)
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"iam_permissions_boundary_arn: {boundary!r} is not a managed policy of this account")
+    assert "arn:aws:iam::123456789012:policy/NAME" in problem
+
+
+def test_a_permissions_boundary_with_a_path_is_accepted():
+    config = replace(load("test"), iam_permissions_boundary_arn="arn:aws:iam::123456789012:policy/team/kiro-boundary")
+    assert config.iam_permissions_boundary_arn.endswith("team/kiro-boundary")
