@@ -116,8 +116,17 @@ def test_drift_gets_its_own_section_and_label():
     plan = {
         "format_version": "1.2",
         "resource_drift": [
-            {"address": "aws_sns_topic.t", "type": "aws_sns_topic", "change": {"actions": ["update"]}},
+            {
+                "address": "aws_sns_topic.t",
+                "type": "aws_sns_topic",
+                "change": {"actions": ["update"], "before": {"display_name": "a"}, "after": {"display_name": "b"}},
+            },
             {"address": "aws_sns_topic.u", "type": "aws_sns_topic", "change": {"actions": ["no-op"]}},
+            {  # a null stored against the empty map AWS returns: not drift (tools/drift_report.py)
+                "address": "aws_sns_topic.v",
+                "type": "aws_sns_topic",
+                "change": {"actions": ["update"], "before": {"tags": None}, "after": {"tags": {}}},
+            },
         ],
         "resource_changes": [],
     }

@@ -108,3 +108,30 @@ def test_a_value_shown_whole_is_hidden_when_any_part_of_it_is_sensitive():
     ((attribute,),) = [r.attributes for r in drift_report.drifted(plan)]
     assert (attribute.path, attribute.before, attribute.after) == ("blocks", "(sensitive)", "(sensitive)")
     assert "S3CRET" not in drift_report.render({"core-test": drift_report.drifted(plan)}, {})
+
+
+def test_empty_against_empty_and_mirrored_attributes_are_not_drift():
+    """What a refresh-only plan of an untouched, just-deployed stack reports
+    (seen in the rehearsal): a null the provider stored against the empty
+    list or map AWS returns, and a role's inline_policy mirroring its
+    aws_iam_role_policy. None of it is a change in AWS."""
+    plan = drift_plan(
+        entry(
+            "aws_iam_role.r",
+            ["update"],
+            before={"tags": None, "inline_policy": []},
+            after={"tags": {}, "inline_policy": [{"name": "p", "policy": "{}"}]},
+        ),
+        entry(
+            "aws_codepipeline.p",
+            ["update"],
+            before={"stage": [{"action": [{"input_artifacts": None}]}]},
+            after={"stage": [{"action": [{"input_artifacts": []}]}]},
+        ),
+        entry("aws_sns_topic.t", ["update"], before={"tags": None, "name": "a"}, after={"tags": {}, "name": "b"}),
+    )
+    (topic,) = drift_report.drifted(plan)
+    assert topic.address == "aws_sns_topic.t" and [a.path for a in topic.attributes] == ["name"]
+    assert (
+        drift_report.status({"core-test": drift_report.drifted(drift_plan(*plan["resource_drift"][:2]))}, {}) == "clean"
+    )

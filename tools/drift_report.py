@@ -70,10 +70,25 @@ def _shown(value, sensitive) -> str:
     return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 3] + "..."
 
 
+# Attributes that mirror other resources: a role's `inline_policy` lists the
+# policies its aws_iam_role_policy resources put on it after the role was
+# made, so every refresh finds them "new". Not drift.
+MIRRORED = {
+    ("aws_iam_role", "inline_policy"): "mirrors the role's aws_iam_role_policy resources",
+    ("aws_iam_role", "managed_policy_arns"): "mirrors the role's policy attachments",
+}
+
+
+def _empty(value) -> bool:
+    """null, "", [] and {}: the provider writes one where AWS answers another."""
+    return value is None or value == "" or value == [] or value == {}
+
+
 def _walk(path: str, before, after, before_sensitive, after_sensitive, found: list[Attribute]) -> None:
     """The leaf paths where before and after differ. A path into a value
-    that is present on one side only is reported whole."""
-    if before == after:
+    that is present on one side only is reported whole. Empty against empty
+    (a null the provider stored, an empty list AWS returns) is no change."""
+    if before == after or (_empty(before) and _empty(after)):
         return
     if isinstance(before, dict) and isinstance(after, dict):
         for key in sorted(set(before) | set(after)):
@@ -118,6 +133,9 @@ def drifted(plan: dict) -> list[DriftedResource]:
                 change.get("after_sensitive", False),
                 found,
             )
+            found = [a for a in found if (drift.get("type"), a.path.split(".")[0].split("[")[0]) not in MIRRORED]
+            if not found:
+                continue  # only normalization or mirrors: nothing changed in AWS
         action = {"update": "changed", "delete": "deleted outside Terraform"}.get(
             "+".join(change["actions"]), "+".join(change["actions"])
         )

@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools import plan_binding, plan_files
+from tools import drift_report, plan_binding, plan_files
 from tools.policies.controls import ControlChange, plan_changes
 from topology import naming
 
@@ -148,10 +148,12 @@ def summarize(stack: str, plan: dict, text: str = "") -> StackPlan:
     result.outputs_changed = sorted(
         name for name, change in plan.get("output_changes", {}).items() if change.get("actions") != ["no-op"]
     )
+    # What counts as drift has one home, the nightly report's rules.
+    drifted = {r.address for r in drift_report.drifted(plan)} if "format_version" in plan else set()
     result.drift = [
         Change(d["address"], d["type"], tuple(d["change"]["actions"]))
         for d in plan.get("resource_drift", [])
-        if tuple(d["change"]["actions"]) != ("no-op",)
+        if d["address"] in drifted
     ]
     for resource_change in plan.get("resource_changes", []):
         if resource_change.get("mode", "managed") != "managed":
