@@ -122,11 +122,38 @@ def permissions_policy(config: EnvironmentConfig, kind: str) -> dict:
         return plan_policy(config)
     own = [_role_arn(config, role_name(config, k)) for k in KINDS]
     environment_roles = _role_arn(config, f"{config.names.pipeline}-*")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            *_role_writes(config, environment_roles),
+            {
+                # Never itself, the plan role or the deployer roles (made by
+                # `ops ci-roles` and `ops deployer-roles`, not by a stack).
+                "Sid": "NeverTheCiOrDeployerRoles",
+                "Effect": "Deny",
+                "Action": sorted((*ROLE_WRITES, "iam:DeleteRolePermissionsBoundary", "iam:PassRole")),
+                "Resource": [*own, _role_arn(config, f"{config.names.pipeline}-*-deployer")],
+            },
+            {
+                # Terraform never assumes the roles it creates: a role made
+                # to trust the apply role cannot be used to step around it.
+                "Sid": "NeverAssumeTheEnvironmentsRoles",
+                "Effect": "Deny",
+                "Action": "sts:AssumeRole",
+                "Resource": environment_roles,
+            },
+        ],
+    }
+
+
+def _role_writes(config: EnvironmentConfig, environment_roles: str) -> list[dict]:
+    """The apply role's IAM on the environment's roles: under the boundary
+    when one is configured."""
     boundary = config.iam_permissions_boundary_arn
     if boundary:
         # The roles the stacks make carry the boundary (modules/iam.py), so
         # no role this one creates can hold more than the boundary allows.
-        writes = [
+        return [
             {
                 "Sid": "TheEnvironmentsOwnRoles",
                 "Effect": "Allow",
@@ -147,37 +174,14 @@ def permissions_policy(config: EnvironmentConfig, kind: str) -> dict:
                 "Resource": environment_roles,
             },
         ]
-    else:
-        writes = [
-            {
-                "Sid": "TheEnvironmentsOwnRoles",
-                "Effect": "Allow",
-                "Action": sorted((*ROLE_WRITES, *ROLE_READS, "iam:PassRole")),
-                "Resource": environment_roles,
-            }
-        ]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            *writes,
-            {
-                # Never itself, the plan role or the deployer roles (made by
-                # `ops ci-roles` and `ops deployer-roles`, not by a stack).
-                "Sid": "NeverTheCiOrDeployerRoles",
-                "Effect": "Deny",
-                "Action": sorted((*ROLE_WRITES, "iam:DeleteRolePermissionsBoundary", "iam:PassRole")),
-                "Resource": [*own, _role_arn(config, f"{config.names.pipeline}-*-deployer")],
-            },
-            {
-                # Terraform never assumes the roles it creates: a role made
-                # to trust the apply role cannot be used to step around it.
-                "Sid": "NeverAssumeTheEnvironmentsRoles",
-                "Effect": "Deny",
-                "Action": "sts:AssumeRole",
-                "Resource": environment_roles,
-            },
-        ],
-    }
+    return [
+        {
+            "Sid": "TheEnvironmentsOwnRoles",
+            "Effect": "Allow",
+            "Action": sorted((*ROLE_WRITES, *ROLE_READS, "iam:PassRole")),
+            "Resource": environment_roles,
+        }
+    ]
 
 
 # Reads of data, not of settings: a plan refreshes settings only.

@@ -117,3 +117,24 @@ def test_a_function_made_by_a_call_whose_answer_was_lost_is_recognised():
     )
     assert _created_twice(SimpleNamespace(code=1, stderr="Error: AccessDenied", stdout="")) is None
     assert _created_twice(SimpleNamespace(code=0, stderr=stderr, stdout="")) is None
+
+
+def test_what_depends_on_an_unappliable_update_is_left_out_of_the_apply():
+    """`-target` applies a target's dependencies too: targeting the pipeline
+    would apply the CodeBuild update moto answers with 500 (seen as a hung
+    upgrade rehearsal), so the pipeline is left out with the project."""
+    config = {
+        "resource": {
+            "aws_codebuild_project": {"build": {"name": "b"}},
+            "aws_codepipeline": {
+                "pipeline": {"stage": [{"action": [{"configuration": {"P": "${aws_codebuild_project.build.name}"}}]}]}
+            },
+            "aws_s3_bucket": {"b": {"bucket": "b"}},
+        }
+    }
+    unappliable = {"aws_codebuild_project.build": emulator.NOT_UPDATABLE["aws_codebuild_project"]}
+    held = emulator.dependents(config, unappliable, "whose update the emulator cannot apply")
+    assert held == {
+        "aws_codepipeline.pipeline": "depends on aws_codebuild_project.build, whose update the emulator cannot apply"
+    }
+    assert emulator.apply_targets(config, {**unappliable, **held}) == ["aws_s3_bucket.b"]

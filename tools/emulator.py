@@ -154,17 +154,25 @@ def not_emulated(config: dict) -> dict[str, str]:
     """Every resource that cannot be created on moto, with why: the types in
     NOT_EMULATED, and whatever depends on one of them."""
     excluded = {a: NOT_EMULATED[a.split(".")[0]] for a in addresses(config) if a.split(".")[0] in NOT_EMULATED}
+    return {**excluded, **dependents(config, excluded, "which is not emulated")}
+
+
+def dependents(config: dict, excluded: dict[str, str], why: str) -> dict[str, str]:
+    """What depends, directly or not, on an excluded resource: address ->
+    "depends on X, {why}". `terraform apply -target` applies a target's
+    dependencies too, so a dependent must be left out with what it needs."""
+    found: dict[str, str] = {}
     dependencies = _dependencies(config)
     changed = True
     while changed:
         changed = False
         for address, refs in dependencies.items():
-            if address not in excluded:
-                blocked = sorted(refs & excluded.keys())
+            if address not in excluded and address not in found:
+                blocked = sorted(refs & (excluded.keys() | found.keys()))
                 if blocked:
-                    excluded[address] = f"depends on {blocked[0]}, which is not emulated"
+                    found[address] = f"depends on {blocked[0]}, {why}"
                     changed = True
-    return excluded
+    return found
 
 
 def _stand_in(config: dict, region: str, account: str) -> dict:

@@ -302,8 +302,11 @@ def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path,
     report.plan_text = full.stdout
     report.planned = len(_changes(report.plan_json))
     # Only what the emulator can create, when something is not emulated.
-    report.not_updated = emulator.unappliable_updates(report.plan_json)
-    excluded = {**report.not_emulated, **report.not_updated}
+    unappliable = emulator.unappliable_updates(report.plan_json)
+    held = emulator.dependents(patched, unappliable, "whose update the emulator cannot apply")
+    changing = {c["address"] for c in _changes(report.plan_json)}
+    report.not_updated = {**unappliable, **{a: why for a, why in held.items() if a in changing}}
+    excluded = {**report.not_emulated, **unappliable, **held}
     targets = [f"-target={t}" for t in emulator.apply_targets(patched, excluded)] if excluded else []
     applied = run("apply", "-auto-approve", *NO_INPUT, *targets)
     (scratch / "apply.log").write_text(applied.stdout)
