@@ -271,6 +271,17 @@ def _run_terraform(terraform: Terraform, scratch: Path, report: StackReport, *ar
     return result
 
 
+def _exclusions(report: StackReport, patched: dict) -> dict[str, str]:
+    """What the apply leaves out: what is not emulated, the updates the
+    emulator cannot apply, and what depends on those (listed in the report
+    when it has changes of its own)."""
+    unappliable = emulator.unappliable_updates(report.plan_json)
+    held = emulator.dependents(patched, unappliable, "whose update the emulator cannot apply")
+    changing = {c["address"] for c in _changes(report.plan_json)}
+    report.not_updated = {**unappliable, **{a: why for a, why in held.items() if a in changing}}
+    return {**report.not_emulated, **unappliable, **held}
+
+
 def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path, url: str, log) -> StackReport:
     started = time.monotonic()
     report = StackReport(stack_dir.name)
@@ -302,11 +313,7 @@ def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path,
     report.plan_text = full.stdout
     report.planned = len(_changes(report.plan_json))
     # Only what the emulator can create, when something is not emulated.
-    unappliable = emulator.unappliable_updates(report.plan_json)
-    held = emulator.dependents(patched, unappliable, "whose update the emulator cannot apply")
-    changing = {c["address"] for c in _changes(report.plan_json)}
-    report.not_updated = {**unappliable, **{a: why for a, why in held.items() if a in changing}}
-    excluded = {**report.not_emulated, **unappliable, **held}
+    excluded = _exclusions(report, patched)
     targets = [f"-target={t}" for t in emulator.apply_targets(patched, excluded)] if excluded else []
     applied = run("apply", "-auto-approve", *NO_INPUT, *targets)
     (scratch / "apply.log").write_text(applied.stdout)
