@@ -325,14 +325,14 @@ class MonitoringStack(BaseStack):
             },
             role_statements=[],
         )
-        rule = CloudwatchEventRule(
-            self,
+        self._rule(
+            function,
+            "health_probe",
             "health_probe_schedule",
-            name=names.health_probe_schedule,
-            description="Checks each deploy target's health URL for the health alarms",
-            schedule_expression=rate_expression(PROBE_PERIOD_SECONDS // 60),
+            names.health_probe_schedule,
+            "Checks each deploy target's health URL for the health alarms",
+            schedule=rate_expression(PROBE_PERIOD_SECONDS // 60),
         )
-        function.invoked_by_rule(rule, "health_probe")
         # A round is worth nothing a minute later: no retries of a failed or
         # throttled round (the next one is due), nothing kept for hours.
         function.asynchronous(
@@ -391,20 +391,14 @@ class MonitoringStack(BaseStack):
                 Statement(sid="AnnounceRollbacks", actions=["sns:Publish"], resources=[self.topics["rollbacks"].arn]),
             ],
         )
-        rule = CloudwatchEventRule(
-            self,
+        self._rule(
+            function,
+            "alarm_rollback",
             "alarm_rollback_rule",
-            name=names.alarm_rollback_rule,
-            description="Health alarms of this environment entering ALARM start a stage rollback",
-            event_pattern=literal_json(
-                {
-                    "source": ["aws.cloudwatch"],
-                    "detail-type": ["CloudWatch Alarm State Change"],
-                    "detail": {"alarmName": sorted(self.health_alarms), "state": {"value": ["ALARM"]}},
-                }
-            ),
+            names.alarm_rollback_rule,
+            "Health alarms of this environment entering ALARM start a stage rollback",
+            pattern=self._health_alarm_changes(["ALARM"]),
         )
-        function.invoked_by_rule(rule, "alarm_rollback")
         return function
 
     def _recorder_function(self) -> PythonFunction:
@@ -437,20 +431,18 @@ class MonitoringStack(BaseStack):
                 ),
             ],
         )
-        rule = CloudwatchEventRule(
-            self,
+        rule = self._rule(
+            function,
+            "pipeline_events",
             "pipeline_events_rule",
-            name=names.pipeline_events_rule,
-            description="This pipeline's execution and stage state changes",
-            event_pattern=literal_json(
-                {
-                    "source": ["aws.codepipeline"],
-                    "detail-type": PIPELINE_EVENTS,
-                    "detail": {"pipeline": [names.pipeline]},
-                }
-            ),
+            names.pipeline_events_rule,
+            "This pipeline's execution and stage state changes",
+            pattern={
+                "source": ["aws.codepipeline"],
+                "detail-type": PIPELINE_EVENTS,
+                "detail": {"pipeline": [names.pipeline]},
+            },
         )
-        function.invoked_by_rule(rule, "pipeline_events")
         self._events_to_pipeline_log(rule)
         return function
 
@@ -517,15 +509,46 @@ class MonitoringStack(BaseStack):
                 ),
             ],
         )
+        self._rule(
+            function,
+            "execution_age",
+            "execution_age_schedule",
+            names.execution_age_schedule,
+            "Publishes the age of the oldest running execution for the duration alarm",
+            schedule=rate_expression(AGE_SCHEDULE_MINUTES),
+        )
+        return function
+
+    def _rule(
+        self,
+        function: PythonFunction,
+        target_id: str,
+        rule_id: str,
+        name: str,
+        description: str,
+        *,
+        schedule: str | None = None,
+        pattern: dict | None = None,
+    ) -> CloudwatchEventRule:
+        """An EventBridge rule, on a schedule or an event pattern, that invokes `function`."""
         rule = CloudwatchEventRule(
             self,
-            "execution_age_schedule",
-            name=names.execution_age_schedule,
-            description="Publishes the age of the oldest running execution for the duration alarm",
-            schedule_expression=rate_expression(AGE_SCHEDULE_MINUTES),
+            rule_id,
+            name=name,
+            description=description,
+            schedule_expression=schedule,
+            event_pattern=literal_json(pattern) if pattern else None,
         )
-        function.invoked_by_rule(rule, "execution_age")
-        return function
+        function.invoked_by_rule(rule, target_id)
+        return rule
+
+    def _health_alarm_changes(self, states: list[str]) -> dict:
+        """The event pattern of this environment's health alarms entering `states`."""
+        return {
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {"alarmName": sorted(self.health_alarms), "state": {"value": states}},
+        }
 
     def _dora_metrics_function(self) -> PythonFunction:
         """Publishes the DORA metrics hourly, from the deployment records, for
@@ -550,14 +573,14 @@ class MonitoringStack(BaseStack):
                 iam.read_deployment_history(core.deployments_table_arn, names.deployments_index),
             ],
         )
-        rule = CloudwatchEventRule(
-            self,
+        self._rule(
+            function,
+            "dora_metrics",
             "dora_metrics_schedule",
-            name=names.dora_metrics_schedule,
-            description="Publishes the DORA metrics of the last days from the deployment records",
-            schedule_expression="rate(1 hour)",
+            names.dora_metrics_schedule,
+            "Publishes the DORA metrics of the last days from the deployment records",
+            schedule="rate(1 hour)",
         )
-        function.invoked_by_rule(rule, "dora_metrics")
         return function
 
     def _incident_recorder_function(self) -> PythonFunction:
@@ -585,20 +608,14 @@ class MonitoringStack(BaseStack):
                 )
             ],
         )
-        rule = CloudwatchEventRule(
-            self,
+        self._rule(
+            function,
+            "incident_recorder",
             "incident_rule",
-            name=names.incident_rule,
-            description="Health alarms of this environment entering ALARM or OK: the incident ledger",
-            event_pattern=literal_json(
-                {
-                    "source": ["aws.cloudwatch"],
-                    "detail-type": ["CloudWatch Alarm State Change"],
-                    "detail": {"alarmName": sorted(self.health_alarms), "state": {"value": ["ALARM", "OK"]}},
-                }
-            ),
+            names.incident_rule,
+            "Health alarms of this environment entering ALARM or OK: the incident ledger",
+            pattern=self._health_alarm_changes(["ALARM", "OK"]),
         )
-        function.invoked_by_rule(rule, "incident_recorder")
         return function
 
     def _slack_function(self) -> PythonFunction:
