@@ -138,3 +138,27 @@ def test_a_stack_whose_outputs_change_warns_that_later_stacks_are_planned_again(
     assert "`core-test` changes 1 output(s) that the later stacks" in plan_summary.render([core])
     last = plan_summary.summarize("monitoring-test", plans["v2"])  # no stack reads monitoring's outputs
     assert "changes 1 output(s)" not in plan_summary.render([last])
+
+
+def test_an_apply_that_stopped_halfway_is_not_resumed_on_a_guess(tmp_path, monkeypatch):
+    """The bad day: the reviewed apply failed after one of its changes (a
+    timeout, throttling). The re-run's plan holds only the rest, so it is
+    not the reviewed plan: refused, naming what was already done."""
+    monkeypatch.setenv("TF_IN_AUTOMATION", "1")
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(tmp_path / "terraformrc"))
+    (tmp_path / "terraformrc").write_text("")
+    write_config(tmp_path, data(update_me={"input": "one"}))
+    for command in (("init",), ("apply", "-auto-approve")):
+        assert terraform(tmp_path, *command, *NO_INPUT).code == 0
+    write_config(tmp_path, data(update_me={"input": "two"}, added={"input": "new"}))
+    assert terraform(tmp_path, "plan", "-out=reviewed.tfplan", *NO_INPUT).code == 0
+    reviewed_plan = json.loads(terraform(tmp_path, "show", "-json", "reviewed.tfplan").stdout)
+    reviewed = plan_binding.read_record(plan_binding.record(HEAD, {"core-test": reviewed_plan}))
+    # Half of it reached the state before the apply stopped.
+    assert terraform(tmp_path, "apply", "-auto-approve", "-target=terraform_data.added", *NO_INPUT).code == 0
+    assert terraform(tmp_path, "plan", "-out=rerun.tfplan", *NO_INPUT).code == 0
+    rerun = json.loads(terraform(tmp_path, "show", "-json", "rerun.tfplan").stdout)
+    verdict = plan_binding.check(reviewed, "core-test", rerun)
+    assert not verdict.matches
+    assert verdict.differences == ("`terraform_data.added`: the reviewed create is no longer planned",)
+    assert "stopped halfway" in verdict.explain()

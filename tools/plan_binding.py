@@ -152,7 +152,8 @@ class Verdict:
             *[f"- {line}" for line in self.differences],
             "",
             "Something changed between review and merge: another merge applied first, the "
-            "infrastructure changed outside Terraform, or main moved on. Re-run the pull "
+            "infrastructure changed outside Terraform, main moved on, or an earlier apply of this "
+            "change stopped halfway (throttling, a timeout). Re-run the pull "
             "request's plan check, review the new comment, then run the apply workflow for "
             "this pull request again (docs/review-and-apply.md).",
         ]
