@@ -172,15 +172,17 @@ def test_print_shows_every_policy_without_calling_aws(no_aws_credentials, capsys
     assert set(printed["roles"]) == {ci_access.role_name(load(ENV), k) for k in ci_access.KINDS}
 
 
-def test_the_wrong_account_is_refused(aws, capsys, monkeypatch):
+def test_the_wrong_account_is_refused_before_any_change(aws):
     import dataclasses
 
-    from ops import common
+    from ops.aws import OpsError
 
     other = dataclasses.replace(load(ENV), account_id="210987654321")
-    monkeypatch.setattr(common, "load", lambda *a, **k: other, raising=False)
-    with pytest.raises(Exception, match="account 123456789012"):
+    with pytest.raises(
+        OpsError, match="credentials are for account 123456789012, but production lives in 210987654321"
+    ):
         ci_access.CiRoles(other, REPOSITORY, boto3.Session()).run()
+    assert boto3.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
 
 
 def test_a_provider_without_the_sts_audience_gets_it_added():
