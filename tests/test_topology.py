@@ -96,3 +96,13 @@ def test_a_seventh_project_is_one_row(tmp_path, monkeypatch, function_zips):
         if s.get("sid") == "RunOwnBuilds"
     ]
     assert any(r.endswith(f":project/{name}") for r in run[0]["resources"])
+
+
+def test_stack_parts_inverts_stack_id():
+    import pytest
+
+    for concern in naming.STACK_CONCERNS:
+        assert naming.stack_parts(naming.stack_id(concern, "staging")) == (concern, "staging")
+    for bad in ("core", "network-test", "-test", "core-"):
+        with pytest.raises(ValueError, match="not a stack ID"):
+            naming.stack_parts(bad)

@@ -30,6 +30,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from topology import naming
+
 RECORD_PREFIX = "<!-- kiro-pipeline-reviewed-plan "
 RECORD = re.compile(re.escape(RECORD_PREFIX) + r"(?P<json>\{.*?\}) -->")
 # What of a resource change is bound: the rest of the entry (`action_reason`,
@@ -75,7 +77,7 @@ class Reviewed:
     stacks: dict[str, dict]
 
     def environments(self, order: tuple[str, ...]) -> list[str]:
-        planned = {stack.rsplit("-", 1)[-1] for stack in self.stacks}
+        planned = {naming.stack_parts(stack)[1] for stack in self.stacks}
         return [env for env in order if env in planned]
 
 

@@ -251,7 +251,8 @@ def render(
     if drift:
         lines += ["", "**Drift** (changed outside Terraform; this plan puts it back):", ""]
         lines += [f"- `{stack}`: {c.kind} `{c.address}`" for stack, c in drift]
-    upstream = [p for p in plans if p.outputs_changed and not p.stack.startswith(f"{naming.STACK_CONCERNS[-1]}-")]
+    last = naming.STACK_CONCERNS[-1]  # nothing reads the last stack's outputs
+    upstream = [p for p in plans if p.outputs_changed and naming.stack_parts(p.stack)[0] != last]
     if upstream:
         lines += ["", "**Stacks planned against outputs that change:**", ""]
         lines += [

@@ -76,6 +76,14 @@ def resource_name(env: str, resource: str = "") -> str:
     return f"{base}-{resource}" if resource else base
 
 
+def stack_parts(stack: str) -> tuple[str, str]:
+    """(concern, env) of a stack ID, the inverse of stack_id."""
+    concern, _, env = stack.partition("-")
+    if concern not in STACK_CONCERNS or not env:
+        raise ValueError(f"not a stack ID: {stack!r}; expected CONCERN-ENV, CONCERN one of {', '.join(STACK_CONCERNS)}")
+    return concern, env
+
+
 def stack_id(concern: str, env: str) -> str:
     """Stack IDs are `{concern}-{env}`: `cdktf deploy core-test pipeline-test ...`."""
     if concern not in STACK_CONCERNS:
