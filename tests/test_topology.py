@@ -99,8 +99,6 @@ def test_a_seventh_project_is_one_row(tmp_path, monkeypatch, function_zips):
 
 
 def test_stack_parts_inverts_stack_id():
-    import pytest
-
     for concern in naming.STACK_CONCERNS:
         assert naming.stack_parts(naming.stack_id(concern, "staging")) == (concern, "staging")
     for bad in ("core", "network-test", "-test", "core-"):
