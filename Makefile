@@ -96,7 +96,7 @@ tf-validate: synth ## terraform init + validate of every synthesized stack, with
 rehearse: synth ## Deploy ENV (default test) with real Terraform to a local moto server; second plan must be clean
 	$(PY) -m tools.rehearse $(or $(ENV),test)
 
-rehearse-upgrade: synth ## As rehearse, over the previous version FROM (default: newest release tag): nothing may be destroyed
+rehearse-upgrade: synth ## As rehearse, over the previous version FROM (default: the last line of RELEASES): nothing may be destroyed
 	$(PY) -m tools.rehearse $(or $(ENV),test) --upgrade-from $(FROM)
 
 bench: install functions ## Time synth with and without lazy provider imports (target ratio <= 0.33)

@@ -1,10 +1,12 @@
-"""The upgrade gate: the previous release (the newest `v*` tag) deployed to a
-moto server with real Terraform and the real provider, then this version
-deployed over it. This version's plans run against the previous version's
-state and must destroy or replace nothing; the second plans stay clean.
+"""The upgrade gate: the previous release (the last line of `RELEASES`)
+deployed to a moto server with real Terraform and the real provider, then
+this version deployed over it. This version's plans run against the previous
+version's state and must destroy or replace nothing; the second plans stay
+clean.
 
 The previous version comes from this clone's history (tools/previous_version.py).
-A clone without it (shallow, or without tags) skips, saying why.
+A clone without `RELEASES` or without the commit it names fails, saying why:
+a gate that skips in CI is a gate that never runs.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ ENV = "test"
 def upgrade(synth_dir, tmp_path_factory):
     try:
         revision = previous_version.default_revision()
-        stacks = previous_version.synthesize(revision, cache=tmp_path_factory.mktemp("previous"))
     except previous_version.PreviousVersionUnavailable as error:
-        pytest.skip(f"the previous version is not in this clone: {error}")
+        pytest.fail(f"the upgrade gate cannot find the previous release: {error}")
+    stacks = previous_version.synthesize(revision, cache=tmp_path_factory.mktemp("previous"))
     log: list[str] = []
     result = rehearse(
         ENV, synth_dir / "stacks", tmp_path_factory.mktemp("upgrade"), log=log.append, previous=(revision, stacks)

@@ -1,6 +1,13 @@
 """The previous version's synthesized stacks, for the upgrade rehearsal.
 
-    python -m tools.previous_version [REV]     (default: the newest release tag)
+    python -m tools.previous_version [REV]     (default: the last line of RELEASES)
+
+The release list is the tracked file `RELEASES`: one line per release,
+`vMAJOR.MINOR.PATCH <full commit>`, oldest first. It is a file, not git
+tags, because tags do not travel with a clone: the gate must find the
+previous release in every clone, CI's included. A clone without the file, or
+without the commit it names (a shallow clone), fails with the fix; it never
+skips.
 
 The upgrade gate asks what a deploy of this version does to an environment
 that runs the previous one: no resource may be destroyed or replaced. So the
@@ -16,20 +23,51 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".make" / "previous"
-# Release tags: `v<major>.<minor>.<patch>`, one per version that landed.
-RELEASE_TAGS = "v[0-9]*"
+RELEASES = REPO / "RELEASES"
+_RELEASE_LINE = re.compile(r"^(v\d+\.\d+\.\d+) ([0-9a-f]{40})$")
 
 
 class PreviousVersionUnavailable(RuntimeError):
-    """The revision is not in this clone (a shallow clone, or no release tag yet)."""
+    """The revision is not in this clone (no RELEASES, or a shallow clone)."""
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    commit: str
+
+
+def releases(path: Path = RELEASES) -> list[Release]:
+    """Every release in `path`, oldest first; every malformed line named at once."""
+    if not path.is_file():
+        raise PreviousVersionUnavailable(
+            f"{path.name} is missing: the upgrade gate reads the previous release from it "
+            f"(one line per release: 'vMAJOR.MINOR.PATCH <full commit>'); restore it from git"
+        )
+    found, problems = [], []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _RELEASE_LINE.match(line.strip())
+        if match is None:
+            problems.append(f"{path.name}:{number}: {line.strip()!r} is not 'vMAJOR.MINOR.PATCH <40-hex commit>'")
+        else:
+            found.append(Release(*match.groups()))
+    if problems:
+        raise PreviousVersionUnavailable("; ".join(problems))
+    if not found:
+        raise PreviousVersionUnavailable(f"{path.name} lists no release: add 'vMAJOR.MINOR.PATCH <full commit>'")
+    return found
 
 
 def _git_path() -> str:
@@ -46,19 +84,26 @@ def _git(*args: str) -> str:
     return result.stdout.strip()
 
 
-def default_revision() -> str:
-    """The newest release tag reachable from HEAD."""
+def default_release(path: Path = RELEASES) -> Release:
+    """The last release in RELEASES, whose commit must be in this clone."""
+    release = releases(path)[-1]
     try:
-        return _git("describe", "--tags", "--abbrev=0", f"--match={RELEASE_TAGS}", "HEAD")
-    except PreviousVersionUnavailable as error:
+        _git("cat-file", "-e", f"{release.commit}^{{commit}}")
+    except PreviousVersionUnavailable:
         raise PreviousVersionUnavailable(
-            f"no release tag ({RELEASE_TAGS}) is reachable from HEAD: fetch the tags (git fetch --tags, "
-            f"or clone without --depth), or name a revision ({error})"
+            f"{path.name} names {release.version} at {release.commit}, which is not in this clone: "
+            f"clone with full history (no --depth), or run git fetch --unshallow"
         ) from None
+    return release
+
+
+def default_revision() -> str:
+    """The commit of the last release in RELEASES."""
+    return default_release().commit
 
 
 def synthesize(revision: str | None = None, cache: Path = CACHE, log=print) -> Path:
-    """The stacks directory of `revision` (default: the newest release tag)."""
+    """The stacks directory of `revision` (default: the last release in RELEASES)."""
     revision = revision or default_revision()
     sha = _git("rev-parse", "--verify", f"{revision}^{{commit}}")
     target = cache / sha[:12]

@@ -5,7 +5,7 @@ Terraform and the real hashicorp/aws provider, against a moto server on
     python -m tools.rehearse ENV [--stacks-dir cdktf.out/stacks] [--upgrade-from [REV]]
 
 With `--upgrade-from` (`make rehearse-upgrade`), the previous version REV
-(default: the newest release tag, tools/previous_version.py) is deployed
+(default: the last release in RELEASES, tools/previous_version.py) is deployed
 first, and this version over it: its plans must destroy or replace nothing.
 
 1. Start a moto server on a free loopback port and bootstrap the state
@@ -522,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="REV",
         nargs="?",
         const="",
-        help="deploy the previous version REV first (default: the newest release tag); nothing may be destroyed",
+        help="deploy the previous version REV first (default: the last release in RELEASES); nothing may be destroyed",
     )
     args = parser.parse_args(argv)
     try:
