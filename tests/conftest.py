@@ -10,6 +10,16 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+# A line of progress at least every 30 s while a long fixture runs.
+pytest_plugins = ["tests.support.progress"]
+
+REPO = Path(__file__).resolve().parent.parent
+# Every test, and every process a test starts, reads the environments of
+# tests/fixtures/environments/, never the team's environments/*.py: a team
+# that commits its own account changes no test outcome (environments.module).
+FIXTURE_ENVIRONMENTS = REPO / "tests" / "fixtures" / "environments"
+os.environ["KIRO_ENVIRONMENTS_DIR"] = str(FIXTURE_ENVIRONMENTS)
+
 # Tests import stack modules directly too: load provider submodules lazily
 # from the start, as the app does (modules/provider_import.py).
 from modules import provider_import  # noqa: E402 - after the jsii setting above
@@ -18,9 +28,6 @@ provider_import.enable()
 
 from environments import ENVIRONMENT_NAMES, load_all  # noqa: E402 - after enable()
 from tests.support.synth import SynthesizedStack  # noqa: E402 - after enable()
-
-REPO = Path(__file__).resolve().parent.parent
-
 
 # Fixtures that put a test in a tier (conftest marks each test; see pytest.ini).
 SYNTH_FIXTURES = {"synth_dir"}

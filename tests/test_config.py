@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -198,12 +200,26 @@ class TestSelection:
     def test_load_all_in_dependency_free_order(self):
         assert [c.name for c in environments.load_all()] == list(ENVIRONMENT_NAMES)
 
+    def test_the_suite_reads_its_fixture_environments_and_the_committed_files_load_too(self, monkeypatch):
+        """conftest points KIRO_ENVIRONMENTS_DIR at tests/fixtures/environments/;
+        the team's own files are checked only for loading (shape, not values)."""
+        fixtures = REPO / "tests" / "fixtures" / "environments"
+        assert os.environ[environments.DIRECTORY_VARIABLE] == str(fixtures)
+        assert Path(environments.module("test").__file__) == fixtures / "test.py"
+        monkeypatch.delenv(environments.DIRECTORY_VARIABLE)
+        assert Path(environments.module("test").__file__) == REPO / "environments" / "test.py"
+        assert [c.name for c in environments.load_all()] == list(ENVIRONMENT_NAMES)
+
+    def test_a_directory_without_the_file_names_the_variable(self, monkeypatch, tmp_path):
+        monkeypatch.setenv(environments.DIRECTORY_VARIABLE, str(tmp_path))
+        with pytest.raises(ConfigError, match=f"KIRO_ENVIRONMENTS_DIR={tmp_path}: .*test.py does not exist"):
+            environments.load("test")
+
     def test_errors_of_several_environments_are_combined(self, monkeypatch):
-        def broken_module(module_name):
-            env = module_name.rsplit(".", 1)[-1]
+        def broken_module(env):
             raise ConfigError(env, [f"account_id: broken in {env}"])
 
-        monkeypatch.setattr(environments.importlib, "import_module", broken_module)
+        monkeypatch.setattr(environments, "module", broken_module)
         with pytest.raises(ConfigError) as caught:
             environments.select(["test", "staging"])
         assert caught.value.problems == ("test: account_id: broken in test", "staging: account_id: broken in staging")
@@ -337,7 +353,7 @@ class TestTopology:
 
     def test_select_checks_the_selected_against_every_other_environment(self, monkeypatch):
         production = load("production")
-        import environments.staging as staging_module
+        staging_module = environments.module("staging")
 
         clash = replace(
             staging_module.CONFIG,

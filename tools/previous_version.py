@@ -17,10 +17,18 @@ Python environment; the pinned packages are the same or the synth fails
 loudly) into `.make/previous/<sha>/`. The result is cached by commit, and
 written to a temporary directory that is renamed only when complete, so a
 failed run never leaves a half-written version behind.
+
+Its environments are the test configuration, not the team's values: the
+files of `KIRO_ENVIRONMENTS_DIR` (tests/fixtures/environments/ in the test
+suite) replace the archive's `environments/<name>.py` before it synthesizes,
+so both sides of the upgrade are built from the same configuration whatever
+either version's environment files say. Without the variable, the
+previous version's own files are used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -102,21 +110,45 @@ def default_revision() -> str:
     return default_release().commit
 
 
+def _configured_environments() -> list[Path]:
+    """The environment files KIRO_ENVIRONMENTS_DIR names (none when unset)."""
+    directory = os.environ.get("KIRO_ENVIRONMENTS_DIR", "").strip()
+    if not directory:
+        return []
+    files = sorted(Path(directory).resolve().glob("*.py"))
+    if not files:
+        raise PreviousVersionUnavailable(f"KIRO_ENVIRONMENTS_DIR={directory} holds no environment file")
+    return files
+
+
+def _cache_key(sha: str, environments: list[Path]) -> str:
+    """The commit, and the environment files that replace its own."""
+    if not environments:
+        return sha[:12]
+    digest = hashlib.sha256(b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in environments))
+    return f"{sha[:12]}-{digest.hexdigest()[:12]}"
+
+
 def synthesize(revision: str | None = None, cache: Path = CACHE, log=print) -> Path:
     """The stacks directory of `revision` (default: the last release in RELEASES)."""
     revision = revision or default_revision()
     sha = _git("rev-parse", "--verify", f"{revision}^{{commit}}")
-    target = cache / sha[:12]
+    environments = _configured_environments()
+    target = cache / _cache_key(sha, environments)
     stacks = target / "cdktf.out" / "stacks"
     if stacks.is_dir():
         return stacks
-    partial = cache / f"{sha[:12]}.partial"
+    partial = cache / f"{target.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     log(f"synthesizing the previous version {revision} ({sha[:12]})")
     archive = subprocess.run([_git_path(), "archive", "--format=tar", sha], cwd=REPO, capture_output=True, check=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(partial, filter="data")
+    for path in environments:
+        shutil.copyfile(path, partial / "environments" / path.name)
+    if environments:
+        log(f"  with the environments of {environments[0].parent}")
     environ = {k: v for k, v in os.environ.items() if k not in ("ENV", "KIRO_FUNCTIONS_DIST", "CDKTF_CONTEXT_JSON")}
     environ.update(CDKTF_OUTDIR=str(partial / "cdktf.out"), PYTHONDONTWRITEBYTECODE="1", CHECKPOINT_DISABLE="1")
     for step in (["functions/package.py"], ["main.py"]):
