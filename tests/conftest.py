@@ -19,6 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 # that commits its own account changes no test outcome (environments.module).
 FIXTURE_ENVIRONMENTS = REPO / "tests" / "fixtures" / "environments"
 os.environ["KIRO_ENVIRONMENTS_DIR"] = str(FIXTURE_ENVIRONMENTS)
+# jsii runs on the Node that `npm ci` installed (package.json), as every make
+# target does, also when pytest is started by hand.
+if (REPO / "node_modules" / ".bin" / "node").exists():
+    os.environ["PATH"] = f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
 
 # Tests import stack modules directly too: load provider submodules lazily
 # from the start, as the app does (modules/provider_import.py).

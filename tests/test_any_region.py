@@ -50,6 +50,8 @@ def test_the_health_alarms_and_their_probe_live_in_the_pipelines_region(eu_stack
 
 @pytest.mark.slow
 @pytest.mark.terraform
+@pytest.mark.acceptance
+@pytest.mark.validate
 def test_terraform_validate_passes_in_eu_west_1(eu_stacks, tmp_path):
     results, used = validate_all(eu_stacks, tmp_path / "validate")
     assert sorted(r.stack for r in results) == ["core-test", "monitoring-test", "pipeline-test"]

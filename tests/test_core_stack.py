@@ -190,6 +190,37 @@ class TestDeploymentsTable:
         ]
         assert table["ttl"] == {"attribute_name": "expiresAt", "enabled": True}
 
+    def test_the_synthesized_table_is_the_contract_table_the_function_tests_create(self, core, env_config):
+        """Function and store tests build the table from the record contract
+        (tests/support/tables.py) instead of a synth: this holds the two equal."""
+        from tests.support.tables import contract_table_request
+
+        table = core.resource("aws_dynamodb_table", "deployments_table")
+        (index,) = table["global_secondary_index"]
+        synthesized = {
+            "TableName": table["name"],
+            "BillingMode": table["billing_mode"],
+            "AttributeDefinitions": sorted(
+                ({"AttributeName": a["name"], "AttributeType": a["type"]} for a in table["attribute"]),
+                key=lambda a: a["AttributeName"],
+            ),
+            "KeySchema": [{"AttributeName": table["hash_key"], "KeyType": "HASH"}]
+            + ([{"AttributeName": table["range_key"], "KeyType": "RANGE"}] if "range_key" in table else []),
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": index["name"],
+                    "Projection": {"ProjectionType": index["projection_type"]},
+                    "KeySchema": [
+                        {"AttributeName": index["hash_key"], "KeyType": "HASH"},
+                        {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+                    ],
+                }
+            ],
+        }
+        contract = contract_table_request(env_config.names.deployments_table, env_config.names.deployments_index)
+        contract["AttributeDefinitions"] = sorted(contract["AttributeDefinitions"], key=lambda a: a["AttributeName"])
+        assert synthesized == contract
+
     def test_recovery_and_encryption(self, core):
         table = core.resource("aws_dynamodb_table", "deployments_table")
         assert table["point_in_time_recovery"] == {"enabled": True}

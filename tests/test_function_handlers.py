@@ -33,9 +33,9 @@ STAGING_ALARM = "kiro-pipeline-test-staging-health"
 
 
 @pytest.fixture
-def aws(aws_credentials, stacks):
+def aws(aws_credentials):
     with mock_aws():
-        create_deployments_table(stacks, ENV)
+        create_deployments_table(ENV)
         yield
 
 

@@ -162,7 +162,7 @@ def test_rollback_logic_decides_or_rejects_every_shape(event):
 
 
 @pytest.fixture(scope="module")
-def handlers(stacks):
+def handlers():
     """Both handlers on one moto account, imported once for the module."""
     patch = pytest.MonkeyPatch()
     for name, value in {
@@ -174,7 +174,7 @@ def handlers(stacks):
     with mock_aws():
         import boto3
 
-        table = create_deployments_table(stacks, "test")
+        table = create_deployments_table("test")
         topic = boto3.client("sns").create_topic(Name="kiro-pipeline-test-rollbacks")["TopicArn"]
         for name, value in {
             "TABLE_NAME": table,
@@ -200,6 +200,7 @@ def handlers(stacks):
     patch.undo()
 
 
+@pytest.mark.integration  # on moto (the handlers fixture)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @with_examples(KNOWN_BAD_RECORDER)
 @given(recorder_events())
@@ -208,6 +209,7 @@ def test_the_recorder_handler_never_raises_on_any_event(handlers, event):
     assert result["result"] in ("rejected", "ignored", "recorded", "duplicate")
 
 
+@pytest.mark.integration  # on moto (the handlers fixture)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @with_examples(KNOWN_BAD_ROLLBACK)
 @given(rollback_events())

@@ -18,7 +18,7 @@ from tools.policies import plan as policy
 from tools.rehearse import rehearse, summary
 from topology import naming
 
-pytestmark = [pytest.mark.slow, pytest.mark.terraform]
+pytestmark = [pytest.mark.slow, pytest.mark.terraform, pytest.mark.acceptance]
 ENV = "production"
 STACK = naming.stack_id("pipeline", ENV)
 PRODUCTION = naming.DEPLOY_STAGES["production"]

@@ -111,6 +111,8 @@ def test_checkovs_parsed_form_unwraps_to_the_synthesized_form():
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
+@pytest.mark.scan
 def test_checkov_runs_the_invariants_and_fails_a_broken_pipeline(stacks, synth_dir, tmp_path):
     """Through checkov itself, as `make scan` runs it: the production
     pipeline without its approval fails CKV_KIRO_1 (and only the invariants

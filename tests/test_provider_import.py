@@ -12,8 +12,9 @@ import pytest
 
 from tests.conftest import REPO
 
-# Tier: import benchmarks in fresh interpreters.
-pytestmark = pytest.mark.slow
+# Tier: import benchmarks in fresh interpreters (acceptance: 50 s of fresh
+# interpreters and an eager synth).
+pytestmark = [pytest.mark.slow, pytest.mark.acceptance]
 
 COUNT = "import sys; print(sum(1 for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')))"
 

@@ -23,9 +23,9 @@ ENV = "test"
 PIPELINE = "kiro-pipeline-test"
 
 
-def cold_recorder(stacks, monkeypatch):
+def cold_recorder(monkeypatch):
     """A deployments table on moto, and the recorder's handler cold-started on it."""
-    table = create_deployments_table(stacks, ENV)
+    table = create_deployments_table(ENV)
     for name, value in {
         "TABLE_NAME": table,
         "PIPELINE_NAME": PIPELINE,
@@ -41,9 +41,9 @@ def cold_recorder(stacks, monkeypatch):
 
 
 @pytest.fixture
-def world(aws_credentials, stacks, monkeypatch):
+def world(aws_credentials, monkeypatch):
     with mock_aws():
-        handler, table = cold_recorder(stacks, monkeypatch)
+        handler, table = cold_recorder(monkeypatch)
 
         class World:
             pass
@@ -113,13 +113,13 @@ class TestEveryDeliveryOrder:
     each order on a fresh table."""
 
     @staticmethod
-    def outcomes(orders, stacks, monkeypatch) -> tuple[set, list[str]]:
+    def outcomes(orders, monkeypatch) -> tuple[set, list[str]]:
         """The final record of each order (each event delivered twice), and
         every metric invariant an order broke."""
         outcomes, broken = set(), []
         for order in orders:
             with mock_aws():
-                handler, table = cold_recorder(stacks, monkeypatch)
+                handler, table = cold_recorder(monkeypatch)
                 for event in order:
                     handler.handler(event)
                     handler.handler(event)  # and every event delivered twice
@@ -139,21 +139,40 @@ class TestEveryDeliveryOrder:
                     broken.append(f"durations of {[e['id'] for e in order]}")
         return outcomes, broken
 
-    def test_the_final_record_and_metrics_do_not_depend_on_order(self, aws_credentials, stacks, monkeypatch):
-        outcomes, broken = self.outcomes(itertools.permutations(ORDERED), stacks, monkeypatch)
-        assert broken == []
-        start = datetime.datetime(2026, 11, 22, 3, tzinfo=datetime.UTC)
-        assert outcomes == {
-            (
-                "SUCCEEDED",
-                "2026-11-22T03:50:00Z",
-                "2026-11-22T03:00:00Z",
-                int((start + datetime.timedelta(days=90)).timestamp()),
-                frozenset({"TestEnv"}),
-            )
-        }
+    @staticmethod
+    def sample() -> list[tuple]:
+        """Ten of the 120 orders in which every event stands in every position
+        twice: the rotations of the order and of its reverse (a Latin square
+        each). `make test` runs these; the acceptance tier runs all 120."""
+        forward, backward = list(ORDERED), list(reversed(ORDERED))
+        return [tuple(o[i:] + o[:i]) for o in (forward, backward) for i in range(len(o))]
 
-    def test_it_fails_when_the_newest_state_no_longer_wins(self, aws_credentials, stacks, monkeypatch):
+    def test_the_sample_puts_every_event_in_every_position_twice(self):
+        assert len({tuple(e["id"] for e in order) for order in self.sample()}) == 10
+        for event in ORDERED:
+            for position in range(len(ORDERED)):
+                assert sum(order[position] is event for order in self.sample()) == 2
+
+    def test_the_final_record_and_metrics_of_a_sample_of_orders_agree(self, aws_credentials, monkeypatch):
+        outcomes, broken = self.outcomes(self.sample(), monkeypatch)
+        assert broken == []
+        assert outcomes == {self.EXPECTED}
+
+    EXPECTED = (
+        "SUCCEEDED",
+        "2026-11-22T03:50:00Z",
+        "2026-11-22T03:00:00Z",
+        int((datetime.datetime(2026, 11, 22, 3, tzinfo=datetime.UTC) + datetime.timedelta(days=90)).timestamp()),
+        frozenset({"TestEnv"}),
+    )
+
+    @pytest.mark.acceptance  # all 120 orders: 90 s on moto, so an exhaustive sweep for `make test-all`
+    def test_the_final_record_and_metrics_do_not_depend_on_order(self, aws_credentials, monkeypatch):
+        outcomes, broken = self.outcomes(itertools.permutations(ORDERED), monkeypatch)
+        assert broken == []
+        assert outcomes == {self.EXPECTED}
+
+    def test_it_fails_when_the_newest_state_no_longer_wins(self, aws_credentials, monkeypatch):
         """The break this test guards: drop the recorder's ordering condition
         (the newest state wins) and the orders no longer agree."""
         from deployment_recorder import logic
@@ -172,7 +191,7 @@ class TestEveryDeliveryOrder:
 
         monkeypatch.setattr(logic, "plan", last_delivery_wins)
         orders = [ORDERED, list(reversed(ORDERED))]
-        outcomes, _ = self.outcomes(orders, stacks, monkeypatch)
+        outcomes, _ = self.outcomes(orders, monkeypatch)
         assert len(outcomes) > 1
 
 

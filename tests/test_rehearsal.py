@@ -18,7 +18,7 @@ from tools import emulator, plan_summary
 from tools.rehearse import RehearsalFailed, rehearse, summary
 from topology import naming
 
-pytestmark = [pytest.mark.slow, pytest.mark.terraform]
+pytestmark = [pytest.mark.slow, pytest.mark.terraform, pytest.mark.acceptance]
 ENV = "test"
 TIME_BUDGET_SECONDS = 300
 

@@ -29,10 +29,10 @@ STAGE = "StagingEnv"
 
 
 @pytest.fixture
-def world(aws_credentials, stacks, monkeypatch):
+def world(aws_credentials, monkeypatch):
     """moto + the fake pipeline + a freshly imported rollback handler."""
     with mock_aws():
-        table = create_deployments_table(stacks, ENV)
+        table = create_deployments_table(ENV)
         sns, sqs = boto3.client("sns"), boto3.client("sqs")
         topic = sns.create_topic(Name="kiro-pipeline-test-rollbacks")["TopicArn"]
         queue = sqs.create_queue(QueueName="reader")["QueueUrl"]

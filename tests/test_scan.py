@@ -7,6 +7,8 @@ import pytest
 from tools import scan
 
 
+@pytest.mark.acceptance
+@pytest.mark.scan
 def test_checkov_finds_nothing_unskipped(synth_dir):
     if not scan.DEFAULT_CHECKOV.exists():
         pytest.fail("checkov is not installed: run `make install-scan` (make test does)")

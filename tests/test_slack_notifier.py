@@ -51,10 +51,10 @@ class FakeSlack:
 
 
 @pytest.fixture
-def world(aws_credentials, stacks, monkeypatch):
+def world(aws_credentials, monkeypatch):
     slack = FakeSlack()
     with mock_aws():
-        table = create_deployments_table(stacks, "test")
+        table = create_deployments_table("test")
         for name, value in {"SECRET_ID": SECRET, "TABLE_NAME": table, "ENVIRONMENT": "test"}.items():
             monkeypatch.setenv(name, value)
         handler.config.cache_clear()

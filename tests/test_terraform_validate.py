@@ -23,6 +23,8 @@ def no_registry() -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
+@pytest.mark.validate
 def test_every_stack_validates_with_no_error_and_no_warning(synth_dir, tmp_path):
     results, used = validate_all(synth_dir / "stacks", tmp_path / "validate")
     print(used)
@@ -37,6 +39,8 @@ def test_every_stack_validates_with_no_error_and_no_warning(synth_dir, tmp_path)
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
+@pytest.mark.validate
 def test_validate_reports_a_broken_stack_by_name(synth_dir, tmp_path):
     """The gate can fail: an unescaped shell variable, as the issue found."""
     broken = tmp_path / "stacks" / "pipeline-test"

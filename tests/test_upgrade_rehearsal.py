@@ -17,7 +17,7 @@ from tools import previous_version
 from tools.rehearse import Rehearsal, StackReport, rehearse, summary
 from topology import naming
 
-pytestmark = [pytest.mark.slow, pytest.mark.terraform]
+pytestmark = [pytest.mark.slow, pytest.mark.terraform, pytest.mark.acceptance, pytest.mark.upgrade]
 ENV = "test"
 
 

@@ -1,5 +1,6 @@
-"""The deployments table on moto, created from the synthesized core stack, so
-its keys and index are exactly what Terraform creates."""
+"""The deployments table on moto, created from the record contract
+(functions/shared/records.py). tests/test_core_stack.py holds the table the
+core stack synthesizes equal to it, so function and store tests need no synth."""
 
 from __future__ import annotations
 
@@ -9,39 +10,25 @@ from functions.shared import records
 from topology import naming
 
 
-def create_deployments_table(stacks, env: str = "test") -> str:
-    table = stacks[naming.stack_id("core", env)].resource("aws_dynamodb_table", "deployments_table")
-    (index,) = table["global_secondary_index"]
-    boto3.client("dynamodb").create_table(
-        TableName=table["name"],
-        BillingMode=table["billing_mode"],
-        AttributeDefinitions=[{"AttributeName": a["name"], "AttributeType": a["type"]} for a in table["attribute"]],
-        KeySchema=[{"AttributeName": table["hash_key"], "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index["name"],
-                "KeySchema": [
-                    {"AttributeName": index["hash_key"], "KeyType": "HASH"},
-                    {"AttributeName": index["range_key"], "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": index["projection_type"]},
-            }
-        ],
-    )
-    return table["name"]
+def create_deployments_table(env: str = "test") -> str:
+    """`env`'s deployments table on moto, built from the record contract, as
+    the core stack builds it (tests/test_core_stack.py holds the synthesized
+    table equal to `contract_table_request`): no synth needed."""
+    from environments import load
+
+    names = load(env).names
+    return create_contract_table(boto3.client("dynamodb"), names.deployments_table, names.deployments_index)
 
 
-def create_contract_table(client, name: str, index: str = naming.DEPLOYMENTS_INDEX) -> str:
-    """The same table, from the record contract rather than a synth: for
-    integration tests that must not wait for the session synth. (The core
-    stack's table is built from the same constants.)"""
+def contract_table_request(name: str, index: str = naming.DEPLOYMENTS_INDEX) -> dict:
+    """CreateTable's request for the deployments table, from the record contract."""
     keys = (records.KEY, records.INDEX_PARTITION, records.INDEX_SORT)
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in keys],
-        KeySchema=[{"AttributeName": records.KEY, "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n in keys],
+        "KeySchema": [{"AttributeName": records.KEY, "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
             {
                 "IndexName": index,
                 "Projection": {"ProjectionType": "ALL"},
@@ -51,7 +38,12 @@ def create_contract_table(client, name: str, index: str = naming.DEPLOYMENTS_IND
                 ],
             }
         ],
-    )
+    }
+
+
+def create_contract_table(client, name: str, index: str = naming.DEPLOYMENTS_INDEX) -> str:
+    """The deployments table, from the record contract rather than a synth."""
+    client.create_table(**contract_table_request(name, index))
     return name
 
 
