@@ -10,8 +10,6 @@ nothing but the `//` metadata path.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from cdktf_cdktf_provider_aws.codebuild_project import (
     CodebuildProject,
     CodebuildProjectArtifacts,
@@ -39,7 +37,7 @@ from modules.literal import literal
 from topology import projects
 from topology.naming import METRICS_NAMESPACE
 
-BUILDSPECS = Path(__file__).resolve().parent.parent / "buildspecs"
+BUILDSPECS = projects.BUILDSPECS
 
 
 class BuildProject(Construct):
@@ -244,10 +242,6 @@ def _description(row: projects.Project) -> str:
     if row.role == projects.TEST:
         return f"Tests against the {row.target} environment"
     return f"Deploy to {row.target} with its deploy role, then health-check it"
-
-
-def buildspec_file(kind: str) -> Path:
-    return BUILDSPECS / projects.project(kind).buildspec
 
 
 def _buildspec(row: projects.Project) -> str:

@@ -60,6 +60,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(tier)
         if tier == "unit" and not any(item.get_closest_marker(m) for m in SLOW_MARKERS):
             item.add_marker("fast")
+        if item.get_closest_marker("acceptance") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(_lane(item)))
+
+
+# The acceptance tier runs on two pytest-xdist workers (`--dist loadgroup`),
+# one lane per core: the production rehearsal's and the upgrade gate's. Their
+# tests name their lane (they share its fixture); the other acceptance tests
+# are placed here to balance the two (measured by `make bench-tests`).
+LANES = {
+    "production-rehearsal": ("test_recorder_scenarios", "test_terraform_validate", "test_any_region"),
+    "upgrade": ("test_provider_import", "test_scan", "test_policies"),
+}
+
+
+def _lane(item) -> str:
+    module = item.module.__name__.rsplit(".", 1)[-1]
+    return next((lane for lane, modules in LANES.items() if module in modules), "upgrade")
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +106,37 @@ def stacks(synth_dir) -> dict[str, SynthesizedStack]:
     for path in sorted((synth_dir / "stacks").glob("*/cdk.tf.json")):
         found[path.parent.name] = SynthesizedStack(path)
     return found
+
+
+# The acceptance tier's one rehearsal: production (approval, change window,
+# deletion protection: a superset of the other environments).
+REHEARSED = "production"
+
+
+@pytest.fixture(scope="session")
+def production_rehearsal(synth_dir, tmp_path_factory):
+    """Production deployed from scratch to a moto server with real Terraform
+    and the real provider, re-planned, validated, then planned once per kind
+    of change a reviewer must see (tests/support/plan_scenarios.py; its drift
+    scenario comes last, so no result depends on test order).
+
+    Built once per process. Under pytest-xdist every test that asks for it
+    carries `xdist_group("production-rehearsal")`, so `--dist loadgroup`
+    keeps them on one worker and it is built once (tests/test_architecture.py
+    holds that)."""
+    from tests.support import plan_scenarios
+    from tools.rehearse import rehearse, summary
+
+    log: list[str] = []
+    rehearsal = rehearse(
+        REHEARSED,
+        synth_dir / "stacks",
+        tmp_path_factory.mktemp("rehearsal"),
+        log=log.append,
+        then=lambda site: plan_scenarios.run(site, REHEARSED),
+    )
+    print("\n".join(log) + "\n" + summary(rehearsal))
+    return rehearsal
 
 
 @pytest.fixture

@@ -124,3 +124,34 @@ def test_the_length_check_counts_lines():
     source.parent.mkdir(exist_ok=True)
     source.write_text("def f():\n" + "    x = 1\n" * 61)
     assert [(name, n) for _, name, n in long_functions([source])] == [("f", 62)]
+
+
+SHARED_FIXTURES = {"production_rehearsal": "production-rehearsal"}
+
+
+def lane_breaks(paths) -> list[str]:
+    """Test files that ask for a shared acceptance fixture without being in
+    its pytest-xdist lane (it would then be built again on the other worker)."""
+    found = []
+    for path in paths:
+        tree = ast.parse(path.read_text())
+        asked = {
+            arg.arg
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef)
+            for arg in node.args.args
+            if arg.arg in SHARED_FIXTURES
+        }
+        text = path.read_text()
+        found += [
+            f"{path.name}: {name}" for name in sorted(asked) if f'xdist_group("{SHARED_FIXTURES[name]}")' not in text
+        ]
+    return found
+
+
+def test_every_user_of_the_production_rehearsal_is_in_its_lane(tmp_path):
+    assert lane_breaks(sorted((REPO / "tests").glob("test_*.py"))) == []
+    # The check can fail: a file that asks for it outside the lane.
+    stray = tmp_path / "test_stray.py"
+    stray.write_text("def test_x(production_rehearsal):\n    pass\n")
+    assert lane_breaks([stray]) == ["test_stray.py: production_rehearsal"]

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modules.build_project import BUILDSPECS, buildspec_file
 from topology import naming
 from topology.naming import METRICS_NAMESPACE
+from topology.projects import BUILDSPECS, buildspec_file
 
 REPORT_TYPES = {"JUNITXML": "TEST", "COBERTURAXML": "CODE_COVERAGE"}
 # Set by CodePipeline on the actions that record results (see modules/pipeline.py).

@@ -10,10 +10,10 @@ import pytest
 
 from environments import GitHubSource, load
 from environments.config import ChangeWindow
-from modules.build_project import buildspec_file
 from tests.support.synth import SynthesizedStack, condition, statement_by_sid
 from tests.support.templates import unescape
 from topology import naming
+from topology.projects import buildspec_file
 
 REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.cross-stack-reference-input-core-(\w+)\.outputs\.([\w-]+)\}")
 

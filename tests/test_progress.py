@@ -15,12 +15,12 @@ class Clock:
 
 def test_a_line_is_due_only_after_thirty_silent_seconds_and_names_the_test():
     clock = Clock()
-    beat = Heartbeat(stream=None, clock=clock)
+    beat = Heartbeat(clock=clock)
     beat.running("tests/test_rehearsal.py::test_core")
     clock.now += 29
     assert beat.line() is None
     clock.now += 2
-    assert beat.line() == "\n[progress   31 s] still running tests/test_rehearsal.py::test_core (31 s so far)"
+    assert beat.line() == "[progress   31 s] still running tests/test_rehearsal.py::test_core (31 s so far)"
     # The next line is due thirty seconds after the last one, not before.
     clock.now += 10
     assert beat.line() is None
@@ -30,7 +30,7 @@ def test_a_line_is_due_only_after_thirty_silent_seconds_and_names_the_test():
 
 def test_a_test_reporting_resets_the_silence():
     clock = Clock()
-    beat = Heartbeat(stream=None, clock=clock)
+    beat = Heartbeat(clock=clock)
     clock.now += 25
     beat.reported()
     clock.now += 25

@@ -15,12 +15,12 @@ import json
 import pytest
 
 from environments import ApplicationCommands, load
-from modules.build_project import buildspec_file
 from modules.literal import literal, literal_json
 from tests.support.synth import SynthesizedStack
 from tests.support.templates import stray_templates, template_sequences, unescape
 from tests.support.terraform import terraform, write_config
 from topology import naming
+from topology.projects import buildspec_file
 
 TRICKY = [
     'base="https://x/v${TRIVY_VERSION}"; echo "${base}/${tarball}"',

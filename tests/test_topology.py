@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from environments import load
 from topology import naming, projects
 from topology.projects import SOURCE_OUTPUT, Project
 
-BUILDSPECS = Path(__file__).resolve().parent.parent / "buildspecs"
+BUILDSPECS = projects.BUILDSPECS
 
 
 def test_every_row_is_consistent():

@@ -17,8 +17,15 @@ from tools import previous_version
 from tools.rehearse import Rehearsal, StackReport, rehearse, summary
 from topology import naming
 
-pytestmark = [pytest.mark.slow, pytest.mark.terraform, pytest.mark.acceptance, pytest.mark.upgrade]
-ENV = "test"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.terraform,
+    pytest.mark.acceptance,
+    pytest.mark.upgrade,
+    pytest.mark.xdist_group("upgrade"),
+]
+# Production, as the acceptance tier's rehearsal: it has every control.
+ENV = "production"
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +34,7 @@ def upgrade(synth_dir, tmp_path_factory):
         revision = previous_version.default_revision()
     except previous_version.PreviousVersionUnavailable as error:
         pytest.fail(f"the upgrade gate cannot find the previous release: {error}")
-    stacks = previous_version.synthesize(revision, cache=tmp_path_factory.mktemp("previous"))
+    stacks = previous_version.synthesize(revision, cache=tmp_path_factory.mktemp("previous"), env=ENV)
     log: list[str] = []
     result = rehearse(
         ENV, synth_dir / "stacks", tmp_path_factory.mktemp("upgrade"), log=log.append, previous=(revision, stacks)

@@ -129,12 +129,13 @@ def _cache_key(sha: str, environments: list[Path]) -> str:
     return f"{sha[:12]}-{digest.hexdigest()[:12]}"
 
 
-def synthesize(revision: str | None = None, cache: Path = CACHE, log=print) -> Path:
-    """The stacks directory of `revision` (default: the last release in RELEASES)."""
+def synthesize(revision: str | None = None, cache: Path = CACHE, log=print, env: str | None = None) -> Path:
+    """The stacks directory of `revision` (default: the last release in RELEASES):
+    every environment, or only `env`."""
     revision = revision or default_revision()
     sha = _git("rev-parse", "--verify", f"{revision}^{{commit}}")
     environments = _configured_environments()
-    target = cache / _cache_key(sha, environments)
+    target = cache / (_cache_key(sha, environments) + (f"-{env}" if env else ""))
     stacks = target / "cdktf.out" / "stacks"
     if stacks.is_dir():
         return stacks
@@ -151,6 +152,8 @@ def synthesize(revision: str | None = None, cache: Path = CACHE, log=print) -> P
         log(f"  with the environments of {environments[0].parent}")
     environ = {k: v for k, v in os.environ.items() if k not in ("ENV", "KIRO_FUNCTIONS_DIST", "CDKTF_CONTEXT_JSON")}
     environ.update(CDKTF_OUTDIR=str(partial / "cdktf.out"), PYTHONDONTWRITEBYTECODE="1", CHECKPOINT_DISABLE="1")
+    if env:
+        environ["ENV"] = env  # main.py synthesizes only this environment
     for step in (["functions/package.py"], ["main.py"]):
         run = subprocess.run([sys.executable, *step], cwd=partial, env=environ, capture_output=True, text=True)
         if run.returncode != 0:

@@ -161,16 +161,18 @@ def free_port() -> int:
 class MotoServer:
     """A moto server process on 127.0.0.1, stopped by PID on exit."""
 
-    def __init__(self):
+    def __init__(self, log: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
+        self.log = log  # the server's request log, to diagnose a hang or a lost answer
 
     def __enter__(self) -> MotoServer:
+        output = open(self.log, "w") if self.log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tools.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=REPO,  # `-m tools.moto_server`
         )
@@ -315,10 +317,13 @@ def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path,
     # Only what the emulator can create, when something is not emulated.
     excluded = _exclusions(report, patched)
     targets = [f"-target={t}" for t in emulator.apply_targets(patched, excluded)] if excluded else []
-    applied = run("apply", "-auto-approve", *NO_INPUT, *targets)
+    fast = _fast_path(report, patched, excluded)
+    first_targets = [f"-target={t}" for t in emulator.apply_targets(patched, {**excluded, **fast})]
+    applied = run("apply", "-auto-approve", *NO_INPUT, *(first_targets if fast else targets))
     (scratch / "apply.log").write_text(applied.stdout)
-    state = json.loads(run("show", "-json").stdout)
-    report.applied = sum(1 for _ in _managed_resources(state))
+    if fast:
+        _import_fast_created(fast, scratch, url, patched, run)
+    report.applied = _managed_instances(json.loads(run("state", "pull").stdout))
     log(
         f"  {report.stack}: applied {report.applied} of {report.planned} resources"
         + (f"; not emulated: {len(report.not_emulated)}" if report.not_emulated else "")
@@ -341,15 +346,40 @@ def rehearse_stack(terraform: Terraform, source, stack_dir: Path, scratch: Path,
     return report
 
 
-def _managed_resources(state: dict):
-    def walk(module):
-        for resource in module.get("resources", []):
-            if resource.get("mode") == "managed":
-                yield resource
-        for child in module.get("child_modules", []):
-            yield from walk(child)
+def _fast_path(report: StackReport, patched: dict, excluded: dict[str, str]) -> dict:
+    """The slow creates (emulator.SLOW_TO_CREATE) this plan makes, that
+    nothing else depends on: made through the API and imported instead."""
+    creates = {c["address"] for c in _changes(report.plan_json) if c["change"]["actions"] == ["create"]}
+    fast = {a: v for a, v in emulator.fast_created(patched).items() if a in creates and a not in excluded}
+    held = emulator.dependents(patched, dict.fromkeys(fast, ""), "")
+    return {} if held else fast
 
-    yield from walk(state.get("values", {}).get("root_module", {}))
+
+def _import_fast_created(fast: dict, scratch: Path, url: str, patched: dict, run) -> None:
+    """Create the fast-path resources on the server, and take them into the
+    state with one apply of `import` blocks (removed again afterwards)."""
+    state = json.loads(run("state", "pull").stdout)
+    buckets = {
+        r["name"]: r["instances"][0]["attributes"]["bucket"]
+        for r in state.get("resources", [])
+        if r.get("mode") == "managed" and r["type"] == "aws_s3_bucket"
+    }
+    region = patched["provider"]["aws"][0]["region"]
+    path = scratch / STACK_FILE
+    original = path.read_text()
+    with_imports = json.loads(original)
+    with_imports["import"] = emulator.fast_create(fast, buckets, url, region)
+    path.write_text(json.dumps(with_imports, indent=2, sort_keys=True))
+    try:
+        run("apply", "-auto-approve", *NO_INPUT, *(f"-target={a}" for a in sorted(fast)))
+    finally:
+        path.write_text(original)
+
+
+def _managed_instances(state: dict) -> int:
+    """Managed resource instances in a raw state (`terraform state pull`,
+    which starts no provider, unlike `terraform show -json`)."""
+    return sum(len(r.get("instances", [])) for r in state.get("resources", []) if r.get("mode") == "managed")
 
 
 def _diff(change: dict) -> str:
@@ -415,7 +445,8 @@ def rehearse(
     configure(terraform, source, scratch_root)
     rehearsal = Rehearsal(env)
     log(f"rehearsal of {env}: {terraform.description}; hashicorp/aws from {source.description}")
-    with MotoServer() as server:
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    with MotoServer(log=scratch_root / "moto-server.log") as server:
         env_vars = aws_environment(server.url, config.region)
         terraform.environ.update(env_vars)
         rehearsal.server_pid = server.process.pid

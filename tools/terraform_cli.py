@@ -25,6 +25,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -174,9 +175,31 @@ class Terraform:
     environ: dict[str, str] = field(default_factory=dict)
 
     def run(self, cwd: Path, *args: str, timeout: float = 600) -> Result:
+        """One Terraform command. On time-out the whole process group is
+        killed (Terraform and its provider plugins): killing Terraform alone
+        leaves the plugin holding the output pipes, and the wait never ends.
+        A timed-out command returns exit code 124 and says so on stderr."""
         env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", **self.environ}
-        done = subprocess.run([*self.command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-        return Result(done.returncode, done.stdout, done.stderr)
+        process = subprocess.Popen(
+            [*self.command, *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            return Result(124, stdout, f"{stderr}\nterraform {args[0]} timed out after {timeout:.0f} s and was killed")
+        except BaseException:  # Ctrl-C: stop what this command started, then let the interrupt go on
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+        return Result(process.returncode, stdout, stderr)
 
 
 def find_terraform(environ: Mapping[str, str] = os.environ) -> Terraform:

@@ -8,6 +8,7 @@ Pure data: no cdktf, no boto3, nothing else of this repository.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 # The pipeline's artifacts: the source the Source stage fetches, and what the
 # Build stage hands to the deploy projects.
@@ -114,6 +115,14 @@ def project(kind: str) -> Project:
         if row.kind == kind:
             return row
     raise ValueError(f"unknown CodeBuild project {kind!r}: expected one of {', '.join(kinds())}")
+
+
+# Where each project's buildspec file lives (the `buildspec` column names it).
+BUILDSPECS = Path(__file__).resolve().parent.parent / "buildspecs"
+
+
+def buildspec_file(kind: str) -> Path:
+    return BUILDSPECS / project(kind).buildspec
 
 
 def kinds() -> tuple[str, ...]:

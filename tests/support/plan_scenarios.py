@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +35,9 @@ DRIFTED_RETENTION_DAYS = 1
 class Scenarios:
     stack: str
     plans: dict[str, dict] = field(default_factory=dict)  # scenario -> `terraform show -json`
-    texts: dict[str, str] = field(default_factory=dict)  # scenario -> `terraform show -no-color`
+    texts: dict[str, str] = field(default_factory=dict)  # scenario -> its `terraform plan` output
     drifted_log_group: str = ""
+    versions: dict[str, str] = field(default_factory=dict)  # what made the plans: terraform, provider
 
 
 def _plan(site: Site, scratch: Path, name: str, *extra: str) -> tuple[dict, str]:
@@ -43,8 +45,9 @@ def _plan(site: Site, scratch: Path, name: str, *extra: str) -> tuple[dict, str]
     if planned.code != 0:
         raise RehearsalFailed(f"plan {name} failed:\n{planned.stderr.strip() or planned.stdout[-3000:]}")
     shown = site.terraform.run(scratch, "show", "-json", f"{name}.tfplan")
-    text = site.terraform.run(scratch, "show", "-no-color", f"{name}.tfplan")
-    return json.loads(shown.stdout), text.stdout
+    # The plan's own output is the text a reviewer reads (what `terraform show
+    # -no-color` would print again, at the cost of another provider start).
+    return json.loads(shown.stdout), planned.stdout
 
 
 def _edited(site: Site, scratch: Path, name: str, edit: Callable[[dict], None]) -> tuple[dict, str]:
@@ -95,6 +98,12 @@ def run(site: Site, env: str = "production") -> Scenarios:
     stack = naming.stack_id("pipeline", env)
     scratch = site.scratch_root / stack
     found = Scenarios(stack)
+    lock = (scratch / ".terraform.lock.hcl").read_text()
+    provider = re.search(r'provider "registry\.terraform\.io/hashicorp/aws" \{\s+version\s+=\s+"([^"]+)"', lock)
+    found.versions = {
+        "terraform": site.terraform.description.rsplit("/", 1)[-1],
+        "provider": f"hashicorp/aws {provider.group(1) if provider else 'unknown'}",
+    }
     # The same code against the same state, planned twice: what the apply
     # workflow's re-plan sees when nothing changed since the review.
     for name in ("unchanged", "unchanged again"):

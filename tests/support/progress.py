@@ -1,18 +1,26 @@
-"""A line of progress at least every 30 seconds (pytest plugin, loaded by
-tests/conftest.py).
+"""A line of progress at least every 30 seconds, and each test's time for
+`make bench-tests` (pytest plugin, loaded by tests/conftest.py).
 
 A session fixture such as the synth or the rehearsal can run for minutes
 before its first test reports; pytest prints nothing meanwhile, and a user
 who ran `make test` cannot tell a slow step from a hang. While no test has
-reported for `INTERVAL` seconds, this prints which test is running, in which
-phase, and for how long, on stderr (never captured by pytest).
+reported for `INTERVAL` seconds, this prints which test is running and for
+how long, on a copy of the real stderr taken when pytest is configured
+(while a fixture runs, pytest has file descriptors 1 and 2 captured).
+
+With KIRO_TEST_TIMINGS set, the session also writes {nodeid: {"seconds",
+"markers"}} there when it ends: setup, call and teardown added up, and the
+tier markers, read by tools/bench_tests.py.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,9 +28,9 @@ INTERVAL = 30.0
 
 
 class Heartbeat:
-    def __init__(self, interval: float = INTERVAL, stream=None, clock=time.monotonic):
+    def __init__(self, interval: float = INTERVAL, emit=None, clock=time.monotonic):
         self.interval = interval
-        self.stream = stream or sys.__stderr__
+        self.emit = emit or (lambda text: print(text, file=sys.__stderr__, flush=True))
         self.clock = clock
         self.started = clock()
         self.last_output = self.started
@@ -56,7 +64,7 @@ class Heartbeat:
                 return None
             self.last_output = now
             return (
-                f"\n[progress {now - self.started:4.0f} s] still running {self.current} "
+                f"[progress {now - self.started:4.0f} s] still running {self.current} "
                 f"({now - self.phase_started:.0f} s so far)"
             )
 
@@ -64,24 +72,42 @@ class Heartbeat:
         while not self._stop.wait(1.0):
             text = self.line()
             if text:
-                print(text, file=self.stream, flush=True)
+                self.emit(text)
 
 
 _heartbeat: Heartbeat | None = None
+_timings: dict[str, dict] = {}
+TIMINGS_VARIABLE = "KIRO_TEST_TIMINGS"
+# The markers a timing keeps: the tiers and the acceptance tier's parts.
+TIMED_MARKERS = ("unit", "integration", "stacks", "constructs", "acceptance", "validate", "scan", "upgrade")
 
 
 def pytest_configure(config):
     global _heartbeat
-    # Workers of pytest-xdist and --collect-only runs need none.
+    # Workers of pytest-xdist and --collect-only runs need none: the
+    # controller sees every report.
     if config.option.collectonly or hasattr(config, "workerinput"):
         return
-    _heartbeat = Heartbeat()
+    # pytest_configure runs between the initial conftests' capture and the
+    # tests': the descriptor is the terminal's (or the log's) here.
+    real_stderr = os.dup(2)
+
+    def emit(text: str) -> None:
+        os.write(real_stderr, f"\n{text}\n".encode())
+
+    _heartbeat = Heartbeat(emit=emit)
     _heartbeat.start()
 
 
 def pytest_unconfigure(config):
     if _heartbeat:
         _heartbeat.stop()
+
+
+def pytest_sessionfinish(session):
+    path = os.environ.get(TIMINGS_VARIABLE)
+    if path and _heartbeat and _timings:
+        Path(path).write_text(json.dumps(_timings, indent=1, sort_keys=True))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -93,3 +119,6 @@ def pytest_runtest_logstart(nodeid, location):
 def pytest_runtest_logreport(report):
     if _heartbeat:
         _heartbeat.reported()
+        timing = _timings.setdefault(report.nodeid, {"seconds": 0.0, "markers": []})
+        timing["seconds"] += report.duration
+        timing["markers"] = sorted(set(timing["markers"]) | {m for m in TIMED_MARKERS if m in report.keywords})

@@ -1,39 +1,50 @@
-"""Plan review on real plans: production rehearsed on a moto server with
-real Terraform and the real provider, then planned once per kind of change a
-reviewer must see (tests/support/plan_scenarios.py): approval removed,
-rollback disabled, change window changed, deploy role changed, and drift made
-behind Terraform's back. The summarizer, the control diff, the blocking
-policy check, the apply binding and the drift report each judge those plans.
+"""Plan review on real plans, as unit tests: the golden plans
+(tests/fixtures/plans/golden/, `make plan-fixtures`) are what real Terraform
+and the real provider planned against the production rehearsal on moto, once
+per kind of change a reviewer must see (tests/support/plan_scenarios.py):
+approval removed, rollback disabled, change window changed, deploy role
+changed, and drift made behind Terraform's back. The summarizer, the control
+diff, the blocking policy check, the apply binding and the drift report each
+judge those plans. tests/test_golden_plans.py (acceptance tier) plans them
+again and holds the fixtures to what Terraform plans today.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
+from tests.support import golden_plans, plan_scenarios
 from tests.support import pipeline_edits as edits
-from tests.support import plan_scenarios
 from tools import drift_report, plan_binding, plan_summary
 from tools.policies import controls
 from tools.policies import plan as policy
-from tools.rehearse import rehearse, summary
 from topology import naming
 
-pytestmark = [pytest.mark.slow, pytest.mark.terraform, pytest.mark.acceptance]
 ENV = "production"
 STACK = naming.stack_id("pipeline", ENV)
 PRODUCTION = naming.DEPLOY_STAGES["production"]
 STAGING = naming.DEPLOY_STAGES["staging"]
 
 
+@dataclass
+class Golden:
+    plans: dict[str, dict]
+    texts: dict[str, str]
+
+
 @pytest.fixture(scope="module")
-def scenarios(synth_dir, tmp_path_factory) -> plan_scenarios.Scenarios:
-    log: list[str] = []
-    rehearsal = rehearse(
-        ENV, synth_dir / "stacks", tmp_path_factory.mktemp("plan-review"), log=log.append, then=plan_scenarios.run
-    )
-    print("\n".join(log) + "\n" + summary(rehearsal))
-    assert rehearsal.ok, summary(rehearsal)
-    return rehearsal.then_result
+def scenarios() -> Golden:
+    return Golden(*golden_plans.load())
+
+
+def test_the_fixtures_hold_every_scenario_and_say_what_made_them(scenarios):
+    expected = {"unchanged", "unchanged again", *plan_scenarios.CODE_CHANGES}
+    expected |= {"refresh before drift", "drift", "unchanged after drift"}
+    assert set(scenarios.plans) == expected
+    manifest = golden_plans.manifest()
+    assert manifest["stack"] == STACK and manifest["provider"].startswith("hashicorp/aws ")
 
 
 def summarized(scenarios, name) -> plan_summary.StackPlan:
@@ -165,3 +176,28 @@ def test_the_pull_request_plan_shows_drift_and_the_apply_refuses_after_it(scenar
     assert controls.ControlChange(f"{PRODUCTION}: manual approval added") in after.controls
     verdict = plan_binding.check(reviewed_unchanged(scenarios), STACK, scenarios.plans["unchanged after drift"])
     assert not verdict.matches and "aws_codepipeline.pipeline" in " ".join(verdict.differences)
+
+
+def test_normalising_replaces_emulator_values_consistently_and_keeps_them_distinct():
+    first, second = "0b1e6f2e-1111-4c3a-9d1e-2f8a9b7c6d5e", "9b1e6f2e-1111-4c3a-9d1e-2f8a9b7c6d5e"
+    plan = {
+        "resource_changes": [
+            {"address": f"a.{name}", "change": {"actions": ["update"], "before": {"id": value}}}
+            for name, value in (("x", first), ("y", first), ("z", second))
+        ],
+        "timestamp": "2026-12-07T00:00:00Z",
+        "configuration": {"provider_config": {}},
+    }
+    reduced, text = golden_plans.normalise(plan, f"key {first} at http://127.0.0.1:51234")
+    assert set(reduced) == {"resource_changes"}
+    assert [c["change"]["before"]["id"] for c in reduced["resource_changes"]] == ["<uuid-1>", "<uuid-1>", "<uuid-2>"]
+    assert text == "key <uuid-1> at <endpoint-1>"
+
+
+def test_a_plan_that_changes_differs_from_the_fixtures_by_address(scenarios):
+    """The acceptance tier's comparison can fail, and names what differs."""
+    golden = {"unchanged": scenarios.plans["unchanged"]}
+    assert golden_plans.differences(golden, {"unchanged": scenarios.plans["unchanged again"]}) == []
+    found = golden_plans.differences(golden, {"unchanged": scenarios.plans["window changed"]})
+    assert found and all(line.startswith("unchanged: resource_changes: aws_codepipeline.pipeline") for line in found)
+    assert golden_plans.differences(golden, {}) == ["scenario 'unchanged': only in the fixtures"]
