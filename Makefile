@@ -81,24 +81,25 @@ synth: install functions node-check ## Synthesize every stack of every environme
 # tier, in under 5 minutes, on two pytest-xdist workers (one per core; a
 # file's tests stay on one worker, so module fixtures are built once).
 # `acceptance` is the rehearsals on the emulator, the upgrade gate, checkov,
-# the provider validate and the eager-import benchmark, in two lanes: the
-# production rehearsal's and the upgrade gate's (tests/conftest.py LANES), so
-# each is built once. Its own --basetemp: pytest deletes all but the newest
+# the provider validate and the eager-import benchmark, also by file: the
+# production rehearsal (tests/test_rehearsal.py) and the upgrade gate each
+# start on a worker of their own and are built once. Its own --basetemp:
+# pytest deletes all but the newest
 # three of its temporary directories, so a `make test` started meanwhile
 # would otherwise delete a running rehearsal's. CI runs `test-all`: both.
 test: install ## The test suite without the acceptance tier (under 5 minutes)
 	$(PY) -m pytest -m "not acceptance" -q -n 2 --dist loadfile
 
 test-fast: install ## The fast tier: unit tests (no moto, no synthesis, no real tools), under 30 s
-	$(PY) -m pytest -m fast -q
+	$(PY) -m pytest -m fast -q -n 2 --dist loadfile
 
 test-all: test acceptance ## The whole suite: `make test`, then the acceptance tier (what CI runs)
 
 acceptance: install install-scan ## The acceptance tier alone (rehearsals, upgrade gate, checkov, provider validate)
-	$(PY) -m pytest -m acceptance -q -n 2 --dist loadgroup --basetemp=.make/acceptance
+	$(PY) -m pytest -m acceptance -q -n 2 --dist loadfile --basetemp=.make/acceptance
 
 plan-fixtures: install ## Regenerate the golden plans (tests/fixtures/plans/golden/) from the production rehearsal
-	KIRO_UPDATE_PLAN_FIXTURES=1 $(PY) -m pytest -q tests/test_golden_plans.py --basetemp=.make/plan-fixtures
+	KIRO_UPDATE_PLAN_FIXTURES=1 $(PY) -m pytest -q tests/test_rehearsal.py --basetemp=.make/plan-fixtures
 
 bench-tests: install install-scan functions ## Time every CI step in a fresh clone against its budget, and the ten slowest tests
 	$(PY) -m tools.bench_tests

@@ -34,7 +34,8 @@ from environments import ENVIRONMENT_NAMES, load_all  # noqa: E402 - after enabl
 from tests.support.synth import SynthesizedStack  # noqa: E402 - after enable()
 
 # Fixtures that put a test in a tier (conftest marks each test; see pytest.ini).
-SYNTH_FIXTURES = {"synth_dir"}
+# function_zips: every synth needs the zips, so a fixture that synthesizes asks for them.
+SYNTH_FIXTURES = {"synth_dir", "function_zips"}
 EMULATION_FIXTURES = {"aws_credentials", "no_aws_credentials"}
 SLOW_MARKERS = {"slow", "terraform"}
 
@@ -60,23 +61,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(tier)
         if tier == "unit" and not any(item.get_closest_marker(m) for m in SLOW_MARKERS):
             item.add_marker("fast")
-        if item.get_closest_marker("acceptance") and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(_lane(item)))
+    # The two longest files first: under `--dist loadfile` each of the two
+    # workers starts with one of them, and the shorter files fill in around
+    # them (pytest-xdist hands a worker more only when it is nearly done).
+    items.sort(key=lambda item: _FIRST.index(item.path.name) if item.path.name in _FIRST else len(_FIRST))
 
 
-# The acceptance tier runs on two pytest-xdist workers (`--dist loadgroup`),
-# one lane per core: the production rehearsal's and the upgrade gate's. Their
-# tests name their lane (they share its fixture); the other acceptance tests
-# are placed here to balance the two (measured by `make bench-tests`).
-LANES = {
-    "production-rehearsal": ("test_recorder_scenarios", "test_terraform_validate", "test_any_region"),
-    "upgrade": ("test_provider_import", "test_scan", "test_policies"),
-}
-
-
-def _lane(item) -> str:
-    module = item.module.__name__.rsplit(".", 1)[-1]
-    return next((lane for lane, modules in LANES.items() if module in modules), "upgrade")
+_FIRST = ("test_upgrade_rehearsal.py", "test_rehearsal.py")
 
 
 @pytest.fixture(scope="session")
@@ -120,10 +111,9 @@ def production_rehearsal(synth_dir, tmp_path_factory):
     of change a reviewer must see (tests/support/plan_scenarios.py; its drift
     scenario comes last, so no result depends on test order).
 
-    Built once per process. Under pytest-xdist every test that asks for it
-    carries `xdist_group("production-rehearsal")`, so `--dist loadgroup`
-    keeps them on one worker and it is built once (tests/test_architecture.py
-    holds that)."""
+    Built once per process. Only tests/test_rehearsal.py asks for it, so
+    under pytest-xdist's `--dist loadfile` one worker builds it, once
+    (tests/test_architecture.py holds that)."""
     from tests.support import plan_scenarios
     from tools.rehearse import rehearse, summary
 

@@ -25,6 +25,8 @@ def eu_stacks(tmp_path_factory, function_zips):
     from modules.app import build_app
 
     outdir = tmp_path_factory.mktemp("cdktf-eu-west-1")
+    # An extra synth, justified: another region is another configuration (one
+    # environment, three stacks); the session synth has none outside us-east-1.
     build_app([replace(load("test"), region=REGION)], outdir=str(outdir)).synth()
     return outdir / "stacks"
 

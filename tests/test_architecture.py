@@ -126,12 +126,14 @@ def test_the_length_check_counts_lines():
     assert [(name, n) for _, name, n in long_functions([source])] == [("f", 62)]
 
 
-SHARED_FIXTURES = {"production_rehearsal": "production-rehearsal"}
+# A session fixture of the acceptance tier and the one test file that may use
+# it: under `--dist loadfile` a file's tests share a worker, so it is built once.
+SHARED_FIXTURES = {"production_rehearsal": "test_rehearsal.py"}
 
 
-def lane_breaks(paths) -> list[str]:
-    """Test files that ask for a shared acceptance fixture without being in
-    its pytest-xdist lane (it would then be built again on the other worker)."""
+def fixture_breaks(paths) -> list[str]:
+    """Test files that ask for a shared acceptance fixture other than its own
+    file (it would be built again on the other worker)."""
     found = []
     for path in paths:
         tree = ast.parse(path.read_text())
@@ -142,16 +144,13 @@ def lane_breaks(paths) -> list[str]:
             for arg in node.args.args
             if arg.arg in SHARED_FIXTURES
         }
-        text = path.read_text()
-        found += [
-            f"{path.name}: {name}" for name in sorted(asked) if f'xdist_group("{SHARED_FIXTURES[name]}")' not in text
-        ]
+        found += [f"{path.name}: {name}" for name in sorted(asked) if SHARED_FIXTURES[name] != path.name]
     return found
 
 
-def test_every_user_of_the_production_rehearsal_is_in_its_lane(tmp_path):
-    assert lane_breaks(sorted((REPO / "tests").glob("test_*.py"))) == []
-    # The check can fail: a file that asks for it outside the lane.
+def test_only_its_own_file_uses_the_production_rehearsal(tmp_path):
+    assert fixture_breaks(sorted((REPO / "tests").glob("test_*.py"))) == []
+    # The check can fail: another file that asks for it.
     stray = tmp_path / "test_stray.py"
     stray.write_text("def test_x(production_rehearsal):\n    pass\n")
-    assert lane_breaks([stray]) == ["test_stray.py: production_rehearsal"]
+    assert fixture_breaks([stray]) == ["test_stray.py: production_rehearsal"]

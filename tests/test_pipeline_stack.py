@@ -410,7 +410,7 @@ def test_cross_stack_values_resolve_through_remote_state_in_the_full_app(stacks,
 
 
 @pytest.fixture(scope="module")
-def variant(tmp_path_factory):
+def variant(tmp_path_factory, function_zips):
     """staging with approval switched on and path filters: config drives the stack."""
     from modules.app import build_app
 
@@ -428,6 +428,8 @@ def variant(tmp_path_factory):
         ),
     )
     outdir = tmp_path_factory.mktemp("variant")
+    # An extra synth, justified: the fixture environments switch none of these
+    # settings on together (one environment, once per module).
     build_app([config], outdir=str(outdir)).synth()
     return SynthesizedStack(outdir / "stacks/pipeline-staging/cdk.tf.json").resource("aws_codepipeline", "pipeline")
 

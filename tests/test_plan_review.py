@@ -5,7 +5,7 @@ per kind of change a reviewer must see (tests/support/plan_scenarios.py):
 approval removed, rollback disabled, change window changed, deploy role
 changed, and drift made behind Terraform's back. The summarizer, the control
 diff, the blocking policy check, the apply binding and the drift report each
-judge those plans. tests/test_golden_plans.py (acceptance tier) plans them
+judge those plans. tests/test_rehearsal.py (acceptance tier) plans them
 again and holds the fixtures to what Terraform plans today.
 """
 

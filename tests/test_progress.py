@@ -35,3 +35,21 @@ def test_a_test_reporting_resets_the_silence():
     beat.reported()
     clock.now += 25
     assert beat.line() is None
+
+
+def test_each_test_still_running_is_named_until_its_teardown_reports():
+    """Under pytest-xdist two tests run at once: both are named."""
+    clock = Clock()
+    beat = Heartbeat(clock=clock)
+    beat.running("tests/a.py::test_rehearsal")
+    clock.now += 10
+    beat.running("tests/b.py::test_upgrade")
+    beat.reported("tests/b.py::test_upgrade")  # its setup reported: still running
+    clock.now += 30
+    assert beat.line() == (
+        "[progress   40 s] still running tests/a.py::test_rehearsal (40 s so far), "
+        "tests/b.py::test_upgrade (30 s so far)"
+    )
+    beat.reported("tests/a.py::test_rehearsal", finished=True)
+    clock.now += 30
+    assert beat.line() == "[progress   70 s] still running tests/b.py::test_upgrade (60 s so far)"

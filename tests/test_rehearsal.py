@@ -18,16 +18,12 @@ import re
 import pytest
 
 from tests.conftest import REHEARSED
+from tests.support import golden_plans
 from tools import emulator, plan_summary
 from tools.rehearse import RehearsalFailed, rehearse, summary
 from topology import naming
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.terraform,
-    pytest.mark.acceptance,
-    pytest.mark.xdist_group("production-rehearsal"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.terraform, pytest.mark.acceptance]
 ENV = REHEARSED
 
 
@@ -77,7 +73,7 @@ def test_the_deployed_health_probe_runs_and_validate_sees_its_data(rehearsal):
         "targets": 3,
         "unhealthy": ["production", "staging", "test"],
     }
-    assert "✓ Health probe kiro-pipeline-test-health-probe reported every target" in rehearsal.validate_output
+    assert f"✓ Health probe kiro-pipeline-{ENV}-health-probe reported every target" in rehearsal.validate_output
 
 
 def test_the_server_is_stopped(rehearsal):
@@ -157,3 +153,28 @@ def test_the_pipeline_invariants_judge_a_real_plan(rehearsal):
             change["change"]["after"]["execution_mode"] = "PARALLEL"
     failed = [v.id for v in policy.verdicts(weakened) if not v.passed]
     assert failed == ["CKV_KIRO_6"]
+
+
+# The golden plans (tests/fixtures/plans/golden/) against what Terraform plans
+# today: the rehearsal planned every review scenario again
+# (tests/support/plan_scenarios.py); each difference from the fixtures is
+# named by scenario and resource address. `make plan-fixtures` regenerates
+# them (KIRO_UPDATE_PLAN_FIXTURES=1): review the difference in the diff.
+UPDATE = "KIRO_UPDATE_PLAN_FIXTURES"
+
+
+def test_the_golden_plans_are_what_terraform_plans_today(rehearsal):
+    fresh = rehearsal.then_result
+    if os.environ.get(UPDATE) == "1":
+        golden_plans.write(
+            {name: (fresh.plans[name], fresh.texts[name]) for name in fresh.plans},
+            {"stack": fresh.stack, "source": "the production rehearsal on moto (make plan-fixtures)", **fresh.versions},
+        )
+    plans, _ = golden_plans.load()
+    differences = golden_plans.differences(plans, fresh.plans)
+    assert differences == [], (
+        "the plans differ from tests/fixtures/plans/golden/: review, then run `make plan-fixtures`:\n"
+        + "\n".join(differences)
+    )
+    manifest = golden_plans.manifest()
+    assert manifest["provider"] == fresh.versions["provider"], "the fixtures were made with another provider"

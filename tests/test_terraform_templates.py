@@ -106,6 +106,8 @@ def shell_heavy_pipeline(tmp_path_factory, function_zips):
         ),
     )
     outdir = tmp_path_factory.mktemp("shell-heavy")
+    # An extra synth, justified: commands full of shell syntax are a
+    # configuration of their own (one environment, once per module).
     build_app([config], outdir=str(outdir)).synth()
     return config, SynthesizedStack(outdir / "stacks/pipeline-test/cdk.tf.json")
 

@@ -68,6 +68,7 @@ def test_a_seventh_project_is_one_row(tmp_path, monkeypatch, function_zips):
 
     monkeypatch.setattr(projects, "PROJECTS", (*projects.PROJECTS, SMOKE))
     config = replace(load("test"), approval_required=True)
+    # An extra synth, justified: the table itself is changed (one environment).
     build_app([config], outdir=str(tmp_path)).synth()
     stack = json.loads((tmp_path / "stacks" / "pipeline-test" / "cdk.tf.json").read_text())
     resources = stack["resource"]

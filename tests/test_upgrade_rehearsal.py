@@ -22,7 +22,6 @@ pytestmark = [
     pytest.mark.terraform,
     pytest.mark.acceptance,
     pytest.mark.upgrade,
-    pytest.mark.xdist_group("upgrade"),
 ]
 # Production, as the acceptance tier's rehearsal: it has every control.
 ENV = "production"

@@ -34,8 +34,7 @@ class Heartbeat:
         self.clock = clock
         self.started = clock()
         self.last_output = self.started
-        self.current = "collecting"
-        self.phase_started = self.started
+        self.current: dict[str, float] = {}  # test -> when it started (one per xdist worker)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="pytest-heartbeat", daemon=True)
@@ -50,11 +49,14 @@ class Heartbeat:
     def running(self, what: str) -> None:
         with self._lock:
             now = self.clock()
-            self.current, self.phase_started, self.last_output = what, now, now
+            self.current[what] = now
+            self.last_output = now
 
-    def reported(self) -> None:
+    def reported(self, what: str | None = None, finished: bool = False) -> None:
         with self._lock:
             self.last_output = self.clock()
+            if finished:
+                self.current.pop(what, None)
 
     def line(self) -> str | None:
         """The progress line due now, or None."""
@@ -63,10 +65,8 @@ class Heartbeat:
             if now - self.last_output < self.interval:
                 return None
             self.last_output = now
-            return (
-                f"[progress {now - self.started:4.0f} s] still running {self.current} "
-                f"({now - self.phase_started:.0f} s so far)"
-            )
+            running = ", ".join(f"{test} ({now - began:.0f} s so far)" for test, began in self.current.items())
+            return f"[progress {now - self.started:4.0f} s] still running {running or 'collection'}"
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
@@ -118,7 +118,7 @@ def pytest_runtest_logstart(nodeid, location):
 
 def pytest_runtest_logreport(report):
     if _heartbeat:
-        _heartbeat.reported()
+        _heartbeat.reported(report.nodeid, finished=report.when == "teardown")
         timing = _timings.setdefault(report.nodeid, {"seconds": 0.0, "markers": []})
         timing["seconds"] += report.duration
         timing["markers"] = sorted(set(timing["markers"]) | {m for m in TIMED_MARKERS if m in report.keywords})
