@@ -41,11 +41,11 @@ class Step:
 
 
 STEPS = (
-    Step("install", ("make", "install", "install-scan", "functions"), 240),
+    Step("install", ("make", "-j3", "install", "install-scan", "functions"), 150),
     Step("synth", ("make", "synth"), 60),
     Step("lint", ("make", "lint"), 30),
     Step("test", ("make", "test"), 300, timings=True),
-    Step("acceptance", ("make", "acceptance"), 540, timings=True),
+    Step("acceptance", ("make", "acceptance"), 600, timings=True),
 )
 # Parts of the acceptance tier, by marker: the time of their tests.
 PARTS = (("validate", 120), ("scan", 60), ("upgrade", 480))
