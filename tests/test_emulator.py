@@ -138,3 +138,50 @@ def test_what_depends_on_an_unappliable_update_is_left_out_of_the_apply():
         "aws_codepipeline.pipeline": "depends on aws_codebuild_project.build, whose update the emulator cannot apply"
     }
     assert emulator.apply_targets(config, {**unappliable, **held}) == ["aws_s3_bucket.b"]
+
+
+def test_the_core_stacks_lifecycle_configurations_take_the_fast_path_as_the_s3_api_reads_them(stacks):
+    """The rehearsal makes them through the API and imports them instead of
+    waiting 55 s (emulator.SLOW_TO_CREATE); the request is the S3 API's
+    shape, checked against botocore's model."""
+    import botocore.session
+
+    config = stacks[naming.stack_id("core", "production")].json
+    fast = emulator.fast_created(config)
+    assert set(fast) == {
+        "aws_s3_bucket_lifecycle_configuration.access_logs_bucket_lifecycle",
+        "aws_s3_bucket_lifecycle_configuration.artifacts_bucket_lifecycle",
+    }
+    bucket, request = fast["aws_s3_bucket_lifecycle_configuration.artifacts_bucket_lifecycle"]
+    assert bucket == "artifacts_bucket"
+    (rule,) = request["LifecycleConfiguration"]["Rules"]
+    assert rule == {
+        "ID": "artifact-retention",
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "Expiration": {"Days": 90},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}],
+    }
+    model = botocore.session.get_session().get_service_model("s3").operation_model("PutBucketLifecycleConfiguration")
+    from botocore.validate import ParamValidator
+
+    report = ParamValidator().validate({"Bucket": "b", **request}, model.input_shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_a_lifecycle_configuration_the_converter_does_not_know_is_applied_the_slow_way():
+    rule = {"id": "r", "status": "Enabled", "filter": [{"prefix": ""}], "expiration": [{"days": 1}]}
+    config = {
+        "resource": {
+            "aws_s3_bucket_lifecycle_configuration": {
+                "known": {"bucket": "${aws_s3_bucket.b.id}", "rule": [rule]},
+                "tagged": {"bucket": "${aws_s3_bucket.b.id}", "rule": [{**rule, "filter": [{"tag": [{}]}]}]},
+                "dated": {"bucket": "${aws_s3_bucket.b.id}", "rule": [{**rule, "expiration": [{"date": "x"}]}]},
+                "owner": {"bucket": "${aws_s3_bucket.b.id}", "rule": [rule], "expected_bucket_owner": "1"},
+                "literal": {"bucket": "a-bucket", "rule": [rule]},
+            }
+        }
+    }
+    assert list(emulator.fast_created(config)) == ["aws_s3_bucket_lifecycle_configuration.known"]

@@ -45,7 +45,7 @@ STEPS = (
     Step("synth", ("make", "synth"), 60),
     Step("lint", ("make", "lint"), 30),
     Step("test", ("make", "test"), 300, timings=True),
-    Step("acceptance", ("make", "acceptance"), 600, timings=True),
+    Step("acceptance", ("make", "acceptance"), 630, timings=True),
 )
 # Parts of the acceptance tier, by marker: the time of their tests.
 PARTS = (("validate", 120), ("scan", 60), ("upgrade", 480))

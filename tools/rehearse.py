@@ -166,12 +166,13 @@ class MotoServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.log = log  # the server's request log, to diagnose a hang or a lost answer
+        self._output = None
 
     def __enter__(self) -> MotoServer:
-        output = open(self.log, "w") if self.log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
+        self._output = open(self.log, "w") if self.log else None  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tools.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=output,
+            stdout=self._output or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=REPO,  # `-m tools.moto_server`
@@ -196,6 +197,8 @@ class MotoServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if self._output:
+            self._output.close()
 
     def __exit__(self, *exc) -> None:
         self.stop()
