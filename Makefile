@@ -98,7 +98,9 @@ test: install ## The test suite without the acceptance tier (under 5 minutes)
 test-fast: install ## The fast tier: unit tests (no moto, no synthesis, no real tools), under 30 s
 	$(PY) -m pytest -m fast -q -n 2 --dist loadfile
 
-test-all: test acceptance ## The whole suite: `make test`, then the acceptance tier (what CI runs)
+test-all: ## The whole suite: `make test`, then the acceptance tier (what CI runs)
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory acceptance
 
 acceptance: install install-scan ## The acceptance tier alone (rehearsals, upgrade gate, checkov, provider validate)
 	$(PY) -m pytest -m acceptance -q -n 2 --dist loadfile --basetemp=.make/acceptance

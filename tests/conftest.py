@@ -10,6 +10,8 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from environments import DIRECTORY_VARIABLE  # noqa: E402 - pure Python, no jsii
+
 # A line of progress at least every 30 s while a long fixture runs.
 pytest_plugins = ["tests.support.progress"]
 
@@ -18,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 # tests/fixtures/environments/, never the team's environments/*.py: a team
 # that commits its own account changes no test outcome (environments.module).
 FIXTURE_ENVIRONMENTS = REPO / "tests" / "fixtures" / "environments"
-os.environ["KIRO_ENVIRONMENTS_DIR"] = str(FIXTURE_ENVIRONMENTS)
+os.environ[DIRECTORY_VARIABLE] = str(FIXTURE_ENVIRONMENTS)
 # jsii runs on the Node that `npm ci` installed (package.json), as every make
 # target does, also when pytest is started by hand.
 if (REPO / "node_modules" / ".bin" / "node").exists():

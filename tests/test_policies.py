@@ -118,7 +118,7 @@ def test_checkov_runs_the_invariants_and_fails_a_broken_pipeline(stacks, synth_d
     pipeline without its approval fails CKV_KIRO_1 (and only the invariants
     it breaks); the real one passes them all."""
     if not scan.DEFAULT_CHECKOV.exists():
-        pytest.fail("checkov is not installed: run `make install-scan` (make test does)")
+        pytest.fail("checkov is not installed: run `make install-scan` (make acceptance does)")
     source = synth_dir / "stacks" / naming.stack_id("pipeline", "production") / "cdk.tf.json"
     for name, brk in (("intact", None), ("broken", no_approval)):
         document = json.loads(source.read_text())

@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import REPO
 
-# Tier: import benchmarks in fresh interpreters (acceptance: 50 s of fresh
-# interpreters and an eager synth).
-pytestmark = [pytest.mark.slow, pytest.mark.acceptance]
+# Tier: import checks in fresh interpreters; the eager-import benchmark (an
+# eager synth, 30 s and more) is the acceptance tier's.
+pytestmark = pytest.mark.slow
 
 COUNT = "import sys; print(sum(1 for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')))"
 
@@ -33,6 +33,7 @@ def test_the_app_loads_only_the_submodules_it_uses():
     assert 10 < int(result.stdout) < 100
 
 
+@pytest.mark.acceptance
 def test_the_switch_turns_it_off(eager_synth):
     """With KIRO_EAGER_PROVIDER_IMPORT=1 every submodule loads: measured in the
     eager synth's own interpreter (one eager import, not two)."""
@@ -94,7 +95,7 @@ EAGER_MAIN = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def eager_synth(tmp_path_factory) -> EagerSynth:
+def eager_synth(tmp_path_factory, function_zips) -> EagerSynth:
     outdir = tmp_path_factory.mktemp("eager")
     environ = {k: v for k, v in os.environ.items() if k != "ENV"}
     environ.update(CDKTF_OUTDIR=str(outdir), KIRO_EAGER_PROVIDER_IMPORT="1")
@@ -104,6 +105,7 @@ def eager_synth(tmp_path_factory) -> EagerSynth:
     return EagerSynth(outdir, state, int(count))
 
 
+@pytest.mark.acceptance
 def test_output_is_byte_identical_to_an_eager_synth(synth_dir, eager_synth):
     eager_synth = eager_synth.outdir
     files = sorted(str(p.relative_to(synth_dir)) for p in synth_dir.rglob("*") if p.is_file())

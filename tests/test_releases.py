@@ -1,4 +1,5 @@
-"""The release list the upgrade gate reads (RELEASES, tools/previous_version.py)."""
+"""The upgrade gate's unit parts: the release list it reads (RELEASES,
+tools/previous_version.py) and its verdict on a plan (tools/rehearse.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import pytest
 
 from tools import previous_version
+from tools.rehearse import Rehearsal, StackReport, summary
 
 
 def test_the_tracked_release_list_is_well_formed_and_its_last_commit_is_an_ancestor_of_head():
@@ -46,3 +48,30 @@ def test_a_commit_missing_from_the_clone_fails_never_skips(tmp_path):
     path.write_text(f"v9.9.9 {'0' * 40}\n")
     with pytest.raises(previous_version.PreviousVersionUnavailable, match="not in this clone: clone with full history"):
         previous_version.default_release(path)
+
+
+def _plan(*actions: list[str]) -> dict:
+    return {
+        "resource_changes": [
+            {"address": f"aws_sns_topic.t{i}", "change": {"actions": a}} for i, a in enumerate(actions)
+        ]
+    }
+
+
+def test_a_destroy_or_replace_fails_the_upgrade_gate():
+    """The gate's own logic, on the plan JSON shapes Terraform writes
+    (replace is delete+create, or create+delete with create_before_destroy)."""
+    report = StackReport(
+        "monitoring-test",
+        plan_json=_plan(["update"], ["delete", "create"], ["create", "delete"], ["delete"], ["no-op"]),
+    )
+    assert report.destroyed == [
+        "aws_sns_topic.t1: delete/create",
+        "aws_sns_topic.t2: create/delete",
+        "aws_sns_topic.t3: delete",
+    ]
+    upgrade = Rehearsal("test", reports=[report], validate_code=0, previous="v0.0.0")
+    assert not upgrade.ok and len(upgrade.upgrade_destroys) == 3
+    assert "DESTROYS monitoring-test: aws_sns_topic.t3: delete" in summary(upgrade)
+    # The same plan on a first deploy (no previous version) is not an upgrade.
+    assert Rehearsal("test", reports=[report], validate_code=0).upgrade_destroys == []

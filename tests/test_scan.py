@@ -11,7 +11,7 @@ from tools import scan
 @pytest.mark.scan
 def test_checkov_finds_nothing_unskipped(synth_dir):
     if not scan.DEFAULT_CHECKOV.exists():
-        pytest.fail("checkov is not installed: run `make install-scan` (make test does)")
+        pytest.fail("checkov is not installed: run `make install-scan` (make acceptance does)")
     result = scan.scan(synth_dir / "stacks")
     assert result.parsing_errors == []
     assert result.failed == [], scan.render(result)

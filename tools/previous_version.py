@@ -21,8 +21,10 @@ failed run never leaves a half-written version behind.
 Its environments are the test configuration, not the team's values: the
 files of `KIRO_ENVIRONMENTS_DIR` (tests/fixtures/environments/ in the test
 suite) replace the archive's `environments/<name>.py` before it synthesizes,
-so both sides of the upgrade are built from the same configuration whatever
-either version's environment files say. Without the variable, the
+so both sides of the upgrade are built from the test configuration whatever
+either version's environment files say. A release that has its own
+`tests/fixtures/environments/` is synthesized with those (written for its
+schema); an older one with this checkout's. Without the variable, the
 previous version's own files are used.
 """
 
@@ -38,6 +40,8 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from environments import DIRECTORY_VARIABLE, ENVIRONMENT_NAMES
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".make" / "previous"
@@ -111,14 +115,23 @@ def default_revision() -> str:
 
 
 def _configured_environments() -> list[Path]:
-    """The environment files KIRO_ENVIRONMENTS_DIR names (none when unset)."""
-    directory = os.environ.get("KIRO_ENVIRONMENTS_DIR", "").strip()
+    """The environment files KIRO_ENVIRONMENTS_DIR names (none when unset):
+    one per environment name, nothing else from that directory."""
+    directory = os.environ.get(DIRECTORY_VARIABLE, "").strip()
     if not directory:
         return []
-    files = sorted(Path(directory).resolve().glob("*.py"))
-    if not files:
-        raise PreviousVersionUnavailable(f"KIRO_ENVIRONMENTS_DIR={directory} holds no environment file")
+    files = [Path(directory).resolve() / f"{name}.py" for name in ENVIRONMENT_NAMES]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise PreviousVersionUnavailable(f"{DIRECTORY_VARIABLE}={directory}: missing {', '.join(missing)}")
     return files
+
+
+def _release_environments(tree: Path, environments: list[Path]) -> list[Path]:
+    """The release's own copy of the test configuration when it has one (its
+    schema is the one it was written for), else the files given."""
+    own = [tree / "tests" / "fixtures" / "environments" / path.name for path in environments]
+    return own if own and all(p.is_file() for p in own) else environments
 
 
 def _cache_key(sha: str, environments: list[Path]) -> str:
@@ -146,10 +159,11 @@ def synthesize(revision: str | None = None, cache: Path = CACHE, log=print, env:
     archive = subprocess.run([_git_path(), "archive", "--format=tar", sha], cwd=REPO, capture_output=True, check=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(partial, filter="data")
-    for path in environments:
+    chosen = _release_environments(partial, environments)
+    for path in chosen:
         shutil.copyfile(path, partial / "environments" / path.name)
-    if environments:
-        log(f"  with the environments of {environments[0].parent}")
+    if chosen:
+        log(f"  with the environments of {chosen[0].parent}")
     environ = {k: v for k, v in os.environ.items() if k not in ("ENV", "KIRO_FUNCTIONS_DIST", "CDKTF_CONTEXT_JSON")}
     environ.update(CDKTF_OUTDIR=str(partial / "cdktf.out"), PYTHONDONTWRITEBYTECODE="1", CHECKPOINT_DISABLE="1")
     if env:

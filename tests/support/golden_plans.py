@@ -166,6 +166,8 @@ def shape(plan: dict) -> dict[str, tuple]:
             key = f"{section}: {change['address']}{deposed}"
             body = change["change"]
             found[key] = (tuple(body["actions"]), tuple(_changed_paths(body.get("before"), body.get("after"))))
+    for name, body in plan.get("output_changes", {}).items():
+        found[f"output_changes: {name}"] = (tuple(body["actions"]), ())
     return found
 
 
