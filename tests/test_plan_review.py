@@ -11,6 +11,7 @@ again and holds the fixtures to what Terraform plans today.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pytest
@@ -201,3 +202,13 @@ def test_a_plan_that_changes_differs_from_the_fixtures_by_address(scenarios):
     found = golden_plans.differences(golden, {"unchanged": scenarios.plans["window changed"]})
     assert found and all(line.startswith("unchanged: resource_changes: aws_codepipeline.pipeline") for line in found)
     assert golden_plans.differences(golden, {}) == ["scenario 'unchanged': only in the fixtures"]
+
+
+def test_a_value_changed_along_a_path_that_already_changes_is_a_difference(scenarios):
+    """The window scenario already changes the cron; a plan that changes it to
+    another value differs from the fixtures, named by the path."""
+    golden = {"window": scenarios.plans["window changed"]}
+    other = json.loads(json.dumps(golden["window"]).replace(edits.OTHER_WINDOW, "* * 7-18 ? * MON-FRI *"))
+    found = golden_plans.differences(golden, {"window": other})
+    assert found and all("aws_codepipeline.pipeline: values differ at" in line for line in found)
+    assert any("after.stage[" in line for line in found)

@@ -13,9 +13,10 @@ from one emulator run to the next replaced by stable placeholders
 records the Terraform and provider versions that made them; a resource entry
 that several scenarios share is stored once, in `SHARED.json`.
 
-The acceptance tier plans the same scenarios again and compares, resource
-address by resource address, what each plan does (`differences`); a stack
-change that changes a plan fails there until the fixtures are regenerated.
+The acceptance tier plans the same scenarios again and compares them, resource
+address by resource address, values included (`differences`: two runs on the
+emulator normalise equal); a stack change that changes a plan fails there
+until the fixtures are regenerated.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ _VOLATILE = [
     ("time", re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")),
     ("endpoint", re.compile(r"http://127\.0\.0\.1:\d+")),
 ]
+# Kinds whose order of first appearance changes from run to run (which role
+# the emulator created first): one placeholder for all of them.
+_UNNUMBERED = {"time"}
 
 
 class _Placeholders:
@@ -51,6 +55,8 @@ class _Placeholders:
         return text
 
     def _name(self, kind: str, value: str) -> str:
+        if kind in _UNNUMBERED:
+            return f"<{kind}>"
         key = (kind, value)
         if key not in self.seen:
             self.seen[key] = f"<{kind}-{sum(1 for k, _ in self.seen if k == kind) + 1}>"
@@ -156,37 +162,39 @@ def _changed_paths(before, after, path: str = "") -> Iterator[str]:
         yield path or "(whole)"
 
 
-def shape(plan: dict) -> dict[str, tuple]:
-    """What a plan does, by resource address: its actions and the attribute
-    paths it changes. Values are left out, so placeholders never decide."""
+def _entries(plan: dict) -> dict[str, dict]:
     found = {}
-    for section in ("resource_changes", "resource_drift"):
+    for section in SECTIONS:
         for change in plan.get(section, []):
             deposed = f" (deposed {change['deposed']})" if change.get("deposed") else ""
-            key = f"{section}: {change['address']}{deposed}"
-            body = change["change"]
-            found[key] = (tuple(body["actions"]), tuple(_changed_paths(body.get("before"), body.get("after"))))
+            found[f"{section}: {change['address']}{deposed}"] = change["change"]
     for name, body in plan.get("output_changes", {}).items():
-        found[f"output_changes: {name}"] = (tuple(body["actions"]), ())
+        found[f"output_changes: {name}"] = body
     return found
 
 
 def differences(golden: dict[str, dict], fresh: dict[str, dict]) -> list[str]:
-    """Each difference between two sets of plans, named by scenario and address."""
+    """Each difference between two sets of plans, named by scenario and
+    address: what is planned, its actions, and the attribute paths whose
+    normalised values differ (two runs on the emulator normalise equal)."""
     found = [f"scenario {name!r}: only in the fixtures" for name in sorted(set(golden) - set(fresh))]
     found += [f"scenario {name!r}: not in the fixtures" for name in sorted(set(fresh) - set(golden))]
     for name in sorted(set(golden) & set(fresh)):
-        old, new = shape(golden[name]), shape(normalise(fresh[name])[0])
+        old, new = _entries(normalise(golden[name])[0]), _entries(normalise(fresh[name])[0])
         for address in sorted(set(old) | set(new)):
             if address not in new:
-                found.append(f"{name}: {address}: no longer planned (was {'/'.join(old[address][0])})")
+                found.append(f"{name}: {address}: no longer planned (was {'/'.join(old[address]['actions'])})")
             elif address not in old:
-                found.append(f"{name}: {address}: newly planned ({'/'.join(new[address][0])})")
+                found.append(f"{name}: {address}: newly planned ({'/'.join(new[address]['actions'])})")
+            elif old[address]["actions"] != new[address]["actions"]:
+                found.append(
+                    f"{name}: {address}: {'/'.join(old[address]['actions'])} -> {'/'.join(new[address]['actions'])}"
+                )
             elif old[address] != new[address]:
-                (old_actions, old_paths), (new_actions, new_paths) = old[address], new[address]
-                if old_actions != new_actions:
-                    found.append(f"{name}: {address}: {'/'.join(old_actions)} -> {'/'.join(new_actions)}")
-                else:
-                    gone, added = sorted(set(old_paths) - set(new_paths)), sorted(set(new_paths) - set(old_paths))
-                    found.append(f"{name}: {address}: changed attributes differ (no longer: {gone}; now: {added})")
+                paths = [
+                    f"{side}.{path}"
+                    for side in ("before", "after")
+                    for path in _changed_paths(old[address].get(side), new[address].get(side))
+                ]
+                found.append(f"{name}: {address}: values differ at {', '.join(paths) or 'sensitivity or unknowns'}")
     return found
