@@ -129,6 +129,9 @@ class BuildProject(Construct):
         and a `${VAR}` in them is the shell's, not Terraform's. The table name
         is a reference to core's output and stays one."""
         config, commands = self.config, self.config.commands
+        if row.role == projects.GATE:
+            # It installs and runs nothing of the application: it only logs.
+            return {"ENVIRONMENT": config.name}
         variables = {"ENVIRONMENT": config.name, "INSTALL_COMMAND": literal(commands.install)}
         if row.role == projects.BUILD:
             variables.update(
@@ -241,6 +244,8 @@ def _description(row: projects.Project) -> str:
         return "Compile, unit tests with coverage gate, security scan"
     if row.role == projects.TEST:
         return f"Tests against the {row.target} environment"
+    if row.role == projects.GATE:
+        return "A gate stage's checkpoint: logs that the stage's entry condition let the release in"
     return f"Deploy to {row.target} with its deploy role, then health-check it"
 
 

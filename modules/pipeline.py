@@ -1,6 +1,17 @@
-"""pipeline-{env}: CodePipeline V2 (Source, Build, TestEnv, StagingEnv,
-ProductionEnv) and its delivery controls, composed of the build project units
-(modules/build_project.py), one per row of topology/projects.py."""
+"""pipeline-{env}: CodePipeline V2 and its delivery controls, composed of the
+build project units (modules/build_project.py), one per row of
+topology/projects.py. The stages, in order (topology/naming.pipeline_stages):
+
+    Source, Build,
+    TestGate, TestEnv, StagingGate, StagingEnv,
+    ProductionEnv (the approval), ProductionWindow, ProductionGate, ProductionDeploy
+
+Each gate is a stage of its own whose entry condition is the gate, so that
+(a) the change window is evaluated after the approval and the incident gate
+last, immediately before the deploy; (b) no condition holds two controls, and
+an override of one never waives the other; (c) a stage that is rolled back
+carries no entry condition its own rollback could trip (undocumented either
+way; docs/delivery-controls.md)."""
 
 from __future__ import annotations
 
@@ -160,9 +171,8 @@ class PipelineStack(BaseStack):
             ],
         )
 
-    def _build_action(self, row: projects.Project, offset: int = 0) -> CodepipelineStageAction:
-        """The stage action that runs `row`'s project; `offset` makes room for
-        an action put before it (the manual approval)."""
+    def _build_action(self, row: projects.Project) -> CodepipelineStageAction:
+        """The stage action that runs `row`'s project."""
         configuration = {"ProjectName": self.projects[row.kind].name}
         if row.records_execution:
             configuration["EnvironmentVariables"] = literal_json(
@@ -174,7 +184,7 @@ class PipelineStack(BaseStack):
             owner="AWS",
             provider="CodeBuild",
             version="1",
-            run_order=row.order + offset,
+            run_order=row.order,
             input_artifacts=[row.input_artifact],
             output_artifacts=[row.output_artifact] if row.output_artifact else None,
             configuration=configuration,
@@ -189,7 +199,7 @@ class PipelineStack(BaseStack):
                 action=[self._build_action(row) for row in projects.in_stage(naming.BUILD_STAGE)],
                 on_failure=_retry(naming.BUILD_STAGE),
             ),
-            *(self._deploy_stage(target, stage) for target, stage in naming.DEPLOY_STAGES.items()),
+            *(stage for target in naming.DEPLOY_STAGES for stage in self._target_stages(target)),
         ]
         return Codepipeline(
             self,
@@ -242,29 +252,28 @@ class PipelineStack(BaseStack):
             ],
         )
 
-    def _deploy_stage(self, target: str, stage_name: str) -> CodepipelineStage:
-        """A deploy stage: the approval first where production needs one, the
-        table's projects, and the bake condition where the target bakes."""
-        actions = []
+    def _target_stages(self, target: str) -> list[CodepipelineStage]:
+        """A target's stages: production's approval, its change window, the
+        incident gate, then the deploy stage (topology/naming.pipeline_stages)."""
+        stages = []
         if target == "production" and self.config.approval_required:
-            actions.append(self._approval_action())
-        offset = len(actions)
-        actions += [self._build_action(row, offset) for row in projects.in_stage(stage_name)]
-        return CodepipelineStage(
-            name=stage_name,
-            action=actions,
-            before_entry=self._entry(target),
-            on_failure=_on_failure(has_approval=any(a.category == "Approval" for a in actions)),
-            on_success=self._bake(target) if target in self._health_alarms() else None,
-        )
-
-    def _entry(self, target: str) -> CodepipelineStageBeforeEntry:
-        """The stage's entry condition: never deploy into an incident (the
-        target's health alarm is not in ALARM), and deploy production only
-        within its change window. A rule that does not hold fails the stage;
-        `python -m ops override` is the audited way past it."""
-        rules = {
-            naming.INCIDENT_GATE_RULE: (
+            # The approval alone: a rejection or time-out fails this stage,
+            # which has nothing to roll back (no on-failure result).
+            stages.append(CodepipelineStage(name=naming.APPROVAL_STAGE, action=[self._approval_action()]))
+        window = self.config.change_window
+        if target == naming.WINDOW_TARGET and window.enabled:
+            stages.append(
+                self._gate_stage(
+                    naming.WINDOW_STAGE,
+                    naming.CHANGE_WINDOW_RULE,
+                    "DeploymentWindow",
+                    {"Cron": window.cron, "TimeZone": window.time_zone},
+                )
+            )
+        stages.append(
+            self._gate_stage(
+                naming.INCIDENT_GATE_STAGES[target],
+                naming.INCIDENT_GATE_RULE,
                 "CloudWatchAlarm",
                 {
                     "AlarmName": self.names.health_alarm(target),
@@ -276,24 +285,64 @@ class PipelineStack(BaseStack):
                     "WaitTime": str(INCIDENT_WAIT_MINUTES),
                 },
             )
-        }
-        window = self.config.change_window
-        if target == "production" and window.enabled:
-            rules[naming.CHANGE_WINDOW_RULE] = ("DeploymentWindow", {"Cron": window.cron, "TimeZone": window.time_zone})
-        return CodepipelineStageBeforeEntry(
-            condition=CodepipelineStageBeforeEntryCondition(
-                result="FAIL",
-                rule=[
-                    CodepipelineStageBeforeEntryConditionRule(
-                        name=name,
-                        rule_type_id=CodepipelineStageBeforeEntryConditionRuleRuleTypeId(
-                            category="Rule", owner="AWS", provider=provider, version="1"
+        )
+        stages.append(self._deploy_stage(target, naming.DEPLOY_STAGES[target]))
+        return stages
+
+    def _deploy_stage(self, target: str, stage_name: str) -> CodepipelineStage:
+        """The target's projects (deploy, then its tests), rolled back on
+        failure, and baked where the target bakes. No entry condition: a
+        rollback of this stage must reach the target during an incident and
+        outside the window."""
+        return CodepipelineStage(
+            name=stage_name,
+            action=[self._build_action(row) for row in projects.in_stage(stage_name)],
+            on_failure=CodepipelineStageOnFailure(result="ROLLBACK"),
+            on_success=self._bake(target) if target in self._health_alarms() else None,
+        )
+
+    def _gate_stage(self, stage: str, rule: str, provider: str, configuration: dict) -> CodepipelineStage:
+        """A stage whose entry condition holds one rule, and whose action only
+        logs that the rule let the release in (a stage needs an action).
+        A rule that does not hold fails the stage (result FAIL);
+        `python -m ops override` is the audited way past it."""
+        gate = projects.project(naming.GATE_PROJECT)
+        return CodepipelineStage(
+            name=stage,
+            action=[
+                CodepipelineStageAction(
+                    name=naming.GATE_ACTION,
+                    category="Build",
+                    owner="AWS",
+                    provider="CodeBuild",
+                    version="1",
+                    run_order=1,
+                    input_artifacts=[gate.input_artifact],
+                    configuration={
+                        "ProjectName": self.projects[gate.kind].name,
+                        "EnvironmentVariables": literal_json(
+                            [
+                                {"name": "GATE_STAGE", "value": stage, "type": "PLAINTEXT"},
+                                {"name": "PIPELINE_EXECUTION_ID", "value": EXECUTION_ID_VARIABLE, "type": "PLAINTEXT"},
+                            ]
                         ),
-                        configuration=configuration,
-                    )
-                    for name, (provider, configuration) in rules.items()
-                ],
-            )
+                    },
+                )
+            ],
+            before_entry=CodepipelineStageBeforeEntry(
+                condition=CodepipelineStageBeforeEntryCondition(
+                    result="FAIL",
+                    rule=[
+                        CodepipelineStageBeforeEntryConditionRule(
+                            name=rule,
+                            rule_type_id=CodepipelineStageBeforeEntryConditionRuleRuleTypeId(
+                                category="Rule", owner="AWS", provider=provider, version="1"
+                            ),
+                            configuration=configuration,
+                        )
+                    ],
+                )
+            ),
         )
 
     def _approval_action(self) -> CodepipelineStageAction:
@@ -357,23 +406,6 @@ class PipelineStack(BaseStack):
             branches=CodepipelineTriggerGitConfigurationPushBranches(includes=[github.branch]),
             file_paths=paths,
         )
-
-
-def _on_failure(*, has_approval: bool) -> CodepipelineStageOnFailure | None:
-    """Roll a failed deploy stage back, unless the stage holds the approval.
-
-    A rejected manual approval fails its action, and so its stage; CodePipeline
-    then applies the stage's on-failure result ("when the stage fails, the
-    stage is rolled back to the most recent successful execution", user guide,
-    "Configuring stage rollback"). A rejection would start a rollback of a
-    release that never deployed. The approval must stay in ProductionEnv (the
-    runbook approves with --stage-name ProductionEnv --action-name
-    ApproveProduction), so that stage has no on-failure rollback. What rolls
-    production back instead: the deploy's own atomic rollback (a CDK app
-    deploys through CloudFormation, which undoes a failed update), the stage's
-    on-success bake condition, and the rollback function on the health alarm.
-    """
-    return None if has_approval else CodepipelineStageOnFailure(result="ROLLBACK")
 
 
 def _retry(stage: str) -> CodepipelineStageOnFailure | None:

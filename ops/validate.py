@@ -100,8 +100,13 @@ class Validator:
                 return "not found: deploy pipeline-" + self.config.name
             raise
         stages = [s["name"] for s in pipeline.get("stages", [])]
-        if stages != list(naming.PIPELINE_STAGES):
-            return f"stages are {', '.join(stages)}; expected {', '.join(naming.PIPELINE_STAGES)}"
+        expected = list(
+            naming.pipeline_stages(
+                approval=self.config.approval_required, window=self.config.change_window.enabled
+            )
+        )
+        if stages != expected:
+            return f"stages are {', '.join(stages)}; expected {', '.join(expected)}"
         return None
 
     def _project(self, kind: str) -> Callable[[], str | None]:

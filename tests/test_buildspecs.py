@@ -23,7 +23,7 @@ from topology.projects import BUILDSPECS, buildspec_file
 
 REPORT_TYPES = {"JUNITXML": "TEST", "COBERTURAXML": "CODE_COVERAGE"}
 # Set by CodePipeline on the actions that record results (see modules/pipeline.py).
-ACTION_VARIABLES = {"PIPELINE_EXECUTION_ID"}
+ACTION_VARIABLES = {"PIPELINE_EXECUTION_ID", "GATE_STAGE"}
 
 
 def load(kind: str) -> dict:

@@ -51,21 +51,21 @@ def test_removing_productions_approval_opens_the_comment(stacks):
 def test_each_kind_of_change_in_plain_words(stacks):
     before, after = pipeline(stacks), pipeline(stacks)
     edits.disable_rollback(after, "StagingEnv")
-    bake = stage(after, "ProductionEnv")["on_success"]["condition"]["rule"][0]["configuration"]
+    bake = stage(after, "ProductionDeploy")["on_success"]["condition"]["rule"][0]["configuration"]
     bake["WaitTime"] = "2"  # a shorter bake
     edits.change_window(after)
-    stage(after, "TestEnv").pop("before_entry")  # the incident gate
+    stage(after, "TestGate").pop("before_entry")  # the incident gate
     stage(after, "Build").pop("on_failure")  # no retry
     after["execution_mode"] = "PARALLEL"
     found = {c.text: c.weakened for c in controls.pipeline_changes(before, after)}
     assert found == {
         "execution mode changed from QUEUED to PARALLEL": True,
         "Build: automatic retry removed": False,
-        "TestEnv: incident gate removed": True,
+        "TestGate: incident gate removed": True,
         "StagingEnv: rollback on failure removed": True,
-        "ProductionEnv: bake alarms: watches kiro-pipeline-production-production-health "
+        "ProductionDeploy: bake alarms: watches kiro-pipeline-production-production-health "
         "for 2 instead of 10 minutes": True,
-        "ProductionEnv: change window changed from ('* * 9-16 ? * MON-THU *', 'UTC') to "
+        "ProductionWindow: change window changed from ('* * 9-16 ? * MON-THU *', 'UTC') to "
         "('* * 8-18 ? * MON-FRI *', 'UTC')": False,
     }
     ordered = controls.plan_changes(plan_of(before, after))

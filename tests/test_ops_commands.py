@@ -427,7 +427,7 @@ def test_a_failed_record_write_says_the_rollback_runs_and_not_to_start_another(a
 
 def test_rollback_rejects_unknown_stages(aws, capsys):
     code, _, err = run(capsys, "rollback", "production", "--stage", "Build")
-    assert code == 2 and "--stage must be one of TestEnv, StagingEnv, ProductionEnv" in err
+    assert code == 2 and "--stage must be one of TestEnv, StagingEnv, ProductionDeploy" in err
 
 
 # --- command-line edges -----------------------------------------------------------

@@ -23,7 +23,9 @@ from topology import naming
 
 CONFIG = load("production")
 NAMES = CONFIG.names
-STAGE = naming.DEPLOY_STAGES["production"]
+# The incident gate, and the stage that bakes: each condition has its own stage.
+GATE = naming.INCIDENT_GATE_STAGES["production"]
+BAKE = naming.DEPLOY_STAGES["production"]
 
 
 @pytest.fixture
@@ -54,17 +56,19 @@ def inbox(aws):
 def held_at_entry(
     stub,
     execution="e5",
-    rules=(("NotDuringAnIncident", "Failed"), ("InChangeWindow", "InProgress")),
+    rules=(("NotDuringAnIncident", "InProgress"),),
     baking="Succeeded",
+    stage=GATE,
 ):
-    """ProductionEnv, with `execution` waiting at its entry condition."""
+    """`stage` (the production incident gate), with `execution` waiting at
+    its entry condition."""
     stub.add_response(
         "get_pipeline_state",
         {
             "pipelineName": NAMES.pipeline,
             "stageStates": [
                 {
-                    "stageName": STAGE,
+                    "stageName": stage,
                     "inboundExecution": {"pipelineExecutionId": execution, "status": "InProgress"},
                     "latestExecution": {"pipelineExecutionId": "e4", "status": "InProgress"},
                     "onSuccessConditionState": {"latestExecution": {"status": baking, "summary": "bake"}},
@@ -85,13 +89,13 @@ def held_at_entry(
     )
 
 
-def expect_override(stub, execution="e5", condition="BEFORE_ENTRY"):
+def expect_override(stub, execution="e5", condition="BEFORE_ENTRY", stage=GATE):
     stub.add_response(
         "override_stage_condition",
         {},
         {
             "pipelineName": NAMES.pipeline,
-            "stageName": STAGE,
+            "stageName": stage,
             "pipelineExecutionId": execution,
             "conditionType": condition,
         },
@@ -99,7 +103,8 @@ def expect_override(stub, execution="e5", condition="BEFORE_ENTRY"):
 
 
 def run(capsys, *argv):
-    code = cli.main(["override", "production", "--stage", STAGE, *argv])
+    stage = BAKE if "on-success" in argv else GATE
+    code = cli.main(["override", "production", "--stage", stage, *argv])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -119,13 +124,13 @@ def test_an_override_is_audited_before_it_is_made_and_announced(aws, inbox, caps
     assert record["status"] == "OVERRIDDEN" and record["reason"] == "Hotfix for INC-42: the incident itself"
     assert record["pipelineExecutionId"] == "e5" and record["conditionType"] == "BEFORE_ENTRY"
     assert record["overriddenBy"].startswith("arn:aws:")  # the caller's identity, from STS
-    assert record["rules"] == {"NotDuringAnIncident": "Failed", "InChangeWindow": "InProgress"}
+    assert record["rules"] == {"NotDuringAnIncident": "InProgress"}  # the gate alone: the window is not waived
     assert record[records.INDEX_PARTITION] == "production"
     assert isinstance(record[records.EXPIRES], Decimal)  # a DynamoDB Number, as TTL needs
     assert not records.is_deployment(record[records.KEY])  # never counted as a deployment
     (message,) = inbox()
-    assert message["Subject"] == f"Stage condition overridden: {NAMES.pipeline} {STAGE}"
-    assert "Hotfix for INC-42" in message["Message"] and "NotDuringAnIncident Failed" in message["Message"]
+    assert message["Subject"] == f"Stage condition overridden: {NAMES.pipeline} {GATE}"
+    assert "Hotfix for INC-42" in message["Message"] and "NotDuringAnIncident InProgress" in message["Message"]
     assert "overridden for execution e5" in out and "announced on the deployments topic" in out
 
 
@@ -139,8 +144,8 @@ def test_an_empty_reason_is_refused_before_anything_happens(aws, capsys, reason)
 
 def test_the_bake_condition_overrides_the_execution_in_the_stage(aws, inbox, capsys):
     stub = aws.stub("codepipeline")
-    held_at_entry(stub, baking="InProgress")
-    expect_override(stub, execution="e4", condition="ON_SUCCESS")
+    held_at_entry(stub, baking="InProgress", stage=BAKE)
+    expect_override(stub, execution="e4", condition="ON_SUCCESS", stage=BAKE)
     code, _, err = run(capsys, "--condition", "on-success", "--reason", "alarm is a false positive: INC-43")
     assert code == 0, err
     assert audit_records()[0]["pipelineExecutionId"] == "e4"
@@ -182,7 +187,7 @@ def test_an_unannounced_override_still_stands_and_says_so(aws, capsys):
 def test_nothing_held_means_nothing_to_override(aws, capsys):
     stub = aws.stub("codepipeline")
     stub.add_response(
-        "get_pipeline_state", {"pipelineName": NAMES.pipeline, "stageStates": [{"stageName": STAGE}]}, None
+        "get_pipeline_state", {"pipelineName": NAMES.pipeline, "stageStates": [{"stageName": GATE}]}, None
     )
     code, _, err = run(capsys, "--reason", "Hotfix for INC-42")
     assert code == 1 and "condition is not holding an execution (status none)" in err
@@ -191,7 +196,7 @@ def test_nothing_held_means_nothing_to_override(aws, capsys):
 
 def test_a_finished_condition_is_not_overridden_unless_the_execution_is_named(aws, capsys):
     stub = aws.stub("codepipeline")
-    held_at_entry(stub)  # the bake (on-success) condition has finished
+    held_at_entry(stub, stage=BAKE)  # the bake (on-success) condition has finished
     code, _, err = run(capsys, "--condition", "on-success", "--reason", "late")
     assert code == 1 and "not holding an execution (status Succeeded)" in err
     assert audit_records() == []

@@ -82,7 +82,7 @@ def build_world(probed=tuple(naming.DEPLOY_STAGES)):
                 }
             ],
         }
-        for s in naming.PIPELINE_STAGES
+        for s in naming.pipeline_stages(approval=CONFIG.approval_required, window=CONFIG.change_window.enabled)
     ]
     boto3.client("codepipeline").create_pipeline(
         pipeline={
@@ -271,7 +271,7 @@ def _disable_rotation():
         (_drop_topic_arn, "Lambda function kiro-pipeline-test-rollback", "missing TOPIC_ARN"),
         (_delete_topic, "SNS topic kiro-pipeline-test-approvals", "not found"),
         (_delete_project, "CodeBuild project kiro-pipeline-test-e2e-test", "not found"),
-        (_four_stages, "Pipeline kiro-pipeline-test", "stages are Source, Build, TestEnv, StagingEnv; expected"),
+        (_four_stages, "Pipeline kiro-pipeline-test", "stages are Source, Build, TestGate, TestEnv; expected"),
         (_delete_dashboard, "CloudWatch dashboard kiro-pipeline-test-dashboard", "not found"),
         (_delete_rule, "EventBridge rule kiro-pipeline-test-alarm-rollback", "not found"),
         (_disable_rotation, "KMS key alias/kiro-pipeline-test-key", "rotation is off"),

@@ -4,6 +4,7 @@ cross-stack wiring, per environment, from the synthesized JSON."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import pytest
@@ -53,8 +54,13 @@ class TestPipeline:
         assert pipeline["pipeline_type"] == "V2"
         assert pipeline["execution_mode"] == "QUEUED"
 
-    def test_stages_in_order(self, pipeline):
-        assert [s["name"] for s in pipeline["stage"]] == ["Source", "Build", "TestEnv", "StagingEnv", "ProductionEnv"]
+    def test_stages_in_order(self, pipeline, env_config):
+        expected = ["Source", "Build", "TestGate", "TestEnv", "StagingGate", "StagingEnv"]
+        if env_config.approval_required:
+            expected.append("ProductionEnv")
+        if env_config.change_window.enabled:
+            expected.append("ProductionWindow")
+        assert [s["name"] for s in pipeline["stage"]] == [*expected, "ProductionGate", "ProductionDeploy"]
 
     def test_source_is_a_codeconnections_github_action(self, pipeline, env_config):
         (source,) = stage(pipeline, "Source")["action"]
@@ -83,10 +89,13 @@ class TestPipeline:
         assert actions(stage(pipeline, "Build")) == [("Build", 1)]
         assert actions(stage(pipeline, "TestEnv")) == [("DeployTest", 1), ("IntegrationTest", 2)]
         assert actions(stage(pipeline, "StagingEnv")) == [("DeployStaging", 1), ("EndToEndTest", 2)]
-        expected_production = [("DeployProduction", 1)]
+        assert actions(stage(pipeline, "ProductionDeploy")) == [("DeployProduction", 1)]
         if env_config.approval_required:
-            expected_production = [("ApproveProduction", 1), ("DeployProduction", 2)]
-        assert actions(stage(pipeline, "ProductionEnv")) == expected_production
+            # The approval alone in its stage: a rejection fails it and nothing else.
+            assert actions(stage(pipeline, "ProductionEnv")) == [("ApproveProduction", 1)]
+        for name in naming.GATE_STAGES:
+            if any(s["name"] == name for s in pipeline["stage"]):
+                assert actions(stage(pipeline, name)) == [("Checkpoint", 1)]
 
     def test_approval_only_where_config_requires_it(self, pipeline, env_config):
         approvals = [a for s in pipeline["stage"] for a in s["action"] if a["category"] == "Approval"]
@@ -102,7 +111,7 @@ class TestPipeline:
         for stage_json in pipeline["stage"]:
             for action in stage_json["action"]:
                 if action["provider"] == "CodeBuild":
-                    kind = {v: k for k, v in naming.PROJECT_ACTIONS.items()}[action["name"]]
+                    kind = {v: k for k, v in naming.PROJECT_ACTIONS.items()}.get(action["name"], naming.GATE_PROJECT)
                     assert (
                         action["configuration"]["ProjectName"]
                         == f"${{aws_codebuild_project.{kind.replace('-', '_')}.name}}"
@@ -111,7 +120,7 @@ class TestPipeline:
     def test_artifacts_flow(self, pipeline):
         build = stage(pipeline, "Build")["action"][0]
         assert (build["input_artifacts"], build["output_artifacts"]) == (["SourceOutput"], ["BuildOutput"])
-        for name in ("TestEnv", "StagingEnv", "ProductionEnv"):
+        for name in ("TestEnv", "StagingEnv", "ProductionDeploy"):
             for action in stage(pipeline, name)["action"]:
                 if action["name"].startswith("Deploy"):
                     assert action["input_artifacts"] == ["BuildOutput"]
@@ -121,9 +130,14 @@ class TestPipeline:
             a["name"]
             for s in pipeline["stage"]
             for a in s["action"]
-            if "EnvironmentVariables" in a.get("configuration", {})
+            if "EnvironmentVariables" in a.get("configuration", {}) and a["name"] != naming.GATE_ACTION
         ]
         assert recorders == ["Build", "IntegrationTest", "EndToEndTest"]
+        for s in pipeline["stage"]:
+            for a in s["action"]:
+                if a["name"] == naming.GATE_ACTION:
+                    variables = {v["name"]: v["value"] for v in json.loads(a["configuration"]["EnvironmentVariables"])}
+                    assert variables == {"GATE_STAGE": s["name"], "PIPELINE_EXECUTION_ID": "#{codepipeline.PipelineExecutionId}"}
 
     def test_trigger_runs_on_pushes_to_the_branch(self, pipeline, env_config):
         (trigger,) = pipeline["trigger"]
@@ -147,22 +161,22 @@ class TestPipeline:
 
 
 class TestRollback:
-    def test_deploy_stages_roll_back_on_failure_unless_they_hold_the_approval(self, pipeline, env_config):
-        assert "on_failure" not in stage(pipeline, "Source")
-        for name in ("TestEnv", "StagingEnv"):
-            assert stage(pipeline, name)["on_failure"] == {"result": "ROLLBACK"}
-        production = stage(pipeline, "ProductionEnv")
+    def test_deploy_stages_roll_back_on_failure_and_nothing_else_does(self, pipeline, env_config):
+        rolled_back = {s["name"] for s in pipeline["stage"] if s.get("on_failure", {}).get("result") == "ROLLBACK"}
+        assert rolled_back == {"TestEnv", "StagingEnv", "ProductionDeploy"}
         if env_config.approval_required:
-            # A rejection fails the stage; a stage rollback would then undo a
-            # release that never deployed. The bake condition still rolls back.
-            assert "on_failure" not in production
-            assert production["on_success"]["condition"]["result"] == "ROLLBACK"
-        else:
-            assert production["on_failure"] == {"result": "ROLLBACK"}
+            # A rejection or time-out fails the approval stage; a rollback
+            # would undo a release that never deployed.
+            approval = stage(pipeline, "ProductionEnv")
+            assert "on_failure" not in approval and "on_success" not in approval
+
+    def test_a_stage_that_rolls_back_has_no_entry_condition(self, pipeline):
+        for name in ("TestEnv", "StagingEnv", "ProductionDeploy"):
+            assert "before_entry" not in stage(pipeline, name), name
 
     def test_staging_and_production_bake_while_their_health_alarm_is_quiet(self, pipeline, env_config):
         assert "on_success" not in stage(pipeline, "TestEnv")
-        for name, target in (("StagingEnv", "staging"), ("ProductionEnv", "production")):
+        for name, target in (("StagingEnv", "staging"), ("ProductionDeploy", "production")):
             condition_json = stage(pipeline, name)["on_success"]["condition"]
             assert condition_json["result"] == "ROLLBACK"
             # The target's health, and the probe's silence: a bake never passes blind.
@@ -187,10 +201,14 @@ class TestRollback:
 
 class TestDeliveryControls:
     def test_no_deploy_stage_is_entered_while_its_target_is_in_alarm(self, pipeline, env_config):
+        names = [s["name"] for s in pipeline["stage"]]
         for target, name in naming.DEPLOY_STAGES.items():
-            entry = stage(pipeline, name)["before_entry"]["condition"]
+            # The incident gate is the stage right before the deploy stage.
+            assert names[names.index(name) - 1] == naming.INCIDENT_GATE_STAGES[target]
+            entry = stage(pipeline, naming.INCIDENT_GATE_STAGES[target])["before_entry"]["condition"]
             assert entry["result"] == "FAIL"  # entry conditions FAIL or SKIP; SKIP is not for alarm rules
-            gate = {rule["name"]: rule for rule in entry["rule"]}[naming.INCIDENT_GATE_RULE]
+            (gate,) = entry["rule"]  # the gate alone: no other control shares its condition
+            assert gate["name"] == naming.INCIDENT_GATE_RULE
             assert gate["rule_type_id"] == {
                 "category": "Rule",
                 "owner": "AWS",
@@ -206,18 +224,18 @@ class TestDeliveryControls:
             assert "before_entry" not in stage(pipeline, name)
 
     def test_production_is_entered_only_in_its_change_window_where_one_is_set(self, pipeline, env_config):
-        rules = {r["name"]: r for r in stage(pipeline, "ProductionEnv")["before_entry"]["condition"]["rule"]}
+        names = [s["name"] for s in pipeline["stage"]]
         window = env_config.change_window
-        assert (naming.CHANGE_WINDOW_RULE in rules) is window.enabled
-        assert window.enabled is (env_config.name == "production")  # on for production, off for test and staging
+        assert ("ProductionWindow" in names) is window.enabled
         if window.enabled:
-            rule = rules[naming.CHANGE_WINDOW_RULE]
+            # After the approval, before the incident gate.
+            assert names.index("ProductionEnv") < names.index("ProductionWindow") < names.index("ProductionGate")
+            entry = stage(pipeline, "ProductionWindow")["before_entry"]["condition"]
+            assert entry["result"] == "FAIL"
+            (rule,) = entry["rule"]
+            assert rule["name"] == naming.CHANGE_WINDOW_RULE
             assert rule["rule_type_id"]["provider"] == "DeploymentWindow"
             assert rule["configuration"] == {"Cron": window.cron, "TimeZone": window.time_zone}
-        for name in ("TestEnv", "StagingEnv"):
-            assert [r["name"] for r in stage(pipeline, name)["before_entry"]["condition"]["rule"]] == [
-                naming.INCIDENT_GATE_RULE
-            ]
 
     def test_the_build_retries_its_failed_actions_once_and_deploy_stages_roll_back_instead(self, pipeline):
         for s in pipeline["stage"]:
@@ -229,10 +247,10 @@ class TestDeliveryControls:
 
 
 class TestProjects:
-    def test_six_projects_with_their_names(self, pipeline_stack, env_config):
+    def test_seven_projects_with_their_names(self, pipeline_stack, env_config):
         names = sorted(p["name"] for p in pipeline_stack.resources("aws_codebuild_project").values())
         assert names == sorted(env_config.names.codebuild_project(k) for k in naming.CODEBUILD_PROJECTS)
-        assert len(names) == 6
+        assert len(names) == 7
 
     @pytest.mark.parametrize("kind", naming.CODEBUILD_PROJECTS)
     def test_buildspec_is_the_versioned_file(self, pipeline_stack, kind):
@@ -435,7 +453,7 @@ def variant(tmp_path_factory, function_zips):
 
 
 def test_config_switches_on_approval_and_path_filters(variant):
-    assert actions(stage(variant, "ProductionEnv")) == [("ApproveProduction", 1), ("DeployProduction", 2)]
+    assert actions(stage(variant, "ProductionEnv")) == [("ApproveProduction", 1)]
     # The runbook's approve and reject commands name this stage and action.
     assert "on_failure" not in stage(variant, "ProductionEnv")
     assert stage(variant, "StagingEnv")["on_failure"] == {"result": "ROLLBACK"}
@@ -445,7 +463,7 @@ def test_config_switches_on_approval_and_path_filters(variant):
         "file_paths": {"includes": ["src/**"], "excludes": ["docs/**", "*.md"]},
     }
     assert stage(variant, "Source")["action"][0]["configuration"]["FullRepositoryId"] == "acme/worker"
-    window = {r["name"]: r for r in stage(variant, "ProductionEnv")["before_entry"]["condition"]["rule"]}
+    window = {r["name"]: r for r in stage(variant, "ProductionWindow")["before_entry"]["condition"]["rule"]}
     assert window[naming.CHANGE_WINDOW_RULE]["configuration"] == {
         "Cron": "* * 8-11 ? * TUE,WED *",
         "TimeZone": "Europe/Berlin",

@@ -25,7 +25,7 @@ from topology import naming
 
 ENV = "production"
 STACK = naming.stack_id("pipeline", ENV)
-PRODUCTION = naming.DEPLOY_STAGES["production"]
+PRODUCTION = naming.APPROVAL_STAGE
 STAGING = naming.DEPLOY_STAGES["staging"]
 
 
@@ -83,9 +83,7 @@ def test_removing_productions_approval_opens_the_comment_and_fails_the_policy(sc
     first = visible_lines(plan_summary.render([plan], reviewed=reviewed))[0]
     assert first.startswith(f"⛔ **Delivery control weakened**: `{STACK}` {PRODUCTION}: manual approval removed")
     assert "control-weakened" in plan_summary.labels([plan])
-    # Production's stage is excused from rolling back on failure only because
-    # it holds the approval (CKV_KIRO_2's exception): without it, both fail.
-    assert failed_invariants(scenarios.plans["approval removed"]) == ["CKV_KIRO_1", "CKV_KIRO_2"]
+    assert failed_invariants(scenarios.plans["approval removed"]) == ["CKV_KIRO_1"]
 
 
 def test_disabling_rollback_is_weakened_and_fails_the_policy(scenarios):
@@ -97,7 +95,7 @@ def test_disabling_rollback_is_weakened_and_fails_the_policy(scenarios):
 def test_a_changed_window_is_stated_not_weakened(scenarios):
     plan = summarized(scenarios, "window changed")
     (change,) = plan.controls
-    assert change.text.startswith(f"{PRODUCTION}: change window changed from (")
+    assert change.text.startswith(f"{naming.WINDOW_STAGE}: change window changed from (")
     assert change.text.endswith(f"to ('{edits.OTHER_WINDOW}', 'UTC')") and not change.weakened
     assert failed_invariants(scenarios.plans["window changed"]) == []
 

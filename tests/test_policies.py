@@ -25,14 +25,24 @@ def stage(pipeline: dict, name: str) -> dict:
     return next(s for s in pipeline["stage"] if s["name"] == name)
 
 
+def move(p, name, before):
+    """Stage `name` moved to just before stage `before` (None: to the end)."""
+    moved = stage(p, name)
+    rest = [s for s in p["stage"] if s is not moved]
+    at = next((i for i, s in enumerate(rest) if s["name"] == before), len(rest))
+    p["stage"] = [*rest[:at], moved, *rest[at:]]
+
+
 def no_approval(p):
-    production = stage(p, "ProductionEnv")
-    production["action"] = [a for a in production["action"] if a["category"] != "Approval"]
+    p["stage"] = [s for s in p["stage"] if s["name"] != naming.APPROVAL_STAGE]
 
 
 def approval_after_deploy(p):
-    for action in stage(p, "ProductionEnv")["action"]:
-        action["run_order"] = 3 if action["category"] == "Approval" else 1
+    move(p, naming.APPROVAL_STAGE, None)
+
+
+def approval_rolls_back(p):
+    stage(p, naming.APPROVAL_STAGE)["on_failure"] = {"result": "ROLLBACK"}
 
 
 def no_rollback(p):
@@ -44,12 +54,29 @@ def no_bake(p):
 
 
 def no_window(p):
-    condition = stage(p, "ProductionEnv")["before_entry"]["condition"]
-    condition["rule"] = [r for r in condition["rule"] if r["name"] != naming.CHANGE_WINDOW_RULE]
+    p["stage"] = [s for s in p["stage"] if s["name"] != naming.WINDOW_STAGE]
+
+
+def window_before_approval(p):
+    move(p, naming.WINDOW_STAGE, naming.APPROVAL_STAGE)
 
 
 def no_incident_gate(p):
-    stage(p, "TestEnv").pop("before_entry")
+    stage(p, "TestGate").pop("before_entry")
+
+
+def gate_not_last(p):
+    move(p, naming.INCIDENT_GATE_STAGES["production"], naming.WINDOW_STAGE)
+
+
+def mixed_condition(p):
+    window = stage(p, naming.WINDOW_STAGE)["before_entry"]["condition"]["rule"]
+    stage(p, naming.INCIDENT_GATE_STAGES["production"])["before_entry"]["condition"]["rule"] += window
+
+
+def gated_rollback(p):
+    gate = stage(p, naming.INCIDENT_GATE_STAGES["production"])["before_entry"]
+    stage(p, naming.DEPLOY_STAGES["production"])["before_entry"] = copy.deepcopy(gate)
 
 
 def parallel(p):
@@ -62,12 +89,14 @@ def unencrypted(p):
 
 BREAKS = {
     "CKV_KIRO_1": [no_approval, approval_after_deploy],
-    "CKV_KIRO_2": [no_rollback],
+    "CKV_KIRO_2": [no_rollback, approval_rolls_back],
     "CKV_KIRO_3": [no_bake],
-    "CKV_KIRO_4": [no_window],
-    "CKV_KIRO_5": [no_incident_gate],
+    "CKV_KIRO_4": [no_window, window_before_approval],
+    "CKV_KIRO_5": [no_incident_gate, gate_not_last],
     "CKV_KIRO_6": [parallel],
     "CKV_KIRO_7": [unencrypted],
+    "CKV_KIRO_8": [mixed_condition],
+    "CKV_KIRO_9": [gated_rollback],
 }
 
 
@@ -81,9 +110,8 @@ def test_every_invariant_holds_on_every_synthesized_pipeline(stacks, env):
     assert {i.id: i.check(pipeline) for i in invariants.INVARIANTS} == {i.id: [] for i in invariants.INVARIANTS}
 
 
-# Removing production's approval also leaves its stage without the reason it
-# may skip the on-failure rollback: two invariants fail, as they should.
-ALSO_FAILS = {no_approval: {"CKV_KIRO_2"}}
+# An approval after the deploy also leaves the window before the approval.
+ALSO_FAILS = {approval_after_deploy: {"CKV_KIRO_4"}}
 
 
 @pytest.mark.parametrize("check_id, brk", [(c, b) for c, breaks in BREAKS.items() for b in breaks])
@@ -95,7 +123,7 @@ def test_each_invariant_fails_on_its_break_and_nothing_else_does(stacks, check_i
 
 
 def test_production_only_rules_do_not_apply_to_other_pipelines(stacks):
-    staging = pipeline_of(stacks, "staging")  # its ProductionEnv deploys staging's own target: no approval needed
+    staging = pipeline_of(stacks, "staging")  # its ProductionDeploy deploys staging's own target: no approval needed
     assert BY_ID["CKV_KIRO_1"].check(staging) == [] and BY_ID["CKV_KIRO_4"].check(staging) == []
 
 
@@ -132,7 +160,7 @@ def test_checkov_runs_the_invariants_and_fails_a_broken_pipeline(stacks, synth_d
     broken = scan.scan(tmp_path / "broken")
     kiro = {(f.check_id, f.resource) for f in broken.failed if f.check_id.startswith("CKV_KIRO")}
     # checkov names a Python check's resource by block and name.
-    assert kiro == {("CKV_KIRO_1", "resource.pipeline"), ("CKV_KIRO_2", "resource.pipeline")}, scan.render(broken)
+    assert kiro == {("CKV_KIRO_1", "resource.pipeline")}, scan.render(broken)
 
 
 def test_the_plan_check_judges_created_and_updated_pipelines_and_exits_1_on_a_failure(stacks, tmp_path, capsys):

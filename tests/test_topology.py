@@ -18,9 +18,11 @@ BUILDSPECS = projects.BUILDSPECS
 def test_every_row_is_consistent():
     rows = projects.all_projects()
     assert len({r.kind for r in rows}) == len(rows)
-    assert len({r.action for r in rows}) == len(rows)
-    stages = set(naming.PIPELINE_STAGES)
-    for row in rows:
+    staged = [r for r in rows if r.role != projects.GATE]
+    assert len({r.action for r in staged}) == len(staged)
+    assert [r.kind for r in rows if r.role == projects.GATE] == [naming.GATE_PROJECT]
+    stages = set(naming.pipeline_stages(approval=True, window=True))
+    for row in staged:
         assert row.stage in stages, row
         assert row.role in (projects.BUILD, projects.TEST, projects.DEPLOY), row
         assert (row.target is None) == (row.role == projects.BUILD), row
@@ -34,7 +36,7 @@ def test_every_row_is_consistent():
 
 def test_the_naming_snapshots_agree_with_the_table():
     assert naming.CODEBUILD_PROJECTS == projects.kinds()
-    assert naming.PROJECT_ACTIONS == {r.kind: r.action for r in projects.all_projects()}
+    assert naming.PROJECT_ACTIONS == {r.kind: r.action for r in projects.all_projects() if r.role != projects.GATE}
     assert set(naming.DEPLOY_PROJECTS) == set(naming.DEPLOY_STAGES)
 
 
@@ -46,7 +48,7 @@ def test_an_unknown_kind_names_the_known_ones():
 SMOKE = Project(
     "smoke-test",
     projects.TEST,
-    "ProductionEnv",
+    "ProductionDeploy",
     "SmokeTest",
     2,
     SOURCE_OUTPUT,
@@ -75,7 +77,7 @@ def test_a_seventh_project_is_one_row(tmp_path, monkeypatch, function_zips):
     name = config.names.codebuild_project("smoke-test")
 
     project = resources["aws_codebuild_project"]["smoke_test"]
-    assert project["name"] == name and len(resources["aws_codebuild_project"]) == 7
+    assert project["name"] == name and len(resources["aws_codebuild_project"]) == 8
     assert project["description"] == "Tests against the production environment"
     variables = {v["name"]: v["value"] for v in project["environment"]["environment_variable"]}
     assert (variables["TARGET_ENVIRONMENT"], variables["RESULT_ATTRIBUTE"]) == ("production", "smokeTests")
@@ -83,13 +85,9 @@ def test_a_seventh_project_is_one_row(tmp_path, monkeypatch, function_zips):
     assert resources["aws_cloudwatch_log_group"]["smoke_test_log_group"]["name"] == f"/aws/codebuild/{name}"
     assert resources["aws_codebuild_report_group"]["smoke_test_tests_report_group"]["name"] == f"{name}-tests"
 
-    (production,) = [s for s in resources["aws_codepipeline"]["pipeline"]["stage"] if s["name"] == "ProductionEnv"]
-    # The approval comes first, so every project action moves one place back.
-    assert [(a["name"], a["run_order"]) for a in production["action"]] == [
-        ("ApproveProduction", 1),
-        ("DeployProduction", 2),
-        ("SmokeTest", 3),
-    ]
+    (production,) = [s for s in resources["aws_codepipeline"]["pipeline"]["stage"] if s["name"] == "ProductionDeploy"]
+    # The approval has a stage of its own; the smoke test runs after the deploy.
+    assert [(a["name"], a["run_order"]) for a in production["action"]] == [("DeployProduction", 1), ("SmokeTest", 2)]
     run = [
         s
         for s in stack["data"]["aws_iam_policy_document"]["pipeline_role_policy_document"]["statement"]

@@ -24,24 +24,55 @@ METRICS_NAMESPACE = "KiroPipeline"
 # The deployments table and its index are named by the runbook's queries.
 DEPLOYMENTS_INDEX = "EnvironmentStatusIndex"
 
-# Pipeline stages, in order, and the approval action the runbook names.
+# Pipeline stages. Each deploy target has a deploy stage (rolled back on
+# failure; where the target bakes, it bakes) and, immediately before it, gate
+# stages whose only job is their entry condition. A gate lives on a stage of
+# its own because a stage that is rolled back must carry no gate its own
+# rollback could trip: whether a rollback execution evaluates the rolled-back
+# stage's entry condition is undocumented (docs/codepipeline-semantics.md).
 SOURCE_STAGE = "Source"
 BUILD_STAGE = "Build"
-DEPLOY_STAGES = {"test": "TestEnv", "staging": "StagingEnv", "production": "ProductionEnv"}
-PIPELINE_STAGES = (SOURCE_STAGE, BUILD_STAGE, *DEPLOY_STAGES.values())
+DEPLOY_STAGES = {"test": "TestEnv", "staging": "StagingEnv", "production": "ProductionDeploy"}
+# The stage that holds production's manual approval, and nothing else: a
+# rejection or a time-out fails it, and it never rolls back. The runbook
+# approves with --stage-name ProductionEnv --action-name ApproveProduction.
+APPROVAL_STAGE = "ProductionEnv"
 APPROVAL_ACTION = "ApproveProduction"
 SOURCE_ACTION = "GitHub"
+# Each target's incident gate: a stage entered only while the target's health
+# alarm is not in ALARM, the last stage before the deploy stage.
+INCIDENT_GATE_STAGES = {"test": "TestGate", "staging": "StagingGate", "production": "ProductionGate"}
+# Production's change window: a stage of its own after the approval, before
+# the incident gate (two conditions: one override never waives the other).
+WINDOW_STAGE = "ProductionWindow"
+WINDOW_TARGET = "production"
+# The action of a gate stage (a stage needs one): it only says the gate passed.
+GATE_ACTION = "Checkpoint"
+GATE_STAGES = (WINDOW_STAGE, *INCIDENT_GATE_STAGES.values())
 
 # Deploy targets whose stage bakes after deploying: it watches its health
 # alarm for the health-check duration and rolls back if it fires.
 BAKE_TARGETS = ("staging", "production")
 
-# The rules of the deploy stages' entry condition, by name (the console, the
-# override audit and the docs show them). Every deploy stage is entered only
-# while its target's health alarm is not in ALARM; the production stage only
-# within its change window, where one is configured.
+# The rules of the gate stages' entry conditions, by name (the console, the
+# override audit and the docs show them).
 INCIDENT_GATE_RULE = "NotDuringAnIncident"
 CHANGE_WINDOW_RULE = "InChangeWindow"
+
+
+def pipeline_stages(*, approval: bool, window: bool) -> tuple[str, ...]:
+    """Every stage, in order, for an environment with or without production's
+    approval and change window."""
+    stages = [SOURCE_STAGE, BUILD_STAGE]
+    for target, deploy in DEPLOY_STAGES.items():
+        if target == "production" and approval:
+            stages.append(APPROVAL_STAGE)
+        if target == WINDOW_TARGET and window:
+            stages.append(WINDOW_STAGE)
+        stages += [INCIDENT_GATE_STAGES[target], deploy]
+    return tuple(stages)
+
+
 # Stages that retry their failed actions once, automatically, instead of
 # rolling back (a stage has one on-failure result; deploy stages roll back).
 RETRY_STAGES = (BUILD_STAGE,)
@@ -54,7 +85,8 @@ BUILD_PROJECT = next(p.kind for p in projects.PROJECTS if p.role == projects.BUI
 TEST_PROJECTS = {p.target: p.kind for p in projects.PROJECTS if p.role == projects.TEST}
 DEPLOY_PROJECTS = {p.target: p.kind for p in projects.PROJECTS if p.role == projects.DEPLOY}
 # The pipeline action that runs each project.
-PROJECT_ACTIONS = {p.kind: p.action for p in projects.PROJECTS}
+PROJECT_ACTIONS = {p.kind: p.action for p in projects.PROJECTS if p.action}
+GATE_PROJECT = next(p.kind for p in projects.PROJECTS if p.role == projects.GATE)
 
 
 HEALTH_PROBE_SILENT = "health-probe-silent"

@@ -16,19 +16,20 @@ SOURCE_OUTPUT = "SourceOutput"
 BUILD_OUTPUT = "BuildOutput"
 
 # What a project does, which decides its environment, permissions and description.
-BUILD, TEST, DEPLOY = "build", "test", "deploy"
+BUILD, TEST, DEPLOY, GATE = "build", "test", "deploy", "gate"
 
 
 @dataclass(frozen=True)
 class Project:
     # The project's kind: its name is `kiro-pipeline-{env}-{kind}`.
     kind: str
-    # BUILD, TEST or DEPLOY.
+    # BUILD, TEST, DEPLOY or GATE.
     role: str
-    # The pipeline stage whose action runs it.
-    stage: str
+    # The pipeline stage whose action runs it (None for the gate project,
+    # whose actions the pipeline stack puts in every gate stage).
+    stage: str | None
     # The name of that action (the runbook names some of them).
-    action: str
+    action: str | None
     # Its run order within the stage, before a manual approval is put first.
     order: int
     # The artifact it reads.
@@ -95,12 +96,24 @@ PROJECTS: tuple[Project, ...] = (
     Project(
         "deploy-production",
         DEPLOY,
-        "ProductionEnv",
+        "ProductionDeploy",
         "DeployProduction",
         1,
         BUILD_OUTPUT,
         "deploy.yml",
         target="production",
+    ),
+    # Every stage needs an action; a gate stage's is this project's
+    # Checkpoint, which only logs that its entry condition let the release in.
+    Project(
+        kind="gate",
+        role=GATE,
+        stage=None,
+        action=None,
+        order=1,
+        input_artifact=SOURCE_OUTPUT,
+        buildspec="gate.yml",
+        records_execution=True,
     ),
 )
 

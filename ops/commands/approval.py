@@ -12,7 +12,7 @@ from topology import naming
 
 def _pending_approval(ctx: Context) -> str:
     for stage in pipeline_state(ctx).get("stageStates", []):
-        if stage["stageName"] != naming.DEPLOY_STAGES["production"]:
+        if stage["stageName"] != naming.APPROVAL_STAGE:
             continue
         for action in stage.get("actionStates", []):
             latest = action.get("latestExecution", {})
@@ -24,7 +24,7 @@ def _pending_approval(ctx: Context) -> str:
                 return latest["token"]
     raise OpsError(
         f"no approval is pending for {ctx.names.pipeline} "
-        f"({naming.DEPLOY_STAGES['production']}/{naming.APPROVAL_ACTION})"
+        f"({naming.APPROVAL_STAGE}/{naming.APPROVAL_ACTION})"
     )
 
 
@@ -32,7 +32,7 @@ def _answer_approval(ctx: Context, args, status: str) -> int:
     token = _pending_approval(ctx)
     ctx.client("codepipeline").put_approval_result(
         pipelineName=ctx.names.pipeline,
-        stageName=naming.DEPLOY_STAGES["production"],
+        stageName=naming.APPROVAL_STAGE,
         actionName=naming.APPROVAL_ACTION,
         result={"status": status, "summary": args.summary},
         token=token,

@@ -1,9 +1,11 @@
 """The break-glass: let an execution past a stage condition that holds it
 (python -m ops override ENV --stage STAGE --reason "...").
 
-Entry conditions keep a deploy stage shut while its target is in ALARM (an
-incident) and, for production, outside its change window; the bake
-(on-success) condition rolls back while the target is unhealthy. When a
+Entry conditions keep a gate stage shut: `{Target}Gate` while its target is
+in ALARM (an incident), `ProductionWindow` outside production's change
+window. Each gate is a stage of its own, so one override never waives the
+other. The bake (on-success) condition of a deploy stage rolls back while
+the target is unhealthy. When a
 person decides to go anyway (the hotfix for that incident, an urgent fix on
 a Friday), this command calls OverrideStageCondition, and leaves behind:
 
@@ -26,6 +28,11 @@ from ops.common import Context, iso, pipeline_state
 from topology import naming
 
 CONDITIONS = {"before-entry": "BEFORE_ENTRY", "on-success": "ON_SUCCESS"}
+# The stages that have each kind of condition.
+STAGES = {
+    "BEFORE_ENTRY": naming.GATE_STAGES,
+    "ON_SUCCESS": tuple(naming.DEPLOY_STAGES[target] for target in naming.BAKE_TARGETS),
+}
 # The record's status: written before the call, then its outcome.
 REQUESTED, OVERRIDDEN, FAILED = "OVERRIDE_REQUESTED", "OVERRIDDEN", "OVERRIDE_FAILED"
 
@@ -58,9 +65,11 @@ def cmd_override(ctx: Context, args) -> int:
     reason = (args.reason or "").strip()
     if not reason:
         raise OpsError("--reason must say why the condition is overridden; it is kept in the audit record", EXIT_USAGE)
-    if args.stage not in naming.DEPLOY_STAGES.values():
-        raise OpsError(f"--stage must be one of {', '.join(naming.DEPLOY_STAGES.values())}", EXIT_USAGE)
     condition = CONDITIONS[args.condition]
+    if args.stage not in STAGES[condition]:
+        raise OpsError(
+            f"--stage must be one of {', '.join(STAGES[condition])} for --condition {args.condition}", EXIT_USAGE
+        )
     stage_state, execution = _held(ctx, args, condition)
     rules = _rules(stage_state, condition)
     caller = ctx.client("sts").get_caller_identity()["Arn"]
@@ -168,7 +177,15 @@ def _announce(ctx: Context, stage: str, condition: str, execution: str, caller: 
 
 
 def arguments_override(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stage", required=True, help="the deploy stage whose condition holds the execution")
+    parser.add_argument(
+        "--stage",
+        required=True,
+        help=(
+            "the stage whose condition holds the execution: a gate stage (TestGate, StagingGate, "
+            "ProductionWindow, ProductionGate) for --condition before-entry, StagingEnv or ProductionDeploy "
+            "for on-success"
+        ),
+    )
     parser.add_argument("--reason", required=True, help="why; kept in the audit record and announced")
     parser.add_argument(
         "--condition",

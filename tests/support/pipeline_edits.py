@@ -18,9 +18,9 @@ def stage(pipeline: dict, name: str) -> dict:
     return next(s for s in pipeline["stage"] if s["name"] == name)
 
 
-def remove_approval(pipeline: dict, stage_name: str = naming.DEPLOY_STAGES["production"]) -> None:
-    found = stage(pipeline, stage_name)
-    found["action"] = [a for a in found["action"] if a["category"] != "Approval"]
+def remove_approval(pipeline: dict) -> None:
+    """The approval stage goes (a stage cannot be left without an action)."""
+    pipeline["stage"] = [s for s in pipeline["stage"] if s["name"] != naming.APPROVAL_STAGE]
 
 
 def disable_rollback(pipeline: dict, stage_name: str) -> None:
@@ -28,7 +28,7 @@ def disable_rollback(pipeline: dict, stage_name: str) -> None:
 
 
 def change_window(pipeline: dict, cron: str = OTHER_WINDOW) -> None:
-    rules = stage(pipeline, naming.DEPLOY_STAGES["production"])["before_entry"]["condition"]["rule"]
+    rules = stage(pipeline, naming.WINDOW_STAGE)["before_entry"]["condition"]["rule"]
     (window,) = [r for r in rules if r["name"] == naming.CHANGE_WINDOW_RULE]
     window["configuration"]["Cron"] = cron
 

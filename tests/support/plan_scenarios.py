@@ -85,8 +85,7 @@ def _drift(site: Site, config: dict) -> str:
     pipelines = session.client("codepipeline", endpoint_url=site.url)
     name = config["resource"]["aws_codepipeline"]["pipeline"]["name"]
     pipeline = pipelines.get_pipeline(name=name)["pipeline"]
-    production = next(s for s in pipeline["stages"] if s["name"] == naming.DEPLOY_STAGES["production"])
-    production["actions"] = [a for a in production["actions"] if a["actionTypeId"]["category"] != "Approval"]
+    pipeline["stages"] = [s for s in pipeline["stages"] if s["name"] != naming.APPROVAL_STAGE]
     pipelines.update_pipeline(pipeline=pipeline)
     log_group = sorted(g["name"] for g in config["resource"]["aws_cloudwatch_log_group"].values())[0]
     logs = session.client("logs", endpoint_url=site.url)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tools.policies.invariants import blocks, provider, results, rules, stages
+from tools.policies.invariants import INVARIANTS, blocks, provider, results, rules, stages
 from topology import naming
 
 
@@ -26,8 +26,11 @@ def _facts(pipeline: dict) -> dict[str, Any]:
     """The delivery controls of a pipeline, as comparable values."""
     by_name = stages(pipeline)
     facts: dict[str, Any] = {"execution mode": pipeline.get("execution_mode")}
-    for name in (naming.BUILD_STAGE, *naming.DEPLOY_STAGES.values()):
-        stage = by_name.get(name, {})
+    facts["stage order"] = tuple(by_name)
+    for name in by_name:
+        if name == naming.SOURCE_STAGE:
+            continue
+        stage = by_name[name]
         entry = {r.get("name"): r for r in rules(stage, "before_entry")}
         window = next((r for r in entry.values() if provider(r) == "DeploymentWindow"), None)
         gate = entry.get(naming.INCIDENT_GATE_RULE)
@@ -62,6 +65,10 @@ def json_like(value: Any) -> Any:
 
 def pipeline_changes(before: dict, after: dict) -> list[ControlChange]:
     old, new = _facts(before), _facts(after)
+    # A stage that is gone reads as its controls removed.
+    for key, was in old.items():
+        if key not in new:
+            new[key] = False if isinstance(was, bool) else {} if isinstance(was, dict) else None
     changes = []
     for key in new:
         was, now = old.get(key), new[key]
@@ -84,9 +91,19 @@ def pipeline_changes(before: dict, after: dict) -> list[ControlChange]:
             weakened = was is not None and now is None
             verb = "removed" if now is None else "added" if was is None else f"changed from {was} to {now}"
             changes.append(ControlChange(f"{key} {verb}", weakened))
+        elif key == "stage order":
+            changes.append(ControlChange(f"stages were {', '.join(was or ())}; now {', '.join(now)}"))
         else:
             weakened = key == "execution mode" and was == "QUEUED"
             changes.append(ControlChange(f"{key} changed from {was} to {now}", weakened))
+    # Whatever the words, an invariant that held and no longer does weakens:
+    # said in the invariant's words when nothing above said so (a stage moved).
+    for invariant in INVARIANTS if not any(c.weakened for c in changes) else ():
+        if not invariant.check(before):
+            changes += [
+                ControlChange(f"{invariant.id} ({invariant.name}) no longer holds: {problem}", weakened=True)
+                for problem in invariant.check(after)
+            ]
     return changes
 
 

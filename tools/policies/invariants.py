@@ -63,32 +63,44 @@ def _is_production(pipeline: dict) -> bool:
     return bool(PRODUCTION_PIPELINE.fullmatch(str(pipeline.get("name", ""))))
 
 
+def _order(pipeline: dict) -> list[str]:
+    return [s.get("name") for s in blocks(pipeline.get("stage"))]
+
+
+def _entry_providers(stage: dict) -> set[str | None]:
+    return {provider(r) for r in rules(stage, "before_entry")}
+
+
+def _has_approval(stage: dict) -> bool:
+    return any(a.get("category") == "Approval" for a in blocks(stage.get("action")))
+
+
 def production_behind_approval(pipeline: dict) -> list[str]:
+    """The approval has a stage of its own, before production's deploy stage,
+    and no deploy stage holds one (it would be rolled back with it)."""
     if not _is_production(pipeline):
         return []
-    stage = stages(pipeline).get(naming.DEPLOY_STAGES["production"], {})
-    actions = blocks(stage.get("action"))
-    approvals = [a.get("run_order", 1) for a in actions if a.get("category") == "Approval"]
-    others = [a.get("run_order", 1) for a in actions if a.get("category") != "Approval"]
+    order, by_name = _order(pipeline), stages(pipeline)
+    deploy = naming.DEPLOY_STAGES["production"]
+    approvals = [name for name in order if _has_approval(by_name[name])]
     if not approvals:
         return ["production is deployed without a manual approval before it"]
-    if others and min(approvals) >= min(others):
+    if deploy in order and min(order.index(a) for a in approvals) > order.index(deploy):
         return ["production's manual approval does not run before its deploy"]
-    return []
+    return [f"{name} holds a manual approval and deploys" for name in approvals if name in naming.DEPLOY_STAGES.values()]
 
 
 def deploy_stages_roll_back(pipeline: dict) -> list[str]:
+    """Every deploy stage rolls back on failure; a stage holding the approval
+    never rolls back (a rejection or a time-out deployed nothing)."""
     problems = []
+    by_name = stages(pipeline)
     for name in naming.DEPLOY_STAGES.values():
-        stage = stages(pipeline).get(name, {})
-        rolls_back = "ROLLBACK" in results(stage, "on_failure")
-        holds_approval = any(a.get("category") == "Approval" for a in blocks(stage.get("action")))
-        # The stated exception: a stage that holds the approval has no
-        # on-failure rollback (a rejection would roll back a release that
-        # never deployed), and its bake rolls back instead.
-        bake_rolls_back = "ROLLBACK" in results(stage, "on_success")
-        if not rolls_back and not (holds_approval and bake_rolls_back):
+        if name in by_name and "ROLLBACK" not in results(by_name[name], "on_failure"):
             problems.append(f"{name} does not roll back on failure")
+    for name, stage in by_name.items():
+        if _has_approval(stage) and "ROLLBACK" in results(stage, "on_failure") + results(stage, "on_success"):
+            problems.append(f"{name} holds the approval and rolls back (a rejection would roll back)")
     return problems
 
 
@@ -102,22 +114,55 @@ def bakes_watch_health(pipeline: dict) -> list[str]:
 
 
 def production_change_window(pipeline: dict) -> list[str]:
+    """A DeploymentWindow entry condition after the approval and before the
+    production deploy stage: a release approved outside it waits for it."""
     if not _is_production(pipeline):
         return []
-    stage = stages(pipeline).get(naming.DEPLOY_STAGES["production"], {})
-    if not any(provider(r) == "DeploymentWindow" for r in rules(stage, "before_entry")):
-        return ["production has no change window"]
+    order, by_name = _order(pipeline), stages(pipeline)
+    deploy = naming.DEPLOY_STAGES["production"]
+    last = order.index(deploy) if deploy in order else len(order)
+    approvals = [i for i, name in enumerate(order) if _has_approval(by_name[name])]
+    first = max(approvals) + 1 if approvals else 0
+    if not any("DeploymentWindow" in _entry_providers(by_name[name]) for name in order[first:last]):
+        return ["production has no change window after its approval"]
     return []
 
 
 def incident_gates(pipeline: dict) -> list[str]:
-    return [
-        f"{name} may be entered during an incident"
-        for name in naming.DEPLOY_STAGES.values()
+    """The stage right before each deploy stage is entered only while the
+    target's health alarm is not in ALARM: the gate is evaluated last."""
+    order, by_name = _order(pipeline), stages(pipeline)
+    problems = []
+    for name in naming.DEPLOY_STAGES.values():
+        before = by_name.get(order[order.index(name) - 1], {}) if name in order and order.index(name) else {}
         if not any(
             r.get("name") == naming.INCIDENT_GATE_RULE and provider(r) == "CloudWatchAlarm"
-            for r in rules(stages(pipeline).get(name, {}), "before_entry")
-        )
+            for r in rules(before, "before_entry")
+        ):
+            problems.append(f"{name} may be entered during an incident (no incident gate right before it)")
+    return problems
+
+
+def one_control_per_condition(pipeline: dict) -> list[str]:
+    """No condition holds both the change window and an alarm: together,
+    "after the deployment window opens, CodePipeline does not check the
+    CloudWatchAlarm alarm again" (rule reference, CloudWatchAlarm), and one
+    override would waive both."""
+    return [
+        f"{name}'s entry condition mixes a change window with an alarm"
+        for name, stage in stages(pipeline).items()
+        if {"DeploymentWindow", "CloudWatchAlarm"} <= _entry_providers(stage)
+    ]
+
+
+def rolled_back_stages_ungated(pipeline: dict) -> list[str]:
+    """A stage that rolls back has no entry condition: whether a rollback
+    execution evaluates it is undocumented, and a rollback must reach the
+    target during an incident and outside the window."""
+    return [
+        f"{name} rolls back and has an entry condition its rollback could trip"
+        for name, stage in stages(pipeline).items()
+        if "ROLLBACK" in results(stage, "on_failure") + results(stage, "on_success") and rules(stage, "before_entry")
     ]
 
 
@@ -138,13 +183,15 @@ def artifacts_encrypted(pipeline: dict) -> list[str]:
 INVARIANTS = (
     Invariant("CKV_KIRO_1", "Production is reachable only through a manual approval", production_behind_approval),
     Invariant(
-        "CKV_KIRO_2", "Every deploy stage rolls back on failure (or holds the approval)", deploy_stages_roll_back
+        "CKV_KIRO_2", "Every deploy stage rolls back on failure; the approval never does", deploy_stages_roll_back
     ),
     Invariant("CKV_KIRO_3", "Staging and production bake on their health alarms", bakes_watch_health),
-    Invariant("CKV_KIRO_4", "Production deploys only in its change window", production_change_window),
-    Invariant("CKV_KIRO_5", "No deploy stage is entered during an incident", incident_gates),
+    Invariant("CKV_KIRO_4", "Production deploys only in its change window, checked after the approval", production_change_window),
+    Invariant("CKV_KIRO_5", "The incident gate is the last stage before each deploy stage", incident_gates),
     Invariant("CKV_KIRO_6", "Executions are QUEUED (stage rollback needs it)", queued_execution),
     Invariant("CKV_KIRO_7", "The artifact store is encrypted with the project's key", artifacts_encrypted),
+    Invariant("CKV_KIRO_8", "No condition holds both the change window and an alarm", one_control_per_condition),
+    Invariant("CKV_KIRO_9", "A stage that rolls back has no entry condition", rolled_back_stages_ungated),
 )
 
 
