@@ -16,7 +16,11 @@ from functions.shared.store import Store
 from ops import cli
 from tests.support.tables import create_contract_table
 
+# Records written before v0.19.0 (layout 1): ProductionEnv held the approval
+# and the production deploy. Layout 2: ProductionEnv is the approval alone.
 ALL_STAGES = {"TestEnv", "StagingEnv", "ProductionEnv"}
+ALL_STAGES_V2 = {"TestGate", "TestEnv", "StagingGate", "StagingEnv", "ProductionEnv", "ProductionWindow"}
+ALL_STAGES_V2 |= {"ProductionGate", "ProductionDeploy"}
 
 
 def ledger(base: datetime) -> list[dict]:
@@ -25,16 +29,18 @@ def ledger(base: datetime) -> list[dict]:
     def at(day: float, hour: float = 0) -> str:
         return records.format_time(base + timedelta(days=day, hours=hour))
 
-    def deployed(key, day, hour, author=None):
+    def deployed(key, day, hour, author=None, layout=1):
         item = {
             records.KEY: key,
             records.INDEX_PARTITION: "test",
             records.INDEX_SORT: at(day, hour - 1),
             "status": "SUCCEEDED",
             "executionType": "STANDARD",
-            "succeededStages": set(ALL_STAGES),
+            "succeededStages": set(ALL_STAGES if layout == 1 else ALL_STAGES_V2),
             "endTime": at(day, hour),
         }
+        if layout > 1:
+            item["recordLayout"] = layout
         if author is not None:
             item[records.COMMIT_AUTHOR_TIME] = at(*author)
         return item
@@ -43,21 +49,65 @@ def ledger(base: datetime) -> list[dict]:
         deployed("d0", -11, 12, author=(-11, 10)),  # before the window: not counted
         deployed("d1", 2, 12, author=(2, 10)),  # lead 2 h
         deployed("d2", 5, 12, author=(4, 12)),  # lead 24 h
-        # f1 fails in StagingEnv: a change failure; d3 recovers 3 h later (rework).
+        # f1 fails deploying production: a change failure; d3 recovers 3 h later (rework).
         {
             records.KEY: "f1",
             records.INDEX_PARTITION: "test",
             records.INDEX_SORT: at(6, 11),
             "status": "FAILED",
+            "stage": "ProductionEnv",
+            "stageStatus": "FAILED",
+            "failedAction": "ProductionEnv/DeployProduction",
+            "executionType": "STANDARD",
+            "succeededStages": {"TestEnv", "StagingEnv"},
+            "endTime": at(6, 12),
+        },
+        # Failures that deployed nothing to production: none is a change failure,
+        # a deployment or an attempt.
+        {  # failed in staging (an older record)
+            records.KEY: "x0",
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(7, 11),
+            "status": "FAILED",
             "stage": "StagingEnv",
+            "stageStatus": "FAILED",
             "executionType": "STANDARD",
             "succeededStages": {"TestEnv"},
-            "endTime": at(6, 12),
+            "endTime": at(7, 12),
+        },
+        {  # rejected at the approval (layout 2: ProductionEnv is the approval alone)
+            records.KEY: "x1",
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(14, 9),
+            "status": "FAILED",
+            "stage": "ProductionEnv",
+            "stageStatus": "FAILED",
+            "failedAction": "ProductionEnv/ApproveProduction",
+            "approvedBy": "arn:aws:sts::123456789012:assumed-role/oncall/jane",
+            "outcome": "REJECTED",
+            "recordLayout": 2,
+            "executionType": "STANDARD",
+            "succeededStages": {"TestGate", "TestEnv", "StagingGate", "StagingEnv"},
+            "endTime": at(14, 10),
+        },
+        {  # approved, then held by production's incident gate: ProductionEnv passed, nothing deployed
+            records.KEY: "x2",
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(15, 9),
+            "status": "FAILED",
+            "stage": "ProductionGate",
+            "stageStatus": "FAILED",
+            "outcome": "BLOCKED_BY_GATE",
+            "recordLayout": 2,
+            "executionType": "STANDARD",
+            "succeededStages": {"TestGate", "TestEnv", "StagingGate", "StagingEnv", "ProductionEnv", "ProductionWindow"},
+            "endTime": at(15, 10),
         },
         deployed("d3", 6, 15, author=(6, 14)),  # lead 1 h
         deployed("d4", 10, 12, author=(8, 12)),  # lead 48 h; then rolled back: a change failure
         {
             records.KEY: f"{records.ROLLBACK_PREFIX}ProductionEnv#d4",
+            "stage": "ProductionEnv",
             records.INDEX_PARTITION: "test",
             records.INDEX_SORT: at(10, 12.5),
             "status": "ROLLBACK_SUCCEEDED",
@@ -81,7 +131,7 @@ def ledger(base: datetime) -> list[dict]:
             "executionType": "STANDARD",
             "endTime": at(12, 2),
         },
-        deployed("d5", 20, 12),  # no author time (an older record): not in lead time
+        deployed("d5", 20, 12, layout=2),  # no author time: not in lead time
         {  # stopped before production: not a deployment
             records.KEY: "s1",
             records.INDEX_PARTITION: "test",
@@ -247,10 +297,3 @@ def test_the_publishers_request_is_valid_for_cloudwatch(scheduled):
         client.put_metric_data(Namespace="KiroPipeline", MetricData=data)
 
 
-def test_doras_copies_of_the_topology_agree_with_it():
-    """The Lambda zips carry only shared/, so dora.py copies three facts."""
-    from topology import naming
-
-    assert dora.DEPLOY_STAGES == tuple(naming.DEPLOY_STAGES.values())
-    assert dora.LAST_STAGE == naming.DEPLOY_STAGES[dora.PRODUCTION_TARGET]
-    assert list(naming.DEPLOY_STAGES).index(dora.PRODUCTION_TARGET) == len(naming.DEPLOY_STAGES) - 1

@@ -29,7 +29,16 @@ class TestRecorderParsing:
             time="2026-11-22T03:44:00Z",
             stage=None,
             trigger_type="WebhookV2",
+            version=3,  # the events' `detail.version`: the pipeline structure version
         )
+
+    @pytest.mark.parametrize(
+        "value, expected", [(3, 3), ("7", 7), (2.0, 2), (True, None), (0, None), (-1, None), ("3a", None), (None, None)]
+    )
+    def test_the_structure_version_is_a_positive_whole_number_or_left_out(self, value, expected):
+        event = events.execution("STARTED", "2026-11-22T03:44:00Z")
+        event["detail"]["version"] = value
+        assert recorder.parse(event).version == expected
 
     def test_stage_event(self):
         parsed = recorder.parse(events.stage("TestEnv", "FAILED", "2026-11-22T03:50:00+00:00"))
@@ -155,9 +164,15 @@ class TestRecorderPlans:
         assert only.purpose == "stage"  # not an end yet
 
     def test_outcome_metrics(self):
-        assert recorder.outcome_metrics("SUCCEEDED") == {"DeploymentSuccess": 1}
-        assert recorder.outcome_metrics("FAILED") == {"DeploymentFailure": 1}
-        assert recorder.outcome_metrics("SUPERSEDED") == {}
+        # Only a deploy that failed is a DeploymentFailure (the -failures alarm).
+        assert recorder.outcome_metrics("DEPLOYED") == {"DeploymentSuccess": 1}
+        assert recorder.outcome_metrics("DEPLOY_FAILED") == {"DeploymentFailure": 1}
+        assert recorder.outcome_metrics("REJECTED") == {"ReleaseRejected": 1}
+        assert recorder.outcome_metrics("APPROVAL_TIMED_OUT") == {"ApprovalTimedOut": 1}
+        assert recorder.outcome_metrics("BLOCKED_BY_GATE") == {"ReleaseBlockedByGate": 1}
+        assert recorder.outcome_metrics("BUILD_FAILED") == {"BuildFailure": 1}
+        assert recorder.outcome_metrics("CANCELED") == {"ExecutionCanceledByUpdate": 1}
+        assert recorder.outcome_metrics("SUPERSEDED") == {} and recorder.outcome_metrics(None) == {}
 
     def test_duration_needs_both_ends(self):
         assert (

@@ -36,7 +36,19 @@ def cold_recorder(monkeypatch):
         monkeypatch.setenv(name, value)
     handler = importlib.import_module("deployment_recorder.handler")
     handler.cold_start()
-    handler.recorder().codepipeline = FakeCodePipeline(PIPELINE)
+    fake = FakeCodePipeline(PIPELINE)
+    # The retried execution's first attempt failed in StagingEnv's deploy:
+    # what ListActionExecutions reports once it is final.
+    fake.actions["exec-1"] = [
+        {
+            "pipelineExecutionId": "exec-1",
+            "stageName": "StagingEnv",
+            "actionName": "DeployStaging",
+            "status": "Failed",
+            "input": {"actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"}},
+        }
+    ]
+    handler.recorder().codepipeline = fake
     return handler, table
 
 

@@ -73,6 +73,7 @@ def handler(event, context=None) -> dict:
     aws = recorder()
     applied = []
     record = None
+    facts_read = False
     for update in decision.updates:
         result = aws.apply(update)
         if result is None:
@@ -85,12 +86,15 @@ def handler(event, context=None) -> dict:
     if decision.look_up_actions:
         current = record if applied else aws.get(decision.deployment_id)
         if logic.needs_actions(decision, current):
-            _record_facts(aws, decision.deployment_id, parsed.pipeline, logic.final_state(current))
+            _record_facts(aws, decision.deployment_id, parsed.pipeline, logic.final_state(current), current)
+            facts_read = True
     if decision.check_metrics:
         # Decided from the record, so a retry after a lost publication still
         # publishes, and a duplicate never publishes twice.
         token = logic.metrics_token(event, getattr(context, "aws_request_id", "local"))
-        _publish_pending(aws, decision.deployment_id, record if applied else aws.get(decision.deployment_id), token)
+        # Re-read once the facts were written: the outcome decides the metric.
+        fresh = record if applied and not facts_read else aws.get(decision.deployment_id)
+        _publish_pending(aws, decision.deployment_id, fresh, token)
     log.info("recorded event", applied=applied, status=decision.status)
     return {"result": "recorded" if applied else "duplicate", "applied": applied}
 
@@ -104,10 +108,10 @@ def _record_commit(aws: Recorder, deployment_id: str, pipeline: str) -> None:
         log.warning("could not look up the commit", error=str(error))
 
 
-def _record_facts(aws: Recorder, deployment_id: str, pipeline: str, read_for: str) -> None:
+def _record_facts(aws: Recorder, deployment_id: str, pipeline: str, read_for: str, record: dict) -> None:
     try:
         values = logic.action_facts(aws.action_details(deployment_id, pipeline))
-        aws.keep_facts(logic.facts_update(deployment_id, values, read_for))
+        aws.keep_facts(logic.facts_update(deployment_id, values, read_for, record))
         log.info("recorded the execution's facts", readFor=read_for, **values)
     except AWS_ERRORS as error:
         # The record stands without it; lead time skips this deployment.

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared import fields, records
+from shared import fields, records, stages
 from shared.executions import ROLLBACK, execution_type
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
 from shared.records import Metrics, Update, expires_at  # noqa: F401  (Update: part of this module's interface)
@@ -80,6 +80,8 @@ class Event:
     time: str  # ISO-8601 UTC, second precision, "Z"
     stage: str | None = None
     trigger_type: str | None = None
+    # The pipeline's structure version the execution runs in (`detail.version`).
+    version: int | None = None
 
     @property
     def execution_type(self) -> str:
@@ -122,6 +124,7 @@ def _parse(event: Any) -> Event:
             raise MalformedEvent("detail.execution-trigger is not an object")
         trigger_type = fields.text(trigger.get("trigger-type"), "trigger-type", max_length=MAX_TRIGGER, required=False)
     return Event(
+        version=_version(detail.get("version")),
         kind="execution" if detail_type == EXECUTION_EVENT else "stage",
         pipeline=pipeline,
         execution_id=execution_id,
@@ -132,6 +135,20 @@ def _parse(event: Any) -> Event:
     )
 
 
+def _version(value: Any) -> int | None:
+    """The structure version: a positive whole number (events carry it as a
+    number); anything else is left out rather than guessed."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
+        value = int(value)
+    if isinstance(value, int) and 0 < value < 10**9:
+        return value
+    if isinstance(value, float) and value.is_integer() and 0 < value < 10**9:
+        return int(value)
+    return None
+
+
 def plan(event: Event, *, pipeline: str, environment: str, ttl_days: int) -> Plan | Ignored:
     """The conditional updates that record `event`."""
     if event.pipeline != pipeline:
@@ -139,7 +156,15 @@ def plan(event: Event, *, pipeline: str, environment: str, ttl_days: int) -> Pla
 
     deployment_id = event.execution_id
     common = {"environment": environment, "pipelineName": pipeline, "pipelineExecutionId": event.execution_id}
-    absent = {"startTime": event.time, "expiresAt": expires_at(event.time, ttl_days)}
+    absent = {
+        "startTime": event.time,
+        "expiresAt": expires_at(event.time, ttl_days),
+        stages.LAYOUT_ATTRIBUTE: stages.LAYOUT,
+    }
+    if event.version is not None:
+        # An execution runs in the structure version it started in: the
+        # first event to carry it wins. Rollback targets must share it.
+        absent[records.PIPELINE_VERSION] = event.version
 
     if event.kind == "stage":
         return _stage_plan(event, deployment_id, common, absent)
@@ -243,12 +268,16 @@ def needs_actions(plan: Plan, record: dict[str, Any] | None) -> bool:
     return plan.look_up_actions and state is not None and record.get("actionsReadFor") != state
 
 
-def facts_update(deployment_id: str, facts: dict[str, str], read_for: str) -> Update:
+def facts_update(deployment_id: str, facts: dict[str, str], read_for: str, record: dict[str, Any]) -> Update:
     """The facts of one final state: the commit's are kept once (the source
-    never changes); the approval and the failed action are this state's,
-    and a failed action that no longer failed is removed."""
+    never changes); the approval, the failed action and the outcome are this
+    state's, and a failed action that no longer failed is removed."""
     commit = {k: v for k, v in facts.items() if k in ("commitId", records.COMMIT_AUTHOR_TIME)}
     latest = {k: v for k, v in facts.items() if k not in commit}
+    ended = {k: v for k, v in record.items() if k not in ("failedAction", "approvedBy")}
+    outcome = stages.classify({**ended, **facts}, actions_read=True)
+    if outcome:
+        latest[records.OUTCOME] = outcome
     return Update(
         deployment_id,
         set_values={**latest, "actionsReadFor": read_for},
@@ -327,19 +356,34 @@ def pending_metrics(record: dict[str, Any] | None) -> Metrics | None:
     if record.get("metricsPublished") == key or not record.get("startedAt"):
         return None
     if record.get("executionType") == ROLLBACK:
+        if record.get("metricsPublished"):
+            # One rollback, counted once: a retried rollback execution that
+            # ends again (FAILED, then SUCCEEDED) is still one rollback.
+            return None
         counts = {"RollbackCount": 1}
     else:
-        counts = outcome_metrics(record["status"])
+        counts = outcome_metrics(record.get(records.OUTCOME) or stages.classify(record))
     return Metrics(key, counts, duration_seconds(record) if record.get("executionType") != ROLLBACK else None)
 
 
-def outcome_metrics(status: str) -> dict[str, int]:
-    """Counts for a final status; stopped or superseded runs count as neither."""
-    if status == "SUCCEEDED":
-        return {"DeploymentSuccess": 1}
-    if status == "FAILED":
-        return {"DeploymentFailure": 1}
-    return {}
+# The count each outcome publishes. DeploymentFailure (the -failures alarm,
+# runbook Incident 1) means a deploy, its tests or its bake failed; a
+# rejection, a time-out or a gate deployed nothing and has its own metric.
+OUTCOME_METRICS = {
+    stages.DEPLOYED: "DeploymentSuccess",
+    stages.DEPLOY_FAILED: "DeploymentFailure",
+    stages.BUILD_FAILED: "BuildFailure",
+    stages.REJECTED: "ReleaseRejected",
+    stages.APPROVAL_TIMED_OUT: "ApprovalTimedOut",
+    stages.BLOCKED_BY_GATE: "ReleaseBlockedByGate",
+    stages.CANCELED: "ExecutionCanceledByUpdate",
+}
+
+
+def outcome_metrics(outcome: str | None) -> dict[str, int]:
+    """Counts for an execution's outcome; stopped or superseded runs count as nothing."""
+    metric = OUTCOME_METRICS.get(outcome or "")
+    return {metric: 1} if metric else {}
 
 
 def metrics_token(event: dict[str, Any], request_id: str) -> str:

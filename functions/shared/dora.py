@@ -6,11 +6,15 @@ performance band and the number of deployments (or failures) it rests on, so
 a figure from two deployments is not read as a trend.
 
 What counts (docs/delivery-controls.md says the same, with the limits):
-- a **deployment** is a STANDARD execution that passed the last deploy stage
-  (ProductionEnv): it changed what the environment's production target runs;
-- a **failed deployment** is a STANDARD execution that failed in a deploy
-  stage, or a deployment that was rolled back afterwards (the rollback
-  function's record names it);
+- a **deployment** is a STANDARD execution that passed the production deploy
+  stage (ProductionDeploy; ProductionEnv in records written before it had a
+  stage of its own): it changed what the production target runs;
+- a **failed deployment** is a STANDARD execution that failed while
+  deploying production (its deploy, tests or bake), or a deployment rolled
+  back out of production afterwards (the rollback function's record names
+  it). A rejection, an approval time-out, a gate that held a release, a
+  build or a test-environment failure deployed nothing to production and is
+  not a change failure (shared/stages.py classifies each end);
 - **recovery** from a failure is the next successful deployment or
   successful rollback execution after it;
 - **rework** is a deployment or rollback that recovers from a failure: work
@@ -28,13 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import records
+from . import records, stages
 
-# Copies of topology/naming.py's facts (the Lambda zips carry only shared/);
-# tests/test_dora.py holds them equal.
-LAST_STAGE = "ProductionEnv"
 PRODUCTION_TARGET = "production"
-DEPLOY_STAGES = ("TestEnv", "StagingEnv", "ProductionEnv")
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 # A recovery can start before the window: readers read this much further back.
 LOOKBACK_MARGIN = timedelta(days=30)
@@ -73,9 +73,7 @@ def _standard(record: dict) -> bool:
 
 def deployments(items: list[dict]) -> list[dict]:
     """Successful deployments, oldest first."""
-    done = [
-        r for r in items if _standard(r) and LAST_STAGE in (r.get("succeededStages") or ()) and _time(r.get("endTime"))
-    ]
+    done = [r for r in items if _standard(r) and stages.deployed_production(r) and _time(r.get("endTime"))]
     return sorted(done, key=lambda r: r["endTime"])
 
 
@@ -106,12 +104,14 @@ def failures(items: list[dict]) -> list[Failure]:
     alarm left ALARM)."""
     found: dict[str, Failure] = {}
     for r in items:
-        if _standard(r) and r.get("status") == "FAILED" and r.get("stage") in DEPLOY_STAGES and _time(r.get("endTime")):
+        if _standard(r) and stages.is_change_failure(r) and _time(r.get("endTime")):
             found[r[records.KEY]] = Failure(r[records.KEY], _time(r["endTime"]))
+    production_stages = (stages.PRODUCTION_DEPLOY_STAGE, stages.LEGACY_PRODUCTION_DEPLOY_STAGE)
     for r in items:
         rolled_back = r.get("rolledBackExecutionId")
         when = _time(r.get(records.INDEX_SORT))
-        if r[records.KEY].startswith(records.ROLLBACK_PREFIX) and rolled_back and when:
+        rolled_out_of_production = r.get("stage") in production_stages
+        if r[records.KEY].startswith(records.ROLLBACK_PREFIX) and rolled_back and when and rolled_out_of_production:
             if rolled_back not in found or when < found[rolled_back].at:
                 found[rolled_back] = Failure(rolled_back, when)
     reached = sorted(
@@ -136,18 +136,19 @@ def failures(items: list[dict]) -> list[Failure]:
 
 
 def _reached_production(record: dict) -> datetime | None:
-    """When an execution first touched production: its first ProductionEnv
-    start (recorded as `ProductionEnv@time`), else its end if it passed
-    ProductionEnv. None if it never got there."""
+    """When an execution first touched production: its first start of the
+    production deploy stage (recorded as `ProductionDeploy@time`), else its
+    end if it passed that stage. None if it never got there."""
+    deploy = stages.production_deploy_stage(record)
     starts = [
         _time(entry.split("@", 1)[1])
         for entry in record.get("stageStarts") or ()
-        if isinstance(entry, str) and entry.startswith(f"{LAST_STAGE}@")
+        if isinstance(entry, str) and entry.startswith(f"{deploy}@")
     ]
     starts = [t for t in starts if t]
     if starts:
         return min(starts)
-    if LAST_STAGE in (record.get("succeededStages") or ()):
+    if stages.deployed_production(record):
         return _time(record.get("endTime"))
     return None
 

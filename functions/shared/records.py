@@ -25,6 +25,10 @@ EXPIRES = "expiresAt"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # The head commit's author time (CodeConnections' AuthorDate): lead time starts there.
 COMMIT_AUTHOR_TIME = "commitAuthorTime"
+# The pipeline structure version an execution ran in (a Number).
+PIPELINE_VERSION = "pipelineVersion"
+# How an execution ended (shared/stages.py's OUTCOMES).
+OUTCOME = "outcome"
 # Records that are not deployments share the table under their own prefixes.
 ROLLBACK_PREFIX = "rollback#"
 NOTIFICATION_PREFIX = "notification#"

@@ -1,0 +1,139 @@
+"""The pipeline's stages as the functions and the ledger see them: which
+stage deploys a target, which holds the approval, which are gates, and how
+an execution that ended is classified.
+
+A copy of topology/naming.py's facts (the Lambda zips carry only shared/);
+tests/test_stages_contract.py holds them equal. Pure: standard library only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+SOURCE_STAGE = "Source"
+BUILD_STAGE = "Build"
+DEPLOY_STAGES = {"test": "TestEnv", "staging": "StagingEnv", "production": "ProductionDeploy"}
+APPROVAL_STAGE = "ProductionEnv"
+APPROVAL_ACTION = "ApproveProduction"
+INCIDENT_GATE_STAGES = {"test": "TestGate", "staging": "StagingGate", "production": "ProductionGate"}
+WINDOW_STAGE = "ProductionWindow"
+GATE_STAGES = (WINDOW_STAGE, *INCIDENT_GATE_STAGES.values())
+PRODUCTION_DEPLOY_STAGE = DEPLOY_STAGES["production"]
+
+# Records carry `recordLayout`. Layout 1 (records written before v0.19.0, no
+# attribute): ProductionEnv held the approval *and* the production deploy,
+# so passing it meant deploying. Layout 2: the deploy has its own stage.
+LAYOUT = 2
+LAYOUT_ATTRIBUTE = "recordLayout"
+LEGACY_PRODUCTION_DEPLOY_STAGE = "ProductionEnv"
+
+# A manual approval action times out after 7 days ("If the approval action is
+# not approved or rejected within seven days of the notification, the action
+# fails", CodePipeline user guide, "Add a manual approval action to a stage").
+APPROVAL_TIMEOUT = timedelta(days=7)
+
+# How an execution ended (`outcome` on its record). Only DEPLOY_FAILED in the
+# production deploy stage (and a deployment rolled back afterwards) is a
+# change failure; the others are counted on their own.
+DEPLOYED = "DEPLOYED"
+DEPLOY_FAILED = "DEPLOY_FAILED"
+BUILD_FAILED = "BUILD_FAILED"
+REJECTED = "REJECTED"
+APPROVAL_TIMED_OUT = "APPROVAL_TIMED_OUT"
+BLOCKED_BY_GATE = "BLOCKED_BY_GATE"
+STOPPED = "STOPPED"
+SUPERSEDED = "SUPERSEDED"
+CANCELED = "CANCELED"  # "The pipeline's definition was updated before the execution could be completed."
+OUTCOMES = (
+    DEPLOYED,
+    DEPLOY_FAILED,
+    BUILD_FAILED,
+    REJECTED,
+    APPROVAL_TIMED_OUT,
+    BLOCKED_BY_GATE,
+    STOPPED,
+    SUPERSEDED,
+    CANCELED,
+)
+
+
+def production_deploy_stage(record: dict[str, Any]) -> str:
+    """The stage whose success put a release on production, for this record's layout."""
+    layout = record.get(LAYOUT_ATTRIBUTE) or 1
+    return PRODUCTION_DEPLOY_STAGE if int(layout) >= LAYOUT else LEGACY_PRODUCTION_DEPLOY_STAGE
+
+
+def deployed_production(record: dict[str, Any]) -> bool:
+    return production_deploy_stage(record) in (record.get("succeededStages") or ())
+
+
+def _waited(record: dict[str, Any]) -> timedelta | None:
+    try:
+        start = datetime.strptime(record["approvalRequestedAt"], "%Y-%m-%dT%H:%M:%SZ")
+        end = datetime.strptime(record["approvalDecidedAt"], "%Y-%m-%dT%H:%M:%SZ")
+    except (KeyError, TypeError, ValueError):
+        return None
+    return end - start
+
+
+def failed_stage(record: dict[str, Any]) -> str | None:
+    """The stage an execution failed in: its failed action's (read from
+    ListActionExecutions once the execution was final), else the stage of
+    its last stage event when that was a failure."""
+    failed = record.get("failedAction")
+    if isinstance(failed, str) and "/" in failed:
+        return failed.split("/", 1)[0]
+    return record.get("stage") if record.get("stageStatus") == "FAILED" else None
+
+
+def classify(record: dict[str, Any], *, actions_read: bool = False) -> str | None:
+    """How a final execution record ended, or None while it runs.
+
+    `actions_read`: the execution's actions were read after it ended, so a
+    FAILED execution without a failed action failed before any action of
+    its stage ran: at a gate's entry condition (only gate stages have one).
+    Without them, an unknown failure counts as a failed deploy: it pages
+    rather than hide (the event order must not decide a quieter outcome).
+    """
+    status = record.get("status")
+    simple = {"SUCCEEDED": DEPLOYED, "STOPPED": STOPPED, "SUPERSEDED": SUPERSEDED, "CANCELED": CANCELED}
+    if status in simple:
+        return simple[status]
+    if status != "FAILED":
+        return None
+    stage = failed_stage(record)
+    if stage is None:
+        return BLOCKED_BY_GATE if actions_read and not record.get("failedAction") else DEPLOY_FAILED
+    if stage in GATE_STAGES:
+        return BLOCKED_BY_GATE
+    legacy_approval = record.get("failedAction") == f"{LEGACY_PRODUCTION_DEPLOY_STAGE}/{APPROVAL_ACTION}"
+    if (stage == APPROVAL_STAGE and int(record.get(LAYOUT_ATTRIBUTE) or 1) >= LAYOUT) or legacy_approval:
+        return _approval_end(record)
+    if stage in (SOURCE_STAGE, BUILD_STAGE):
+        return BUILD_FAILED
+    return DEPLOY_FAILED
+
+
+def _approval_end(record: dict[str, Any]) -> str:
+    """A failed approval: rejected by a person, or timed out.
+
+    Assumed (AWS does not document how a time-out reads in
+    ListActionExecutions): a rejection names who rejected it (`updatedBy`,
+    kept as `approvedBy`); a time-out names nobody and waited the full seven
+    days. A failure that names nobody and came sooner is counted a rejection.
+    """
+    if record.get("approvedBy"):
+        return REJECTED
+    waited = _waited(record)
+    if waited is not None and waited >= APPROVAL_TIMEOUT - timedelta(hours=1):
+        return APPROVAL_TIMED_OUT
+    return REJECTED
+
+
+def is_change_failure(record: dict[str, Any]) -> bool:
+    """A STANDARD execution that failed while deploying production (its
+    deploy, its tests or its bake). Failures elsewhere deployed nothing to
+    production; rejections, time-outs and gates deployed nothing at all."""
+    outcome = record.get("outcome") or classify(record)
+    return outcome == DEPLOY_FAILED and failed_stage(record) == production_deploy_stage(record)
