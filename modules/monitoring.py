@@ -375,6 +375,8 @@ class MonitoringStack(BaseStack):
                 "ENVIRONMENT": config.name,
                 "RECORD_TTL_DAYS": str(config.deployment_record_ttl_days),
                 "ROLLBACK_ALARMS": literal_json(self.health_alarms),
+                # Targets older than this have lost their artifacts: refused.
+                "ARTIFACT_EXPIRATION_DAYS": str(config.artifact_lifecycle.expiration_days),
             },
             role_statements=[
                 Statement(

@@ -270,7 +270,11 @@ class TestRollbackTarget:
             return {"latestExecution": {"pipelineExecutionId": "x", "status": status, "type": kind}}
 
         assert rollback.assess(state("Succeeded")) == rollback.Deployed("x")
-        assert rollback.assess(state("Failed")) == rollback.Deployed("x")
+        assert rollback.assess(state("Succeeded"), 4) == rollback.Deployed("x", 4)
+        # A failed or stopped stage deployed nothing that stands: rolling
+        # "back" would redeploy what runs (and announce it).
+        assert isinstance(rollback.assess(state("Failed")), rollback.Refuse)
+        assert isinstance(rollback.assess(state("Stopped")), rollback.Refuse)
         assert isinstance(rollback.assess(state("InProgress")), rollback.Skip)
         assert isinstance(rollback.assess(state("InProgress", "ROLLBACK")), rollback.Skip)
         assert isinstance(rollback.assess(state("Succeeded", "ROLLBACK")), rollback.Refuse)

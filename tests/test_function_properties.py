@@ -185,6 +185,7 @@ def handlers():
             "PIPELINE_ARN": "arn:aws:codepipeline:us-east-1:123456789012:kiro-pipeline-test",
             "TOPIC_ARN": topic,
             "RECORD_TTL_DAYS": "3650",
+            "ARTIFACT_EXPIRATION_DAYS": "90",
             "ROLLBACK_ALARMS": json.dumps(ALARMS),
         }.items():
             patch.setenv(name, value)

@@ -8,6 +8,7 @@ ending in a state that says what happened.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import json
 
@@ -45,11 +46,14 @@ def world(aws_credentials, monkeypatch):
             "TOPIC_ARN": topic,
             "ENVIRONMENT": ENV,
             "RECORD_TTL_DAYS": "90",
+            "ARTIFACT_EXPIRATION_DAYS": "90",
             "ROLLBACK_ALARMS": json.dumps({ALARM: STAGE}),
         }.items():
             monkeypatch.setenv(name, value)
         handler = importlib.import_module("rollback.handler")
         handler.cold_start()
+        # The alarms of these scenarios fire on 2026-11-22.
+        monkeypatch.setattr(handler, "now", lambda: datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC))
         pipeline = FakeCodePipeline(PIPELINE)
         handler.aws().codepipeline = pipeline
         sleeps: list[float] = []
@@ -137,9 +141,9 @@ class TestTarget:
 
     def test_history_is_read_across_pages(self, world):
         w = world
-        record(w.table, "old-good", "2026-01-01T00:00:00Z")
+        record(w.table, "old-good", "2026-11-01T00:00:00Z")  # within the artifacts' 90 days
         for n in range(130):  # three pages of failures in between
-            record(w.table, f"bad-{n:03}", f"2026-06-01T00:{n // 60:02}:{n % 60:02}Z", status="FAILED", stages=())
+            record(w.table, f"bad-{n:03}", f"2026-11-10T00:{n // 60:02}:{n % 60:02}Z", status="FAILED", stages=())
         record(w.table, "e3", "2026-11-22T04:00:00Z")
         w.pipeline.stages[STAGE] = StageRun("e3")
         assert w.handler.handler(events.alarm())["result"] == "rolled-back"
@@ -388,4 +392,144 @@ class TestReviewFindings:
             world.handler.handler(events.alarm())
         dynamodb.update_item = real_update
         assert world.handler.handler(events.alarm())["result"] == "resumed"
+        assert [p["Subject"] for p in world.pages()] == ["Rollback Initiated: kiro-pipeline-test StagingEnv"]
+
+
+class TestStructureVersionArtifactsAndFaults:
+    """Issue 21's defects, each with the documentation it rests on:
+
+    - "The pipeline can only roll back to a previous execution if the previous
+      execution was started in the current pipeline structure version" (user
+      guide, "Configure stage rollback");
+    - a rollback execution reuses "the variables and artifacts from the
+      execution to which it is rolling back", and the artifacts bucket deletes
+      them after its expiration (90 days here);
+    - RollbackStage answers an outdated target with UnableToRollbackStageException
+      or PipelineExecutionOutdatedException (API reference, RollbackStage, Errors).
+    """
+
+    def good_then_current(self, w, good_version=3, current_version=3, good_start="2026-11-20T10:00:00Z"):
+        record(w.table, "good", good_start, pipelineVersion=good_version, commitId="c0ffee1234567890")
+        record(w.table, "e3", "2026-11-22T04:00:00Z", pipelineVersion=current_version)
+        w.pipeline.stages[STAGE] = StageRun("e3", "Succeeded")
+        w.pipeline.version = current_version
+
+    def test_a_target_of_the_current_version_is_rolled_back_to(self, world):
+        self.good_then_current(world)
+        assert world.handler.handler(events.alarm())["result"] == "rolled-back"
+        assert world.pipeline.rollbacks()[0]["targetPipelineExecutionId"] == "good"
+
+    def test_a_target_of_an_older_version_is_refused_and_the_page_gives_the_way_back(self, world):
+        self.good_then_current(world, good_version=2, current_version=3)
+        result = world.handler.handler(events.alarm())
+        assert result["result"] == "fallback"
+        assert world.pipeline.rollbacks() == []  # RollbackStage would be refused: not called
+        (page,) = world.pages()
+        assert page["Subject"].startswith("Rollback impossible: release the last good commit")
+        body = page["Message"]
+        assert "ran in pipeline version 2, not the current 3" in body
+        assert (
+            "aws codepipeline start-pipeline-execution --name kiro-pipeline-test --source-revisions "
+            "actionName=GitHub,revisionType=COMMIT_ID,revisionValue=c0ffee1234567890"
+        ) in body
+        # StagingEnv: the test and staging incident gates may need their audited overrides.
+        assert "python -m ops override test --stage TestGate" in body
+        assert "python -m ops override test --stage StagingGate" in body
+        assert "ProductionGate" not in body and "approve" not in body
+        saved = world.records()["rollback#StagingEnv#e3"]
+        assert (saved["status"], saved["fallbackCommit"]) == ("ROLLBACK_FAILED", "c0ffee1234567890")
+        no_record_left_started(world)
+
+    def test_a_target_whose_artifacts_expire_is_refused(self, world):
+        # 90-day artifacts; the alarm is judged on 2026-11-22 (the world's clock).
+        self.good_then_current(world, good_start="2026-08-24T10:00:00Z")  # 90 days less 2 hours before
+        assert world.handler.handler(events.alarm())["result"] == "fallback"
+        assert "artifacts expire 90 days after its start" in world.pages()[0]["Message"]
+
+    @pytest.mark.parametrize("code", ["UnableToRollbackStageException", "PipelineExecutionOutdatedException"])
+    def test_an_outdated_target_refused_by_aws_falls_back(self, world, code):
+        self.good_then_current(world)
+        world.pipeline.fail("rollback_stage", client_error(code, "target is outdated", "RollbackStage"))
+        assert world.handler.handler(events.alarm())["result"] == "fallback"
+        (page,) = world.pages()
+        assert page["Subject"].startswith("Rollback impossible") and code in page["Message"]
+
+    def test_a_failed_stage_is_not_rolled_back_to_what_already_runs(self, world):
+        self.good_then_current(world)
+        world.pipeline.stages[STAGE] = StageRun("e3", "Failed")
+        assert world.handler.handler(events.alarm())["result"] == "failed"
+        assert world.pipeline.rollbacks() == []
+        (page,) = world.pages()
+        assert page["Subject"].startswith("Manual rollback needed") and "is Failed" in page["Message"]
+        assert "Rollback Initiated" not in page["Subject"]
+
+    @pytest.mark.parametrize("code", ["AccessDeniedException", "PipelineNotFoundException", "ValidationException"])
+    def test_a_permanent_error_reading_the_stage_records_and_pages(self, world, code):
+        self.good_then_current(world)
+        world.pipeline.fail("get_pipeline_state", client_error(code, "no", "GetPipelineState"), times=10)
+        result = world.handler.handler(events.alarm())  # does not raise: no retry would help
+        assert result["result"] == "failed"
+        (page,) = world.pages()
+        assert f"GetPipelineState on {PIPELINE} failed: {code}" in page["Message"]
+        (saved,) = [r for k, r in world.records().items() if k.startswith("rollback#")]
+        assert saved["status"] == "ROLLBACK_FAILED"
+
+    def test_a_transient_error_reading_the_stage_is_retried_by_lambda(self, world):
+        self.good_then_current(world)
+        world.pipeline.fail("get_pipeline_state", client_error("ThrottlingException", "slow down"), times=100)
+        with pytest.raises(ClientError):
+            world.handler.handler(events.alarm())
+        assert world.pages() == [] and not [k for k in world.records() if k.startswith("rollback#")]
+
+    def test_a_duplicate_of_the_alarm_after_the_rollback_finished_is_only_a_duplicate(self, world):
+        self.good_then_current(world)
+        assert world.handler.handler(events.alarm())["result"] == "rolled-back"
+        world.pages()
+        # The rollback execution ran and finished; the recorder has its record.
+        (rollback_id,) = [s.execution_id for s in world.pipeline.stages.values()]
+        record(world.table, rollback_id, "2026-11-22T05:01:00Z", execution_type="ROLLBACK")
+        world.pipeline.stages[STAGE] = StageRun(rollback_id, "Succeeded", "ROLLBACK")
+        assert world.handler.handler(events.alarm())["result"] == "duplicate"
+        assert world.pages() == []
+        failed = [r for r in world.records().values() if r.get("status") == "ROLLBACK_FAILED"]
+        assert failed == []
+
+    def test_a_new_alarm_after_the_rollback_still_pages(self, world):
+        self.good_then_current(world)
+        world.handler.handler(events.alarm())
+        world.pages()
+        (rollback_id,) = [s.execution_id for s in world.pipeline.stages.values()]
+        record(world.table, rollback_id, "2026-11-22T05:01:00Z", execution_type="ROLLBACK")
+        world.pipeline.stages[STAGE] = StageRun(rollback_id, "Succeeded", "ROLLBACK")
+        later = events.alarm(timestamp="2026-11-22T06:00:00.000+0000")  # ALARM again, after the rollback
+        assert world.handler.handler(later)["result"] == "failed"
+        assert "still unhealthy" in world.pages()[0]["Message"]
+
+    def test_five_parallel_deliveries_make_one_rollback_and_one_page(self, world):
+        """Without relying on the function's reserved concurrency of 1: the
+        claim (a conditional put) lets one delivery through."""
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.good_then_current(world)
+        # DynamoDB applies each conditional write atomically; moto's backend
+        # does not under threads. One lock per call restores that guarantee
+        # (and no more: the handler's calls still interleave freely).
+        dynamodb = world.handler.aws().store.dynamodb
+        lock, call = threading.Lock(), dynamodb._make_api_call
+
+        def atomic(operation, params):
+            with lock:
+                return call(operation, params)
+
+        dynamodb._make_api_call = atomic
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            results = list(pool.map(lambda _: world.handler.handler(events.alarm()), range(5)))
+        # One delivery announces the rollback (the one that started it, or one
+        # that found it started and settled the record first); the rest are duplicates.
+        outcomes = sorted(r["result"] for r in results)
+        assert len([o for o in outcomes if o in ("rolled-back", "resumed")]) == 1, outcomes
+        # One rollback execution started (a second RollbackStage, if a
+        # delivery raced to it, was refused: the stage was busy).
+        assert world.pipeline.stages[STAGE].execution_id == "rb-1" and next(world.pipeline._ids) == "rb-2"
         assert [p["Subject"] for p in world.pages()] == ["Rollback Initiated: kiro-pipeline-test StagingEnv"]

@@ -39,6 +39,9 @@ class Rollbacks:
     def update(self, key: str, **values: Any) -> None:
         self.store.update(key, **values)
 
+    def settle(self, key: str, from_status: str, token: str, **values: Any) -> bool:
+        return self.store.settle(key, from_status, token, **values)
+
     def deployments(self, page_size: int = 50, fetch=None) -> Iterator[dict[str, Any]]:
         """This environment's records, newest first, read page by page as the
         caller goes (the caller stops once it has its answer)."""
@@ -49,8 +52,14 @@ class Rollbacks:
         return self.store.dynamodb.query(**request)
 
     def stage_state(self, stage: str) -> dict[str, Any] | None:
+        return self.state(stage)[0]
+
+    def state(self, stage: str) -> tuple[dict[str, Any] | None, int | None]:
+        """The stage's state, and the pipeline's structure version now."""
         state = self.codepipeline.get_pipeline_state(name=self.pipeline)
-        return next((s for s in state.get("stageStates", []) if s.get("stageName") == stage), None)
+        version = state.get("pipelineVersion")
+        stage_state = next((s for s in state.get("stageStates", []) if s.get("stageName") == stage), None)
+        return stage_state, version if isinstance(version, int) else None
 
     def roll_back(self, stage: str, target_execution: str) -> str:
         response = self.codepipeline.rollback_stage(
@@ -60,6 +69,10 @@ class Rollbacks:
 
     def notify(self, subject_and_message: dict[str, str]) -> None:
         self.sns.publish(TopicArn=self.topic_arn, **subject_and_message)
+
+
+def error_code(error: Exception) -> str | None:
+    return error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
 
 
 def error_text(error: Exception) -> str:

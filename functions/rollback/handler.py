@@ -1,7 +1,8 @@
 """Lambda entry point: rolls a stage back when its health alarm enters ALARM.
 
 Environment: TABLE_NAME, TABLE_INDEX, PIPELINE_ARN, TOPIC_ARN, ENVIRONMENT,
-RECORD_TTL_DAYS, ROLLBACK_ALARMS (JSON: alarm -> stage).
+RECORD_TTL_DAYS, ROLLBACK_ALARMS (JSON: alarm -> stage),
+ARTIFACT_EXPIRATION_DAYS (the artifacts bucket's lifecycle).
 
 The flow, each step decided in `logic`:
 1. The alarm event is parsed; any malformed shape is rejected and
@@ -14,7 +15,11 @@ The flow, each step decided in `logic`:
    ROLLBACK_STARTED (a lost acknowledgement, or an attempt that died) is
    resumed, not dropped.
 4. The target is the newest older STANDARD execution in which the stage
-   succeeded (paginated index query).
+   succeeded, started in the pipeline's current structure version, whose
+   artifacts are not about to expire (paginated index query). Without one
+   (the pipeline was updated since, or the last good release is too old),
+   the page gives the fallback: a new execution of the last good commit,
+   the overrides it needs during an incident, and the approval.
 5. RollbackStage, retried on transient errors within the time budget; a
    timeout after sending is resolved by re-reading the stage, not by guessing.
 6. The record ends in ROLLBACK_IN_PROGRESS or ROLLBACK_FAILED (with the
@@ -33,9 +38,11 @@ import functools
 import itertools
 import os
 import time
+import uuid
+from datetime import UTC, datetime
 
 from rollback import logic
-from rollback.aws import AWS_ERRORS, Rollbacks, error_text, parse_alarm_map
+from rollback.aws import AWS_ERRORS, Rollbacks, error_code, error_text, parse_alarm_map
 from shared import records, retry, settings
 from shared.log import Logger
 
@@ -48,7 +55,16 @@ SPEC = {
     "ENVIRONMENT": str,
     "RECORD_TTL_DAYS": settings.positive_int,
     "ROLLBACK_ALARMS": parse_alarm_map,
+    "ARTIFACT_EXPIRATION_DAYS": settings.positive_int,
 }
+# RollbackStage's answers for a target of an older structure version (the
+# CodePipeline API reference lists both for RollbackStage).
+OUTDATED_TARGET = frozenset({"UnableToRollbackStageException", "PipelineExecutionOutdatedException"})
+
+
+def now() -> datetime:
+    """The time a target's artifact age is judged at (tests replace it)."""
+    return datetime.now(UTC)
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,6 +113,15 @@ class Invocation:
         self.request = request
         self.budget = retry.Budget.of(context)
         self.key = request.alarm_key
+        # Who settles a record: one per invocation, even for the same event.
+        self.token = uuid.uuid4().hex
+
+    def settle(self, **values) -> bool:
+        """ROLLBACK_STARTED -> ROLLBACK_IN_PROGRESS, by exactly one invocation:
+        the one that may announce it."""
+        return self.call(
+            lambda: aws().settle(self.key, logic.STARTED, self.token, status="ROLLBACK_IN_PROGRESS", **values)
+        )
 
     def call(self, operation, idempotent: bool = True):
         return retry.call(
@@ -160,6 +185,31 @@ class Invocation:
         self.notify("Manual rollback needed", Problem=reason, Command=command)
         return {"result": "failed", "reason": reason, "command": command}
 
+    def fall_back(self, reason: str, last_good: dict | None, **record) -> dict:
+        """No execution can be rolled back to: page at once with the way
+        back that works, a new release of the last good commit."""
+        steps = logic.fallback_commands(pipeline_name(), config()["ENVIRONMENT"], self.request.stage, last_good)
+        minutes = logic.expected_minutes(last_good)
+        command = "\n".join(steps)
+        self.record(
+            status="ROLLBACK_FAILED",
+            failureReason=reason,
+            manualCommand=command,
+            fallbackCommit=(last_good or {}).get("commitId") or "unknown",
+            **record,
+        )
+        log.error("no valid rollback target; a new release of the last good commit is the way back", reason=reason)
+        self.notify(
+            "Rollback impossible: release the last good commit",
+            Problem=reason,
+            **{
+                "Last good": (last_good or {}).get("pipelineExecutionId") or "none recorded",
+                "Expected time to production": f"about {minutes} minutes" if minutes else "unknown",
+                "Do": "\n  " + "\n  ".join(steps),
+            },
+        )
+        return {"result": "fallback", "reason": reason, "commands": steps}
+
 
 def handler(event, context=None) -> dict:
     log.bind(
@@ -177,21 +227,60 @@ def handler(event, context=None) -> dict:
 
     run = Invocation(decision, context)
     log.add(alarm=decision.alarm, stage=decision.stage)
-    # Nothing is claimed yet: an error here raises, and the event is retried.
-    state = run.call(lambda: aws().stage_state(decision.stage))
-    now = logic.assess(state)
-    if isinstance(now, (logic.Skip, logic.Refuse)):
-        return _finish_unfinished(run, state) or _without_rollback(run, now)
+    try:
+        state, version = run.call(lambda: aws().state(decision.stage))
+    except (*AWS_ERRORS, retry.Ambiguous) as error:
+        if isinstance(error, retry.Ambiguous) or retry.is_transient(error):
+            # Nothing is claimed yet: the event is retried (then kept by the
+            # dead-letter queue, whose alarm pages).
+            raise
+        # AccessDenied, PipelineNotFound, a validation error: no retry helps.
+        reason = f"GetPipelineState on {pipeline_name()} failed: {error_text(error)}"
+        return _without_rollback(run, logic.Refuse(reason))
+    now_ = logic.assess(state, version)
+    if isinstance(now_, (logic.Skip, logic.Refuse)):
+        finished = _finish_unfinished(run, state)
+        if finished:
+            return finished
+        if isinstance(now_, logic.Refuse) and _answered_already(run, state):
+            return {"result": "duplicate", "reason": "the rollback the stage runs answered this alarm"}
+        return _without_rollback(run, now_)
 
-    run.key = now.key(decision.stage)
-    log.add(record=run.key, execution=now.execution_id)
-    existing = run.claim(rolledBackExecutionId=now.execution_id)
+    run.key = now_.key(decision.stage)
+    log.add(record=run.key, execution=now_.execution_id)
+    existing = run.claim(rolledBackExecutionId=now_.execution_id)
     if existing is not None:
         if existing.get("status") != logic.STARTED:
             log.info("this deployment is already handled", status=existing.get("status"))
             return {"result": "duplicate", "status": existing.get("status")}
         log.warning("resuming a rollback whose record was claimed but not finished")
-    return _roll_back(run, now.execution_id)
+        # Its first attempt may have started the rollback already (or be
+        # starting it now, a parallel delivery): then only settle the record.
+        latest = (run.call(lambda: aws().stage_state(decision.stage)) or {}).get("latestExecution") or {}
+        if latest.get("type") == "ROLLBACK" and latest.get("status") in ("InProgress", "Succeeded"):
+            if run.settle(rollbackExecutionId=latest["pipelineExecutionId"]):
+                run.notify("Rollback Initiated", **{"Rollback execution": latest["pipelineExecutionId"]})
+                return {"result": "resumed", "rollbackExecutionId": latest["pipelineExecutionId"]}
+            return {"result": "duplicate", "rollbackExecutionId": latest["pipelineExecutionId"]}
+    return _roll_back(run, now_.execution_id, now_.version)
+
+
+def _answered_already(run: Invocation, state: dict | None) -> bool:
+    """A rollback execution runs (or ran) in the stage, and this alarm
+    transition happened before it started: a duplicate or late delivery of
+    the alarm it answered. Not "still unhealthy": record nothing, page nobody."""
+    latest = (state or {}).get("latestExecution") or {}
+    if latest.get("type") != "ROLLBACK":
+        return False
+    rollback = latest.get("pipelineExecutionId")
+    try:
+        found = next((r for r in itertools.islice(history(run), 100) if r.get("pipelineExecutionId") == rollback), None)
+    except (*AWS_ERRORS, retry.Ambiguous):
+        return False  # unknown: page rather than stay silent
+    answered = logic.alarm_precedes(run.request, found)
+    if answered:
+        log.info("alarm transition precedes the rollback execution that answered it", rollbackExecutionId=rollback)
+    return answered
 
 
 def _finish_unfinished(run: Invocation, state: dict | None) -> dict | None:
@@ -204,11 +293,19 @@ def _finish_unfinished(run: Invocation, state: dict | None) -> dict | None:
     keys = logic.unfinished_claims(itertools.islice(history(run), 50), stage)
     for key in keys:
         run.key = key
-        run.record(status="ROLLBACK_IN_PROGRESS", rollbackExecutionId=latest["pipelineExecutionId"])
-        log.info("finished the record of a rollback an earlier attempt started", record=key)
-        # The attempt that started it died before it could announce it.
-        run.notify("Rollback Initiated", **{"Rollback execution": latest["pipelineExecutionId"]})
+        # Settled once: the attempt that started it may still be alive and
+        # settle it itself (parallel deliveries); whoever settles announces.
+        if run.settle(rollbackExecutionId=latest["pipelineExecutionId"]):
+            log.info("finished the record of a rollback an earlier attempt started", record=key)
+            run.notify("Rollback Initiated", **{"Rollback execution": latest["pipelineExecutionId"]})
     return {"result": "resumed", "records": keys} if keys else None
+
+
+def _record_of(run: Invocation, execution: str) -> dict | None:
+    try:
+        return next((r for r in itertools.islice(history(run), 200) if r.get("pipelineExecutionId") == execution), None)
+    except (*AWS_ERRORS, retry.Ambiguous):
+        return None
 
 
 def history(run: Invocation):
@@ -230,13 +327,22 @@ def _without_rollback(run: Invocation, outcome) -> dict:
     return run.fail(outcome.reason, None)
 
 
-def _roll_back(run: Invocation, current: str) -> dict:
+def _roll_back(run: Invocation, current: str, version: int | None = None) -> dict:
     stage = run.request.stage
     try:
-        target = logic.choose_target(history(run), stage, current)
+        target = logic.choose_target(
+            history(run),
+            stage,
+            current,
+            version=version,
+            now=now(),
+            artifact_days=config()["ARTIFACT_EXPIRATION_DAYS"],
+        )
     except (*AWS_ERRORS, retry.Ambiguous) as error:
         return run.fail(f"could not read the deployment history: {error_text(error)}", None)
     if isinstance(target, logic.NoTarget):
+        if target.last_good is not None:
+            return run.fall_back(target.reason, target.last_good, rolledBackExecutionId=current)
         return run.fail(target.reason, None)
     details = {"rolledBackExecutionId": current, "targetExecutionId": target.target_execution}
     try:
@@ -248,6 +354,11 @@ def _roll_back(run: Invocation, current: str) -> dict:
         # stage says which.
         latest = (run.call(lambda: aws().stage_state(stage)) or {}).get("latestExecution") or {}
         if latest.get("type") != "ROLLBACK" or latest.get("status") not in ("InProgress", "Succeeded"):
+            if error_code(error) in OUTDATED_TARGET:
+                # The target is of an older structure version after all (the
+                # pipeline changed between our read and the call).
+                last_good = _record_of(run, target.target_execution)
+                return run.fall_back(f"RollbackStage refused: {error_text(error)}", last_good, **details)
             why = "timed out" if isinstance(error, retry.Ambiguous) else f"was refused: {error_text(error)}"
             return run.fail(f"RollbackStage {why}, and no rollback is running", target.target_execution, **details)
         rollback_execution = latest["pipelineExecutionId"]
@@ -257,8 +368,13 @@ def _roll_back(run: Invocation, current: str) -> dict:
             rollbackExecutionId=rollback_execution,
         )
 
-    run.record(status="ROLLBACK_IN_PROGRESS", rollbackExecutionId=rollback_execution, **details)
+    settled = run.settle(rollbackExecutionId=rollback_execution, **details)
     log.info("rollback initiated", rollbackExecutionId=rollback_execution, **details)
+    if not settled:
+        # Another delivery saw the rollback running and settled the record
+        # first, and announced it: complete the details, do not page twice.
+        run.record(**details)
+        return {"result": "duplicate", "rollbackExecutionId": rollback_execution, "notified": False}
     notified = run.notify(
         "Rollback Initiated",
         **{

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from shared import fields, records
+from shared import fields, records, stages
 from shared.executions import ROLLBACK, execution_type
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
 
@@ -40,6 +41,8 @@ class Deployed:
     """The execution the alarmed stage is running now (GetPipelineState)."""
 
     execution_id: str
+    # The pipeline's structure version now (GetPipelineState's pipelineVersion).
+    version: int | None = None
 
     def key(self, stage: str) -> str:
         """One rollback per bad deployment: keyed by stage and execution, not
@@ -70,6 +73,18 @@ class Target:
 @dataclass(frozen=True)
 class NoTarget:
     reason: str
+    # The newest release that was good in the stage, of any structure
+    # version: the fallback starts a new execution of its commit.
+    last_good: dict[str, Any] | None = None
+
+
+# "The pipeline can only roll back to a previous execution if the previous
+# execution was started in the current pipeline structure version" (CodePipeline
+# user guide, "Configure stage rollback"). And a rollback execution "uses the
+# ... artifacts from the execution to which it is rolling back": past the
+# artifacts bucket's expiration they are gone. A target this close to it is
+# refused too: the rollback would race the lifecycle.
+ARTIFACT_MARGIN = timedelta(days=1)
 
 
 def decide(event: Any, rollback_alarms: dict[str, str]) -> RollbackRequest | Ignored:
@@ -107,7 +122,7 @@ def _decide(event: Any, rollback_alarms: dict[str, str]) -> RollbackRequest | Ig
     return RollbackRequest(alarm=alarm, stage=rollback_alarms[alarm], reason=reason[:500], time=time)
 
 
-def assess(stage_state: dict[str, Any] | None) -> Deployed | Skip | Refuse:
+def assess(stage_state: dict[str, Any] | None, version: int | None = None) -> Deployed | Skip | Refuse:
     """What the alarmed stage is doing now, from GetPipelineState."""
     latest = (stage_state or {}).get("latestExecution") or {}
     execution_id, status = latest.get("pipelineExecutionId"), latest.get("status")
@@ -123,7 +138,16 @@ def assess(stage_state: dict[str, Any] | None) -> Deployed | Skip | Refuse:
             f"the stage already runs rollback execution {execution_id} and is still unhealthy: "
             "rolling back further needs a person"
         )
-    return Deployed(execution_id)
+    if status != "Succeeded":
+        # The stage's last execution deployed nothing that stands (its deploy
+        # failed and CloudFormation undid it, or it was stopped): the target
+        # still runs the release before it, and "rolling back" to that would
+        # redeploy what runs and announce a rollback that changes nothing.
+        return Refuse(
+            f"the stage's last execution {execution_id} is {status}: nothing it deployed stands, so the target "
+            "runs the release before it; a rollback would redeploy what runs. The alarm needs a person"
+        )
+    return Deployed(execution_id, version)
 
 
 def _succeeded_in(record: dict[str, Any], stage: str) -> bool:
@@ -138,15 +162,36 @@ def is_rollback_execution(record: dict[str, Any]) -> bool:
     return record.get("executionType") == ROLLBACK or execution_type(record.get("triggerType")) == ROLLBACK
 
 
-def choose_target(records: Iterable[dict[str, Any]], stage: str, current: str) -> Target | NoTarget:
+def _version(record: dict[str, Any]) -> int | None:
+    try:
+        return int(record[records.PIPELINE_VERSION])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def choose_target(
+    records_: Iterable[dict[str, Any]],
+    stage: str,
+    current: str,
+    *,
+    version: int | None = None,
+    now: datetime | None = None,
+    artifact_days: int | None = None,
+) -> Target | NoTarget:
     """The newest STANDARD execution older than `current` in which `stage`
-    succeeded, and that was not itself rolled back out of `stage`. `records`
-    are the environment's deployment records, newest first (the
+    succeeded, that was not itself rolled back out of `stage`, that started in
+    the pipeline's current structure `version`, and whose artifacts outlive
+    the rollback (`artifact_days` after its start, less a margin, from `now`).
+    `records_` are the environment's deployment records, newest first (the
     EnvironmentStatusIndex query); they are read only as far as needed, so a
-    paginated source stops early."""
+    paginated source stops early. With no valid target, NoTarget says why
+    and names the newest good release of any version (the fallback's)."""
     current_start = None
     rolled_back = set()  # deployments already rolled back out of this stage: known bad
-    for record in records:
+    refused: list[str] = []
+    last_good = None
+    oldest_usable = (now - timedelta(days=artifact_days) + ARTIFACT_MARGIN) if now and artifact_days else None
+    for record in records_:
         execution = record.get("pipelineExecutionId")
         if str(record.get("deploymentId", "")).startswith(ROLLBACK_PREFIX):
             # A rollback record is newer than the deployment it undid, so it
@@ -165,11 +210,91 @@ def choose_target(records: Iterable[dict[str, Any]], stage: str, current: str) -
             continue  # CodePipeline refuses a ROLLBACK-type target
         if execution in rolled_back:
             continue  # it was rolled back out of this stage once already
-        if str(record.get("startTime", "")) < str(current_start) and _succeeded_in(record, stage):
-            return Target(current, execution)
+        if not (str(record.get("startTime", "")) < str(current_start) and _succeeded_in(record, stage)):
+            continue
+        last_good = last_good or record
+        if version is not None and _version(record) != version:
+            refused.append(
+                f"{execution} ran in pipeline version {_version(record) or 'unknown'}, not the current {version} "
+                "(CodePipeline rolls back only within one structure version)"
+            )
+            # Every older execution is older still in version: none can qualify.
+            break
+        if oldest_usable and _start(record) and _start(record) < oldest_usable:
+            refused.append(
+                f"{execution}'s artifacts expire {artifact_days} days after its start ({record.get('startTime')})"
+            )
+            break
+        return Target(current, execution)
     if current_start is None:
         return NoTarget(f"execution {current} running in {stage} has no deployment record")
+    if refused:
+        return NoTarget(f"no valid rollback target: {refused[0]}", last_good)
     return NoTarget(f"no earlier execution in which {stage} succeeded is recorded")
+
+
+def _start(record: dict[str, Any]) -> datetime | None:
+    try:
+        return records.parse_time(record.get("startTime"))
+    except (TypeError, ValueError):
+        return None
+
+
+def fallback_commands(pipeline: str, environment: str, stage: str, last_good: dict[str, Any] | None) -> list[str]:
+    """When no rollback target is valid: a new release of the last good
+    commit, through every stage and gate, is the way back. The commands, in
+    order: start it; during an incident, the audited override of each gate
+    that holds it (each named; the window's only outside the window); and
+    the production approval."""
+    commit = (last_good or {}).get("commitId") or "<commit-of-the-last-good-release>"
+    target = next((t for t, s in stages.DEPLOY_STAGES.items() if s == stage), None)
+    steps = [
+        f"aws codepipeline start-pipeline-execution --name {pipeline} --source-revisions "
+        f"actionName={stages.SOURCE_ACTION},revisionType=COMMIT_ID,revisionValue={commit}",
+        "# if a target's health alarm holds its gate (an incident), when the release waits there:",
+    ]
+    for gate_target, gate in stages.INCIDENT_GATE_STAGES.items():
+        steps.append(
+            f"python -m ops override {environment} --stage {gate} "
+            f'--reason "roll {gate_target} back to {commit[:12]} during the incident"'
+        )
+        if gate_target == target:
+            break
+    if target == "production":
+        steps[-1:-1] = [
+            "# outside production's change window, when the release waits there:",
+            f"python -m ops override {environment} --stage {stages.WINDOW_STAGE} "
+            f'--reason "roll production back to {commit[:12]} outside the window"',
+        ]
+        steps.append(f'python -m ops approve {environment} --summary "roll back to {commit[:12]}"')
+    return steps
+
+
+def expected_minutes(last_good: dict[str, Any] | None) -> int | None:
+    """How long the fallback takes to reach the target: the last good
+    release's own run, less its wait for the approval."""
+    if not last_good:
+        return None
+    try:
+        ran = records.parse_time(last_good["endTime"]) - records.parse_time(last_good["startTime"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    waited = timedelta(0)
+    try:
+        waited = records.parse_time(last_good["approvalDecidedAt"]) - records.parse_time(
+            last_good["approvalRequestedAt"]
+        )
+    except (KeyError, TypeError, ValueError):
+        pass
+    return max(1, int((ran - waited).total_seconds() // 60))
+
+
+def alarm_precedes(request: RollbackRequest, rollback_record: dict[str, Any] | None) -> bool:
+    """Whether this alarm transition happened before the rollback execution
+    the stage runs started: a duplicate or late delivery of the alarm that
+    rollback answered, not news that it did not help."""
+    start = (rollback_record or {}).get("startTime")
+    return bool(start) and str(request.time) <= str(start)
 
 
 def unfinished_claims(records: Iterable[dict[str, Any]], stage: str) -> list[str]:

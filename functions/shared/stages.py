@@ -16,6 +16,7 @@ BUILD_STAGE = "Build"
 DEPLOY_STAGES = {"test": "TestEnv", "staging": "StagingEnv", "production": "ProductionDeploy"}
 APPROVAL_STAGE = "ProductionEnv"
 APPROVAL_ACTION = "ApproveProduction"
+SOURCE_ACTION = "GitHub"
 INCIDENT_GATE_STAGES = {"test": "TestGate", "staging": "StagingGate", "production": "ProductionGate"}
 WINDOW_STAGE = "ProductionWindow"
 GATE_STAGES = (WINDOW_STAGE, *INCIDENT_GATE_STAGES.values())

@@ -112,6 +112,31 @@ class Store:
             ExpressionAttributeValues={f":v{i}": _typed(values[name]) for i, name in enumerate(ordered)},
         )
 
+    def settle(self, key: str, from_status: str, token: str, **values: Any) -> bool:
+        """Move the record `key` out of `from_status`, setting `values`, once:
+        True for the one caller whose write did it (`token` is kept as
+        `settledBy`, so a retried write whose first answer was lost still
+        knows it was its own), False for everyone else."""
+        values = {**values, "settledBy": token}
+        ordered = sorted(values)
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=records.key(key),
+                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(ordered))),
+                ConditionExpression="#status = :from",
+                ExpressionAttributeNames={"#status": "status", **{f"#k{i}": name for i, name in enumerate(ordered)}},
+                ExpressionAttributeValues={
+                    ":from": {"S": from_status},
+                    **{f":v{i}": _typed(values[name]) for i, name in enumerate(ordered)},
+                },
+            )
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] != CONDITION_FAILED:
+                raise
+        return (self.get(key) or {}).get("settledBy") == token
+
     def apply(self, update: records.Update) -> dict[str, Any] | None:
         """The record after `update`, or None when its condition did not hold
         (a duplicate or an older event: nothing to do)."""

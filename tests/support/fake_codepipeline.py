@@ -46,6 +46,8 @@ class FakeCodePipeline:
     executions: list[dict[str, Any]] = field(default_factory=list)
     actions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[tuple[str, dict]] = field(default_factory=list)
+    # The pipeline's structure version (GetPipelineState's pipelineVersion).
+    version: int | None = None
     _faults: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     _ids: Any = field(default_factory=lambda: (f"rb-{n}" for n in itertools.count(1)))
 
@@ -76,6 +78,7 @@ class FakeCodePipeline:
         self._call("get_pipeline_state", params)
         assert params["name"] == self.pipeline
         return {
+            **({"pipelineVersion": self.version} if self.version is not None else {}),
             "pipelineName": self.pipeline,
             "stageStates": [
                 {
