@@ -15,11 +15,20 @@ roles the review, apply and drift workflows assume (docs/review-and-apply.md).
   reviewers approve each run. AWS's PowerUserAccess (everything but IAM and
   account management) plus inline-policy IAM on this environment's own roles.
   It may not touch the CI or deployer roles, nor assume any role it creates.
+  Only the pipeline moves a release: the role may not start, retry or stop
+  a build or an execution, approve, override a condition, roll back, retry
+  or unblock a stage, answer an action's job, set an alarm's state or
+  publish a metric, invoke a function, write an object outside the state
+  bucket or an item outside the lock table, send an event or make a
+  schedule (release_denies; docs/security.md tables each way and its test).
+  It passes each family of the stacks' roles only to that family's service
+  (codebuild, codepipeline, lambda).
   Without `iam_permissions_boundary_arn` it can still create a role with any
-  inline policy and pass it to a service it runs: in its account it is as
+  inline policy and pass it to a new function: in its account it is as
   strong as an administrator, which is why only a reviewed job in a
-  protected GitHub environment may assume it. With the boundary, every role
-  it creates or changes must carry it, and no role can hold more.
+  protected GitHub environment may assume it, and the apply workflow
+  applies only the reviewed plan. With the boundary, every role it creates
+  or changes must carry it, and no role can hold more.
 
 Each setting is read first and written only when it differs, as
 `deployer-roles` does: a second run changes nothing and says so.
@@ -33,7 +42,7 @@ from dataclasses import dataclass
 from environments import EnvironmentConfig
 from ops import iam_roles
 from ops.aws import AWS_ERRORS, OpsError, explain
-from topology import naming
+from topology import naming, projects
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
@@ -64,6 +73,110 @@ ROLE_READS = (
     "iam:ListRolePolicies",
     "iam:ListRoleTags",
 )
+
+# --- Only the pipeline moves a release --------------------------------------
+# What PowerUserAccess would let the apply role do to a release by itself.
+# Terraform calls none of these for the stacks (tests/test_ci_release_denies.py
+# holds the stacks' resource types to the actions Terraform calls), so each is
+# denied. Names as the Service Authorization Reference spells them, one page
+# per service under https://docs.aws.amazon.com/service-authorization/latest/reference/
+# (the page is named after each group below).
+#
+# Builds started, retried, stopped, or started by a webhook or in a sandbox
+# with a project's role (list_awscodebuild.html).
+BUILD_RUNS = (
+    "codebuild:CreateWebhook",
+    "codebuild:RetryBuild",
+    "codebuild:RetryBuildBatch",
+    "codebuild:StartBuild",
+    "codebuild:StartBuildBatch",
+    "codebuild:StartCommandExecution",
+    "codebuild:StartSandbox",
+    "codebuild:StartSandboxConnection",
+    "codebuild:StopBuild",
+    "codebuild:StopBuildBatch",
+    "codebuild:UpdateWebhook",
+)
+# Executions started or stopped, a source revision put, or a webhook that
+# starts them (list_awscodepipeline.html).
+EXECUTION_RUNS = (
+    "codepipeline:PutActionRevision",
+    "codepipeline:PutWebhook",
+    "codepipeline:RegisterWebhookWithThirdParty",
+    "codepipeline:StartPipelineExecution",
+    "codepipeline:StopPipelineExecution",
+)
+# The approval, and the entry conditions (change window, incident gate)
+# (list_awscodepipeline.html, as are the next two).
+GATE_PASSES = ("codepipeline:OverrideStageCondition", "codepipeline:PutApprovalResult")
+# Stages rolled back, retried, or their transitions opened or closed.
+STAGE_MOVES = (
+    "codepipeline:DisableStageTransition",
+    "codepipeline:EnableStageTransition",
+    "codepipeline:RetryStageExecution",
+    "codepipeline:RollbackStage",
+)
+# A job worker's answers: an action's job marked done or failed.
+JOB_ANSWERS = (
+    "codepipeline:AcknowledgeJob",
+    "codepipeline:AcknowledgeThirdPartyJob",
+    "codepipeline:PollForJobs",
+    "codepipeline:PollForThirdPartyJobs",
+    "codepipeline:PutJobFailureResult",
+    "codepipeline:PutJobSuccessResult",
+    "codepipeline:PutThirdPartyJobFailureResult",
+    "codepipeline:PutThirdPartyJobSuccessResult",
+)
+# An alarm put in ALARM shuts an incident gate or fires a rollback; put in
+# OK it lets a bake pass. A metric published in the alarms' namespace does
+# the same through the alarm (list_amazoncloudwatch.html).
+ALARM_FORGERIES = ("cloudwatch:PutMetricData", "cloudwatch:SetAlarmState")
+# A function run by the caller: invoked, through a URL (an AuthType NONE URL
+# needs no signature, so making one is denied too), or from a queue or
+# stream mapping (list_awslambda.html). The rollback function calls
+# RollbackStage with its own role.
+INVOCATIONS = (
+    "lambda:CreateEventSourceMapping",
+    "lambda:CreateFunctionUrlConfig",
+    "lambda:InvokeAsync",
+    "lambda:InvokeFunction",
+    "lambda:InvokeFunctionUrl",
+    "lambda:UpdateEventSourceMapping",
+    "lambda:UpdateFunctionUrlConfig",
+)
+# Objects written, overwritten (PutObject covers copies and multipart
+# uploads), deleted, restored or re-permissioned (list_amazons3.html). The
+# artifacts bucket holds what each deploy stage deploys and the builds' cache.
+OBJECT_WRITES = (
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+    "s3:RestoreObject",
+)
+# Items written (list_amazondynamodb.html). The rollback function picks its
+# target from the deployment records and does nothing for a deployment
+# whose record is already claimed.
+ITEM_WRITES = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+# Events sent to a bus (list_amazoneventbridge.html), and EventBridge
+# Scheduler schedules, which call any target with a role
+# (list_amazoneventbridgescheduler.html). The stacks' schedules are
+# EventBridge rules; they make no Scheduler schedule.
+EVENT_SENDS = ("events:PutEvents",)
+SCHEDULES = ("scheduler:CreateSchedule", "scheduler:UpdateSchedule")
+# The service each family of the stacks' roles is for (iam:PassedToService).
+CODEBUILD = "codebuild.amazonaws.com"
+CODEPIPELINE = "codepipeline.amazonaws.com"
+LAMBDA = "lambda.amazonaws.com"
 
 
 def check_repository(repository: str) -> str:
@@ -126,6 +239,7 @@ def permissions_policy(config: EnvironmentConfig, kind: str) -> dict:
         "Version": "2012-10-17",
         "Statement": [
             *_role_writes(config, environment_roles),
+            *_role_passes(config),
             {
                 # Never itself, the plan role or the deployer roles (made by
                 # `ops ci-roles` and `ops deployer-roles`, not by a stack).
@@ -142,8 +256,174 @@ def permissions_policy(config: EnvironmentConfig, kind: str) -> dict:
                 "Action": "sts:AssumeRole",
                 "Resource": environment_roles,
             },
+            *release_denies(config),
         ],
     }
+
+
+def role_families(config: EnvironmentConfig) -> dict[str, list[str]]:
+    """The ARNs of the stacks' build roles and pipeline role, by the service
+    they are for. Every other `kiro-pipeline-{env}-*-role` the stacks make is
+    a function's (modules/function.py); the CI roles are never passed."""
+    return {
+        CODEBUILD: [_role_arn(config, config.names.role(kind)) for kind in projects.kinds()],
+        CODEPIPELINE: [_role_arn(config, config.names.role("pipeline"))],
+    }
+
+
+def _role_passes(config: EnvironmentConfig) -> list[dict]:
+    """iam:PassRole, which PowerUserAccess does not grant: each family of
+    roles only to its own service. A build role given to a new function, or
+    a function's role (the rollback function's may roll back a stage) given
+    to a new project, would run it outside the pipeline."""
+    families = role_families(config)
+    functions = _role_arn(config, config.names.role("*"))
+    statements = [
+        {
+            # The projects' roles, to CodeBuild (CreateProject, UpdateProject).
+            "Sid": "PassBuildRolesOnlyToCodeBuild",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": families[CODEBUILD],
+            "Condition": {"StringEquals": {"iam:PassedToService": CODEBUILD}},
+        },
+        {
+            # The pipeline's role, to CodePipeline (CreatePipeline, UpdatePipeline).
+            "Sid": "PassThePipelineRoleOnlyToCodePipeline",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": families[CODEPIPELINE],
+            "Condition": {"StringEquals": {"iam:PassedToService": CODEPIPELINE}},
+        },
+        {
+            # The functions' roles, to Lambda (CreateFunction,
+            # UpdateFunctionConfiguration). The functions' purposes are not a
+            # table here, so the pattern covers every stack role; the two
+            # denies below take the build and pipeline roles back out, and
+            # NeverTheCiOrDeployerRoles the CI roles.
+            "Sid": "PassFunctionRolesOnlyToLambda",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": functions,
+            "Condition": {"StringEquals": {"iam:PassedToService": LAMBDA}},
+        },
+    ]
+    elsewhere = {CODEBUILD: "NeverPassBuildRolesElsewhere", CODEPIPELINE: "NeverPassThePipelineRoleElsewhere"}
+    for service, sid in elsewhere.items():
+        statements.append(
+            {
+                # Whatever else allows it: a build role only to CodeBuild, the
+                # pipeline role only to CodePipeline (no key, no pass).
+                "Sid": sid,
+                "Effect": "Deny",
+                "Action": "iam:PassRole",
+                "Resource": families[service],
+                "Condition": {"StringNotEquals": {"iam:PassedToService": service}},
+            }
+        )
+    return statements
+
+
+def release_denies(config: EnvironmentConfig) -> list[dict]:
+    """Only the pipeline moves a release. Each statement is a row of the
+    table in docs/security.md, tested in tests/test_ci_release_denies.py.
+    `"Resource": "*"` where denying on everything is the point: the apply
+    role runs no build, execution, stage or function of any pipeline in the
+    account, this environment's or another's. Some of these actions take
+    no resource at all: AcknowledgeJob, the Put*JobResult answers,
+    PollForThirdPartyJobs, PutMetricData."""
+    partition, region, account = config.partition, config.region, config.account_id
+    return [
+        {
+            # A build of a deploy project deploys with its target's role; a
+            # buildspec override or a sandbox would deploy anything.
+            "Sid": "NoBuildRunsButThePipelines",
+            "Effect": "Deny",
+            "Action": list(BUILD_RUNS),
+            "Resource": "*",
+        },
+        {
+            # A release starts from a commit on the source branch, and stops
+            # by failing or being rejected, nothing else.
+            "Sid": "NoExecutionStartedOrStopped",
+            "Effect": "Deny",
+            "Action": list(EXECUTION_RUNS),
+            "Resource": "*",
+        },
+        {
+            # Approvals are a reviewer's, overrides the break-glass
+            # `ops override`'s, each with a person's own credentials.
+            "Sid": "NoApprovalNorConditionOverride",
+            "Effect": "Deny",
+            "Action": list(GATE_PASSES),
+            "Resource": "*",
+        },
+        {
+            # Rollbacks are the rollback function's and the on-failure
+            # result's; retries the Build stage's own; transitions stay open.
+            "Sid": "NoStageRolledBackRetriedOrUnblocked",
+            "Effect": "Deny",
+            "Action": list(STAGE_MOVES),
+            "Resource": "*",
+        },
+        {
+            # An action's job is answered by the service that runs it.
+            "Sid": "NoActionJobAnswered",
+            "Effect": "Deny",
+            "Action": list(JOB_ANSWERS),
+            "Resource": "*",
+        },
+        {
+            # The incident gates, the bakes and the rollback rule read the
+            # alarms; the alarms read the probe's and the services' metrics.
+            "Sid": "NoAlarmStateNorMetricForged",
+            "Effect": "Deny",
+            "Action": list(ALARM_FORGERIES),
+            "Resource": "*",
+        },
+        {
+            # The functions run on their events only; the rollback function
+            # rolls back whatever stage its event names.
+            "Sid": "NoFunctionInvoked",
+            "Effect": "Deny",
+            "Action": list(INVOCATIONS),
+            "Resource": "*",
+        },
+        {
+            # Terraform writes one kind of object: its state (and the S3
+            # lock file beside it). Every other bucket's objects, the
+            # artifacts bucket's first, are the pipeline's.
+            "Sid": "NoObjectWritesButTheState",
+            "Effect": "Deny",
+            "Action": list(OBJECT_WRITES),
+            "NotResource": f"arn:{partition}:s3:::{config.state_bucket}/*",
+        },
+        {
+            # Likewise items: only the lock table's (the S3 backend's
+            # DynamoDB locking). The deployment records are the functions'.
+            "Sid": "NoItemWritesButTheStateLock",
+            "Effect": "Deny",
+            "Action": list(ITEM_WRITES),
+            "NotResource": naming.arn(partition, "dynamodb", region, account, f"table/{config.state_lock_table}"),
+        },
+        {
+            # The stacks' rules match only aws.* sources, which PutEvents
+            # cannot send; denied anyway, as Terraform sends no event.
+            "Sid": "NoEventsSent",
+            "Effect": "Deny",
+            "Action": list(EVENT_SENDS),
+            "Resource": "*",
+        },
+        {
+            # No stack makes a Scheduler schedule; one would call any API
+            # on a timer (it needs a role passed to scheduler.amazonaws.com,
+            # which no statement allows either).
+            "Sid": "NoSchedules",
+            "Effect": "Deny",
+            "Action": list(SCHEDULES),
+            "Resource": "*",
+        },
+    ]
 
 
 def _role_writes(config: EnvironmentConfig, environment_roles: str) -> list[dict]:
@@ -157,7 +437,7 @@ def _role_writes(config: EnvironmentConfig, environment_roles: str) -> list[dict
             {
                 "Sid": "TheEnvironmentsOwnRoles",
                 "Effect": "Allow",
-                "Action": sorted((*OTHER_WRITES, *ROLE_READS, "iam:PassRole")),
+                "Action": sorted((*OTHER_WRITES, *ROLE_READS)),
                 "Resource": environment_roles,
             },
             {
@@ -178,7 +458,7 @@ def _role_writes(config: EnvironmentConfig, environment_roles: str) -> list[dict
         {
             "Sid": "TheEnvironmentsOwnRoles",
             "Effect": "Allow",
-            "Action": sorted((*ROLE_WRITES, *ROLE_READS, "iam:PassRole")),
+            "Action": sorted((*ROLE_WRITES, *ROLE_READS)),
             "Resource": environment_roles,
         }
     ]

@@ -104,9 +104,16 @@ def test_plan_reads_everything_but_data_and_apply_cannot_widen_itself(aws):
     }
     _, apply_inline, apply_managed = deployed("apply")
     assert apply_managed == ["arn:aws:iam::aws:policy/PowerUserAccess"]
-    allow, deny, assume = apply_inline["Statement"]
+    statements = {s["Sid"]: s for s in apply_inline["Statement"]}
+    allow, deny = statements["TheEnvironmentsOwnRoles"], statements["NeverTheCiOrDeployerRoles"]
+    assume = statements["NeverAssumeTheEnvironmentsRoles"]
     assert (assume["Effect"], assume["Action"], assume["Resource"]) == ("Deny", "sts:AssumeRole", allow["Resource"])
     assert "iam:AttachRolePolicy" not in allow["Action"]  # no stack attaches a managed policy
+    # PassRole only with the service each role is for (tests/test_ci_release_denies.py).
+    assert "iam:PassRole" not in allow["Action"]
+    assert all(
+        "iam:PassedToService" in str(s.get("Condition")) for s in statements.values() if s["Action"] == "iam:PassRole"
+    )
     assert allow["Resource"] == f"arn:aws:iam::{config.account_id}:role/kiro-pipeline-{ENV}-*"
     assert set(deny["Resource"]) >= {
         f"arn:aws:iam::{config.account_id}:role/{ci_access.role_name(config, 'apply')}",
@@ -126,9 +133,30 @@ def test_every_action_is_a_real_one_and_none_is_a_wildcard():
         "kms": "kms",
         "dynamodb": "dynamodb",
         "logs": "logs",
+        "codebuild": "codebuild",
+        "codepipeline": "codepipeline",
+        "cloudwatch": "cloudwatch",
+        "lambda": "lambda",
+        "events": "events",
+        "scheduler": "scheduler",
     }
-    # Permissions without an API of their own (GetObject of a version is GetObject with VersionId).
-    permission_only = {"iam:PassRole", "s3:GetObjectVersion"}
+    # Permissions without an API of their own, each in the Service
+    # Authorization Reference: GetObject of a version is GetObject with
+    # VersionId, likewise PutObjectVersionAcl and DeleteObjectVersion
+    # (list_amazons3.html); Invoke needs lambda:InvokeFunction, a function
+    # URL lambda:InvokeFunctionUrl (list_awslambda.html); PartiQL statements
+    # (ExecuteStatement...) need dynamodb:PartiQL* (list_amazondynamodb.html).
+    permission_only = {
+        "iam:PassRole",
+        "s3:GetObjectVersion",
+        "s3:PutObjectVersionAcl",
+        "s3:DeleteObjectVersion",
+        "lambda:InvokeFunction",
+        "lambda:InvokeFunctionUrl",
+        "dynamodb:PartiQLDelete",
+        "dynamodb:PartiQLInsert",
+        "dynamodb:PartiQLUpdate",
+    }
     import dataclasses
 
     bounded = dataclasses.replace(load(ENV), iam_permissions_boundary_arn="arn:aws:iam::123456789012:policy/b")
