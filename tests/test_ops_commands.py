@@ -50,10 +50,11 @@ def pipeline(aws):
     return aws.stub("codepipeline")
 
 
-def state(stub, stages):
-    stub.add_response(
-        "get_pipeline_state", {"pipelineName": NAMES.pipeline, "stageStates": stages}, {"name": NAMES.pipeline}
-    )
+def state(stub, stages, version=None):
+    answer_ = {"pipelineName": NAMES.pipeline, "stageStates": stages}
+    if version is not None:
+        answer_["pipelineVersion"] = version
+    stub.add_response("get_pipeline_state", answer_, {"name": NAMES.pipeline})
 
 
 # --- usage and errors ------------------------------------------------------------
@@ -340,14 +341,22 @@ def test_stop_finds_the_running_execution(aws, capsys):
     stub.assert_no_pending_responses()
 
 
+@pytest.fixture(autouse=True)
+def rollback_clock(monkeypatch):
+    """The rollback histories below are from 2026-11-2x: judged on 2026-11-23."""
+    from ops.commands import rollback
+
+    monkeypatch.setattr(rollback, "now", lambda: datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC))
+
+
 def production_history(table):
-    """e4 is what ProductionEnv runs; e3 failed there; rb a rollback; e5 newer, not there yet."""
+    """e4 is what ProductionDeploy runs; e3 failed there; rb a rollback; e5 newer, not there yet."""
     for execution, start, status, stages, extra in (
-        ("e1", "2026-11-20T10:00:00Z", "SUCCEEDED", {"ProductionEnv"}, {}),
-        ("e2", "2026-11-21T10:00:00Z", "SUCCEEDED", {"ProductionEnv"}, {}),
-        ("rb", "2026-11-21T12:00:00Z", "SUCCEEDED", {"ProductionEnv"}, {"executionType": "ROLLBACK"}),
+        ("e1", "2026-11-20T10:00:00Z", "SUCCEEDED", {"ProductionDeploy"}, {}),
+        ("e2", "2026-11-21T10:00:00Z", "SUCCEEDED", {"ProductionDeploy"}, {}),
+        ("rb", "2026-11-21T12:00:00Z", "SUCCEEDED", {"ProductionDeploy"}, {"executionType": "ROLLBACK"}),
         ("e3", "2026-11-22T01:00:00Z", "FAILED", {"StagingEnv"}, {}),
-        ("e4", "2026-11-22T02:00:00Z", "SUCCEEDED", {"ProductionEnv"}, {}),
+        ("e4", "2026-11-22T02:00:00Z", "SUCCEEDED", {"ProductionDeploy"}, {}),
         ("e5", "2026-11-22T03:00:00Z", "IN_PROGRESS", {"TestEnv"}, {}),
     ):
         table.put_item(
@@ -363,16 +372,44 @@ def production_history(table):
         )
 
 
-def production_runs(stub, execution="e4", status="Succeeded", kind="STANDARD"):
+def production_runs(stub, execution="e4", status="Succeeded", kind="STANDARD", version=None):
     state(
         stub,
         [
             {
-                "stageName": "ProductionEnv",
+                "stageName": "ProductionDeploy",
                 "latestExecution": {"pipelineExecutionId": execution, "status": status, "type": kind},
             }
         ],
+        version=version,
     )
+
+
+def test_rollback_across_a_pipeline_update_offers_the_way_back_instead(aws, table, capsys):
+    """The records of e1..e4 carry no structure version (written before it
+    was recorded), and the pipeline is at version 5: CodePipeline "can only
+    roll back to a previous execution if the previous execution was started
+    in the current pipeline structure version" (user guide, stage rollback)."""
+    production_history(table)
+    table.update_item(
+        Key={"deploymentId": "e2"},
+        UpdateExpression="SET commitId = :c, endTime = :e",
+        ExpressionAttributeValues={":c": "abc123def4567890", ":e": "2026-11-21T10:42:00Z"},
+    )
+    stub = pipeline(aws)
+    production_runs(stub, version=5)  # no rollback_stage response: a call would fail the Stubber
+    code, _, err = run(capsys, "rollback", "production", "--stage", "ProductionDeploy")
+    assert code == 1
+    assert "ProductionDeploy cannot be rolled back: no valid rollback target: e2 ran in pipeline version unknown" in err
+    assert "about 42 minutes to production" in err
+    assert (
+        "aws codepipeline start-pipeline-execution --name kiro-pipeline-production --source-revisions "
+        "actionName=GitHub,revisionType=COMMIT_ID,revisionValue=abc123def4567890"
+    ) in err
+    for gate in ("TestGate", "StagingGate", "ProductionWindow", "ProductionGate"):
+        assert f"python -m ops override production --stage {gate} --reason" in err
+    assert 'python -m ops approve production --summary "roll back to abc123def456"' in err
+    stub.assert_no_pending_responses()
 
 
 def test_rollback_chooses_as_the_rollback_function_does_and_is_recorded(aws, table, capsys):
@@ -382,18 +419,18 @@ def test_rollback_chooses_as_the_rollback_function_does_and_is_recorded(aws, tab
     stub.add_response(
         "rollback_stage",
         {"pipelineExecutionId": "rb-7"},
-        {"pipelineName": NAMES.pipeline, "stageName": "ProductionEnv", "targetPipelineExecutionId": "e2"},
+        {"pipelineName": NAMES.pipeline, "stageName": "ProductionDeploy", "targetPipelineExecutionId": "e2"},
     )
-    code, out, _ = run(capsys, "rollback", "production", "--stage", "ProductionEnv")
+    code, out, _ = run(capsys, "rollback", "production", "--stage", "ProductionDeploy")
     assert code == 0 and "back from e4 to e2" in out  # not e5 (newer), rb (a rollback), e3 (failed before it)
-    (record,) = [r for r in table.scan()["Items"] if r["deploymentId"].startswith("rollback#manual#ProductionEnv#")]
+    (record,) = [r for r in table.scan()["Items"] if r["deploymentId"].startswith("rollback#manual#ProductionDeploy#")]
     assert (
         record["status"],
         record["stage"],
         record["targetExecutionId"],
         record["rolledBackExecutionId"],
         record["rollbackExecutionId"],
-    ) == ("ROLLBACK_IN_PROGRESS", "ProductionEnv", "e2", "e4", "rb-7")
+    ) == ("ROLLBACK_IN_PROGRESS", "ProductionDeploy", "e2", "e4", "rb-7")
     assert record["initiatedBy"].startswith("arn:aws:")
     stub.assert_no_pending_responses()
 
@@ -401,7 +438,7 @@ def test_rollback_chooses_as_the_rollback_function_does_and_is_recorded(aws, tab
 def test_rollback_of_a_busy_stage_is_refused_without_calling_codepipeline(aws, table, capsys):
     production_history(table)
     production_runs(pipeline(aws), status="InProgress")
-    code, _, err = run(capsys, "rollback", "production", "--stage", "ProductionEnv")
+    code, _, err = run(capsys, "rollback", "production", "--stage", "ProductionDeploy")
     assert code == 1 and "left to CodePipeline" in err and "python -m ops stop" in err
 
 
@@ -420,7 +457,7 @@ def test_a_failed_record_write_says_the_rollback_runs_and_not_to_start_another(a
             ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "PutItem")
         ),
     )
-    code, out, _ = run(capsys, "rollback", "production", "--stage", "ProductionEnv")
+    code, out, _ = run(capsys, "rollback", "production", "--stage", "ProductionDeploy")
     assert code == 0
     assert "rollback execution rb-8" in out and "do not start another" in out
 

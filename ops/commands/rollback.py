@@ -12,6 +12,11 @@ from ops.common import Context, iso, pipeline_state
 from topology import naming
 
 
+def now() -> datetime:
+    """When a target's artifact age is judged (tests fix it)."""
+    return datetime.now(UTC)
+
+
 def cmd_rollback(ctx: Context, args) -> int:
     """The rollback function's own choice (rollback.logic): roll back what the
     stage runs now, to the newest older STANDARD execution that passed it."""
@@ -19,25 +24,43 @@ def cmd_rollback(ctx: Context, args) -> int:
 
     if args.stage not in naming.DEPLOY_STAGES.values():
         raise OpsError(f"--stage must be one of {', '.join(naming.DEPLOY_STAGES.values())}", EXIT_USAGE)
-    stage_state = next(
-        (s for s in pipeline_state(ctx).get("stageStates", []) if s.get("stageName") == args.stage), None
-    )
-    now = choice.assess(stage_state)
+    state = pipeline_state(ctx)
+    stage_state = next((s for s in state.get("stageStates", []) if s.get("stageName") == args.stage), None)
+    version = state.get("pipelineVersion") if isinstance(state.get("pipelineVersion"), int) else None
+    running = choice.assess(stage_state, version)
     latest = ((stage_state or {}).get("latestExecution") or {}).get("pipelineExecutionId")
-    if isinstance(now, choice.Skip):
-        raise OpsError(f"{args.stage}: {now.reason}; wait for it to finish, or stop it first (python -m ops stop)")
-    if isinstance(now, choice.Refuse) and not args.to:
-        raise OpsError(f"{args.stage}: {now.reason}; name an older execution with --to to roll back further")
-    current = now.execution_id if isinstance(now, choice.Deployed) else latest
+    if isinstance(running, choice.Skip):
+        raise OpsError(f"{args.stage}: {running.reason}; wait for it to finish, or stop it first (python -m ops stop)")
+    if isinstance(running, choice.Refuse) and not args.to:
+        raise OpsError(f"{args.stage}: {running.reason}; name an older execution with --to to roll back further")
+    current = running.execution_id if isinstance(running, choice.Deployed) else latest
     target = args.to
     if not target:
-        chosen = choice.choose_target(ctx.store().recent(ctx.config.name), args.stage, current)
+        chosen = choice.choose_target(
+            ctx.store().recent(ctx.config.name),
+            args.stage,
+            current,
+            version=version,
+            now=now(),
+            artifact_days=ctx.config.artifact_lifecycle.expiration_days,
+        )
         if isinstance(chosen, choice.NoTarget):
+            if chosen.last_good is not None:
+                raise OpsError(_fallback(ctx, args.stage, chosen.reason, chosen.last_good))
             raise OpsError(f"{chosen.reason}; give the execution to roll back to with --to")
         target = chosen.target_execution
-    rollback_execution = ctx.client("codepipeline").rollback_stage(
-        pipelineName=ctx.names.pipeline, stageName=args.stage, targetPipelineExecutionId=target
-    )["pipelineExecutionId"]
+    try:
+        rollback_execution = ctx.client("codepipeline").rollback_stage(
+            pipelineName=ctx.names.pipeline, stageName=args.stage, targetPipelineExecutionId=target
+        )["pipelineExecutionId"]
+    except AWS_ERRORS as error:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code in OUTDATED_TARGET:
+            last_good = next(
+                (r for r in ctx.store().recent(ctx.config.name) if r.get("pipelineExecutionId") == target), None
+            )
+            raise OpsError(_fallback(ctx, args.stage, explain(error, "RollbackStage"), last_good)) from error
+        raise
     done = [
         f"✓ rolling {args.stage} of {ctx.names.pipeline} back from {current} to {target} "
         f"(rollback execution {rollback_execution})"
@@ -73,6 +96,27 @@ def cmd_rollback(ctx: Context, args) -> int:
     return 0
 
 
+# RollbackStage's answers for a target of an older pipeline structure version.
+OUTDATED_TARGET = frozenset({"UnableToRollbackStageException", "PipelineExecutionOutdatedException"})
+
+
+def _fallback(ctx: Context, stage: str, reason: str, last_good: dict | None) -> str:
+    """No execution can be rolled back to: the way back is a new release of
+    the last good commit (the rollback function pages the same steps)."""
+    from rollback import logic as choice
+
+    steps = choice.fallback_commands(ctx.names.pipeline, ctx.config.name, stage, last_good)
+    minutes = choice.expected_minutes(last_good)
+    return "\n".join(
+        [
+            f"{stage} cannot be rolled back: {reason}",
+            "The way back is a new release of the last good commit"
+            + (f" (about {minutes} minutes to production, as the last good release took):" if minutes else ":"),
+            *(f"  {step}" for step in steps),
+        ]
+    )
+
+
 def arguments_rollback(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage", required=True)
     parser.add_argument("--to", help="execution ID to roll back to (default: the last success)")
@@ -82,7 +126,7 @@ COMMANDS = {
     "rollback": Command(
         cmd_rollback,
         "Roll a stage back to the last success, or --to an execution",
-        "rollback production --stage ProductionEnv",
+        "rollback production --stage ProductionDeploy",
         arguments=arguments_rollback,
     ),
 }
