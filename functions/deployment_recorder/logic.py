@@ -319,16 +319,21 @@ def _source_facts(variables: dict[str, Any]) -> dict[str, str]:
 
 
 def _approval_facts(detail: dict[str, Any]) -> dict[str, str]:
+    """The approval's request, its end, its result and who answered. A
+    time-out is told from a rejection by how long the approval waited
+    (shared/stages.py), not by who is named: AWS does not document what
+    `updatedBy` holds for a time-out, so only an IAM ARN names a person."""
     facts = {}
     if isinstance(detail.get("startTime"), datetime):
         facts["approvalRequestedAt"] = records.format_time(detail["startTime"])
-    decided = {"Succeeded": "APPROVED", "Failed": "REJECTED"}.get(detail.get("status"))
+    decided = {"Succeeded": "APPROVED", "Failed": "REJECTED", "Abandoned": "ABANDONED"}.get(detail.get("status"))
     if decided:
         facts["approvalResult"] = decided
         if isinstance(detail.get("lastUpdateTime"), datetime):
             facts["approvalDecidedAt"] = records.format_time(detail["lastUpdateTime"])
-        if isinstance(detail.get("updatedBy"), str) and detail["updatedBy"]:
-            facts["approvedBy"] = detail["updatedBy"][:256]
+        updated_by = detail.get("updatedBy")
+        if isinstance(updated_by, str) and updated_by.startswith("arn:"):
+            facts["approvedBy"] = updated_by[:256]
     return facts
 
 

@@ -120,12 +120,10 @@ def _approval_end(record: dict[str, Any]) -> str:
     """A failed approval: rejected by a person, or timed out.
 
     Assumed (AWS does not document how a time-out reads in
-    ListActionExecutions): a rejection names who rejected it (`updatedBy`,
-    kept as `approvedBy`); a time-out names nobody and waited the full seven
-    days. A failure that names nobody and came sooner is counted a rejection.
+    ListActionExecutions, nor who it names): an approval that ended after
+    waiting its full seven days (an hour's margin) timed out; any sooner end
+    is a rejection. A person rejecting in the last hour is counted a time-out.
     """
-    if record.get("approvedBy"):
-        return REJECTED
     waited = _waited(record)
     if waited is not None and waited >= APPROVAL_TIMEOUT - timedelta(hours=1):
         return APPROVAL_TIMED_OUT

@@ -427,4 +427,15 @@ def action_detail(sim: Simulation, a: ActionRun) -> dict:
             result["externalExecutionSummary"] = a.summary
         outputs = [{"name": n} for n in a.decl.output_artifacts]
         detail["output"] = {"executionResult": result, "outputArtifacts": outputs}
+        if a.decl.category == "Source" and a.status == "Succeeded":
+            # CodeStarSourceConnection's output variables (action reference,
+            # "CodeStarSourceConnection", Output variables): CommitId, AuthorDate, ...
+            detail["output"]["outputVariables"] = {
+                "CommitId": a.execution.revision,
+                "AuthorDate": a.execution.start.isoformat(),
+                "BranchName": a.decl.configuration.get("BranchName", "main"),
+                "FullRepositoryName": a.decl.configuration.get("FullRepositoryId", ""),
+                "ConnectionArn": a.decl.configuration.get("ConnectionArn", ""),
+                "CommitMessage": f"commit {a.execution.revision}",
+            }
     return detail

@@ -1,0 +1,198 @@
+"""The product's functions wired to the CodePipeline semantics model, on moto.
+
+The model (tests/codepipeline_model) runs a synthesized pipeline on a
+simulated clock and sends EventBridge events in AWS's shapes; this harness
+routes them as the monitoring stack's rules do:
+
+- pipeline and stage state changes -> the deployment recorder;
+- a health alarm entering ALARM -> the rollback function;
+- a health alarm's changes -> the incident recorder;
+
+and answers the functions' CodePipeline calls from the model (validated
+against botocore's model there). DynamoDB, CloudWatch and SNS are moto's. The
+rollbacks topic is read through an SQS queue: `pages()`.
+
+The model imports no product code; this is where the two meet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from functions.shared import dora, records
+from tests.codepipeline_model import Readings, Simulation, World
+from tests.support.tables import all_items, create_deployments_table
+from topology import naming
+
+UTC = dt.UTC
+ALARM_EVENT = "CloudWatch Alarm State Change"
+PIPELINE_EVENTS = ("CodePipeline Pipeline Execution State Change", "CodePipeline Stage Execution State Change")
+
+
+@dataclass
+class Context:
+    """A Lambda context: the request ID and a generous budget."""
+
+    aws_request_id: str = "req"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 600_000
+
+
+@dataclass
+class DeliveryWorld:
+    """One environment's pipeline in the model, with the product's functions."""
+
+    env: str
+    pipeline: dict
+    start: dt.datetime
+    readings: Readings = field(default_factory=Readings)
+    mutations: Iterable[str] = ()
+    artifact_days: int = 90
+    monkeypatch: Any = None
+
+    def __post_init__(self):
+        names = naming.ResourceNames(self.env, "123456789012")
+        self.names = names
+        self.health = {target: names.health_alarm(target) for target in naming.DEPLOY_STAGES}
+        self.world = World(default_duration=dt.timedelta(minutes=5))
+        for alarm in (*self.health.values(), names.health_probe_silent_alarm):
+            self.world.alarm(alarm, initial="OK")
+        deploys = {stage: {p.action for p in _deploy_rows(stage)} for stage in naming.DEPLOY_STAGES.values()}
+        self.sim = Simulation(
+            self.pipeline,
+            self.world,
+            start=self.start,
+            readings=self.readings,
+            mutations=self.mutations,
+            deploys=deploys,
+            artifact_lifecycle_days=self.artifact_days,
+        )
+        self.table = create_deployments_table(self.env)
+        self._topic_and_inbox()
+        self._functions()
+        self.sim.subscribe(self.route)
+        self.delivered: list[tuple[str, dict]] = []
+
+    # --- wiring -------------------------------------------------------------------------
+    def _topic_and_inbox(self) -> None:
+        sns, sqs = boto3.client("sns"), boto3.client("sqs")
+        self.topic = sns.create_topic(Name=self.names.topic("rollbacks"))["TopicArn"]
+        self.queue = sqs.create_queue(QueueName=f"{self.env}-pages")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint=arn)
+        self._pages: list[dict] = []
+
+    def _functions(self) -> None:
+        env, names, mp = self.env, self.names, self.monkeypatch
+        pipeline_arn = f"arn:aws:codepipeline:us-east-1:123456789012:{names.pipeline}"
+        settings = {
+            "TABLE_NAME": self.table,
+            "TABLE_INDEX": names.deployments_index,
+            "PIPELINE_NAME": names.pipeline,
+            "PIPELINE_ARN": pipeline_arn,
+            "TOPIC_ARN": self.topic,
+            "ENVIRONMENT": env,
+            "METRICS_NAMESPACE": naming.METRICS_NAMESPACE,
+            "RECORD_TTL_DAYS": "400",
+            "ARTIFACT_EXPIRATION_DAYS": str(self.artifact_days),
+            "ROLLBACK_ALARMS": json.dumps({self.health[t]: s for t, s in naming.DEPLOY_STAGES.items()}),
+            "ALARM_TARGETS": json.dumps({alarm: target for target, alarm in self.health.items()}),
+        }
+        for name, value in settings.items():
+            mp.setenv(name, value)
+        self.recorder = importlib.import_module("deployment_recorder.handler")
+        self.recorder.cold_start()
+        self.recorder.recorder().codepipeline = self.sim.client
+        self.rollback = importlib.import_module("rollback.handler")
+        self.rollback.cold_start()
+        self.rollback.aws().codepipeline = self.sim.client
+        mp.setattr(self.rollback, "sleep", lambda seconds: None)
+        mp.setattr(self.rollback, "now", lambda: self.sim.now)
+        self.incidents = importlib.import_module("deployment_recorder.incidents")
+        self.incidents.config.cache_clear()
+        self.incidents.store.cache_clear()
+
+    def route(self, event: dict) -> None:
+        """As the monitoring stack's EventBridge rules route them."""
+        kind = event.get("detail-type")
+        if kind in PIPELINE_EVENTS:
+            self.delivered.append(("recorder", self.recorder.handler(event, Context(event["id"]))))
+        elif kind == ALARM_EVENT and event["detail"]["alarmName"] in self.health.values():
+            state = event["detail"]["state"]["value"]
+            self.delivered.append(("incidents", self.incidents.handler(event, Context(event["id"]))))
+            if state == "ALARM":
+                self.delivered.append(("rollback", self.rollback.handler(event, Context(event["id"]))))
+
+    # --- scripting -------------------------------------------------------------------------
+    def at(self, *args) -> dt.datetime:
+        return dt.datetime(*args, tzinfo=UTC)
+
+    def incident(self, target: str, start: dt.datetime, end: dt.datetime | None = None) -> None:
+        alarm = self.world.alarm(self.health[target])
+        alarm.set("ALARM", start)
+        if end:
+            alarm.set("OK", end)
+
+    def push(self, commit: str, at: dt.datetime) -> None:
+        self.world.push(commit, at)
+
+    def run(self, until: dt.datetime) -> None:
+        self.sim.advance(to=until)
+
+    # --- what happened ---------------------------------------------------------------
+    def running(self, target: str, at: dt.datetime) -> str | None:
+        """The commit running on `target` at `at`."""
+        return self.sim.timeline.running_on(naming.DEPLOY_STAGES[target], at)
+
+    def deployed(self, commit: str, target: str) -> dt.datetime | None:
+        return self.sim.timeline.deployed_at(commit, naming.DEPLOY_STAGES[target])
+
+    def records(self) -> list[dict]:
+        return all_items(self.table)
+
+    def execution_record(self, commit: str) -> dict:
+        (found,) = [
+            r
+            for r in self.records()
+            if records.is_deployment(r[records.KEY])
+            and r.get("commitId") == commit
+            and r.get("executionType", "STANDARD") == "STANDARD"
+        ]
+        return found
+
+    def metric(self, name: str) -> float:
+        stats = boto3.client("cloudwatch").get_metric_statistics(
+            Namespace=naming.METRICS_NAMESPACE,
+            MetricName=name,
+            Dimensions=[{"Name": "Environment", "Value": self.env}],
+            StartTime=dt.datetime(2000, 1, 1),
+            EndTime=dt.datetime(2101, 1, 1),
+            Period=86400 * 365 * 100,
+            Statistics=["Sum"],
+        )
+        return sum(p["Sum"] for p in stats["Datapoints"])
+
+    def pages(self) -> list[dict]:
+        sqs = boto3.client("sqs")
+        while batch := sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", []):
+            for message in batch:
+                self._pages.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
+        return list(self._pages)
+
+    def dora(self, start: dt.datetime, end: dt.datetime) -> dict[str, dora.Metric]:
+        return {m.name: m for m in dora.measure(self.records(), start, end)}
+
+
+def _deploy_rows(stage: str):
+    from topology import projects
+
+    return [row for row in projects.in_stage(stage) if row.role == projects.DEPLOY]
