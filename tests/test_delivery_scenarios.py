@@ -149,3 +149,360 @@ def test_the_weekend(world_of, readings):
     # p2 was rolled back: one change failure of two deployments. c1 deployed nothing.
     assert (figures["ChangeFailureRate"].value, figures["ChangeFailureRate"].rests_on) == (0.5, 2)
     assert figures["DeploymentFrequency"].rests_on == 2
+
+
+# --- the window and the approval ----------------------------------------------------
+@pytest.mark.parametrize("readings", Readings.combinations("window_outside"), ids=Readings.short)
+def test_a_friday_approval_waits_for_monday(world_of, readings):
+    """Approved Friday 10:00; the window is Mon-Thu 09:00-16:59 UTC. The
+    window is evaluated after the approval (its own stage): nothing reaches
+    production before Monday 09:00. If the rule waits (deployment-window-waits),
+    the window stage enters at 09:00, its checkpoint runs to 09:05, the gate's
+    to 09:10, the deploy to 09:15. If it fails instead, the release is
+    blocked, not failed."""
+    w = world_of("production", at(FRI, 8, 55), readings=readings)
+    release(w, "c1", at(FRI, 9), approve_after=10)  # requested 09:50, approved 10:00
+    w.run(at(NEXT_MON, 12))
+    c1 = w.execution_record("c1")
+    if readings.window_outside == "wait":
+        assert w.deployed("c1", "production") == at(NEXT_MON, 9, 15)
+        assert c1["outcome"] == "DEPLOYED"
+    else:
+        assert w.deployed("c1", "production") is None
+        assert (c1["outcome"], c1["stage"]) == ("BLOCKED_BY_GATE", "ProductionWindow")
+    assert w.metric("DeploymentFailure") == 0 and pages(w) == []
+
+
+@pytest.mark.parametrize("readings", Readings.combinations("approval_timeout_reported_as"), ids=Readings.short)
+def test_an_unanswered_approval_times_out_after_seven_days(world_of, readings):
+    """approval-timeout: "If the approval action is not approved or rejected
+    within seven days ... the action fails" (requested Monday 10:50, so it
+    ends Monday 10:50 a week later). Nothing deployed: not a failed
+    deployment, not a change failure; its own metric."""
+    w = world_of("production", at(MON, 9, 55), readings=readings)
+    release(w, "c1", at(MON, 10), approve_after=None)
+    w.run(at(NEXT_MON, 12))
+    c1 = w.execution_record("c1")
+    assert (c1["status"], c1["outcome"]) == ("FAILED", "APPROVAL_TIMED_OUT")
+    assert c1["endTime"] == "2026-03-09T10:50:00Z"
+    assert w.deployed("c1", "production") is None
+    assert (w.metric("ApprovalTimedOut"), w.metric("DeploymentFailure"), w.metric("ReleaseRejected")) == (1, 0, 0)
+    assert w.dora(MON, NEXT_MON + dt.timedelta(days=1))["ChangeFailureRate"].rests_on == 0
+    assert pages(w) == []
+
+
+def test_a_rejection_deploys_nothing_and_the_next_push_goes_through(world_of):
+    """approval-result: a rejection fails the approval, so its stage, which
+    holds nothing else and has no on-failure result: no rollback. c2, pushed
+    after it, is approved and deployed."""
+    w = world_of("production", at(MON, 9, 55))
+    w.push("c1", at(MON, 10))
+    w.world.approval("ApproveProduction").reject(after=dt.timedelta(minutes=10))
+    release(w, "c2", at(MON, 12))
+    w.run(at(MON, 16))
+    c1 = w.execution_record("c1")
+    assert (c1["status"], c1["outcome"], c1["approvalResult"]) == ("FAILED", "REJECTED", "REJECTED")
+    assert w.deployed("c1", "production") is None
+    assert w.deployed("c2", "production") == at(MON, 13, 15)
+    assert w.sim.timeline.action_runs(stage="ProductionDeploy")[0].execution.revision == "c2"
+    assert (w.metric("ReleaseRejected"), w.metric("DeploymentFailure"), w.metric("DeploymentSuccess")) == (1, 0, 1)
+    assert w.metric("RollbackCount") == 0 and pages(w) == []
+    figures = w.dora(MON, TUE)
+    assert (figures["ChangeFailureRate"].value, figures["DeploymentFrequency"].rests_on) == (0, 1)
+
+
+def test_a_release_queued_behind_an_approval_waits_its_turn(world_of):
+    """execution-order and stage-lock (QUEUED): "it enters one stage at a
+    time and locks the stage". c2, pushed while c1 waits for its approval,
+    runs up to StagingEnv, waits for ProductionEnv until c1 leaves it (12:50),
+    gets its own approval (13:00), and follows c1 stage by stage: the deploy
+    stage is free once c1's bake ends (13:15), so c2 deploys 13:15-13:20."""
+    w = world_of("production", at(MON, 9, 55))
+    release(w, "c1", at(MON, 10), approve_after=120)  # requested 10:50, approved 12:50
+    release(w, "c2", at(MON, 10, 30), approve_after=10)
+    w.run(at(MON, 16))
+    assert w.deployed("c1", "production") == at(MON, 13, 5)
+    assert w.sim.timeline.reached("c2", "StagingEnv") == at(MON, 11, 20)
+    assert w.sim.timeline.entered("c2", "ProductionEnv") == at(MON, 12, 50)
+    assert w.deployed("c2", "production") == at(MON, 13, 20)
+    assert w.metric("DeploymentSuccess") == 2
+
+
+def test_a_flaky_build_is_healed_by_the_retry(world_of):
+    """automatic-retry: Build's on-failure result is RETRY (FAILED_ACTIONS):
+    the failed action runs once more, and the release goes on."""
+    w = world_of("test", at(MON, 9, 55))
+    w.world.action("Build").fail(after=dt.timedelta(minutes=5)).succeed(after=dt.timedelta(minutes=5))
+    w.push("c1", at(MON, 10))
+    w.run(at(MON, 13))
+    assert [run.status for run in w.sim.timeline.action_runs("Build")] == ["Failed", "Succeeded"]
+    assert w.deployed("c1", "production") is not None
+    assert w.execution_record("c1")["outcome"] == "DEPLOYED"
+    assert w.metric("DeploymentFailure") == 0 and w.metric("DeploymentSuccess") == 1
+
+
+def test_a_hung_deploy_is_ended_by_codebuild_and_rolled_back(world_of):
+    """A build that hangs ends at its CodeBuild timeout (60 minutes) and
+    fails its stage; on-failure-rollback puts back the last good release."""
+    w = world_of("test", at(MON, 9, 55))
+    w.push("p1", at(MON, 10))
+    w.world.action("DeployTest").succeed(after=dt.timedelta(minutes=5)).hang(timeout=dt.timedelta(minutes=60))
+    w.push("c1", at(MON, 12))
+    w.run(at(MON, 16))
+    assert w.running("test", at(MON, 15)) == "p1"
+    assert w.deployed("c1", "test") is None
+    c1 = w.execution_record("c1")
+    assert (c1["outcome"], c1["failedAction"]) == ("DEPLOY_FAILED", "TestEnv/DeployTest")
+    assert w.metric("DeploymentFailure") == 1 and w.metric("RollbackCount") == 1
+    # Not production: no change failure.
+    assert w.dora(MON, TUE)["ChangeFailureRate"].value == 0
+
+
+# --- incidents, overrides, rollbacks ------------------------------------------------
+def holding(w: DeliveryWorld, stage: str, condition: str = "beforeEntryConditionState") -> bool:
+    """Whether `stage`'s condition holds an execution now (GetPipelineState)."""
+    return any(
+        s.get("stageName") == stage
+        and (s.get(condition) or {}).get("latestExecution", {}).get("status") == "InProgress"
+        for s in w.sim.client.get_pipeline_state(name=w.names.pipeline)["stageStates"]
+    )
+
+
+def held_at(w: DeliveryWorld, stage: str, condition: str = "beforeEntryConditionState") -> None:
+    """Run until `stage`'s condition holds an execution."""
+    w.sim.run_until(lambda sim: holding(w, stage, condition), limit=dt.timedelta(days=3))
+
+
+def waiting_at(w: DeliveryWorld, stage: str) -> None:
+    held_at(w, stage)
+
+
+@pytest.mark.parametrize(
+    "readings", Readings.combinations("bake_reading", base=Readings(window_outside="wait")), ids=Readings.short
+)
+def test_a_hotfix_during_an_incident(world_of, readings):
+    """p0 runs in production. The incident (Friday 08:00 - Monday) holds
+    ProductionGate; the window (Mon-Thu) holds ProductionWindow. Each is its
+    own condition (one-control-per-condition): the hotfix takes two audited
+    overrides to reach production while the incident is open.
+
+    Its bake then watches a health alarm already in ALARM. alarm-bake is
+    inferred: if the rule fails the moment the alarm is in ALARM
+    (watch-whole-wait), the bake rolls the hotfix back to p0 at once, before
+    anyone can override it; if it waits for the alarm to clear like the entry
+    rule (like-entry), a third audited override keeps the hotfix.
+    docs/delivery-controls.md says how to tell on a real account.
+
+    override-stage-condition acts on a condition in progress, so this needs
+    the window rule to wait (deployment-window-waits)."""
+    w = world_of("production", at(THU, 9, 55), readings=readings)
+    release(w, "p0", at(THU, 10), approve_after=5)
+    w.incident("production", at(FRI, 8))
+    release(w, "hotfix", at(FRI, 9), approve_after=5)
+    waiting_at(w, "ProductionWindow")
+    code, out = w.ops("override", "production", "--stage", "ProductionWindow", "--reason", "Hotfix for INC-7")
+    assert code == 0, out
+    waiting_at(w, "ProductionGate")
+    code, out = w.ops("override", "production", "--stage", "ProductionGate", "--reason", "Hotfix for INC-7")
+    assert code == 0, out
+    overridden = ["ProductionGate", "ProductionWindow"]
+    if readings.bake_reading == "like-entry":
+        held_at(w, "ProductionDeploy", "onSuccessConditionState")
+        code, out = w.ops(
+            "override", "production", "--stage", "ProductionDeploy", "--condition", "on-success", "--reason", "INC-7"
+        )
+        assert code == 0, out
+        overridden.insert(0, "ProductionDeploy")
+    w.run(at(FRI, 12))
+    # During the incident, outside the window: the deploy ends five minutes
+    # after the gate's checkpoint; like-entry passes staging's bake at once
+    # (its alarm is OK), ten minutes sooner.
+    expected = at(FRI, 10) if readings.bake_reading == "like-entry" else at(FRI, 10, 10)
+    assert w.deployed("hotfix", "production") == expected
+    audits = sorted(r["stage"] for r in w.records() if r["deploymentId"].startswith("override#"))
+    assert audits == overridden
+    assert all(r["status"] == "OVERRIDDEN" for r in w.records() if r["deploymentId"].startswith("override#"))
+    if readings.bake_reading == "like-entry":
+        assert w.running("production", at(FRI, 12)) == "hotfix"
+        assert w.execution_record("hotfix")["outcome"] == "DEPLOYED"
+    else:
+        assert w.running("production", at(FRI, 12)) == "p0"
+        assert w.execution_record("hotfix")["outcome"] == "DEPLOY_FAILED"
+
+
+def test_one_override_never_waives_the_other_control(world_of):
+    """Overriding the window during an incident: the gate still holds the
+    release, WaitTime (30 minutes) later it fails its stage: blocked."""
+    w = world_of("production", at(FRI, 7, 55), readings=Readings(window_outside="wait"))
+    w.incident("production", at(FRI, 8))
+    release(w, "c1", at(FRI, 9), approve_after=5)
+    waiting_at(w, "ProductionWindow")
+    assert w.ops("override", "production", "--stage", "ProductionWindow", "--reason", "urgent")[0] == 0
+    w.run(at(FRI, 13))
+    assert w.deployed("c1", "production") is None
+    assert (w.execution_record("c1")["outcome"], w.execution_record("c1")["stage"]) == (
+        "BLOCKED_BY_GATE",
+        "ProductionGate",
+    )
+
+
+def test_a_first_deployment_goes_through_the_incident_gate_with_an_override(world_of):
+    """A target's first deployment: its health URL cannot answer yet, so its
+    health alarm is in ALARM and TestGate holds the release (alarm-entry-wait);
+    the audited override lets it through; nothing is rolled back (no target)."""
+    w = world_of("test", at(MON, 9, 55))
+    w.world.alarm(w.health["test"], initial="ALARM")
+    w.push("first", at(MON, 10))
+    waiting_at(w, "TestGate")
+    assert w.ops("override", "test", "--stage", "TestGate", "--reason", "first deployment of test")[0] == 0
+    w.run(at(MON, 11))
+    assert w.deployed("first", "test") is not None
+
+
+def follow(w: DeliveryWorld, steps: list[str], commit: str) -> None:
+    """Run a page's commands in order, each when its control holds the
+    release (the page says: "only when that control holds the release"); a
+    control the release passes by itself is skipped."""
+    import shlex
+
+    execution = None
+    for step in steps:
+        if step.startswith("#"):
+            continue
+        argv = shlex.split(step)
+        if argv[:3] == ["aws", "codepipeline", "start-pipeline-execution"]:
+            revision = dict(pair.split("=", 1) for pair in argv[argv.index("--source-revisions") + 1].split(","))
+            started = w.sim.client.start_pipeline_execution(
+                name=argv[argv.index("--name") + 1], sourceRevisions=[revision]
+            )
+            execution = w.sim.execution(started["pipelineExecutionId"])
+            continue
+        assert argv[:3] == ["python", "-m", "ops"], step
+        if argv[3] == "approve":
+            w.sim.run_until(lambda sim: holding_approval(w), limit=dt.timedelta(days=1))
+        else:
+            stage = argv[argv.index("--stage") + 1]
+            condition = "onSuccessConditionState" if "on-success" in argv else "beforeEntryConditionState"
+            w.sim.run_until(
+                lambda sim, stage=stage, condition=condition: (
+                    holding(w, stage, condition) or passed(execution, stage) or execution.status != "InProgress"
+                ),
+                limit=dt.timedelta(days=1),
+            )
+            if not holding(w, stage, condition):
+                continue
+        code, out = w.ops(*argv[3:])
+        assert code == 0, (step, out)
+
+
+def passed(execution, stage: str) -> bool:
+    run = execution.runs.get(stage)
+    return run is not None and run.status == "Succeeded"
+
+
+def page_steps(page: dict) -> list[str]:
+    """The commands under the page's "Do:", up to the first blank line."""
+    lines = page["Message"].split("Do:", 1)[1].split("\n\n", 1)[0].splitlines()
+    return [line.strip() for line in lines if line.strip()]
+
+
+def holding_approval(w: DeliveryWorld) -> bool:
+    return any(
+        a.get("actionName") == "ApproveProduction" and a.get("latestExecution", {}).get("status") == "InProgress"
+        for s in w.sim.client.get_pipeline_state(name=w.names.pipeline)["stageStates"]
+        for a in s.get("actionStates", [])
+    )
+
+
+def bad_bake(w: DeliveryWorld, commit: str, when: dt.datetime) -> None:
+    """The production health alarm goes to ALARM at `when`, 3 minutes into `commit`'s bake."""
+    w.world.alarm(w.health["production"]).set("ALARM", when)
+
+
+@pytest.mark.parametrize("readings", Readings.combinations("in_flight_on_update"), ids=Readings.short)
+def test_a_pipeline_update_while_a_release_waits_for_its_approval(world_of, pipelines, readings):
+    """update-in-flight: an update starts a new structure version; what the
+    waiting release does depends on the reading (canceled, or it goes on in
+    its own version). Either way it is never counted as a failed deployment,
+    and the records keep each execution's version."""
+    w = world_of("production", at(MON, 9, 55), readings=readings)
+    release(w, "p1", at(MON, 10), approve_after=5)
+    release(w, "c1", at(MON, 12), approve_after=None)
+    w.world.update_pipeline(pipelines["production"], at(MON, 13))
+    w.run(at(MON, 16))
+    c1 = w.execution_record("c1")
+    assert int(w.execution_record("p1")["pipelineVersion"]) == 1
+    if readings.in_flight_on_update == "cancel":
+        assert (c1["status"], c1["outcome"]) == ("CANCELED", "CANCELED")
+        assert w.metric("ExecutionCanceledByUpdate") == 1
+    else:
+        assert c1["status"] == "IN_PROGRESS"
+    assert w.metric("DeploymentFailure") == 0
+
+
+@pytest.mark.parametrize("readings", Readings.combinations("bake_reading"), ids=Readings.short)
+def test_a_bad_release_after_an_update_with_no_good_execution_in_the_new_version(world_of, pipelines, readings):
+    """rollback-preconditions: only executions of the current structure
+    version are targets. p1 ran in version 1; the update makes version 2; c2
+    (version 2) fails its bake. CodePipeline's own rollback has no target, so
+    the stage fails with c2 running; the rollback function finds none either
+    and pages the way back; the page's commands, run as written (a new
+    execution of p1's commit, the gate's override during the incident, the
+    approval, and the bake the incident would fail), put p1 back in production."""
+    w = world_of("production", at(MON, 9, 55), readings=readings)
+    release(w, "p1", at(MON, 10), approve_after=5)
+    w.world.update_pipeline(pipelines["production"], at(MON, 12))
+    release(w, "c2", at(MON, 13), approve_after=5)
+    bad_bake(w, "c2", at(MON, 14, 13))  # c2 deploys 14:05-14:10, bakes from 14:10
+    w.run(at(MON, 15))
+    assert w.running("production", at(MON, 15)) == "c2"
+    page = next(p for p in w.pages() if p["Subject"].startswith("Rollback impossible"))
+    assert "ran in pipeline version 1, not the current 2" in page["Message"]
+    steps = page_steps(page)
+    start = next(s for s in steps if s.startswith("aws codepipeline start-pipeline-execution"))
+    assert start.endswith("revisionValue=p1")
+    # The way back, run as the page writes it.
+    follow(w, steps, commit="p1")
+    w.run(at(MON, 18))
+    assert w.running("production", at(MON, 18)) == "p1"
+    # watch-whole-wait: c2's bake fails at 14:13; like-entry: it passed at
+    # 14:10 (the alarm was OK) and the rollback function meets the incident.
+    c2_outcome = "DEPLOYED" if readings.bake_reading == "like-entry" else "DEPLOY_FAILED"
+    assert w.execution_record("c2")["outcome"] == c2_outcome
+    # Attempts: p1, c2, and p1 again. Under like-entry the bake override
+    # keeps p1's second release: one failure (c2) of three. Under
+    # watch-whole-wait its bake fails at once in the open incident (and has
+    # no target of version 2 to roll back to, so p1 stays): two of three.
+    expected = 0.3333 if readings.bake_reading == "like-entry" else 0.6667
+    assert w.dora(MON, TUE)["ChangeFailureRate"].value == expected
+
+
+def test_a_bad_release_after_an_update_rolls_back_to_a_good_execution_of_the_new_version(world_of, pipelines):
+    """p2 succeeded in version 2: CodePipeline's on-success rollback takes c3
+    back to it (on-failure-rollback / alarm-bake); nobody is paged to do it."""
+    w = world_of("production", at(MON, 9, 55))
+    release(w, "p1", at(MON, 10), approve_after=5)
+    w.world.update_pipeline(pipelines["production"], at(MON, 12))
+    release(w, "p2", at(MON, 13), approve_after=5)
+    release(w, "c3", at(MON, 15), approve_after=5)
+    bad_bake(w, "c3", at(MON, 16, 13))
+    w.run(at(MON, 18))
+    assert w.running("production", at(MON, 18)) == "p2"
+    assert not any(p["Subject"].startswith("Rollback impossible") for p in w.pages())
+
+
+def test_a_rollback_whose_target_lost_its_artifacts_pages_the_way_back(world_of):
+    """rollback-reuses-target and artifact-expiry: with 2-day artifacts, p1
+    (Monday) cannot be rolled back to on Thursday: the function refuses it
+    (the margin is a day) and pages the new-release way back instead."""
+    w = world_of("production", at(MON, 9, 55), artifact_days=2)
+    release(w, "p1", at(MON, 10), approve_after=5)
+    release(w, "c2", at(THU, 10), approve_after=5)
+    bad_bake(w, "c2", at(THU, 11, 13))
+    w.run(at(THU, 13))
+    subjects = [p["Subject"] for p in w.pages()]
+    assert any(s.startswith("Rollback impossible") for s in subjects), subjects
+    page = next(p for p in w.pages() if p["Subject"].startswith("Rollback impossible"))
+    # Whichever the function meets first -- its own check of p1's artifacts,
+    # or CodePipeline's rollback failing on them -- the way back is p1's commit.
+    assert next(s for s in page_steps(page) if "start-pipeline-execution" in s).endswith("revisionValue=p1")

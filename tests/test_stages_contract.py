@@ -14,6 +14,12 @@ def test_the_functions_copy_of_the_stages_agrees_with_the_topology():
     assert stages.APPROVAL_STAGE == naming.APPROVAL_STAGE and stages.APPROVAL_ACTION == naming.APPROVAL_ACTION
     assert stages.INCIDENT_GATE_STAGES == naming.INCIDENT_GATE_STAGES
     assert stages.WINDOW_STAGE == naming.WINDOW_STAGE
+    assert stages.BAKE_TARGETS == naming.BAKE_TARGETS
     assert set(stages.GATE_STAGES) == set(naming.GATE_STAGES)
+    from topology import projects
+
+    assert stages.DEPLOY_ACTIONS == {
+        row.stage: row.action for row in projects.all_projects() if row.role == projects.DEPLOY
+    }
     every = naming.pipeline_stages(approval=True, window=True)
     assert stages.PRODUCTION_DEPLOY_STAGE == every[-1]  # production is deployed last

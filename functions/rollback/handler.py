@@ -244,6 +244,12 @@ def handler(event, context=None) -> dict:
             return finished
         if isinstance(now_, logic.Refuse) and _answered_already(run, state):
             return {"result": "duplicate", "reason": "the rollback the stage runs answered this alarm"}
+        if isinstance(now_, logic.Refuse) and now_.rollback_failed:
+            return _after_a_failed_rollback(run, now_)
+        if isinstance(now_, logic.Skip) and now_.deploying:
+            stranded = _no_target_for_codepipeline(run, now_)
+            if stranded:
+                return stranded
         return _without_rollback(run, now_)
 
     run.key = now_.key(decision.stage)
@@ -263,6 +269,48 @@ def handler(event, context=None) -> dict:
                 return {"result": "resumed", "rollbackExecutionId": latest["pipelineExecutionId"]}
             return {"result": "duplicate", "rollbackExecutionId": latest["pipelineExecutionId"]}
     return _roll_back(run, now_.execution_id, now_.version)
+
+
+def _no_target_for_codepipeline(run: Invocation, skip: logic.Skip) -> dict | None:
+    """The stage is deploying or baking: CodePipeline's own rollback (its
+    on-failure or on-success result) will act, but only to an execution of
+    the current structure version whose artifacts still exist. If none
+    exists, it will not roll back: page the way back now, once per alarm
+    transition, rather than after the stage has failed."""
+    try:
+        target = logic.choose_target(
+            history(run),
+            run.request.stage,
+            skip.deploying,
+            version=skip.version,
+            now=now(),
+            artifact_days=config()["ARTIFACT_EXPIRATION_DAYS"],
+        )
+    except (*AWS_ERRORS, retry.Ambiguous):
+        return None  # unknown: leave it to CodePipeline, as before
+    if not isinstance(target, logic.NoTarget) or target.last_good is None:
+        return None
+    existing = run.claim(rolledBackExecutionId=skip.deploying)
+    if existing is not None and existing.get("status") != logic.STARTED:
+        return {"result": "duplicate"}
+    reason = f"CodePipeline's own rollback of {skip.deploying} will find no target: {target.reason}"
+    return run.fall_back(reason, target.last_good, rolledBackExecutionId=skip.deploying)
+
+
+def _after_a_failed_rollback(run: Invocation, refusal: logic.Refuse) -> dict:
+    """CodePipeline's rollback failed: rolling back again would fail the same
+    way. Page the way back (a new release of the last good commit), once per
+    alarm transition."""
+    existing = run.claim()
+    if existing is not None and existing.get("status") != logic.STARTED:
+        return {"result": "duplicate"}
+    try:
+        good = logic.last_good(itertools.islice(history(run), 200), run.request.stage)
+    except (*AWS_ERRORS, retry.Ambiguous):
+        good = None
+    if good is None:
+        return run.fail(refusal.reason + "; no earlier good release is recorded", None)
+    return run.fall_back(refusal.reason, good)
 
 
 def _answered_already(run: Invocation, state: dict | None) -> bool:

@@ -55,6 +55,10 @@ class Skip:
     """Left to CodePipeline: record, do not page."""
 
     reason: str
+    # A STANDARD execution deploying or baking in the stage: CodePipeline's own
+    # rollback will need a target, which is checked at once.
+    deploying: str | None = None
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ class Refuse:
     """Nothing automatic is safe: record and page."""
 
     reason: str
+    # CodePipeline's own rollback execution failed (for instance, its
+    # target's artifacts were gone): the page gives the way back.
+    rollback_failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,22 +139,38 @@ def assess(stage_state: dict[str, Any] | None, version: int | None = None) -> De
         # A deploy, a bake (the stage's on-success condition) or a native
         # rollback is running: CodePipeline decides; RollbackStage would be
         # refused anyway.
-        return Skip(f"the stage is {status} (execution {execution_id}): left to CodePipeline")
+        deploying = execution_id if latest.get("type") != "ROLLBACK" and status == "InProgress" else None
+        return Skip(f"the stage is {status} (execution {execution_id}): left to CodePipeline", deploying, version)
+    if latest.get("type") == "ROLLBACK" and status == "Failed":
+        return Refuse(f"rollback execution {execution_id} failed", rollback_failed=True)
     if latest.get("type") == "ROLLBACK":
         return Refuse(
             f"the stage already runs rollback execution {execution_id} and is still unhealthy: "
             "rolling back further needs a person"
         )
-    if status != "Succeeded":
+    if status != "Succeeded" and not _deploy_stands(stage_state, execution_id):
         # The stage's last execution deployed nothing that stands (its deploy
-        # failed and CloudFormation undid it, or it was stopped): the target
-        # still runs the release before it, and "rolling back" to that would
-        # redeploy what runs and announce a rollback that changes nothing.
+        # failed, and CloudFormation undid the update; or it never ran): the
+        # target still runs the release before it, and "rolling back" to that
+        # would redeploy what runs and announce a rollback that changes nothing.
         return Refuse(
-            f"the stage's last execution {execution_id} is {status}: nothing it deployed stands, so the target "
-            "runs the release before it; a rollback would redeploy what runs. The alarm needs a person"
+            f"the stage's last execution {execution_id} is {status} and its deploy did not succeed: the target "
+            "runs the release before it, so a rollback would redeploy what runs. The alarm needs a person"
         )
     return Deployed(execution_id, version)
+
+
+def _deploy_stands(stage_state: dict[str, Any], execution_id: str) -> bool:
+    """Whether the stage's deploy action succeeded in `execution_id` (a test
+    or the bake failed after it): the release runs, and is what to roll back.
+    Unknown (no action state for it) reads as not standing: a person decides."""
+    deploy = stages.DEPLOY_ACTIONS.get(stage_state.get("stageName", ""))
+    for action in stage_state.get("actionStates") or ():
+        latest = action.get("latestExecution") or {}
+        if action.get("actionName") == deploy and latest.get("status") == "Succeeded":
+            # actionStates carry no execution ID; the stage's latest is this one.
+            return True
+    return False
 
 
 def _succeeded_in(record: dict[str, Any], stage: str) -> bool:
@@ -240,34 +263,55 @@ def _start(record: dict[str, Any]) -> datetime | None:
         return None
 
 
+def last_good(records_: Iterable[dict[str, Any]], stage: str) -> dict[str, Any] | None:
+    """The newest STANDARD execution, of any structure version, in which
+    `stage` succeeded and that was not rolled back out of it: the release a
+    new execution puts back."""
+    rolled_back = set()
+    for record in records_:
+        if str(record.get("deploymentId", "")).startswith(ROLLBACK_PREFIX):
+            if record.get("stage") == stage:
+                rolled_back.add(record.get("rolledBackExecutionId"))
+            continue
+        execution = record.get("pipelineExecutionId")
+        if not execution or is_rollback_execution(record) or execution in rolled_back:
+            continue
+        if _succeeded_in(record, stage) and record.get("status") in ("SUCCEEDED", "FAILED", "IN_PROGRESS"):
+            return record
+    return None
+
+
 def fallback_commands(pipeline: str, environment: str, stage: str, last_good: dict[str, Any] | None) -> list[str]:
     """When no rollback target is valid: a new release of the last good
-    commit, through every stage and gate, is the way back. The commands, in
-    order: start it; during an incident, the audited override of each gate
-    that holds it (each named; the window's only outside the window); and
-    the production approval."""
+    commit, through every stage and gate, is the way back. The commands in
+    the order the release meets them: start it; then, each only if that
+    control holds it (an incident on its target, or outside the window), the
+    audited override of every gate up to the target and of the target's bake
+    (during an incident the bake would roll the release back); and the
+    production approval where it comes."""
     commit = (last_good or {}).get("commitId") or "<commit-of-the-last-good-release>"
+    short = commit[:12]
     target = next((t for t, s in stages.DEPLOY_STAGES.items() if s == stage), None)
+    ops = f"python -m ops override {environment} --stage"
     steps = [
         f"aws codepipeline start-pipeline-execution --name {pipeline} --source-revisions "
         f"actionName={stages.SOURCE_ACTION},revisionType=COMMIT_ID,revisionValue={commit}",
-        "# if a target's health alarm holds its gate (an incident), when the release waits there:",
+        "# each override below only when that control holds the release (python -m ops health shows it):",
     ]
     for gate_target, gate in stages.INCIDENT_GATE_STAGES.items():
-        steps.append(
-            f"python -m ops override {environment} --stage {gate} "
-            f'--reason "roll {gate_target} back to {commit[:12]} during the incident"'
-        )
+        if gate_target == "production":
+            steps.append(f'python -m ops approve {environment} --summary "roll back to {short}"')
+            steps.append(f'{ops} {stages.WINDOW_STAGE} --reason "roll production back to {short} outside the window"')
+        steps.append(f'{ops} {gate} --reason "roll {gate_target} back to {short} during the incident"')
         if gate_target == target:
+            if stage in BAKED_STAGES:
+                steps.append(f'{ops} {stage} --condition on-success --reason "the incident holds the bake of {short}"')
             break
-    if target == "production":
-        steps[-1:-1] = [
-            "# outside production's change window, when the release waits there:",
-            f"python -m ops override {environment} --stage {stages.WINDOW_STAGE} "
-            f'--reason "roll production back to {commit[:12]} outside the window"',
-        ]
-        steps.append(f'python -m ops approve {environment} --summary "roll back to {commit[:12]}"')
     return steps
+
+
+# The deploy stages that bake (their on-success condition watches the health alarm).
+BAKED_STAGES = tuple(stages.DEPLOY_STAGES[target] for target in stages.BAKE_TARGETS)
 
 
 def expected_minutes(last_good: dict[str, Any] | None) -> int | None:

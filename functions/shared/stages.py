@@ -21,6 +21,10 @@ INCIDENT_GATE_STAGES = {"test": "TestGate", "staging": "StagingGate", "productio
 WINDOW_STAGE = "ProductionWindow"
 GATE_STAGES = (WINDOW_STAGE, *INCIDENT_GATE_STAGES.values())
 PRODUCTION_DEPLOY_STAGE = DEPLOY_STAGES["production"]
+# The targets whose deploy stage bakes (an on-success condition on the health alarm).
+BAKE_TARGETS = ("staging", "production")
+# The action of each deploy stage that changes what its target runs.
+DEPLOY_ACTIONS = {"TestEnv": "DeployTest", "StagingEnv": "DeployStaging", "ProductionDeploy": "DeployProduction"}
 
 # Records carry `recordLayout`. Layout 1 (records written before v0.19.0, no
 # attribute): ProductionEnv held the approval *and* the production deploy,

@@ -159,13 +159,9 @@ class DeliveryWorld:
         return all_items(self.table)
 
     def execution_record(self, commit: str) -> dict:
-        (found,) = [
-            r
-            for r in self.records()
-            if records.is_deployment(r[records.KEY])
-            and r.get("commitId") == commit
-            and r.get("executionType", "STANDARD") == "STANDARD"
-        ]
+        """The ledger's record of the (first) standard execution of `commit`."""
+        execution = next(e for e in self.sim.executions if e.revision == commit and e.type == "STANDARD")
+        (found,) = [r for r in self.records() if r[records.KEY] == execution.id]
         return found
 
     def metric(self, name: str) -> float:
@@ -187,6 +183,26 @@ class DeliveryWorld:
                 self._pages.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
         return list(self._pages)
+
+    def ops(self, *argv: str) -> tuple[int, str]:
+        """`python -m ops ARGV` against this world: CodePipeline is the
+        model, the rest moto. Returns the exit code and stdout + stderr."""
+        import contextlib
+        import io
+
+        from ops import cli, common
+
+        world = self
+
+        class Session:
+            def client(self, service, **kwargs):
+                return world.sim.client if service == "codepipeline" else boto3.client(service, region_name="us-east-1")
+
+        self.monkeypatch.setattr(common, "session", lambda region, profile: Session())
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = cli.main(list(argv))
+        return code, out.getvalue()
 
     def dora(self, start: dt.datetime, end: dt.datetime) -> dict[str, dora.Metric]:
         return {m.name: m for m in dora.measure(self.records(), start, end)}
