@@ -384,8 +384,8 @@ def follow(w: DeliveryWorld, steps: list[str], commit: str) -> None:
             stage = argv[argv.index("--stage") + 1]
             condition = "onSuccessConditionState" if "on-success" in argv else "beforeEntryConditionState"
             w.sim.run_until(
-                lambda sim, stage=stage, condition=condition: (
-                    holding(w, stage, condition) or passed(execution, stage) or execution.status != "InProgress"
+                lambda sim, stage=stage, condition=condition, e=execution: (
+                    holding(w, stage, condition) or passed(e, stage) or e.status != "InProgress"
                 ),
                 limit=dt.timedelta(days=1),
             )
