@@ -100,7 +100,14 @@ def ledger(base: datetime) -> list[dict]:
             "outcome": "BLOCKED_BY_GATE",
             "recordLayout": 2,
             "executionType": "STANDARD",
-            "succeededStages": {"TestGate", "TestEnv", "StagingGate", "StagingEnv", "ProductionEnv", "ProductionWindow"},
+            "succeededStages": {
+                "TestGate",
+                "TestEnv",
+                "StagingGate",
+                "StagingEnv",
+                "ProductionEnv",
+                "ProductionWindow",
+            },
             "endTime": at(15, 10),
         },
         deployed("d3", 6, 15, author=(6, 14)),  # lead 1 h
@@ -297,3 +304,65 @@ def test_the_publishers_request_is_valid_for_cloudwatch(scheduled):
         client.put_metric_data(Namespace="KiroPipeline", MetricData=data)
 
 
+@pytest.mark.parametrize(
+    "time",
+    [
+        "9999-12-31T23:59:59-01:00",  # year 9999 shifted to UTC: past datetime.max (OverflowError)
+        "0001-01-01T00:30:00+01:00",  # year 1 shifted to UTC: before datetime.min (OverflowError)
+        "9999-12-31T23:59:59.999999-23:59",
+        "99999-01-01T00:00:00Z",  # a five-digit year
+        "2026-13-01T00:00:00Z",  # no such month
+        pytest.param("2026-11-22T05:00:01Z" + "0" * 10_000, id="10000-characters"),  # longer than any timestamp
+        pytest.param(10**5000, id="a-5001-digit-number"),  # too long even to print
+        float("nan"),
+        None,
+        ["2026-11-22T05:00:01Z"],
+    ],
+)
+def test_an_unreadable_or_out_of_range_time_is_the_current_hour(scheduled, time):
+    now = datetime(2026, 11, 22, 5, 42, tzinfo=UTC)
+    assert scheduled.scheduled_hour({"time": time}, now) == datetime(2026, 11, 22, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("event", [{"time": "9999-12-31T23:59:59-01:00"}, ["not", "a", "dict"], "text", None])
+def test_the_hourly_publisher_publishes_at_the_current_hour_for_a_bad_event(scheduled, event):
+    now = END + timedelta(minutes=8)
+    assert scheduled.handler(event, now=now) == {"result": "published", "metrics": 5}
+    (frequency,) = published("DeploymentFrequency", END)  # END is on the hour: now's hour
+    assert frequency["Maximum"] == 0.1667
+
+
+def test_ops_dora_shows_recoveries_whose_end_is_unknown(aws, capsys):
+    """An incident ended by its alarm going to INSUFFICIENT_DATA is a counted
+    recovery, flagged in the report (text and JSON)."""
+    names = load("test").names
+    client = boto3.client("dynamodb")
+    create_contract_table(client, names.deployments_table, names.deployments_index)
+    store = Store(client, names.deployments_table, names.deployments_index)
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=5)
+    deployed = {
+        records.KEY: "d1",
+        records.INDEX_SORT: records.format_time(day + timedelta(hours=1)),
+        "status": "SUCCEEDED",
+        "executionType": "STANDARD",
+        "succeededStages": set(ALL_STAGES),
+        "endTime": records.format_time(day + timedelta(hours=2)),
+    }
+    start = records.format_time(day + timedelta(hours=3))
+    incident = {
+        records.KEY: f"incident#{names.health_alarm('production')}#{start}",
+        records.INDEX_SORT: start,
+        "target": "production",
+        "status": "RESOLVED",
+        "endTime": records.format_time(day + timedelta(hours=4, minutes=30)),
+        "endReason": "INSUFFICIENT_DATA",
+    }
+    for item in (deployed, incident):
+        store.claim(item[records.KEY], {records.INDEX_PARTITION: "test", **item})
+    assert cli.main(["dora", "test", "--json"]) == 0
+    got = {m["name"]: m for m in json.loads(capsys.readouterr().out)["metrics"]}
+    recovery = got["FailedDeploymentRecoveryTime"]
+    assert (recovery["median"], recovery["p90"], recovery["endedUnknown"], recovery["restsOn"]) == (5400, 5400, 1, 1)
+    assert cli.main(["dora", "test"]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if "FailedDeploymentRecoveryTime" in x]
+    assert "median 1:30:00, p90 1:30:00; 1 ended without data (end unknown)" in line

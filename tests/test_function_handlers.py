@@ -17,6 +17,7 @@ import json
 import boto3
 import jmespath
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -347,3 +348,41 @@ class TestRecorder:
             "configuration error: TABLE_NAME is not set; RECORD_TTL_DAYS='zero' is invalid: "
             "invalid literal for int() with base 10: 'zero'"
         )
+
+
+class MarkFailsOnce:
+    """The recorder's DynamoDB client, except that the first write of
+    `metricsPublished` fails, after PutMetricData has succeeded."""
+
+    def __init__(self, client):
+        self.client, self.armed = client, True
+
+    def update_item(self, **request):
+        if self.armed and request["UpdateExpression"].startswith("SET metricsPublished"):
+            self.armed = False
+            raise ClientError(
+                {"Error": {"Code": "InternalServerError", "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+                "UpdateItem",
+            )
+        return self.client.update_item(**request)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_a_failed_published_mark_never_publishes_the_outcome_twice(recorder):
+    """Lambda retries the event after the mark failed: PutMetricData has no
+    idempotency, so a second publication would count the deployment twice."""
+    expect_commit(recorder)
+    recorder.handler(events.execution("STARTED", "2026-11-22T03:44:00Z"))
+    store = recorder.recorder().store
+    store.dynamodb = MarkFailsOnce(store.dynamodb)
+    succeeded = events.execution("SUCCEEDED", "2026-11-22T04:20:30Z")
+    with pytest.raises(ClientError):
+        recorder.handler(succeeded)
+    assert metric_sum("DeploymentSuccess") == 1
+    recorder.handler(succeeded)  # the retry of the same event (same id)
+    recorder.handler(succeeded)
+    assert metric_sum("DeploymentSuccess") == 1
+    assert metric_values("DeploymentDuration") == [(2190.0, 1.0)]
+    assert item("exec-1")["metricsPublished"] == "SUCCEEDED@2026-11-22T04:20:30Z"

@@ -200,3 +200,101 @@ def test_leaving_alarm_for_no_data_ends_it_and_a_renotification_opens_nothing_ne
         recorder.handler(copy.deepcopy(event))
     (incident_,) = ledger_incidents()
     assert incident_["status"] == status
+
+
+# The alarm leaves ALARM for no data (the probe's status stopped arriving),
+# then later returns to OK from INSUFFICIENT_DATA.
+NO_DATA = change("INSUFFICIENT_DATA", "2026-11-22T05:30:00.500+0000", "ALARM", "2026-11-22T05:00:00.123+0000")
+OK_AFTER_NO_DATA = change("OK", "2026-11-22T06:10:00.000+0000", "INSUFFICIENT_DATA", "2026-11-22T05:30:00.500+0000")
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        (OPENED, NO_DATA),
+        (NO_DATA, OPENED),  # the end before the start
+        (OPENED, NO_DATA, NO_DATA, OPENED),  # duplicates
+        (OPENED, NO_DATA, OK_AFTER_NO_DATA),  # the later OK neither reopens nor closes again
+        (OK_AFTER_NO_DATA, NO_DATA, OPENED, OK_AFTER_NO_DATA),
+    ],
+)
+def test_leaving_alarm_for_no_data_ends_the_incident_with_its_end_unknown(recorder, order):
+    for event in order:
+        recorder.handler(copy.deepcopy(event))
+    (incident_,) = ledger_incidents()
+    assert incident_[records.KEY] == f"incident#{ALARM}#2026-11-22T05:00:00Z"
+    assert (incident_["status"], incident_["endTime"], incident_["endReason"]) == (
+        "RESOLVED",
+        "2026-11-22T05:30:00Z",
+        "INSUFFICIENT_DATA",
+    )
+
+
+def test_an_ok_end_says_so(recorder):
+    for event in (CLOSED, OPENED, CLOSED):
+        recorder.handler(copy.deepcopy(event))
+    (incident_,) = ledger_incidents()
+    assert (incident_["status"], incident_["endTime"], incident_["endReason"]) == (
+        "RESOLVED",
+        "2026-11-22T05:42:10Z",
+        "OK",
+    )
+
+
+def test_the_ok_after_no_data_is_ignored_and_records_nothing(recorder):
+    assert recorder.handler(copy.deepcopy(OK_AFTER_NO_DATA))["result"] == "ignored"
+    assert ledger_incidents() == []
+
+
+def unknown_end(item: dict) -> dict:
+    return {**item, "endReason": "INSUFFICIENT_DATA"}
+
+
+def test_a_recovery_whose_end_is_unknown_is_counted_and_flagged():
+    items = [
+        deployed("dA", 3, 1, 2),
+        # Production unhealthy from day 3 03:00 until its alarm lost its data at 05:00.
+        unknown_end(incident(3, 3, end=at(3, 5))),
+        deployed("dB", 6, 1, 2),
+        {**incident(6, 3, end=at(6, 4)), "endReason": "OK"},
+        deployed("dC", 9, 1, 2),
+        incident(9, 3, end=at(9, 3.5)),  # written before endReason existed: an OK end
+    ]
+    m = {x.name: x for x in dora.measure(items, BASE, BASE + timedelta(days=30))}
+    recovery = m["FailedDeploymentRecoveryTime"]
+    # Recoveries of 2 h, 1 h and 30 min: median 1 h (high: not under an hour); p90 2 h.
+    assert (recovery.value, recovery.band, recovery.rests_on) == (3600, "high", 3)
+    assert recovery.detail == {"median": 3600, "p90": 7200, "endedUnknown": 1}
+    assert [(f.execution, f.end_unknown) for f in dora.failures(items)] == [
+        ("dA", True),
+        ("dB", False),
+        ("dC", False),
+    ]
+
+
+def test_overlapping_incidents_take_the_flag_of_the_one_that_ends_last():
+    last_unknown = unknown_end(incident(3, 3 + 5 / 60, end=at(3, 9)))
+    last_unknown[records.KEY] += "-other-alarm"
+    items = [deployed("ex1", 3, 1, 2), incident(3, 3, end=at(3, 4)), last_unknown]
+    (failure,) = dora.failures(items)
+    assert (failure.recovered, failure.end_unknown) == (BASE + timedelta(days=3, hours=9), True)
+    first_unknown = unknown_end(incident(3, 3, end=at(3, 4)))
+    last_ok = incident(3, 3 + 5 / 60, end=at(3, 9))
+    last_ok[records.KEY] += "-other-alarm"
+    (failure,) = dora.failures([deployed("ex1", 3, 1, 2), first_unknown, last_ok])
+    assert (failure.recovered, failure.end_unknown) == (BASE + timedelta(days=3, hours=9), False)
+    m = {
+        x.name: x
+        for x in dora.measure([deployed("ex1", 3, 1, 2), first_unknown, last_ok], BASE, BASE + timedelta(days=30))
+    }
+    assert m["FailedDeploymentRecoveryTime"].detail == {"median": 21600, "p90": 21600, "endedUnknown": 0}
+
+
+def test_a_state_cloudwatch_does_not_have_closes_nothing(recorder):
+    """Only OK and INSUFFICIENT_DATA end an incident; a hand-made event with
+    any other state after ALARM is ignored, not taken as an end."""
+    recorder.handler(copy.deepcopy(OPENED))
+    made_up = change("RECOVERED", "2026-11-22T05:10:00Z", "ALARM", "2026-11-22T05:00:00.123+0000")
+    assert recorder.handler(made_up)["result"] == "ignored"
+    (incident_,) = ledger_incidents()
+    assert incident_["status"] == "OPEN" and "endTime" not in incident_

@@ -168,3 +168,25 @@ def test_the_real_pattern_accepts_only_slack():
         "https://example.com/hooks.slack.com/services/x",
     ):
         assert not logic.WEBHOOK.fullmatch(wrong), wrong
+
+
+# A message nested deeper than Python's recursion limit: json.loads raises
+# RecursionError (not a ValueError) on it, which must never escape.
+DEEP_ARRAY = "[" * 100_000
+DEEP_OBJECT = '{"a":' * 100_000
+
+
+@pytest.mark.parametrize("message", [DEEP_ARRAY, DEEP_OBJECT, "[" * 100_000 + "]" * 100_000])
+def test_deeply_nested_json_is_rendered_as_plain_text(message):
+    text = logic.render("rollbacks", "", message)
+    assert text == ":rotating_light: " + message[:2983]  # plain text, cut at Slack's 3,000 characters
+    assert len(text) == 3000
+
+
+def test_a_deeply_nested_message_is_posted_as_text_not_raised(world):
+    store_webhook(world.url)
+    event = sns_event(("m-deep", "rollbacks", "Deep", DEEP_ARRAY))
+    assert handler.handler(event) == {"result": "posted", "posted": ["m-deep"]}
+    (post,) = world.posts
+    assert post["body"]["text"].startswith(":rotating_light: *Deep*\n[[[[")
+    assert len(post["body"]["text"]) == 3000

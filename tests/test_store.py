@@ -3,9 +3,17 @@ functions and `ops` read and write the deployment-record table."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -140,3 +148,203 @@ def test_nested_floats_are_numbers_an_empty_update_is_no_call_and_nan_is_refused
     store.update("override#x")  # nothing to set: DynamoDB would refuse "SET " with no values
     with pytest.raises(ValueError, match="cannot be stored"):
         store.update("override#x", ratio=float("nan"))
+
+
+# --- outcome metrics at most once -------------------------------------------
+PUBLISH = dict(token="event-a", namespace="KiroPipeline", environment="test")
+FAILED_T1 = records.Metrics("FAILED@T1", {"DeploymentFailure": 1}, 60)
+SERVER_ERROR = ClientError(
+    {"Error": {"Code": "InternalServerError", "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+    "UpdateItem",
+)
+
+
+class FaultyDynamoDB:
+    """The store's DynamoDB client with one injected fault: the first
+    UpdateItem whose expression starts with `expression` is applied `applied`
+    times (0: never reaches the table; 2: the SDK resent a write whose answer
+    was lost) and then answers `error` (None: the last application's answer)."""
+
+    def __init__(self, client, expression: str, *, applied: int, error: Exception | None):
+        self.client, self.expression, self.applied, self.error, self.armed = client, expression, applied, error, True
+
+    def update_item(self, **request):
+        if not (self.armed and request["UpdateExpression"].startswith(self.expression)):
+            return self.client.update_item(**request)
+        self.armed = False
+        for attempt in range(self.applied):
+            if attempt == self.applied - 1 and self.error is None:
+                return self.client.update_item(**request)
+            self.client.update_item(**request)
+        raise self.error
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def datapoints(name: str) -> int:
+    """How many data points of `name` CloudWatch holds (moto keeps every one)."""
+    stats = boto3.client("cloudwatch", region_name="us-east-1").get_metric_statistics(
+        Namespace="KiroPipeline",
+        MetricName=name,
+        Dimensions=[{"Name": "Environment", "Value": "test"}],
+        StartTime=datetime(2020, 1, 1),
+        EndTime=datetime(2100, 1, 1),
+        Period=86400 * 365 * 80,
+        Statistics=["SampleCount"],
+    )
+    return int(sum(point["SampleCount"] for point in stats["Datapoints"]))
+
+
+@pytest.fixture
+def failed_record(store):
+    store.claim("exec-1", record("exec-1", "test", "2026-11-22T03:00:00Z", status="FAILED", updatedAt="T1"))
+    return store
+
+
+def faulty(store: Store, expression: str, *, applied: int = 1, error: Exception | None = SERVER_ERROR) -> Store:
+    return Store(FaultyDynamoDB(store.dynamodb, expression, applied=applied, error=error), TABLE, INDEX)
+
+
+def test_a_failed_mark_after_a_publication_is_never_published_again(failed_record):
+    """PutMetricData succeeded, then writing `metricsPublished` failed: the
+    event's retry (same token) must not publish a second time."""
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    with pytest.raises(ClientError):
+        faulty(failed_record, "SET metricsPublished", applied=0).publish_metrics(
+            cloudwatch, "exec-1", FAILED_T1, **PUBLISH
+        )
+    assert (datapoints("DeploymentFailure"), datapoints("DeploymentDuration")) == (1, 1)
+    assert not failed_record.publish_metrics(cloudwatch, "exec-1", FAILED_T1, **PUBLISH)  # Lambda's retry
+    assert not failed_record.publish_metrics(cloudwatch, "exec-1", FAILED_T1, **PUBLISH)
+    assert (datapoints("DeploymentFailure"), datapoints("DeploymentDuration")) == (1, 1)
+    # The retry settles the record: nothing more is owed for FAILED@T1.
+    assert failed_record.get("exec-1")["metricsPublished"] == "FAILED@T1"
+
+
+class TimingOutCloudWatch(CountingCloudWatch):
+    """PutMetricData reaches CloudWatch (counted), then the answer never comes."""
+
+    def __init__(self, error: Exception):
+        super().__init__()
+        self.error = error
+
+    def put_metric_data(self, **request):
+        self.calls.append(request)
+        raise self.error
+
+
+ENDPOINT = "https://monitoring.us-east-1.amazonaws.com/"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ReadTimeoutError(endpoint_url=ENDPOINT),
+        ConnectTimeoutError(endpoint_url=ENDPOINT),
+        EndpointConnectionError(endpoint_url=ENDPOINT),
+        ConnectionClosedError(endpoint_url=ENDPOINT),
+        ClientError({"Error": {"Code": "RequestTimeout", "Message": "x"}}, "PutMetricData"),
+        ClientError(
+            {"Error": {"Code": "GatewayTimeout", "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": 504}},
+            "PutMetricData",
+        ),
+    ],
+    ids=["read-timeout", "connect-timeout", "endpoint-connection", "connection-closed", "request-timeout", "http-504"],
+)
+def test_a_publication_that_may_have_happened_is_never_repeated(failed_record, error):
+    cloudwatch = TimingOutCloudWatch(error)
+    with pytest.raises(type(error)):
+        failed_record.publish_metrics(cloudwatch, "exec-1", FAILED_T1, **PUBLISH)
+    assert not failed_record.publish_metrics(CountingCloudWatch(), "exec-1", FAILED_T1, **PUBLISH)  # the retry
+    assert len(cloudwatch.calls) == 1
+    assert failed_record.get("exec-1")["metricsPublished"] == "FAILED@T1"
+
+
+def test_a_refused_publication_is_released_and_the_retry_publishes_once(failed_record):
+    """Throttling (HTTP 400) is a definite no: nothing was stored, so the same
+    event's retry publishes, once; another event never does."""
+    throttled = ClientError(
+        {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        "PutMetricData",
+    )
+
+    class Throttled(CountingCloudWatch):
+        def put_metric_data(self, **request):
+            raise throttled
+
+    with pytest.raises(ClientError):
+        failed_record.publish_metrics(Throttled(), "exec-1", FAILED_T1, **PUBLISH)
+    assert "metricsSending" not in failed_record.get("exec-1")
+    cloudwatch = CountingCloudWatch()
+    assert not failed_record.publish_metrics(cloudwatch, "exec-1", FAILED_T1, **{**PUBLISH, "token": "event-b"})
+    assert failed_record.publish_metrics(cloudwatch, "exec-1", FAILED_T1, **PUBLISH)
+    assert not failed_record.publish_metrics(cloudwatch, "exec-1", FAILED_T1, **PUBLISH)
+    assert len(cloudwatch.calls) == 1
+
+
+@pytest.mark.parametrize("expression", ["SET metricsFor", "SET metricsSending"])
+def test_a_lost_answer_to_the_claim_or_the_sending_mark_still_publishes_once(failed_record, expression):
+    """The write applied, its answer was lost and the SDK resent it: the
+    resend's condition fails, and the store must still know the write was its own."""
+    cloudwatch = CountingCloudWatch()
+    assert faulty(failed_record, expression, applied=2, error=None).publish_metrics(
+        cloudwatch, "exec-1", FAILED_T1, **PUBLISH
+    )
+    assert not failed_record.publish_metrics(cloudwatch, "exec-1", FAILED_T1, **PUBLISH)
+    assert len(cloudwatch.calls) == 1
+
+
+def test_a_failed_sending_mark_publishes_nothing_and_the_retry_publishes_once(failed_record):
+    cloudwatch = CountingCloudWatch()
+    with pytest.raises(ClientError):
+        faulty(failed_record, "SET metricsSending", applied=0).publish_metrics(
+            cloudwatch, "exec-1", FAILED_T1, **PUBLISH
+        )
+    assert cloudwatch.calls == []
+    assert failed_record.publish_metrics(cloudwatch, "exec-1", FAILED_T1, **PUBLISH)
+    assert len(cloudwatch.calls) == 1
+
+
+def test_a_record_that_moved_on_after_the_claim_publishes_nothing_and_owes_the_new_state(failed_record):
+    """A retried execution ended again between the claim and the sending
+    mark: FAILED@T1 is stale, not published and not marked published, so the
+    new final state (SUCCEEDED@T2) still publishes (a rollback's one count)."""
+
+    class MovesOn(FaultyDynamoDB):
+        def update_item(self, **request):
+            if self.armed and request["UpdateExpression"].startswith("SET metricsSending"):
+                self.armed = False
+                failed_record.update("exec-1", status="SUCCEEDED", updatedAt="T2")
+            return self.client.update_item(**request)
+
+    cloudwatch = CountingCloudWatch()
+    moving = Store(MovesOn(failed_record.dynamodb, "", applied=1, error=None), TABLE, INDEX)
+    assert not moving.publish_metrics(cloudwatch, "exec-1", FAILED_T1, **PUBLISH)
+    assert cloudwatch.calls == [] and "metricsPublished" not in failed_record.get("exec-1")
+    succeeded = records.Metrics("SUCCEEDED@T2", {"DeploymentSuccess": 1}, 120)
+    assert failed_record.publish_metrics(cloudwatch, "exec-1", succeeded, **{**PUBLISH, "token": "event-b"})
+    assert [c["MetricData"][0]["MetricName"] for c in cloudwatch.calls] == ["DeploymentSuccess"]
+
+
+def test_a_concurrent_duplicate_never_hides_a_refused_publication(failed_record):
+    """EventBridge delivered the event twice at once (one ID). The second
+    delivery finds the first's sending mark and stops; the first's
+    PutMetricData is then refused (throttled): its retry must still publish."""
+    throttled = ClientError(
+        {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        "PutMetricData",
+    )
+    published = CountingCloudWatch()
+
+    class DuplicateThenThrottled(CountingCloudWatch):
+        def put_metric_data(self, **request):
+            assert not failed_record.publish_metrics(published, "exec-1", FAILED_T1, **PUBLISH)  # the duplicate
+            raise throttled
+
+    with pytest.raises(ClientError):
+        failed_record.publish_metrics(DuplicateThenThrottled(), "exec-1", FAILED_T1, **PUBLISH)
+    assert published.calls == []
+    assert failed_record.publish_metrics(published, "exec-1", FAILED_T1, **PUBLISH)  # the first one's retry
+    assert not failed_record.publish_metrics(published, "exec-1", FAILED_T1, **PUBLISH)
+    assert len(published.calls) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.records import Metrics, Update
@@ -15,7 +16,10 @@ class Recorder:
     def __init__(self, table: str, namespace: str, environment: str, session: boto3.Session | None = None):
         session = session or boto3.Session()
         self.store = Store(session.client("dynamodb"), table)
-        self.cloudwatch = session.client("cloudwatch")
+        # One attempt: PutMetricData is not idempotent, and the SDK's own retry
+        # of a timed-out call could publish twice; the store's protocol decides
+        # (at most once) whether the event's retry may publish.
+        self.cloudwatch = session.client("cloudwatch", config=Config(retries={"total_max_attempts": 1}))
         self.codepipeline = session.client("codepipeline")
         self.namespace = namespace
         self.environment = environment

@@ -24,8 +24,9 @@ from typing import Any
 
 import boto3
 
-from shared import dora, records, settings
+from shared import dora, fields, records, settings
 from shared.log import Logger
+from shared.outcomes import MalformedEvent
 from shared.store import Store
 
 log = Logger("dora-metrics")
@@ -50,10 +51,14 @@ def config() -> dict[str, Any]:
 
 def scheduled_hour(event: Any, now: datetime) -> datetime:
     """The hour the schedule fired for (EventBridge's `time`), else now's
-    hour: also for a time CloudWatch would refuse (a hand-made test event)."""
+    hour: for an event without a readable time, a time out of range (year
+    9999 shifted past datetime's last instant raises OverflowError, not
+    ValueError), and a time CloudWatch would refuse (a hand-made test event)."""
     try:
-        moment = datetime.fromisoformat(str(event["time"])).astimezone(UTC)
-    except (KeyError, TypeError, ValueError):
+        # The events' one reader (shared/fields.py): any shape, any length,
+        # any year is an ISO-8601 UTC time within 2000-2100 or MalformedEvent.
+        moment = records.parse_time(fields.timestamp(event["time"]))
+    except (KeyError, TypeError, MalformedEvent):
         moment = now
     if not now - ACCEPTED_PAST < moment < now + ACCEPTED_FUTURE:
         moment = now

@@ -2,16 +2,21 @@
 
 A health alarm's ALARM -> OK (or -> INSUFFICIENT_DATA) window is an incident of its target. Each one is
 a record `incident#{alarm}#{start}`: environment, target, start, and once
-the alarm is OK again, its end. `shared/dora.py` links it, when it reads the
-ledger, to the deployment that started last before it (a change failure,
-recovered at the incident's end), and marks a deployment made during it as
-rework (a hotfix).
+the alarm leaves ALARM, its end and `endReason`: `OK` (the target is
+healthy again) or `INSUFFICIENT_DATA` (the alarm lost its data: the incident
+ended, cause unknown; DORA counts the recovery and flags it).
+`shared/dora.py` links it, when it reads the ledger, to the deployment that
+started last before it (a change failure, recovered at the incident's end),
+and marks a deployment made during it as rework (a hotfix).
 
 EventBridge delivers at least once and in any order, and each event alone
-names its incident: an ALARM event by its own time, an OK event by its
-`previousState` time. So duplicates rewrite the same values, and an OK that
-arrives before its ALARM still closes the right record (the ALARM then
-changes nothing that is set).
+names its incident: an ALARM event by its own time, an OK or
+INSUFFICIENT_DATA event by its `previousState` time. So duplicates rewrite
+the same values, and an end that arrives before its ALARM still closes the
+right record (the ALARM then changes nothing that is set). An alarm leaves
+one ALARM state once, so an incident has one end: the OK that follows an
+INSUFFICIENT_DATA names no ALARM and is ignored (it neither reopens nor
+closes again).
 
 Environment: TABLE_NAME, ENVIRONMENT, ALARM_TARGETS (JSON: alarm -> target),
 RECORD_TTL_DAYS. Settings are read at the first invocation, not at import.
@@ -26,7 +31,7 @@ from typing import Any
 
 import boto3
 
-from shared import fields, records, settings
+from shared import dora, fields, records, settings
 from shared.log import Logger
 from shared.outcomes import Ignored, MalformedEvent
 from shared.store import Store
@@ -34,6 +39,13 @@ from shared.store import Store
 log = Logger("incident-recorder")
 ALARM_EVENT = "CloudWatch Alarm State Change"
 OPEN, RESOLVED = "OPEN", "RESOLVED"
+# The states an alarm can leave ALARM for; each ends the incident. "The
+# alarm state also changes to INSUFFICIENT_DATA if CloudWatch metrics become
+# unavailable, or not enough data is available for the metric to determine
+# the alarm state" (https://docs.aws.amazon.com/autoscaling/application/
+# userguide/cloudwatch-alarm-notifications.html): the incident is no longer
+# seen, but whether the target recovered then is unknown.
+ENDS = (dora.ENDED_OK, dora.ENDED_UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -72,11 +84,12 @@ def plan(change: Change, *, environment: str, targets: dict[str, str], ttl_days:
     if change.state == "ALARM" and change.previous_state != "ALARM":
         start, values = change.time, {"status": OPEN}
         settled: dict[str, Any] = {}
-    elif change.state != "ALARM" and change.previous_state == "ALARM" and change.previous_time:
+    elif change.state in ENDS and change.previous_state == "ALARM" and change.previous_time:
         # Leaving ALARM for OK, or for INSUFFICIENT_DATA (no data is no
-        # longer evidence of the incident): the incident ends here.
+        # longer evidence of the incident): the incident ends here, and the
+        # state it went to says whether the end is known (OK) or not.
         start, values = change.previous_time, {}
-        settled = {"status": RESOLVED, "endTime": change.time}
+        settled = {"status": RESOLVED, "endTime": change.time, dora.END_REASON: change.state}
     else:
         # ALARM -> ALARM is a re-notification of the same incident; the rest
         # (OK or no data to OK or no data) neither opens nor closes one.

@@ -16,7 +16,10 @@ What counts (docs/delivery-controls.md says the same, with the limits):
   build or a test-environment failure deployed nothing to production and is
   not a change failure (shared/stages.py classifies each end);
 - **recovery** from a failure is the next successful deployment or
-  successful rollback execution after it;
+  successful rollback execution after it; from an incident, the incident's
+  end. An incident that ended because its alarm went to INSUFFICIENT_DATA
+  is counted as recovered then, and flagged: the recovery time's detail
+  counts such recoveries (`endedUnknown`), whose real end is unknown;
 - **rework** is a deployment or rollback that recovers from a failure: work
   done again because a change failed (DORA's 2024 rework rate);
 - **lead time** runs from the head commit's author time (CodeConnections'
@@ -38,6 +41,13 @@ PRODUCTION_TARGET = "production"
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 # A recovery can start before the window: readers read this much further back.
 LOOKBACK_MARGIN = timedelta(days=30)
+# How an incident ended (deployment_recorder/incidents.py writes it): the
+# state its health alarm left ALARM for. OK is a known recovery; after
+# INSUFFICIENT_DATA the alarm stopped seeing data, so the incident is over as
+# far as the ledger can tell but whether the target recovered then is
+# unknown. Records written before the attribute existed ended on OK.
+END_REASON = "endReason"
+ENDED_OK, ENDED_UNKNOWN = "OK", "INSUFFICIENT_DATA"
 
 # The bands. Frequency, lead time and recovery follow the DORA report's
 # wording (on demand / daily / weekly / monthly; under an hour / a day / a
@@ -85,16 +95,32 @@ class Failure:
     # Otherwise None, and recovery is the next restore.
     recovered: datetime | None = None
     by_incident: bool = False
+    # The incident that decides `recovered` ended on INSUFFICIENT_DATA: a
+    # recovery is counted there, but whether the target was healthy is unknown.
+    end_unknown: bool = False
 
 
 def incidents(items: list[dict]) -> list[tuple[datetime, datetime | None]]:
     """(start, end) of the production target's incidents, oldest first."""
+    return [(start, end) for start, end, _ in _incident_windows(items)]
+
+
+def _incident_windows(items: list[dict]) -> list[tuple[datetime, datetime | None, bool]]:
+    """(start, end, whether that end is unknown) of the production target's
+    incidents, oldest first. An end is unknown when the alarm left ALARM for
+    INSUFFICIENT_DATA; an open incident has no end, known or not."""
     found = [
-        (_time(r.get(records.INDEX_SORT)), _time(r.get("endTime")))
+        (
+            _time(r.get(records.INDEX_SORT)),
+            _time(r.get("endTime")),
+            r.get(END_REASON) == ENDED_UNKNOWN and _time(r.get("endTime")) is not None,
+        )
         for r in items
         if r[records.KEY].startswith(records.INCIDENT_PREFIX) and r.get("target") == PRODUCTION_TARGET
     ]
-    return sorted((start, end) for start, end in found if start)
+    # By start, then end (an open one last): never compares None with a time.
+    windows = [(start, end, unknown) for start, end, unknown in found if start]
+    return sorted(windows, key=lambda w: (w[0], w[1] is None, w[1] or w[0]))
 
 
 def failures(items: list[dict]) -> list[Failure]:
@@ -117,7 +143,7 @@ def failures(items: list[dict]) -> list[Failure]:
     reached = sorted(
         ((when, r[records.KEY]) for r in items if _standard(r) for when in [_reached_production(r)] if when),
     )
-    for start, end in incidents(items):
+    for start, end, end_unknown in _incident_windows(items):
         before = [execution for when, execution in reached if when <= start]
         if not before:
             continue
@@ -125,14 +151,28 @@ def failures(items: list[dict]) -> list[Failure]:
         earlier = found.get(execution)
         if earlier and earlier.by_incident:
             # Overlapping incidents after the same change: one failure, which
-            # recovers when the last of them ends (never while one is open).
-            recovered = None if None in (earlier.recovered, end) else max(earlier.recovered, end)
-            found[execution] = Failure(execution, min(earlier.at, start), recovered, by_incident=True)
+            # recovers when the last of them ends (never while one is open);
+            # that last end says whether the recovery is known.
+            recovered, unknown = _last_end((earlier.recovered, earlier.end_unknown), (end, end_unknown))
+            found[execution] = Failure(
+                execution, min(earlier.at, start), recovered, by_incident=True, end_unknown=unknown
+            )
         else:
             # The incident is what was seen: its window decides the recovery.
             at = min(start, earlier.at) if earlier else start
-            found[execution] = Failure(execution, at, end, by_incident=True)
+            found[execution] = Failure(execution, at, end, by_incident=True, end_unknown=end_unknown)
     return sorted(found.values(), key=lambda f: f.at)
+
+
+def _last_end(one: tuple[datetime | None, bool], other: tuple[datetime | None, bool]) -> tuple[datetime | None, bool]:
+    """The later of two incident ends (None, still open, wins), with whether
+    it is unknown; at the same moment, a known end makes it known."""
+    (first, first_unknown), (second, second_unknown) = one, other
+    if first is None or second is None:
+        return None, False
+    if first == second:
+        return first, first_unknown and second_unknown
+    return max(one, other, key=lambda end: end[0])
 
 
 def _reached_production(record: dict) -> datetime | None:
@@ -208,9 +248,13 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
 
     restored = recoveries(items)
     recovery_seconds, rework = [], set()
+    # Recoveries counted at an incident's INSUFFICIENT_DATA end: in the
+    # figure, and flagged beside it, since the target's health then is unknown.
+    ended_unknown = 0
     for failure in failed:
         if failure.by_incident:
             after = failure.recovered
+            ended_unknown += bool(after and failure.end_unknown)
         else:
             after = next((t for t in restored if t > failure.at), None)
             rework.add(after)
@@ -223,7 +267,15 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
             if began and incident_start <= began and (incident_end is None or began < incident_end):
                 rework.add(_time(r["endTime"]))
     rework.discard(None)
-    metrics.append(_timed("FailedDeploymentRecoveryTime", recovery_seconds, RECOVERY_BANDS, rests_on=len(failed)))
+    metrics.append(
+        _timed(
+            "FailedDeploymentRecoveryTime",
+            recovery_seconds,
+            RECOVERY_BANDS,
+            rests_on=len(failed),
+            extra={"endedUnknown": ended_unknown},
+        )
+    )
 
     changes = len(deployed) + sum(
         1 for t in restored if start <= t < end and t not in {_time(r["endTime"]) for r in deployed}
@@ -244,7 +296,10 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def _timed(name: str, seconds: list[float], bands, rests_on: int | None = None) -> Metric:
+def _timed(
+    name: str, seconds: list[float], bands, rests_on: int | None = None, extra: dict[str, float] | None = None
+) -> Metric:
+    """A median-and-p90 metric; `extra` joins median and p90 in its detail."""
     if not seconds:
         return Metric(name, None, "seconds", "n/a", rests_on if rests_on is not None else 0)
     median = statistics.median(seconds)
@@ -256,5 +311,5 @@ def _timed(name: str, seconds: list[float], bands, rests_on: int | None = None) 
         "seconds",
         band,
         rests_on if rests_on is not None else len(seconds),
-        {"median": median, "p90": p90},
+        {"median": median, "p90": p90, **(extra or {})},
     )

@@ -4,8 +4,8 @@ Five operations, written once: `claim` (create a record only if it is new;
 `release` undoes it),
 `update` (set attributes), `apply` (a conditional update that the recorder's
 logic planned), `recent` (an environment's records, newest first, page by
-page) and `publish_metrics` (claim, publish and mark a record's outcome
-metrics exactly once per final state). The two functions and `ops` use it,
+page) and `publish_metrics` (claim, mark, publish and mark a record's
+outcome metrics at most once per final state). The two functions and `ops` use it,
 so the table is read and written with one serialization: numbers stay
 numbers, string sets stay sets.
 
@@ -16,12 +16,13 @@ repository (as `functions.shared.store`), against moto or a Stubber.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 # Relative, so it resolves both as `shared.records` (in a zip) and as
 # `functions.shared.records` (in the repository).
@@ -199,29 +200,73 @@ class Store:
     def publish_metrics(
         self, cloudwatch, deployment_id: str, metrics: records.Metrics, *, token: str, namespace: str, environment: str
     ) -> bool:
-        """Publish a record's outcome metrics once: claim, publish, mark.
+        """Publish a record's outcome metrics at most once: claim, mark
+        "sending", publish, mark "published".
 
-        The claim is keyed by `token` (the event's ID, which every retry of
-        the event keeps): a retry after a failed publication (or a lost claim
-        response) publishes; any other delivery does not, and neither does a
-        stale one once the record moved on. The one case left is a
-        PutMetricData that succeeds and then times out: its retry publishes
-        again (CloudWatch has no idempotent PutMetricData). False when another
-        delivery holds the claim."""
+        CloudWatch's PutMetricData has no idempotency: every call stores its
+        data points, and the alarms and graphs read counts as their Sum
+        ("Sum: All values submitted for the matching metric added together",
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html),
+        so a repeated call counts an outcome twice. Hence:
+
+        1. The claim is keyed by `token` (the event's ID, which every retry
+           of the event keeps): only that event's deliveries may go on, and
+           only while the record is still at that final state; a lost claim
+           answer (the SDK resends, the condition still holds for the same
+           token) goes on too.
+        2. The sending mark (`metricsSending`, with a nonce of this call in
+           `metricsSendingBy`) is written, conditional on the claim, before
+           PutMetricData. A retry that finds it never publishes: it settles
+           the record (`metricsPublished`) and returns False. A lost answer
+           of the mark itself is recognised by the nonce.
+        3. PutMetricData, once. A definite refusal (a ClientError that is not
+           a timeout, such as Throttling) removes the sending mark (and the
+           published mark a concurrent duplicate set on finding it) and
+           raises, so the event's retry publishes. An answer that never came
+           (a read or connect timeout, a dropped connection, a RequestTimeout
+           or HTTP 408/504 error) keeps the mark and raises: the data may be
+           stored, so it is never sent again.
+        4. The published mark (`metricsPublished`).
+
+        So DeploymentSuccess, DeploymentFailure, BuildFailure,
+        ReleaseRejected, ApprovalTimedOut, ReleaseBlockedByGate,
+        ExecutionCanceledByUpdate, RollbackCount and DeploymentDuration are
+        published at most once per final state: a call that failed after
+        step 2 without a definite refusal loses them rather than counting
+        twice. The SDK's own retries are outside this protocol: "Legacy mode
+        is the default mode used by any Boto3 client you create", and it
+        retries "ReadTimeoutError" among its "General socket/connection
+        errors" (https://docs.aws.amazon.com/boto3/latest/guide/retries.html),
+        so a client with default retries can resend a timed-out
+        PutMetricData that was stored. For strict at-most-once, the caller's
+        CloudWatch client makes a single attempt
+        (botocore `Config(retries={"total_max_attempts": 1})`).
+
+        True when this call published; False when another delivery holds the
+        claim, the record moved on, or an earlier attempt of this event was
+        already sending."""
         if not self._claim_metrics(deployment_id, metrics, token):
+            return False
+        nonce = uuid.uuid4().hex
+        sending = self._mark_sending(deployment_id, metrics, token, nonce)
+        if sending == _EARLIER:
+            # An earlier attempt of this event may have published: never
+            # again, and nothing more is owed for this final state.
+            self._mark_published(deployment_id, metrics, token)
+            return False
+        if sending != _OURS:
+            # The record moved on since the claim: these metrics are stale.
             return False
         data = metric_data(metrics, environment)
         if data:
-            # One call, so a publication happens whole or not at all; an
-            # error raises and the event is retried.
-            cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
-        self.dynamodb.update_item(
-            TableName=self.table,
-            Key=records.key(deployment_id),
-            UpdateExpression="SET metricsPublished = :k",
-            ConditionExpression="metricsFor = :k AND metricsToken = :t",
-            ExpressionAttributeValues={":k": {"S": metrics.key}, ":t": {"S": token}},
-        )
+            try:
+                # One call, so a publication happens whole or not at all.
+                cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
+            except ClientError as error:
+                if not _may_have_been_stored(error):
+                    self._unmark_sending(deployment_id, metrics, nonce)
+                raise
+        self._mark_published(deployment_id, metrics, token)
         return True
 
     def _claim_metrics(self, deployment_id: str, metrics: records.Metrics, token: str) -> bool:
@@ -249,6 +294,98 @@ class Store:
             if error.response["Error"]["Code"] == CONDITION_FAILED:
                 return False
             raise
+
+    def _mark_sending(self, deployment_id: str, metrics: records.Metrics, token: str, nonce: str) -> str:
+        """Say, before PutMetricData, that this call is sending `metrics`:
+        only while the record is at that state, our claim holds and no
+        earlier attempt said so. _OURS for this call's own mark (also when
+        the SDK resent it after a lost answer), _EARLIER when an earlier
+        attempt had marked it, _STALE when the record or the claim moved on."""
+        status, updated_at = metrics.key.split("@", 1)
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=records.key(deployment_id),
+                UpdateExpression="SET metricsSending = :k, metricsSendingBy = :n",
+                ConditionExpression="#s = :s AND updatedAt = :u AND metricsFor = :k AND metricsToken = :t "
+                "AND (attribute_not_exists(metricsSending) OR metricsSending <> :k)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":k": {"S": metrics.key},
+                    ":t": {"S": token},
+                    ":n": {"S": nonce},
+                    ":s": {"S": status},
+                    ":u": {"S": updated_at},
+                },
+            )
+            return _OURS
+        except ClientError as error:
+            if error.response["Error"]["Code"] != CONDITION_FAILED:
+                raise
+        current = self.get(deployment_id) or {}
+        if current.get("metricsSending") != metrics.key:
+            return _STALE
+        if current.get("metricsSendingBy") == nonce:
+            return _OURS
+        return _EARLIER if current.get("metricsToken") == token else _STALE
+
+    def _unmark_sending(self, deployment_id: str, metrics: records.Metrics, nonce: str) -> None:
+        """Undo this call's sending mark after a definite refusal, so the
+        event's retry publishes. A concurrent duplicate of the event (same
+        token) that found the mark meanwhile has set `metricsPublished`;
+        while the mark is ours nobody else sent these metrics, so that goes
+        first. Best effort: if it fails, the marks stay and the metrics are
+        lost, never doubled; the refusal is what is raised."""
+        removals = (
+            ("REMOVE metricsPublished", "metricsSendingBy = :n AND metricsPublished = :k"),
+            ("REMOVE metricsSending, metricsSendingBy", "metricsSendingBy = :n AND metricsSending = :k"),
+        )
+        for expression, condition in removals:
+            try:
+                self.dynamodb.update_item(
+                    TableName=self.table,
+                    Key=records.key(deployment_id),
+                    UpdateExpression=expression,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues={":n": {"S": nonce}, ":k": {"S": metrics.key}},
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != CONDITION_FAILED:
+                    return
+            except BotoCoreError:
+                return
+
+    def _mark_published(self, deployment_id: str, metrics: records.Metrics, token: str) -> None:
+        """Nothing more is owed for `metrics.key`: it was published, or an
+        earlier attempt may have published it. A record that moved on to a
+        newer claim keeps it (its condition fails, and that is no error)."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=records.key(deployment_id),
+                UpdateExpression="SET metricsPublished = :k",
+                ConditionExpression="metricsFor = :k AND metricsToken = :t",
+                ExpressionAttributeValues={":k": {"S": metrics.key}, ":t": {"S": token}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != CONDITION_FAILED:
+                raise
+
+
+# What `_mark_sending` found.
+_OURS, _EARLIER, _STALE = "ours", "earlier", "stale"
+# PutMetricData errors whose request CloudWatch may have stored all the same:
+# the server gave up waiting (RequestTimeout), or a gateway did (408, 504).
+# Connection and read timeouts raise BotoCoreError, not ClientError, and are
+# never treated as a refusal either.
+_UNCERTAIN_CODES = frozenset({"RequestTimeout", "RequestTimeoutException"})
+_UNCERTAIN_STATUSES = frozenset({408, 504})
+
+
+def _may_have_been_stored(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code")
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in _UNCERTAIN_CODES or status in _UNCERTAIN_STATUSES
 
 
 def metric_data(metrics: records.Metrics, environment: str) -> list[dict[str, Any]]:

@@ -57,7 +57,10 @@ def render(topic: str, subject: str, message: str) -> str:
     icon = ICONS.get(topic, ":bell:")
     try:
         body = json.loads(message)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Not JSON, or JSON nested deeper than the interpreter's recursion
+        # limit (json.loads raises RecursionError, not a ValueError, for
+        # `[` * 100000): either way it is shown as the plain text it is.
         body = None
     if isinstance(body, dict) and "AlarmName" in body:
         text = f"{icon} *{body.get('AlarmName')}* is *{body.get('NewStateValue')}*\n{body.get('NewStateReason', '')}"

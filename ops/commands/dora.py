@@ -19,7 +19,11 @@ def _shown(metric: dora.Metric) -> str:
         return "no data"
     if metric.unit == "seconds":
         median, p90 = metric.detail["median"], metric.detail["p90"]
-        return f"median {timedelta(seconds=round(median))}, p90 {timedelta(seconds=round(p90))}"
+        shown = f"median {timedelta(seconds=round(median))}, p90 {timedelta(seconds=round(p90))}"
+        # Recoveries counted at an incident whose alarm lost its data
+        # (INSUFFICIENT_DATA): in the figure, but their real end is unknown.
+        unknown = metric.detail.get("endedUnknown")
+        return f"{shown}; {unknown} ended without data (end unknown)" if unknown else shown
     if metric.unit == "ratio":
         return f"{metric.value:.1%}"
     return f"{metric.value:.2f} {metric.unit}"
