@@ -3,7 +3,9 @@ functions, their EventBridge rules, and the dashboard."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
@@ -20,20 +22,32 @@ from constructs import Construct
 from environments import EnvironmentConfig
 from functions.health_probe.logic import ROUNDS_METRIC as PROBE_ROUNDS_METRIC
 from functions.health_probe.logic import STATUS_METRIC as PROBE_STATUS_METRIC
+from functions.shared import stages
 from modules import iam
 from modules.alarms import AlarmFactory, Metric
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
 from modules.function import FunctionSpec, PythonFunction
 from modules.iam import Statement, account_root, policy_document
-from modules.literal import literal_json
-from modules.pipeline import PipelineOutputs
+from modules.literal import literal, literal_json
+from modules.pipeline import INCIDENT_WAIT_MINUTES, PipelineOutputs
 from modules.topic import NotificationTopic, TopicSpec
 from topology import naming
 from topology.naming import METRICS_NAMESPACE
 
+# The recorder's outcome metrics, read from the recorder itself. Its modules
+# import `shared.*` as the Lambda zips lay them out (functions/ is the zips'
+# root), so functions/ goes on the import path, as ops/__init__.py does.
+_FUNCTIONS = str(Path(__file__).resolve().parent.parent / "functions")
+if _FUNCTIONS not in sys.path:
+    sys.path.append(_FUNCTIONS)
+from functions.deployment_recorder.logic import OUTCOME_METRICS  # noqa: E402 - needs functions/ on the path
+
 # How often the age of running executions is published (the duration alarm's period).
 AGE_SCHEDULE_MINUTES = 5
+# "If the approval action is not approved or rejected within seven days ...
+# the action fails" (CodePipeline user guide, manual approvals).
+APPROVAL_TIMEOUT_MINUTES = 7 * 24 * 60
 # The health probe's round: one status per target per minute, the health alarms' period.
 PROBE_PERIOD_SECONDS = 60
 # How long one health request may take (Route 53 allows 4 s to connect and 2 s more).
@@ -81,6 +95,10 @@ class PipelineMetric:
     statistic: str
     panel: str  # the dashboard graph it is drawn in
     alarm: AlarmRule | None = None
+    # An AWS service's metric names its own namespace and dimensions; the
+    # project's metrics (the default) are KiroPipeline's, by Environment.
+    namespace: str = METRICS_NAMESPACE
+    dimensions: tuple[tuple[str, str], ...] | None = None
 
 
 # The window of the published DORA metrics (`python -m ops dora --days` reads any).
@@ -111,6 +129,8 @@ class MonitoringStack(BaseStack):
             kms_data_key_reuse_period_seconds=300,
             message_retention_seconds=14 * 24 * 3600,
         )
+        # Every dead-letter queue of the stack, by name: each has its alarm.
+        self.dead_letter_queues = {self.names.functions_dlq: self.dead_letters}
         self.alarms = AlarmFactory(self, self.names, config.polling_interval_minutes * 60)
         self.health_alarms = self._health_alarms()
         self._pipeline_alarms()
@@ -193,8 +213,65 @@ class MonitoringStack(BaseStack):
             )
 
     # --- alarms ----------------------------------------------------------
-    def _metric(self, name: str, statistic: str) -> Metric:
-        return Metric(METRICS_NAMESPACE, name, {"Environment": self.config.name}, statistic)
+    def _metric(self, row: PipelineMetric) -> Metric:
+        return Metric(row.namespace, row.name, self._dimensions(row), row.statistic)
+
+    def _dimensions(self, row: PipelineMetric) -> dict[str, str]:
+        return dict(row.dimensions) if row.dimensions is not None else {"Environment": self.config.name}
+
+    def _outcome_metrics(self) -> tuple[PipelineMetric, ...]:
+        """One count per execution outcome, as the recorder publishes them
+        (OUTCOME_METRICS). Deployments that succeeded or failed share a
+        graph, and only the failures alarm (runbook: Incident 1); the
+        outcomes that deployed nothing (a build failure, a rejection, an
+        approval time-out, a gate, a cancellation) are the graph beside it."""
+        deployed, failed = OUTCOME_METRICS[stages.DEPLOYED], OUTCOME_METRICS[stages.DEPLOY_FAILED]
+        rows = []
+        for metric in OUTCOME_METRICS.values():
+            if metric == failed:
+                alarm = AlarmRule(
+                    "failures", "A pipeline execution failed (runbook: Incident 1).", ">=", 1, "deployments"
+                )
+                rows.append(PipelineMetric(metric, "Sum", "Pipeline executions", alarm))
+            elif metric == deployed:
+                rows.append(PipelineMetric(metric, "Sum", "Pipeline executions"))
+            else:
+                rows.append(PipelineMetric(metric, "Sum", "Pipeline executions that deployed nothing"))
+        return tuple(rows)
+
+    def _dead_letter_metrics(self) -> tuple[PipelineMetric, ...]:
+        """One alarm per dead-letter queue, named after its queue: a function
+        that gave up on an event (after its retries) put it there, and
+        nothing else reads it. SQS publishes the queue's depth by itself:
+        "Get the approximate number of messages available for retrieval from
+        the queue. ApproximateNumberOfMessagesVisible"
+        (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-resources-required-process-messages.html),
+        and its metrics are emitted only while the queue is active (the note
+        of sqs-available-cloudwatch-metrics.html), so an idle, empty queue's
+        missing data is no breach (notBreaching, the factory's default)."""
+        rows = []
+        for queue in self.dead_letter_queues:
+            suffix = queue.removeprefix(f"{self.names.pipeline}-")
+            assert self.names.alarm(suffix) == queue, f"{queue} is not named by the naming helper"
+            rows.append(
+                PipelineMetric(
+                    "ApproximateNumberOfMessagesVisible",
+                    "Maximum",
+                    "Dead-letter queue: events the functions gave up on",
+                    AlarmRule(
+                        suffix,
+                        f"A function gave up on an event: it waits in the dead-letter queue {queue}. "
+                        "Read it, fix the cause, then redrive or delete it (docs/operations.md).",
+                        ">",
+                        0,
+                        "rollbacks",
+                        period_seconds=300,
+                    ),
+                    namespace="AWS/SQS",
+                    dimensions=(("QueueName", queue),),
+                )
+            )
+        return tuple(rows)
 
     def _pipeline_metrics(self) -> tuple[PipelineMetric, ...]:
         """One table for the pipeline's metrics: what each dashboard graph
@@ -202,13 +279,7 @@ class MonitoringStack(BaseStack):
         constructs does). The graphs follow the table's order."""
         config = self.config
         return (
-            PipelineMetric("DeploymentSuccess", "Sum", "Pipeline executions"),
-            PipelineMetric(
-                "DeploymentFailure",
-                "Sum",
-                "Pipeline executions",
-                AlarmRule("failures", "A pipeline execution failed (runbook: Incident 1).", ">=", 1, "deployments"),
-            ),
+            *self._outcome_metrics(),
             PipelineMetric("DeploymentDuration", "Maximum", "Deployment duration and running age (seconds)"),
             PipelineMetric(
                 "ExecutionAge",
@@ -216,10 +287,11 @@ class MonitoringStack(BaseStack):
                 "Deployment duration and running age (seconds)",
                 AlarmRule(
                     "duration",
-                    f"An execution has been running for more than {config.deployment_duration_threshold_minutes} "
-                    "minutes, not counting approval waits (runbook: Incident 3).",
+                    f"An execution has made no progress for more than {self.stuck_minutes} minutes, not counting "
+                    "known waits (approval, change window, incident gate, bake, queue) until their expected end "
+                    "(runbook: Incident 3).",
                     ">",
-                    config.deployment_duration_threshold_minutes * 60,
+                    self.stuck_minutes * 60,
                     "deployments",
                     # Published every AGE_SCHEDULE_MINUTES while anything runs,
                     # so it alarms during a hang, not after the execution ends.
@@ -251,6 +323,7 @@ class MonitoringStack(BaseStack):
                     "deployments",
                 ),
             ),
+            *self._dead_letter_metrics(),
             *DORA_METRICS,
         )
 
@@ -260,7 +333,7 @@ class MonitoringStack(BaseStack):
                 self.alarms.alarm(
                     row.alarm.suffix,
                     description=row.alarm.description,
-                    metric=self._metric(row.name, row.statistic),
+                    metric=self._metric(row),
                     comparison=COMPARISONS[row.alarm.comparison],
                     threshold=row.alarm.threshold,
                     period_seconds=row.alarm.period_seconds,
@@ -488,6 +561,14 @@ class MonitoringStack(BaseStack):
             ).json,
         )
 
+    @property
+    def stuck_minutes(self) -> int:
+        """The duration alarm's threshold: the configured one, but below the
+        CodeBuild time-out by two of the age function's rounds, so the alarm
+        fires while a hung build hangs, before CodeBuild ends it."""
+        ceiling = self.config.build.timeout_minutes - 2 * AGE_SCHEDULE_MINUTES
+        return max(AGE_SCHEDULE_MINUTES, min(self.config.deployment_duration_threshold_minutes, ceiling))
+
     def _execution_age_function(self) -> PythonFunction:
         names, config = self.names, self.config
         function = self._function(
@@ -502,11 +583,30 @@ class MonitoringStack(BaseStack):
                 "PIPELINE_NAME": self.pipeline.pipeline_name,
                 "ENVIRONMENT": config.name,
                 "METRICS_NAMESPACE": METRICS_NAMESPACE,
+                # The known waits and when each is expected to end: the window
+                # (the pipeline's own cron and time zone), the incident gate's
+                # WaitTime, the approval's time-out, the bake.
+                **(
+                    {
+                        "WINDOW_CRON": literal(config.change_window.cron),
+                        "WINDOW_TIME_ZONE": config.change_window.time_zone,
+                    }
+                    if config.change_window.enabled
+                    else {}
+                ),
+                "INCIDENT_WAIT_MINUTES": str(INCIDENT_WAIT_MINUTES),
+                "APPROVAL_TIMEOUT_MINUTES": str(APPROVAL_TIMEOUT_MINUTES),
+                "BAKE_MINUTES": str(config.health_check_duration_minutes),
             },
             role_statements=[
                 Statement(
                     sid="ReadRunningExecutions",
-                    actions=["codepipeline:ListActionExecutions", "codepipeline:ListPipelineExecutions"],
+                    # GetPipelineState: which condition holds an execution, since when.
+                    actions=[
+                        "codepipeline:GetPipelineState",
+                        "codepipeline:ListActionExecutions",
+                        "codepipeline:ListPipelineExecutions",
+                    ],
                     resources=[self.pipeline.pipeline_arn],
                 ),
             ],
@@ -586,8 +686,9 @@ class MonitoringStack(BaseStack):
         return function
 
     def _incident_recorder_function(self) -> PythonFunction:
-        """Records each health alarm's ALARM -> OK window as an incident, for
-        the DORA metrics (change failures and their recovery)."""
+        """Records each health alarm's ALARM -> OK (or INSUFFICIENT_DATA)
+        window as an incident, for the DORA metrics (change failures and
+        their recovery)."""
         core, names, config = self.core, self.names, self.config
         function = self._function(
             "incident_recorder",
@@ -615,8 +716,15 @@ class MonitoringStack(BaseStack):
             "incident_recorder",
             "incident_rule",
             names.incident_rule,
-            "Health alarms of this environment entering ALARM or OK: the incident ledger",
-            pattern=self._health_alarm_changes(["ALARM", "OK"]),
+            "Health alarms of this environment entering ALARM, OK or INSUFFICIENT_DATA: the incident ledger",
+            # Leaving ALARM for INSUFFICIENT_DATA ends an incident too (its end
+            # unknown); without it the incident stays open until it expires.
+            # CloudWatch "sends events to Amazon EventBridge whenever a
+            # CloudWatch alarm is created, updated, deleted, or changes alarm
+            # state" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/
+            # monitoring/cloudwatch-and-eventbridge.html), so each of the three
+            # states reaches the rule as its own event.
+            pattern=self._health_alarm_changes(["ALARM", "OK", "INSUFFICIENT_DATA"]),
         )
         return function
 
@@ -654,9 +762,9 @@ class MonitoringStack(BaseStack):
     # --- dashboard -------------------------------------------------------
     def _dashboard(self) -> None:
         alarm_arns = [self.arn("cloudwatch", f"alarm:{self.alarms.name(s)}") for s in sorted(self.alarms.alarms)]
-        panels: dict[str, list[tuple[str, str]]] = {}
+        panels: dict[str, list[PipelineMetric]] = {}
         for row in self._pipeline_metrics():
-            panels.setdefault(row.panel, []).append((row.name, row.statistic))
+            panels.setdefault(row.panel, []).append(row)
         below = 6 * -(-len(panels) // 2)  # the graphs' rows, two a row
         widgets = [
             # Two graphs a row, in the table's order.
@@ -678,9 +786,8 @@ class MonitoringStack(BaseStack):
             self, "dashboard", dashboard_name=self.names.dashboard, dashboard_body=literal_json({"widgets": widgets})
         )
 
-    def _metric_widget(self, title: str, metrics: list[tuple[str, str]], y: int, x: int) -> dict:
-        """A half-width graph of the environment's metrics (name, statistic)."""
-        env = self.config.name
+    def _metric_widget(self, title: str, rows: list[PipelineMetric], y: int, x: int) -> dict:
+        """A half-width graph of the table's rows, each with its namespace and dimensions."""
         return {
             "type": "metric",
             "x": x,
@@ -692,7 +799,15 @@ class MonitoringStack(BaseStack):
                 "region": self.config.region,
                 "view": "timeSeries",
                 "period": self.alarms.period_seconds,
-                "metrics": [[METRICS_NAMESPACE, name, "Environment", env, {"stat": stat}] for name, stat in metrics],
+                "metrics": [
+                    [
+                        row.namespace,
+                        row.name,
+                        *(part for dimension in self._dimensions(row).items() for part in dimension),
+                        {"stat": row.statistic},
+                    ]
+                    for row in rows
+                ],
             },
         }
 

@@ -106,10 +106,46 @@ class TestAlarms:
 
     def test_names_come_from_the_naming_helper(self, monitoring, env_config):
         names = env_config.names
-        expected = {names.pipeline + "-" + s for s in ("failures", "rollbacks", "duration", "test-coverage")}
+        expected = {
+            names.pipeline + "-" + s for s in ("failures", "rollbacks", "duration", "test-coverage", "functions-dlq")
+        }
         expected |= {names.health_alarm(t) for t in naming.DEPLOY_STAGES}
         expected.add(names.health_probe_silent_alarm)
         assert set(self.alarms(monitoring)) == expected
+
+    def test_every_dead_letter_queue_alarms_on_the_rollbacks_topic(self, monitoring, env_config):
+        """A function that gave up on an event (after its retries) leaves it in
+        the dead-letter queue: the first message pages, within five minutes."""
+        queues = {q["name"] for q in monitoring.resources("aws_sqs_queue").values()}
+        assert queues == {f"kiro-pipeline-{env_config.name}-functions-dlq"}
+        watching = {
+            a["dimensions"]["QueueName"]: a
+            for a in monitoring.resources("aws_cloudwatch_metric_alarm").values()
+            if a["namespace"] == "AWS/SQS"
+        }
+        assert set(watching) == queues
+        alarm = watching[f"kiro-pipeline-{env_config.name}-functions-dlq"]
+        assert alarm["alarm_name"] == f"kiro-pipeline-{env_config.name}-functions-dlq"
+        assert (alarm["metric_name"], alarm["statistic"]) == ("ApproximateNumberOfMessagesVisible", "Maximum")
+        assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanThreshold", 0)
+        assert (alarm["period"], alarm["evaluation_periods"], alarm["treat_missing_data"]) == (300, 1, "notBreaching")
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == ["${aws_sns_topic.rollbacks_topic.arn}"]
+        assert "dead-letter queue" in alarm["alarm_description"]
+
+    def test_only_deployment_failures_raise_the_failures_alarm(self, monitoring):
+        """Each outcome has its metric; a rejection, a time-out or a gate is
+        no failed deployment, and no alarm watches those counts."""
+        watched = {a["metric_name"] for a in monitoring.resources("aws_cloudwatch_metric_alarm").values()}
+        assert "DeploymentFailure" in watched
+        outcomes = {
+            "DeploymentSuccess",
+            "BuildFailure",
+            "ReleaseRejected",
+            "ApprovalTimedOut",
+            "ReleaseBlockedByGate",
+            "ExecutionCanceledByUpdate",
+        }
+        assert not watched & outcomes
 
     @pytest.mark.parametrize(
         "suffix, metric, statistic, comparison, topic",
@@ -133,10 +169,10 @@ class TestAlarms:
 
     def test_thresholds_from_config(self, monitoring, env_config):
         alarms = self.alarms(monitoring)
-        assert (
-            alarms[f"{env_config.names.pipeline}-duration"]["threshold"]
-            == env_config.deployment_duration_threshold_minutes * 60
-        )
+        # Below the CodeBuild time-out by two of the age function's 5-minute
+        # rounds, so it fires while a build hangs (60-minute builds: 50).
+        stuck = min(env_config.deployment_duration_threshold_minutes, env_config.build.timeout_minutes - 10)
+        assert alarms[f"{env_config.names.pipeline}-duration"]["threshold"] == stuck * 60
         assert (
             alarms[f"{env_config.names.pipeline}-test-coverage"]["threshold"] == env_config.coverage_threshold_percent
         )
@@ -313,6 +349,7 @@ class TestFunctions:
         assert "PublishPipelineMetrics" not in rollback and "PublishPipelineMetrics" in recorder
         age = statements("execution_age")
         assert age["ReadRunningExecutions"]["actions"] == [
+            "codepipeline:GetPipelineState",
             "codepipeline:ListActionExecutions",
             "codepipeline:ListPipelineExecutions",
         ]
@@ -365,9 +402,11 @@ def test_dashboard(monitoring, env_config):
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert titles == [
         "Pipeline executions",
+        "Pipeline executions that deployed nothing",
         "Deployment duration and running age (seconds)",
         "Rollbacks",
         "Test coverage (%)",
+        "Dead-letter queue: events the functions gave up on",
         "DORA: deployment frequency (per day)",
         "DORA: lead time and recovery time (median, seconds)",
         "DORA: change failure and rework rates (%)",
@@ -378,6 +417,13 @@ def test_dashboard(monitoring, env_config):
     assert metrics == {
         "DeploymentSuccess",
         "DeploymentFailure",
+        # One count per execution outcome (the recorder's OUTCOME_METRICS).
+        "BuildFailure",
+        "ReleaseRejected",
+        "ApprovalTimedOut",
+        "ReleaseBlockedByGate",
+        "ExecutionCanceledByUpdate",
+        "ApproximateNumberOfMessagesVisible",
         "DeploymentDuration",
         "ExecutionAge",
         "RollbackCount",
@@ -406,3 +452,43 @@ def test_dashboard(monitoring, env_config):
         for a in monitoring.resources("aws_cloudwatch_metric_alarm").values()
     }
     assert set(alarm_widget["properties"]["alarms"]) == alarm_arns
+    graphs = {w["properties"]["title"]: w for w in body["widgets"]}
+    env = env_config.name
+    # The outcomes next to the deployments, side by side in the first row.
+    assert (graphs["Pipeline executions"]["y"], graphs["Pipeline executions that deployed nothing"]["y"]) == (0, 0)
+    assert graphs["Pipeline executions"]["properties"]["metrics"] == [
+        ["KiroPipeline", "DeploymentSuccess", "Environment", env, {"stat": "Sum"}],
+        ["KiroPipeline", "DeploymentFailure", "Environment", env, {"stat": "Sum"}],
+    ]
+    assert graphs["Pipeline executions that deployed nothing"]["properties"]["metrics"] == [
+        ["KiroPipeline", name, "Environment", env, {"stat": "Sum"}]
+        for name in (
+            "BuildFailure",
+            "ReleaseRejected",
+            "ApprovalTimedOut",
+            "ReleaseBlockedByGate",
+            "ExecutionCanceledByUpdate",
+        )
+    ]
+    assert graphs["Dead-letter queue: events the functions gave up on"]["properties"]["metrics"] == [
+        [
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            f"kiro-pipeline-{env}-functions-dlq",
+            {"stat": "Maximum"},
+        ]
+    ]
+
+
+def test_the_incident_ledger_hears_every_way_out_of_alarm(monitoring, env_config):
+    """ALARM opens an incident; OK and INSUFFICIENT_DATA end it, so an alarm
+    that loses its data does not leave its incident open until it expires."""
+    rule = monitoring.resource("aws_cloudwatch_event_rule", "incident_rule")
+    pattern = json.loads(rule["event_pattern"])
+    assert pattern["source"] == ["aws.cloudwatch"]
+    assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+    assert sorted(pattern["detail"]["state"]["value"]) == ["ALARM", "INSUFFICIENT_DATA", "OK"]
+    assert set(pattern["detail"]["alarmName"]) == {env_config.names.health_alarm(t) for t in naming.DEPLOY_STAGES}
+    target = monitoring.resource("aws_cloudwatch_event_target", "incident_recorder_target")
+    assert target["arn"] == "${aws_lambda_function.incident_recorder.arn}"

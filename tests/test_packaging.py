@@ -45,7 +45,9 @@ def test_zip_entries_are_sorted_sources_with_fixed_time_and_mode(tmp_path):
         "shared/records.py",
         "shared/retry.py",
         "shared/settings.py",
+        "shared/stages.py",
         "shared/store.py",
+        "shared/window.py",
     ]
     assert {i.date_time for i in infos} == {package.FIXED_TIME}
     assert {i.external_attr >> 16 for i in infos} == {0o100644}
