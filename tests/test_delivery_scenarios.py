@@ -9,15 +9,11 @@ depends on an undocumented point runs under every reading of it.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
 
 import pytest
 from moto import mock_aws
 
-from environments import load
-from environments.config import ChangeWindow
 from tests.codepipeline_model import Readings
 from tests.support.delivery_world import DeliveryWorld
 
@@ -25,60 +21,35 @@ UTC = dt.UTC
 # Monday 2026-03-02 .. : a week with a Mon-Thu 09:00-16:59 window.
 MON, TUE, WED, THU, FRI, SAT, SUN = (dt.datetime(2026, 3, day, tzinfo=UTC) for day in range(2, 9))
 NEXT_MON = dt.datetime(2026, 3, 9, tzinfo=UTC)
-WEEKDAYS_9_TO_5 = "* * 9-16 ? * MON-THU *"
 
 
 def at(day: dt.datetime, hour: int, minute: int = 0) -> dt.datetime:
     return day.replace(hour=hour, minute=minute)
 
 
-def configurations():
-    """Three pipelines: production with an approval and a UTC window; staging
-    (named so only for unique stack names) with an approval and a Berlin
-    window across daylight saving; test with neither."""
-    production = dataclasses.replace(
-        load("production"),
-        approval_required=True,
-        change_window=ChangeWindow(enabled=True, cron=WEEKDAYS_9_TO_5, time_zone="UTC"),
-        health_check_duration_minutes=10,
-    )
-    staging = dataclasses.replace(
-        load("staging"),
-        approval_required=True,
-        change_window=ChangeWindow(enabled=True, cron="* * 9-16 ? * MON-FRI *", time_zone="Europe/Berlin"),
-        health_check_duration_minutes=10,
-    )
-    test = dataclasses.replace(
-        load("test"),
-        approval_required=False,
-        change_window=ChangeWindow(enabled=False),
-        health_check_duration_minutes=10,
-    )
-    return [production, staging, test]
+# The pipelines the scenarios run on: tests/conftest.py's scenario_pipelines.
+@pytest.fixture
+def pipelines(scenario_pipelines):
+    return scenario_pipelines
 
 
-@pytest.fixture(scope="module")
-def pipelines(tmp_path_factory, function_zips) -> dict[str, dict]:
-    from modules.app import build_app
+def worlds(pipelines, monkeypatch, mutation: str | None = None):
+    """world_of(env, start, readings=...) -> a DeliveryWorld (inside moto).
+    With `mutation`, every world runs that mutation of the model
+    (tests/test_model_mutations.py)."""
 
-    out = tmp_path_factory.mktemp("scenarios.out")
-    build_app(configurations(), outdir=str(out)).synth()
-    found = {}
-    for env in ("production", "staging", "test"):
-        stack = json.loads((out / "stacks" / f"pipeline-{env}" / "cdk.tf.json").read_text())
-        found[env] = stack["resource"]["aws_codepipeline"]["pipeline"]
-    return found
+    def make(env: str, start: dt.datetime, **options) -> DeliveryWorld:
+        if mutation:
+            options["mutations"] = {*options.get("mutations", ()), mutation}
+        return DeliveryWorld(env, pipelines[env], start, monkeypatch=monkeypatch, **options)
+
+    return make
 
 
 @pytest.fixture
 def world_of(pipelines, aws_credentials, monkeypatch):
-    """world_of(env, start, readings=...) -> a DeliveryWorld on moto."""
     with mock_aws():
-
-        def make(env: str, start: dt.datetime, **options) -> DeliveryWorld:
-            return DeliveryWorld(env, pipelines[env], start, monkeypatch=monkeypatch, **options)
-
-        yield make
+        yield worlds(pipelines, monkeypatch)
 
 
 def release(w: DeliveryWorld, commit: str, pushed: dt.datetime, approve_after: int | None = 10) -> None:
@@ -414,6 +385,18 @@ def holding_approval(w: DeliveryWorld) -> bool:
     )
 
 
+def test_a_gate_does_not_hold_a_release_for_missing_data(world_of):
+    """alarm-states: AlarmStates is ALARM; a health alarm in INSUFFICIENT_DATA
+    (a target the probe cannot reach yet reads so only without data) does not
+    hold the gate: the release goes through without an override."""
+    w = world_of("test", at(MON, 9, 55))
+    w.world.alarm(w.health["test"], initial="INSUFFICIENT_DATA")
+    w.push("c1", at(MON, 10))
+    w.run(at(MON, 11))
+    assert w.deployed("c1", "test") == at(MON, 10, 20)
+    assert not [r for r in w.records() if r["deploymentId"].startswith("override#")]
+
+
 def bad_bake(w: DeliveryWorld, commit: str, when: dt.datetime) -> None:
     """The production health alarm goes to ALARM at `when`, 3 minutes into `commit`'s bake."""
     w.world.alarm(w.health["production"]).set("ALARM", when)
@@ -506,3 +489,17 @@ def test_a_rollback_whose_target_lost_its_artifacts_pages_the_way_back(world_of)
     # Whichever the function meets first -- its own check of p1's artifacts,
     # or CodePipeline's rollback failing on them -- the way back is p1's commit.
     assert next(s for s in page_steps(page) if "start-pipeline-execution" in s).endswith("revisionValue=p1")
+
+
+# --- a time zone with daylight saving -----------------------------------------------
+def test_a_window_in_berlin_across_the_change_to_summer_time(world_of):
+    """The second pipeline's window is Mon-Fri 09:00-16:59 Europe/Berlin
+    (deployment-window-cron: the cron in its TimeZone). Approved Friday
+    2026-03-27 16:30 UTC = 17:30 CET, after the window; Berlin moves to CEST
+    (UTC+2) on Sunday 03-29, so Monday's window opens at 07:00 UTC, not
+    08:00: the checkpoints run 07:00-07:10 and the deploy ends 07:15."""
+    friday, monday = dt.datetime(2026, 3, 27, tzinfo=UTC), dt.datetime(2026, 3, 30, tzinfo=UTC)
+    w = world_of("staging", at(friday, 15, 35), readings=Readings(window_outside="wait"))
+    release(w, "c1", at(friday, 15, 40), approve_after=0)  # approval requested and given 16:30
+    w.run(at(monday, 9))
+    assert w.deployed("c1", "production") == at(monday, 7, 15)

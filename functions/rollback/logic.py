@@ -236,17 +236,10 @@ def choose_target(
         if not (str(record.get("startTime", "")) < str(current_start) and _succeeded_in(record, stage)):
             continue
         last_good = last_good or record
-        if version is not None and _version(record) != version:
-            refused.append(
-                f"{execution} ran in pipeline version {_version(record) or 'unknown'}, not the current {version} "
-                "(CodePipeline rolls back only within one structure version)"
-            )
-            # Every older execution is older still in version: none can qualify.
-            break
-        if oldest_usable and _start(record) and _start(record) < oldest_usable:
-            refused.append(
-                f"{execution}'s artifacts expire {artifact_days} days after its start ({record.get('startTime')})"
-            )
+        refusal = _refusal(record, version, oldest_usable, artifact_days)
+        if refusal:
+            # Every older execution is older still, in version and in age: none can qualify.
+            refused.append(refusal)
             break
         return Target(current, execution)
     if current_start is None:
@@ -254,6 +247,19 @@ def choose_target(
     if refused:
         return NoTarget(f"no valid rollback target: {refused[0]}", last_good)
     return NoTarget(f"no earlier execution in which {stage} succeeded is recorded")
+
+
+def _refusal(record: dict[str, Any], version: int | None, oldest_usable, artifact_days) -> str | None:
+    """Why a good execution cannot be a target, or None."""
+    execution = record.get("pipelineExecutionId")
+    if version is not None and _version(record) != version:
+        return (
+            f"{execution} ran in pipeline version {_version(record) or 'unknown'}, not the current {version} "
+            "(CodePipeline rolls back only within one structure version)"
+        )
+    if oldest_usable and _start(record) and _start(record) < oldest_usable:
+        return f"{execution}'s artifacts expire {artifact_days} days after its start ({record.get('startTime')})"
+    return None
 
 
 def _start(record: dict[str, Any]) -> datetime | None:

@@ -247,26 +247,7 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
     metrics.append(Metric("ChangeFailureRate", _round(failure_rate), "ratio", band, attempts))
 
     restored = recoveries(items)
-    recovery_seconds, rework = [], set()
-    # Recoveries counted at an incident's INSUFFICIENT_DATA end: in the
-    # figure, and flagged beside it, since the target's health then is unknown.
-    ended_unknown = 0
-    for failure in failed:
-        if failure.by_incident:
-            after = failure.recovered
-            ended_unknown += bool(after and failure.end_unknown)
-        else:
-            after = next((t for t in restored if t > failure.at), None)
-            rework.add(after)
-        if after:
-            recovery_seconds.append((after - failure.at).total_seconds())
-    # A deployment made during an incident is a hotfix: rework.
-    for incident_start, incident_end in incidents(items):
-        for r in deployed:
-            began = _time(r.get(records.INDEX_SORT))
-            if began and incident_start <= began and (incident_end is None or began < incident_end):
-                rework.add(_time(r["endTime"]))
-    rework.discard(None)
+    recovery_seconds, rework, ended_unknown = _recovered(failed, restored, deployed, items)
     metrics.append(
         _timed(
             "FailedDeploymentRecoveryTime",
@@ -285,6 +266,30 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
         Metric("DeploymentReworkRate", _round(rework_in_window / changes if changes else None), "ratio", "n/a", changes)
     )
     return metrics
+
+
+def _recovered(failed, restored, deployed, items) -> tuple[list[float], set, int]:
+    """Each failure's recovery in seconds, the rework (recoveries, and
+    deployments made during an incident: hotfixes), and how many recoveries
+    an incident's INSUFFICIENT_DATA end marked: counted in the figure, and
+    flagged beside it, since the target's health then is unknown."""
+    recovery_seconds, rework, ended_unknown = [], set(), 0
+    for failure in failed:
+        if failure.by_incident:
+            after = failure.recovered
+            ended_unknown += bool(after and failure.end_unknown)
+        else:
+            after = next((t for t in restored if t > failure.at), None)
+            rework.add(after)
+        if after:
+            recovery_seconds.append((after - failure.at).total_seconds())
+    for incident_start, incident_end in incidents(items):
+        for r in deployed:
+            began = _time(r.get(records.INDEX_SORT))
+            if began and incident_start <= began and (incident_end is None or began < incident_end):
+                rework.add(_time(r["endTime"]))
+    rework.discard(None)
+    return recovery_seconds, rework, ended_unknown
 
 
 def _in(record: dict, start: datetime, end: datetime) -> bool:

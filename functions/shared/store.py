@@ -197,54 +197,58 @@ class Store:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    # Publish a record's outcome metrics at most once: claim, mark
+    # "sending", publish, mark "published".
+    #
+    # CloudWatch's PutMetricData has no idempotency: every call stores its
+    # data points, and the alarms and graphs read counts as their Sum
+    # ("Sum: All values submitted for the matching metric added together",
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html),
+    # so a repeated call counts an outcome twice. Hence:
+    #
+    # 1. The claim is keyed by `token` (the event's ID, which every retry
+    # of the event keeps): only that event's deliveries may go on, and
+    # only while the record is still at that final state; a lost claim
+    # answer (the SDK resends, the condition still holds for the same
+    # token) goes on too.
+    # 2. The sending mark (`metricsSending`, with a nonce of this call in
+    # `metricsSendingBy`) is written, conditional on the claim, before
+    # PutMetricData. A retry that finds it never publishes: it settles
+    # the record (`metricsPublished`) and returns False. A lost answer
+    # of the mark itself is recognised by the nonce.
+    # 3. PutMetricData, once. A definite refusal (a ClientError that is not
+    # a timeout, such as Throttling) removes the sending mark (and the
+    # published mark a concurrent duplicate set on finding it) and
+    # raises, so the event's retry publishes. An answer that never came
+    # (a read or connect timeout, a dropped connection, a RequestTimeout
+    # or HTTP 408/504 error) keeps the mark and raises: the data may be
+    # stored, so it is never sent again.
+    # 4. The published mark (`metricsPublished`).
+    #
+    # So DeploymentSuccess, DeploymentFailure, BuildFailure,
+    # ReleaseRejected, ApprovalTimedOut, ReleaseBlockedByGate,
+    # ExecutionCanceledByUpdate, RollbackCount and DeploymentDuration are
+    # published at most once per final state: a call that failed after
+    # step 2 without a definite refusal loses them rather than counting
+    # twice. The SDK's own retries are outside this protocol: "Legacy mode
+    # is the default mode used by any Boto3 client you create", and it
+    # retries "ReadTimeoutError" among its "General socket/connection
+    # errors" (https://docs.aws.amazon.com/boto3/latest/guide/retries.html),
+    # so a client with default retries can resend a timed-out
+    # PutMetricData that was stored. For strict at-most-once, the caller's
+    # CloudWatch client makes a single attempt
+    # (botocore `Config(retries={"total_max_attempts": 1})`).
+    #
+    # True when this call published; False when another delivery holds the
+    # claim, the record moved on, or an earlier attempt of this event was
+    # already sending.
     def publish_metrics(
         self, cloudwatch, deployment_id: str, metrics: records.Metrics, *, token: str, namespace: str, environment: str
     ) -> bool:
-        """Publish a record's outcome metrics at most once: claim, mark
-        "sending", publish, mark "published".
-
-        CloudWatch's PutMetricData has no idempotency: every call stores its
-        data points, and the alarms and graphs read counts as their Sum
-        ("Sum: All values submitted for the matching metric added together",
-        https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html),
-        so a repeated call counts an outcome twice. Hence:
-
-        1. The claim is keyed by `token` (the event's ID, which every retry
-           of the event keeps): only that event's deliveries may go on, and
-           only while the record is still at that final state; a lost claim
-           answer (the SDK resends, the condition still holds for the same
-           token) goes on too.
-        2. The sending mark (`metricsSending`, with a nonce of this call in
-           `metricsSendingBy`) is written, conditional on the claim, before
-           PutMetricData. A retry that finds it never publishes: it settles
-           the record (`metricsPublished`) and returns False. A lost answer
-           of the mark itself is recognised by the nonce.
-        3. PutMetricData, once. A definite refusal (a ClientError that is not
-           a timeout, such as Throttling) removes the sending mark (and the
-           published mark a concurrent duplicate set on finding it) and
-           raises, so the event's retry publishes. An answer that never came
-           (a read or connect timeout, a dropped connection, a RequestTimeout
-           or HTTP 408/504 error) keeps the mark and raises: the data may be
-           stored, so it is never sent again.
-        4. The published mark (`metricsPublished`).
-
-        So DeploymentSuccess, DeploymentFailure, BuildFailure,
-        ReleaseRejected, ApprovalTimedOut, ReleaseBlockedByGate,
-        ExecutionCanceledByUpdate, RollbackCount and DeploymentDuration are
-        published at most once per final state: a call that failed after
-        step 2 without a definite refusal loses them rather than counting
-        twice. The SDK's own retries are outside this protocol: "Legacy mode
-        is the default mode used by any Boto3 client you create", and it
-        retries "ReadTimeoutError" among its "General socket/connection
-        errors" (https://docs.aws.amazon.com/boto3/latest/guide/retries.html),
-        so a client with default retries can resend a timed-out
-        PutMetricData that was stored. For strict at-most-once, the caller's
-        CloudWatch client makes a single attempt
-        (botocore `Config(retries={"total_max_attempts": 1})`).
-
-        True when this call published; False when another delivery holds the
-        claim, the record moved on, or an earlier attempt of this event was
-        already sending."""
+        """Publish a record's outcome metrics at most once (the protocol in
+        the comment above). True when this call published; False when another
+        delivery holds the claim, the record moved on, or an earlier attempt
+        of this event was already sending."""
         if not self._claim_metrics(deployment_id, metrics, token):
             return False
         nonce = uuid.uuid4().hex

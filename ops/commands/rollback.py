@@ -34,21 +34,7 @@ def cmd_rollback(ctx: Context, args) -> int:
     if isinstance(running, choice.Refuse) and not args.to:
         raise OpsError(f"{args.stage}: {running.reason}; name an older execution with --to to roll back further")
     current = running.execution_id if isinstance(running, choice.Deployed) else latest
-    target = args.to
-    if not target:
-        chosen = choice.choose_target(
-            ctx.store().recent(ctx.config.name),
-            args.stage,
-            current,
-            version=version,
-            now=now(),
-            artifact_days=ctx.config.artifact_lifecycle.expiration_days,
-        )
-        if isinstance(chosen, choice.NoTarget):
-            if chosen.last_good is not None:
-                raise OpsError(_fallback(ctx, args.stage, chosen.reason, chosen.last_good))
-            raise OpsError(f"{chosen.reason}; give the execution to roll back to with --to")
-        target = chosen.target_execution
+    target = args.to or _target(ctx, args.stage, current, version)
     try:
         rollback_execution = ctx.client("codepipeline").rollback_stage(
             pipelineName=ctx.names.pipeline, stageName=args.stage, targetPipelineExecutionId=target
@@ -65,18 +51,43 @@ def cmd_rollback(ctx: Context, args) -> int:
         f"✓ rolling {args.stage} of {ctx.names.pipeline} back from {current} to {target} "
         f"(rollback execution {rollback_execution})"
     ]
-    moment = datetime.now(UTC)
+    done += _record(ctx, args.stage, current, target, rollback_execution)
+    ctx.emit({"stage": args.stage, "from": current, "target": target, "rollbackExecutionId": rollback_execution}, done)
+    return 0
+
+
+def _target(ctx: Context, stage: str, current: str | None, version: int | None) -> str:
+    """The rollback function's choice of target, or the way back when none is valid."""
+    from rollback import logic as choice
+
+    chosen = choice.choose_target(
+        ctx.store().recent(ctx.config.name),
+        stage,
+        current,
+        version=version,
+        now=now(),
+        artifact_days=ctx.config.artifact_lifecycle.expiration_days,
+    )
+    if isinstance(chosen, choice.NoTarget):
+        if chosen.last_good is not None:
+            raise OpsError(_fallback(ctx, stage, chosen.reason, chosen.last_good))
+        raise OpsError(f"{chosen.reason}; give the execution to roll back to with --to")
+    return chosen.target_execution
+
+
+def _record(ctx: Context, stage: str, current: str | None, target: str, rollback_execution: str) -> list[str]:
+    """Record the rollback like an automatic one, so the runbook's queries
+    show it; a failed write is said, never fatal (the rollback runs)."""
     try:
         caller = ctx.client("sts").get_caller_identity()["Arn"]
-        # Recorded like an automatic rollback, so the runbook's queries show it.
-        started = iso(moment)
+        started = iso(datetime.now(UTC))
         ctx.store().claim(
-            f"{records.ROLLBACK_PREFIX}manual#{args.stage}#{started}",
+            f"{records.ROLLBACK_PREFIX}manual#{stage}#{started}",
             {
                 "environment": ctx.config.name,
                 "startTime": started,
                 "status": "ROLLBACK_IN_PROGRESS",
-                "stage": args.stage,
+                "stage": stage,
                 "pipelineName": ctx.names.pipeline,
                 "targetExecutionId": target,
                 "rolledBackExecutionId": current or "unknown",
@@ -86,14 +97,12 @@ def cmd_rollback(ctx: Context, args) -> int:
             },
         )
     except AWS_ERRORS as error:
-        # The rollback runs; a second one would only be refused or, worse,
-        # roll back further. Say so, and do not fail the command.
-        done.append(
+        # A second rollback would only be refused or, worse, roll back further.
+        return [
             f"! the rollback is running, but its record could not be written ({explain(error, 'recording it')}); "
             "do not start another: follow it with python -m ops health " + ctx.config.name
-        )
-    ctx.emit({"stage": args.stage, "from": current, "target": target, "rollbackExecutionId": rollback_execution}, done)
-    return 0
+        ]
+    return []
 
 
 # RollbackStage's answers for a target of an older pipeline structure version.

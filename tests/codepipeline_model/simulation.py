@@ -12,6 +12,7 @@ whose effect settles at once.
 from __future__ import annotations
 
 import itertools
+import os
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -229,7 +230,11 @@ class Simulation:
         account: str = "123456789012",
         region: str = "us-east-1",
     ):
-        self.mode = Mode(readings or Readings(), frozenset(mutations))
+        # MODEL_MUTATIONS (comma-separated) switches mutations on in every
+        # simulation of a process: how tests/test_model_mutations.py runs the
+        # model's own unit tests against a mutation.
+        extra = {m for m in os.environ.get("MODEL_MUTATIONS", "").split(",") if m}
+        self.mode = Mode(readings or Readings(), frozenset(mutations) | extra)
         self.world = world or World()
         self.now = _minute(start)
         self.pipeline = pipeline if isinstance(pipeline, PipelineDecl) else load_pipeline(pipeline, self.mode)
