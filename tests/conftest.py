@@ -94,6 +94,15 @@ def synth_dir(tmp_path_factory, function_zips) -> Path:
 
 
 @pytest.fixture(scope="session")
+def scenario_pipelines(tmp_path_factory, function_zips) -> dict[str, dict]:
+    """The delivery scenarios' pipelines (tests/support/delivery_world.py),
+    synthesized once from configurations written there."""
+    from tests.support.delivery_world import synthesize_pipelines
+
+    return synthesize_pipelines(tmp_path_factory.mktemp("scenarios.out"))
+
+
+@pytest.fixture(scope="session")
 def stacks(synth_dir) -> dict[str, SynthesizedStack]:
     found = {}
     for path in sorted((synth_dir / "stacks").glob("*/cdk.tf.json")):

@@ -116,6 +116,10 @@ def test_the_weekend(world_of, readings):
     assert w.metric("DeploymentSuccess") == 2 and w.metric("DeploymentFailure") == 0
     assert w.metric("ReleaseBlockedByGate") == 1 and w.metric("RollbackCount") == 1
     assert pages(w) == ["Rollback Initiated"]
+    # Stuck means stuck: waiting for Monday's window (and then the gate) is a
+    # known wait until its expected end. The duration alarm (50 minutes with
+    # 60-minute builds) stays quiet all weekend.
+    assert w.max_age(at(THU, 17), at(NEXT_MON, 9)) < 50 * 60
     figures = w.dora(MON, NEXT_MON + dt.timedelta(days=1))
     # p2 was rolled back: one change failure of two deployments. c1 deployed nothing.
     assert (figures["ChangeFailureRate"].value, figures["ChangeFailureRate"].rests_on) == (0.5, 2)
@@ -222,6 +226,9 @@ def test_a_hung_deploy_is_ended_by_codebuild_and_rolled_back(world_of):
     w.run(at(MON, 16))
     assert w.running("test", at(MON, 15)) == "p1"
     assert w.deployed("c1", "test") is None
+    # The hang began 12:15: the duration alarm's 50 minutes are passed by
+    # 13:10, before CodeBuild ends the build at 13:15.
+    assert w.max_age(at(MON, 13, 5), at(MON, 13, 15)) > 50 * 60
     c1 = w.execution_record("c1")
     assert (c1["outcome"], c1["failedAction"]) == ("DEPLOY_FAILED", "TestEnv/DeployTest")
     assert w.metric("DeploymentFailure") == 1 and w.metric("RollbackCount") == 1
@@ -503,3 +510,48 @@ def test_a_window_in_berlin_across_the_change_to_summer_time(world_of):
     release(w, "c1", at(friday, 15, 40), approve_after=0)  # approval requested and given 16:30
     w.run(at(monday, 9))
     assert w.deployed("c1", "production") == at(monday, 7, 15)
+
+
+def test_a_build_that_fails_twice_is_not_retried_again(world_of):
+    """automatic-retry: "One attempt is allowed for automatic stage retry on
+    failure." A build that fails, and fails its retry, fails the release:
+    BUILD_FAILED, which deployed nothing (no DeploymentFailure)."""
+    w = world_of("test", at(MON, 9, 55))
+    w.world.action("Build").fail().fail().succeed()
+    w.push("c1", at(MON, 10))
+    w.run(at(MON, 12))
+    assert [run.status for run in w.sim.timeline.action_runs("Build")] == ["Failed", "Failed"]
+    assert w.execution_record("c1")["outcome"] == "BUILD_FAILED"
+    assert (w.metric("BuildFailure"), w.metric("DeploymentFailure")) == (1, 0)
+
+
+def test_a_bake_rolls_back_when_the_probe_goes_silent(world_of):
+    """condition-all-rules: the bake's condition holds two rules (the health
+    alarm, and the probe's silence); one failing fails it. p2's bake sees the
+    probe fall silent (health still OK): the stage rolls back to p1."""
+    w = world_of("production", at(MON, 9, 55))
+    release(w, "p1", at(MON, 10), approve_after=5)
+    release(w, "p2", at(MON, 13), approve_after=5)
+    w.world.alarm(w.names.health_probe_silent_alarm).set("ALARM", at(MON, 14, 13)).set("OK", at(MON, 14, 30))
+    w.run(at(MON, 16))
+    assert w.deployed("p2", "production") == at(MON, 14, 10)
+    assert w.running("production", at(MON, 16)) == "p1"
+    assert w.execution_record("p2")["outcome"] == "DEPLOY_FAILED"
+
+
+def test_a_window_that_never_opens_is_stuck(world_of, pipelines, monkeypatch):
+    """A window cron that matches no minute (February 30th): the release
+    waits at ProductionWindow with no expected end, so the wait counts and
+    the duration alarm (50 minutes) fires within the hour."""
+    import copy
+
+    never = copy.deepcopy(pipelines["production"])
+    window = next(s for s in never["stage"] if s["name"] == "ProductionWindow")
+    window["before_entry"]["condition"]["rule"][0]["configuration"]["Cron"] = "* * 9-16 30 2 ? *"
+    monkeypatch.setitem(pipelines, "production", never)
+    w = world_of("production", at(MON, 9, 55), readings=Readings(window_outside="wait"))
+    release(w, "c1", at(MON, 10), approve_after=5)  # approved 10:55, then waits at the window
+    w.run(at(MON, 12, 5))
+    assert w.deployed("c1", "production") is None
+    assert w.max_age(at(MON, 10, 55), at(MON, 11, 45)) <= 50 * 60
+    assert w.max_age(at(MON, 11, 45), at(MON, 12, 5)) > 50 * 60

@@ -17,6 +17,7 @@ The model imports no product code; this is where the two meet.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib
 import json
@@ -26,6 +27,8 @@ from typing import Any
 
 import boto3
 
+from environments import load
+from environments.config import ChangeWindow
 from functions.shared import dora, records
 from tests.codepipeline_model import Readings, Simulation, World
 from tests.support.tables import all_items, create_deployments_table
@@ -119,6 +122,33 @@ class DeliveryWorld:
         self.incidents = importlib.import_module("deployment_recorder.incidents")
         self.incidents.config.cache_clear()
         self.incidents.store.cache_clear()
+        self._execution_age(mp)
+
+    def _execution_age(self, mp) -> None:
+        """The execution-age function, run every 5 minutes by `run`, with the
+        window the pipeline itself declares."""
+        window = next(
+            (
+                rule["configuration"]
+                for stage in self.pipeline["stage"]
+                for rule in ((stage.get("before_entry") or {}).get("condition") or {}).get("rule", [])
+                if rule["rule_type_id"]["provider"] == "DeploymentWindow"
+            ),
+            None,
+        )
+        if window:
+            mp.setenv("WINDOW_CRON", window["Cron"])
+            mp.setenv("WINDOW_TIME_ZONE", window["TimeZone"])
+        else:
+            mp.delenv("WINDOW_CRON", raising=False)
+            mp.delenv("WINDOW_TIME_ZONE", raising=False)
+        mp.setenv("BAKE_MINUTES", "10")
+        self.age = importlib.import_module("deployment_recorder.age")
+        self.age.config.cache_clear()
+        self.age.rules.cache_clear()
+        mp.setattr(self.age, "_pipeline", self.age.Pipeline(self.names.pipeline, session=self.sim.session()))
+        mp.setattr(self.age, "_cloudwatch", None)
+        self.ages: list[tuple[dt.datetime, int]] = []
 
     def route(self, event: dict) -> None:
         """As the monitoring stack's EventBridge rules route them."""
@@ -145,7 +175,16 @@ class DeliveryWorld:
         self.world.push(commit, at)
 
     def run(self, until: dt.datetime) -> None:
-        self.sim.advance(to=until)
+        """Advance to `until`, running the execution-age function every 5
+        minutes as its schedule does (`ages`: what it published, when)."""
+        while self.sim.now < until:
+            self.sim.advance(to=min(until, self.sim.now + dt.timedelta(minutes=5)))
+            published = self.age.handler({}, Context("age"), now=self.sim.now)["ExecutionAge"]
+            self.ages.append((self.sim.now, published))
+
+    def max_age(self, start: dt.datetime, end: dt.datetime) -> int:
+        """The highest ExecutionAge published in [start, end)."""
+        return max((age for moment, age in self.ages if start <= moment < end), default=0)
 
     # --- what happened ---------------------------------------------------------------
     def running(self, target: str, at: dt.datetime) -> str | None:
@@ -206,6 +245,47 @@ class DeliveryWorld:
 
     def dora(self, start: dt.datetime, end: dt.datetime) -> dict[str, dora.Metric]:
         return {m.name: m for m in dora.measure(self.records(), start, end)}
+
+
+# Mon-Thu 09:00-16:59: no Friday releases.
+WEEKDAYS_9_TO_5 = "* * 9-16 ? * MON-THU *"
+
+
+def scenario_configurations():
+    """Three pipelines: production with an approval and a UTC window; staging
+    (named so only for unique stack names) with an approval and a Berlin
+    window across daylight saving; test with neither."""
+    production = dataclasses.replace(
+        load("production"),
+        approval_required=True,
+        change_window=ChangeWindow(enabled=True, cron=WEEKDAYS_9_TO_5, time_zone="UTC"),
+        health_check_duration_minutes=10,
+    )
+    staging = dataclasses.replace(
+        load("staging"),
+        approval_required=True,
+        change_window=ChangeWindow(enabled=True, cron="* * 9-16 ? * MON-FRI *", time_zone="Europe/Berlin"),
+        health_check_duration_minutes=10,
+    )
+    test = dataclasses.replace(
+        load("test"),
+        approval_required=False,
+        change_window=ChangeWindow(enabled=False),
+        health_check_duration_minutes=10,
+    )
+    return [production, staging, test]
+
+
+def synthesize_pipelines(out) -> dict[str, dict]:
+    """The three scenario pipelines, synthesized into `out`, by environment."""
+    from modules.app import build_app
+
+    build_app(scenario_configurations(), outdir=str(out)).synth()
+    found = {}
+    for env in ("production", "staging", "test"):
+        stack = json.loads((out / "stacks" / f"pipeline-{env}" / "cdk.tf.json").read_text())
+        found[env] = stack["resource"]["aws_codepipeline"]["pipeline"]
+    return found
 
 
 def _deploy_rows(stage: str):
