@@ -49,7 +49,7 @@ class Validator:
     def checks(self) -> list[tuple[str, Callable[[], str | None]]]:
         names = self.names
         found = [
-            (f"Pipeline {names.pipeline} exists with its five stages", self.pipeline),
+            (f"Pipeline {names.pipeline} exists with its stages", self.pipeline),
             *[
                 (f"CodeBuild project {names.codebuild_project(k)} exists", self._project(k))
                 for k in naming.CODEBUILD_PROJECTS
@@ -101,9 +101,7 @@ class Validator:
             raise
         stages = [s["name"] for s in pipeline.get("stages", [])]
         expected = list(
-            naming.pipeline_stages(
-                approval=self.config.approval_required, window=self.config.change_window.enabled
-            )
+            naming.pipeline_stages(approval=self.config.approval_required, window=self.config.change_window.enabled)
         )
         if stages != expected:
             return f"stages are {', '.join(stages)}; expected {', '.join(expected)}"

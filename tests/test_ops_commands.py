@@ -373,13 +373,17 @@ def production_history(table):
 
 
 def production_runs(stub, execution="e4", status="Succeeded", kind="STANDARD", version=None):
+    """GetPipelineState lists every stage; ProductionDeploy runs `execution`."""
+    others = ["Source", "Build", "TestGate", "TestEnv", "StagingGate", "StagingEnv", "ProductionEnv"]
+    others += ["ProductionWindow", "ProductionGate"]
     state(
         stub,
         [
+            *({"stageName": name} for name in others),
             {
                 "stageName": "ProductionDeploy",
                 "latestExecution": {"pipelineExecutionId": execution, "status": status, "type": kind},
-            }
+            },
         ],
         version=version,
     )

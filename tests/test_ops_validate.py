@@ -190,7 +190,7 @@ def test_everything_in_place_passes(world, capsys):
     assert lines[-1] == "All validation checks passed!"
     checks = [line for line in lines if line.startswith(("✓", "✗"))]
     assert len(checks) == CHECKS and all(line.startswith("✓") for line in checks)
-    assert "✓ Pipeline kiro-pipeline-test exists with its five stages" in lines
+    assert "✓ Pipeline kiro-pipeline-test exists with its stages" in lines
     assert "✓ EventBridge rule kiro-pipeline-test-alarm-rollback exists" in lines
 
 

@@ -31,6 +31,7 @@ class Rollbacks:
         self.sns = session.client("sns")
         self.pipeline = pipeline
         self.topic_arn, self.environment = topic_arn, environment
+        self.stage_names: list[str] | None = None
 
     def claim(self, key: str, item: dict[str, Any]) -> dict[str, Any] | None:
         """The store's claim: None when this call created the record."""
@@ -55,8 +56,10 @@ class Rollbacks:
         return self.state(stage)[0]
 
     def state(self, stage: str) -> tuple[dict[str, Any] | None, int | None]:
-        """The stage's state, and the pipeline's structure version now."""
+        """The stage's state, and the pipeline's structure version now (the
+        stages' names are kept: the way back lists only their controls)."""
         state = self.codepipeline.get_pipeline_state(name=self.pipeline)
+        self.stage_names = [s.get("stageName") for s in state.get("stageStates", [])]
         version = state.get("pipelineVersion")
         stage_state = next((s for s in state.get("stageStates", []) if s.get("stageName") == stage), None)
         return stage_state, version if isinstance(version, int) else None

@@ -188,7 +188,9 @@ class Invocation:
     def fall_back(self, reason: str, last_good: dict | None, **record) -> dict:
         """No execution can be rolled back to: page at once with the way
         back that works, a new release of the last good commit."""
-        steps = logic.fallback_commands(pipeline_name(), config()["ENVIRONMENT"], self.request.stage, last_good)
+        steps = logic.fallback_commands(
+            pipeline_name(), config()["ENVIRONMENT"], self.request.stage, last_good, aws().stage_names
+        )
         minutes = logic.expected_minutes(last_good)
         command = "\n".join(steps)
         self.record(

@@ -287,14 +287,23 @@ def last_good(records_: Iterable[dict[str, Any]], stage: str) -> dict[str, Any] 
     return None
 
 
-def fallback_commands(pipeline: str, environment: str, stage: str, last_good: dict[str, Any] | None) -> list[str]:
+def fallback_commands(
+    pipeline: str,
+    environment: str,
+    stage: str,
+    last_good: dict[str, Any] | None,
+    present: Iterable[str] | None = None,
+) -> list[str]:
     """When no rollback target is valid: a new release of the last good
     commit, through every stage and gate, is the way back. The commands in
     the order the release meets them: start it; then, each only if that
     control holds it (an incident on its target, or outside the window), the
     audited override of every gate up to the target and of the target's bake
     (during an incident the bake would roll the release back); and the
-    production approval where it comes."""
+    production approval where it comes. `present`: the pipeline's stages
+    (GetPipelineState), so an environment without an approval or a window is
+    not told to pass one; None lists every control."""
+    has = (lambda name: True) if present is None else set(present).__contains__
     commit = (last_good or {}).get("commitId") or "<commit-of-the-last-good-release>"
     short = commit[:12]
     target = next((t for t, s in stages.DEPLOY_STAGES.items() if s == stage), None)
@@ -305,8 +314,9 @@ def fallback_commands(pipeline: str, environment: str, stage: str, last_good: di
         "# each override below only when that control holds the release (python -m ops health shows it):",
     ]
     for gate_target, gate in stages.INCIDENT_GATE_STAGES.items():
-        if gate_target == "production":
+        if gate_target == "production" and has(stages.APPROVAL_STAGE):
             steps.append(f'python -m ops approve {environment} --summary "roll back to {short}"')
+        if gate_target == "production" and has(stages.WINDOW_STAGE):
             steps.append(f'{ops} {stages.WINDOW_STAGE} --reason "roll production back to {short} outside the window"')
         steps.append(f'{ops} {gate} --reason "roll {gate_target} back to {short} during the incident"')
         if gate_target == target:

@@ -23,8 +23,7 @@ def _pending_approval(ctx: Context) -> str:
             ):
                 return latest["token"]
     raise OpsError(
-        f"no approval is pending for {ctx.names.pipeline} "
-        f"({naming.APPROVAL_STAGE}/{naming.APPROVAL_ACTION})"
+        f"no approval is pending for {ctx.names.pipeline} ({naming.APPROVAL_STAGE}/{naming.APPROVAL_ACTION})"
     )
 
 

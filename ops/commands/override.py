@@ -200,7 +200,7 @@ COMMANDS = {
     "override": Command(
         cmd_override,
         "Break-glass: let an execution past a stage condition, with an audit record",
-        'override production --stage ProductionEnv --reason "Hotfix for INC-42"',
+        'override production --stage ProductionGate --reason "Hotfix for INC-42"',
         arguments=arguments_override,
     ),
 }

@@ -34,7 +34,8 @@ def cmd_rollback(ctx: Context, args) -> int:
     if isinstance(running, choice.Refuse) and not args.to:
         raise OpsError(f"{args.stage}: {running.reason}; name an older execution with --to to roll back further")
     current = running.execution_id if isinstance(running, choice.Deployed) else latest
-    target = args.to or _target(ctx, args.stage, current, version)
+    present = [s.get("stageName") for s in state.get("stageStates", [])] or None
+    target = args.to or _target(ctx, args.stage, current, version, present)
     try:
         rollback_execution = ctx.client("codepipeline").rollback_stage(
             pipelineName=ctx.names.pipeline, stageName=args.stage, targetPipelineExecutionId=target
@@ -45,7 +46,7 @@ def cmd_rollback(ctx: Context, args) -> int:
             last_good = next(
                 (r for r in ctx.store().recent(ctx.config.name) if r.get("pipelineExecutionId") == target), None
             )
-            raise OpsError(_fallback(ctx, args.stage, explain(error, "RollbackStage"), last_good)) from error
+            raise OpsError(_fallback(ctx, args.stage, explain(error, "RollbackStage"), last_good, present)) from error
         raise
     done = [
         f"✓ rolling {args.stage} of {ctx.names.pipeline} back from {current} to {target} "
@@ -56,7 +57,7 @@ def cmd_rollback(ctx: Context, args) -> int:
     return 0
 
 
-def _target(ctx: Context, stage: str, current: str | None, version: int | None) -> str:
+def _target(ctx: Context, stage: str, current: str | None, version: int | None, present: list | None) -> str:
     """The rollback function's choice of target, or the way back when none is valid."""
     from rollback import logic as choice
 
@@ -70,7 +71,7 @@ def _target(ctx: Context, stage: str, current: str | None, version: int | None) 
     )
     if isinstance(chosen, choice.NoTarget):
         if chosen.last_good is not None:
-            raise OpsError(_fallback(ctx, stage, chosen.reason, chosen.last_good))
+            raise OpsError(_fallback(ctx, stage, chosen.reason, chosen.last_good, present))
         raise OpsError(f"{chosen.reason}; give the execution to roll back to with --to")
     return chosen.target_execution
 
@@ -109,12 +110,12 @@ def _record(ctx: Context, stage: str, current: str | None, target: str, rollback
 OUTDATED_TARGET = frozenset({"UnableToRollbackStageException", "PipelineExecutionOutdatedException"})
 
 
-def _fallback(ctx: Context, stage: str, reason: str, last_good: dict | None) -> str:
+def _fallback(ctx: Context, stage: str, reason: str, last_good: dict | None, present: list | None = None) -> str:
     """No execution can be rolled back to: the way back is a new release of
     the last good commit (the rollback function pages the same steps)."""
     from rollback import logic as choice
 
-    steps = choice.fallback_commands(ctx.names.pipeline, ctx.config.name, stage, last_good)
+    steps = choice.fallback_commands(ctx.names.pipeline, ctx.config.name, stage, last_good, present)
     minutes = choice.expected_minutes(last_good)
     return "\n".join(
         [

@@ -12,6 +12,7 @@ an error raised N times, or a call that is applied and then times out (the
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from botocore.validate import ParamValidator
 
 _MODEL = botocore.session.get_session().get_service_model("codepipeline")
 _VALIDATOR = ParamValidator()
+_LOCK = threading.Lock()
 
 
 def client_error(code: str, message: str = "", operation: str = "Operation") -> ClientError:
@@ -94,6 +96,12 @@ class FakeCodePipeline:
         }
 
     def rollback_stage(self, **params) -> dict:
+        # CodePipeline applies one RollbackStage at a time per stage (a second
+        # is refused while the first runs): atomic here too, for threads.
+        with _LOCK:
+            return self._rollback_stage(params)
+
+    def _rollback_stage(self, params: dict) -> dict:
         fault = self._call("rollback_stage", params)
         stage = params["stageName"]
         current = self.stages.get(stage)

@@ -87,7 +87,8 @@ def production_behind_approval(pipeline: dict) -> list[str]:
         return ["production is deployed without a manual approval before it"]
     if deploy in order and min(order.index(a) for a in approvals) > order.index(deploy):
         return ["production's manual approval does not run before its deploy"]
-    return [f"{name} holds a manual approval and deploys" for name in approvals if name in naming.DEPLOY_STAGES.values()]
+    deploying = naming.DEPLOY_STAGES.values()
+    return [f"{name} holds a manual approval and deploys" for name in approvals if name in deploying]
 
 
 def deploy_stages_roll_back(pipeline: dict) -> list[str]:
@@ -186,7 +187,11 @@ INVARIANTS = (
         "CKV_KIRO_2", "Every deploy stage rolls back on failure; the approval never does", deploy_stages_roll_back
     ),
     Invariant("CKV_KIRO_3", "Staging and production bake on their health alarms", bakes_watch_health),
-    Invariant("CKV_KIRO_4", "Production deploys only in its change window, checked after the approval", production_change_window),
+    Invariant(
+        "CKV_KIRO_4",
+        "Production deploys only in its change window, checked after the approval",
+        production_change_window,
+    ),
     Invariant("CKV_KIRO_5", "The incident gate is the last stage before each deploy stage", incident_gates),
     Invariant("CKV_KIRO_6", "Executions are QUEUED (stage rollback needs it)", queued_execution),
     Invariant("CKV_KIRO_7", "The artifact store is encrypted with the project's key", artifacts_encrypted),
