@@ -559,3 +559,38 @@ def test_a_window_that_never_opens_is_stuck(world_of, pipelines, monkeypatch):
     assert w.deployed("c1", "production") is None
     assert w.max_age(at(MON, 10, 55), at(MON, 11, 45)) <= 50 * 60
     assert w.max_age(at(MON, 11, 45), at(MON, 12, 5)) > 50 * 60
+
+
+@pytest.mark.parametrize("readings", Readings.combinations("outdated_target_error"), ids=Readings.short)
+def test_a_manual_rollback_to_an_older_version_is_refused_and_the_way_back_offered(world_of, pipelines, readings):
+    """rollback-preconditions and rollback-outdated-error: naming a target of
+    the previous structure version with --to, CodePipeline refuses it (with
+    either exception, by reading); `ops rollback` says so and prints the way
+    back instead of failing with a traceback."""
+    w = world_of("production", at(MON, 9, 55), readings=readings)
+    release(w, "p1", at(MON, 10), approve_after=5)
+    w.world.update_pipeline(pipelines["production"], at(MON, 12))
+    release(w, "p2", at(MON, 13), approve_after=5)
+    w.run(at(MON, 15))
+    p1 = next(e.id for e in w.sim.executions if e.revision == "p1")
+    code, out = w.ops("rollback", "production", "--stage", "ProductionDeploy", "--to", p1)
+    assert code == 1, out
+    assert readings.outdated_target_error in out and "cannot be rolled back" in out
+    assert "start-pipeline-execution" in out and "revisionValue=p1" in out
+    w.run(at(MON, 16))
+    assert w.running("production", at(MON, 16)) == "p2"
+
+
+def test_a_failed_deploy_rolls_back_to_the_latest_good_release(world_of):
+    """on-failure-rollback: "When the stage fails, the stage is rolled back to
+    the most recent successful execution." p1 then p2 succeeded in TestEnv;
+    c3's integration test fails after its deploy: TestEnv goes back to p2."""
+    w = world_of("test", at(MON, 9, 55))
+    w.push("p1", at(MON, 10))
+    w.push("p2", at(MON, 11))
+    w.world.action("IntegrationTest").succeed(dt.timedelta(minutes=5)).succeed(dt.timedelta(minutes=5)).fail()
+    w.push("c3", at(MON, 12))
+    w.run(at(MON, 14))
+    assert w.deployed("c3", "test") is not None
+    assert w.running("test", at(MON, 14)) == "p2"
+    assert w.execution_record("c3")["outcome"] == "DEPLOY_FAILED"

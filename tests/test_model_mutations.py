@@ -16,6 +16,7 @@ import inspect
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,9 @@ from moto import mock_aws
 
 from tests import test_delivery_scenarios as scenarios
 from tests.codepipeline_model import Readings, mutations
+
+# A check of the test suite itself, two minutes long: the acceptance tier.
+pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
 
 # The scenario runs, cheapest first (the search tries them in this order).
 RUNS = {
@@ -57,9 +61,60 @@ RUNS = {
     ),
     "expired-artifacts": (scenarios.test_a_rollback_whose_target_lost_its_artifacts_pages_the_way_back, {}),
     "hotfix": (scenarios.test_a_hotfix_during_an_incident, {"readings": Readings(window_outside="wait")}),
+    "manual-older": (
+        scenarios.test_a_manual_rollback_to_an_older_version_is_refused_and_the_way_back_offered,
+        {"readings": Readings()},
+    ),
+    "latest-good": (scenarios.test_a_failed_deploy_rolls_back_to_the_latest_good_release, {}),
 }
 
-KILLERS: dict[str, str] = {}
+# Found by the search below; "model": no product scenario reaches the rule
+# (a shape the product does not use, or a behaviour it is built to tolerate),
+# and the model's own unit tests kill it.
+KILLERS: dict[str, str] = {
+    "alarm-bake:ignore-alarm": "in-the-window",
+    "alarm-entry-wait:ignore-alarm": "first-deployment",
+    "alarm-entry-wait:no-wait": "first-deployment",
+    "alarm-event:every-set": "model",
+    "alarm-not-rechecked:recheck": "model",
+    "alarm-states:insufficient-data-blocks": "missing-data",
+    "approval-result:reject-succeeds": "rejection",
+    "approval-timeout-report:succeeds": "time-out",
+    "approval-timeout:never": "time-out",
+    "approval-timeout:six-days": "time-out",
+    "artifact-expiry:never-expire": "expired-artifacts",
+    "automatic-retry:never": "flaky-build",
+    "automatic-retry:retry-twice": "fails-twice",
+    "condition-all-rules:any-rule": "probe-silent",
+    "condition-counts:unbounded": "model",
+    "condition-results:anything-goes": "model",
+    "deploy-target:on-start": "in-the-window",
+    "deployment-window-cron:ignore-time-zone": "berlin",
+    "deployment-window-cron:monday-is-one": "in-the-window",
+    "deployment-window-waits:always-open": "berlin",
+    "entry-before-actions:after-actions": "berlin",
+    "entry-result-effect:skip-fails": "model",
+    "execution-order:newest-first": "model",
+    "failure-condition:ignored": "model",
+    "manual-retry:retry-anything": "model",
+    "on-failure-rollback:never": "probe-silent",
+    "on-failure-rollback:oldest-success": "latest-good",
+    "override-stage-condition:ignored": "first-deployment",
+    "retry-entry-condition:never-on-reading": "model",
+    "retry-mode:all-actions-always": "model",
+    "rollback-conditions:never-on-reading": "model",
+    "rollback-outdated-error:validation": "manual-older",
+    "rollback-preconditions:allow-rollback-target": "model",
+    "rollback-preconditions:allow-source-stage": "model",
+    "rollback-preconditions:ignore-structure-version": "manual-older",
+    "rollback-reuses-target:latest-revision": "probe-silent",
+    "stage-lock:no-lock": "queued",
+    "stage-started-event:never": "model",
+    "stop-execution:abandon-waits": "model",
+    "structure-version:current-version": "model",
+    "succeeded-in-stage-filter:all-versions": "model",
+    "update-in-flight:version-not-incremented": "update-no-good",
+}
 
 
 def run(name: str, mutation: str | None, pipelines, monkeypatch) -> None:
@@ -103,6 +158,23 @@ def model_tests_fail(mutation: str) -> bool:
     return result.returncode != 0
 
 
+def search() -> dict[str, str | None]:
+    """Each mutation's first killing scenario run, in RUNS order, else the
+    model's tests, else None (python -m tests.test_model_mutations)."""
+    import tests.conftest  # noqa: F401 - the scenarios' environment files
+    from tests.support.delivery_world import synthesize_pipelines
+
+    pipelines = synthesize_pipelines(Path(tempfile.mkdtemp(prefix="mutations.")))
+    found = {}
+    for mutation in sorted(mutations()):
+        found[mutation] = next(
+            (name for name in RUNS if killed(name, mutation, pipelines, pytest.MonkeyPatch())),
+            "model" if model_tests_fail(mutation) else None,
+        )
+        print(f'    "{mutation}": "{found[mutation]}",', flush=True)
+    return found
+
+
 def test_every_mutation_has_a_killer():
     assert sorted(KILLERS) == sorted(mutations())
 
@@ -114,3 +186,7 @@ def test_the_mutation_fails_its_scenario(mutation, scenario_pipelines, aws_crede
         assert model_tests_fail(mutation), f"{mutation} no longer fails the model's unit tests"
     else:
         assert killed(killer, mutation, scenario_pipelines, monkeypatch), f"{mutation} no longer fails {killer}"
+
+
+if __name__ == "__main__":
+    search()

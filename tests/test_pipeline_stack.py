@@ -137,7 +137,8 @@ class TestPipeline:
             for a in s["action"]:
                 if a["name"] == naming.GATE_ACTION:
                     variables = {v["name"]: v["value"] for v in json.loads(a["configuration"]["EnvironmentVariables"])}
-                    assert variables == {"GATE_STAGE": s["name"], "PIPELINE_EXECUTION_ID": "#{codepipeline.PipelineExecutionId}"}
+                    execution = "#{codepipeline.PipelineExecutionId}"
+                    assert variables == {"GATE_STAGE": s["name"], "PIPELINE_EXECUTION_ID": execution}
 
     def test_trigger_runs_on_pushes_to_the_branch(self, pipeline, env_config):
         (trigger,) = pipeline["trigger"]
