@@ -225,6 +225,41 @@ def test_a_condition_holds_one_to_five_rules_and_the_results_its_kind_allows():
         load_pipeline(pipeline(fail_on_success), Mode(Readings(on_success_fail_result_allowed=False)))
 
 
+def test_a_simulation_refuses_a_declaration_codepipeline_refuses():
+    """BeforeEntryConditions: Array Members: Fixed number of 1 item; Condition.rules: Minimum number of 1 item.
+    Maximum number of 5 items; Entry: Rules are engaged with the following result options: Fail or Skip."""
+    six_rules = gated(*(alarm_rule(f"R{i}", "health", "1") for i in range(6)))
+    with pytest.raises(InvalidPipeline, match="1 to 5"):
+        Simulation(six_rules, World(), start=at(2, 9))
+    two_conditions = pipeline(
+        {
+            "name": "Prod",
+            "action": [build("Deploy")],
+            "before_entry": {
+                "condition": [
+                    {"result": "FAIL", "rule": [window_rule()]},
+                    {"result": "FAIL", "rule": [alarm_rule("Healthy", "health", "1")]},
+                ]
+            },
+        }
+    )
+    with pytest.raises(InvalidPipeline, match="exactly 1"):
+        Simulation(two_conditions, World(), start=at(2, 9))
+    with pytest.raises(InvalidPipeline, match="ROLLBACK"):
+        Simulation(gated(window_rule(), result="ROLLBACK"), World(), start=at(2, 9))
+    retry_on_success = pipeline(
+        {
+            "name": "Prod",
+            "action": [build("Deploy")],
+            "on_success": {"condition": {"result": "RETRY", "rule": [alarm_rule("Bake", "health", "5")]}},
+        }
+    )
+    with pytest.raises(InvalidPipeline, match="RETRY"):
+        Simulation(retry_on_success, World(), start=at(2, 9))
+    five_rules = gated(*(alarm_rule(f"R{i}", "health", "1") for i in range(5)), result="SKIP")
+    assert len(Simulation(five_rules, World(), start=at(2, 9)).pipeline.stage("Prod").before_entry.rules) == 5
+
+
 # --- approvals ------------------------------------------------------------------------
 
 
@@ -442,6 +477,78 @@ def test_a_retry_that_succeeds_lets_the_execution_go_on():
     assert states(sim, "Pipeline")[-1] == ("2026-03-02T09:03:00Z", "SUCCEEDED")
 
 
+def two_builds() -> dict:
+    return pipeline({"name": "Build", "action": [build("Compile"), build("Package", run_order=2)]})
+
+
+def test_failed_actions_retry_reruns_only_the_failed_action_and_all_actions_reruns_every_one():
+    """RetryConfiguration: You can specify to retry only failed action in the stage or all actions in the stage."""
+    world = World()
+    world.action("Package").fail().fail()
+    sim = Simulation(two_builds(), world, start=at(2, 9))
+    execution = start(sim, "c1")  # Compile 09:01-09:02, Package 09:02-09:03 fails
+    sim.advance(to=at(2, 9, 10))
+    retry = {"pipelineName": "demo", "stageName": "Build", "pipelineExecutionId": execution}
+    sim.client.retry_stage_execution(**retry, retryMode="FAILED_ACTIONS")
+    sim.advance(to=at(2, 9, 20))
+    assert [r.start for r in sim.timeline.action_runs("Compile")] == [at(2, 9, 1)]
+    assert [(r.start, r.status) for r in sim.timeline.action_runs("Package")] == [
+        (at(2, 9, 2), "Failed"),
+        (at(2, 9, 10), "Failed"),
+    ]
+    sim.client.retry_stage_execution(**retry, retryMode="ALL_ACTIONS")
+    sim.advance(to=at(2, 9, 30))
+    assert [r.start for r in sim.timeline.action_runs("Compile")] == [at(2, 9, 1), at(2, 9, 20)]
+    assert [r.start for r in sim.timeline.action_runs("Package")] == [at(2, 9, 2), at(2, 9, 10), at(2, 9, 21)]
+    assert states(sim, "Pipeline")[-1] == ("2026-03-02T09:22:00Z", "SUCCEEDED")
+
+
+def test_an_automatic_failed_actions_retry_reruns_only_the_failed_action():
+    world = World()
+    world.action("Package").fail()
+    resource = two_builds()
+    resource["stage"][1]["on_failure"] = {"result": "RETRY", "retry_configuration": {"retry_mode": "FAILED_ACTIONS"}}
+    sim = Simulation(resource, world, start=at(2, 9))
+    start(sim, "c1")
+    sim.advance(minutes=10)
+    assert [r.start for r in sim.timeline.action_runs("Compile")] == [at(2, 9, 1)]
+    assert [r.start for r in sim.timeline.action_runs("Package")] == [at(2, 9, 2), at(2, 9, 3)]
+
+
+def test_a_stage_without_failed_actions_cannot_be_retried():
+    """RetryStageExecution: Before a stage can be retried, it must either have all actions failed or some
+    actions failed and some succeeded."""
+    sim = Simulation(two_builds(), World(), start=at(2, 9))
+    execution = start(sim, "c1")
+    sim.advance(minutes=10)
+    assert states(sim, "Pipeline")[-1] == ("2026-03-02T09:03:00Z", "SUCCEEDED")
+    for retry_mode in ("FAILED_ACTIONS", "ALL_ACTIONS"):
+        with pytest.raises(ClientError) as error:
+            sim.client.retry_stage_execution(
+                pipelineName="demo", stageName="Build", pipelineExecutionId=execution, retryMode=retry_mode
+            )
+        assert code(error) == "StageNotRetryableException"
+    assert [r.start for r in sim.timeline.action_runs("Compile")] == [at(2, 9, 1)]
+
+
+@pytest.mark.parametrize("readings", Readings.combinations("retry_reevaluates_entry_condition"), ids=Readings.short)
+def test_whether_a_retried_stage_checks_its_entry_condition_again(readings):
+    """Under the reading that it does, the entry alarm (in ALARM at the retry) holds the retried stage until it
+    clears: "the amount of time CodePipeline will wait if the alarm is in ALARM state when it is first evaluated"."""
+    world = World()
+    world.action("Deploy").fail()
+    world.alarm("health").set("ALARM", at=at(2, 9, 5)).set("OK", at=at(2, 9, 20))
+    sim = Simulation(gated(alarm_rule("Healthy", "health", "30")), world, start=at(2, 9), readings=readings)
+    execution = start(sim, "c1")  # Prod entered 09:01 with the alarm OK; Deploy fails 09:02
+    sim.advance(to=at(2, 9, 10))
+    sim.client.retry_stage_execution(
+        pipelineName="demo", stageName="Prod", pipelineExecutionId=execution, retryMode="FAILED_ACTIONS"
+    )
+    sim.advance(to=at(2, 9, 30))
+    rerun = at(2, 9, 20) if readings.retry_reevaluates_entry_condition else at(2, 9, 10)
+    assert [r.start for r in sim.timeline.action_runs("Deploy")] == [at(2, 9, 1), rerun]
+
+
 def deployed_with_bake() -> dict:
     return pipeline(
         {
@@ -469,6 +576,62 @@ def test_a_bake_alarm_rolls_the_stage_back_to_the_last_successful_commit():
         "c1",
     ]
     assert sim.timeline.reached("c1", "Prod") == at(2, 9, 12) and sim.timeline.reached("c2", "Prod") is None
+
+
+def rolled_back_on_failure(failure: dict | None = None) -> dict:
+    return pipeline({"name": "Prod", "action": [build("Deploy")], "on_failure": failure or {"result": "ROLLBACK"}})
+
+
+def test_a_failed_stage_rolls_back_to_the_most_recent_successful_execution():
+    """When the stage fails, the stage is rolled back to the most recent successful execution."""
+    world = World()
+    world.action("Deploy").succeed().succeed().fail()
+    sim = Simulation(rolled_back_on_failure(), world, start=at(2, 9))
+    for minute, commit in ((0, "c1"), (10, "c2"), (20, "c3")):
+        sim.advance(to=at(2, 9, minute))
+        start(sim, commit)
+    sim.advance(to=at(2, 10))
+    c2 = next(e for e in sim.executions if e.revision == "c2")
+    rollback = sim.executions[-1]
+    assert (rollback.type, rollback.revision, rollback.rollback_target) == ("ROLLBACK", "c2", c2.id)
+    assert [sim.timeline.running_on("Prod", t) for t in (at(2, 9, 5), at(2, 9, 15), at(2, 9, 30))] == [
+        "c1",
+        "c2",
+        "c2",
+    ]
+
+
+def test_an_on_failure_condition_rolls_back_only_when_it_fails():
+    """The stage performs the specified result only when the condition fails."""
+    failure = {"result": "ROLLBACK", "condition": {"rule": [alarm_rule("Unhealthy", "health", "0")]}}
+    for alarm_at_failure, rolled_back in (("OK", False), ("ALARM", True)):
+        world = World()
+        world.action("Deploy").succeed().fail()
+        world.alarm("health", initial=alarm_at_failure)
+        sim = Simulation(rolled_back_on_failure(failure), world, start=at(2, 9))
+        start(sim, "c1")
+        sim.advance(to=at(2, 9, 10))
+        start(sim, "c2")  # Deploy fails at 09:12
+        sim.advance(to=at(2, 10))
+        assert [e.type for e in sim.executions] == ["STANDARD", "STANDARD"] + ["ROLLBACK"] * rolled_back
+        assert states(sim, "Stage", stage="Prod")[-1][1] == ("SUCCEEDED" if rolled_back else "FAILED")
+
+
+@pytest.mark.parametrize("readings", Readings.combinations("rollback_evaluates_entry_condition"), ids=Readings.short)
+def test_whether_a_rollback_checks_the_stage_entry_condition(readings):
+    """Under the reading that it does, the entry alarm (in ALARM at the rollback) holds the rollback until it
+    clears."""
+    world = World()
+    world.alarm("health").set("ALARM", at=at(2, 9, 15)).set("OK", at=at(2, 9, 40))
+    sim = Simulation(gated(alarm_rule("Healthy", "health", "60")), world, start=at(2, 9), readings=readings)
+    c1 = start(sim, "c1")  # Deploy 09:01-09:02
+    sim.advance(to=at(2, 9, 10))
+    start(sim, "c2")  # Deploy 09:11-09:12
+    sim.advance(to=at(2, 9, 20))
+    sim.client.rollback_stage(pipelineName="demo", stageName="Prod", targetPipelineExecutionId=c1)
+    sim.advance(to=at(2, 10))
+    rollback = at(2, 9, 40) if readings.rollback_evaluates_entry_condition else at(2, 9, 20)
+    assert [r.start for r in sim.timeline.action_runs("Deploy")] == [at(2, 9, 1), at(2, 9, 11), rollback]
 
 
 @pytest.mark.parametrize(
@@ -531,6 +694,36 @@ def test_events_and_apis_carry_the_structure_version_the_execution_started_in(re
     assert states(sim, "Pipeline", **{"execution-id": first})[-1] == expected[readings.in_flight_on_update]
     summary = MODEL.shape_for("PipelineExecutionSummary")
     assert "pipelineVersion" not in summary.members  # the list has no version; GetPipelineExecution has
+
+
+def test_the_succeeded_in_stage_filter_lists_only_the_current_structure_version():
+    """ListPipelineExecutions: the operation returns all executions in the current pipeline version."""
+    sim = Simulation(rolled_back_on_failure(), World(), start=at(2, 9))
+    first = start(sim, "c1")
+    sim.advance(to=at(2, 9, 10))
+    sim.update_pipeline(rolled_back_on_failure())
+    second = start(sim, "c2")
+    sim.advance(to=at(2, 9, 20))
+    listed = sim.client.list_pipeline_executions(
+        pipelineName="demo", filter={"succeededInStage": {"stageName": "Prod"}}
+    )
+    assert [s["pipelineExecutionId"] for s in listed["pipelineExecutionSummaries"]] == [second]
+    everything = sim.client.list_pipeline_executions(pipelineName="demo")["pipelineExecutionSummaries"]
+    assert [s["pipelineExecutionId"] for s in everything] == [second, first]
+
+
+def test_an_alarm_event_is_sent_only_when_the_state_changes():
+    """CloudWatch sends events to Amazon EventBridge whenever a CloudWatch alarm [...] changes alarm state."""
+    world = World()
+    world.alarm("health").set("OK", at=at(2, 9, 10)).set("ALARM", at=at(2, 9, 20)).set("ALARM", at=at(2, 9, 30))
+    sim = Simulation(pipeline(), world, start=at(2, 9))
+    sim.advance(hours=1)
+    alarm_events = [
+        (e["time"], e["detail"]["previousState"]["value"], e["detail"]["state"]["value"])
+        for e in sim.events
+        if e["source"] == "aws.cloudwatch"
+    ]
+    assert alarm_events == [("2026-03-02T09:20:00Z", "OK", "ALARM")]
 
 
 def test_events_have_the_documented_envelope_and_details():
