@@ -65,10 +65,11 @@ def json_like(value: Any) -> Any:
 
 def pipeline_changes(before: dict, after: dict) -> list[ControlChange]:
     old, new = _facts(before), _facts(after)
-    # A stage that is gone reads as its controls removed.
-    for key, was in old.items():
-        if key not in new:
-            new[key] = False if isinstance(was, bool) else {} if isinstance(was, dict) else None
+    # A stage that is gone reads as its controls removed; a new one, added.
+    for one, other in ((old, new), (new, old)):
+        for key, value in one.items():
+            if key not in other:
+                other[key] = False if isinstance(value, bool) else {} if isinstance(value, dict) else None
     changes = []
     for key in new:
         was, now = old.get(key), new[key]
