@@ -185,3 +185,22 @@ def test_a_lifecycle_configuration_the_converter_does_not_know_is_applied_the_sl
         }
     }
     assert list(emulator.fast_created(config)) == ["aws_s3_bucket_lifecycle_configuration.known"]
+
+
+def test_a_pipeline_held_back_on_an_upgrade_explains_only_its_own_validate_line():
+    """On an upgrade, moto has no CodeBuild UpdateProject: a changed project,
+    and the pipeline that names it, are left at the previous version, so
+    `ops validate` sees the old stages. That ✗ is explained only when the
+    pipeline was held back; any other ✗ is not."""
+    from tools.rehearse import Rehearsal, StackReport
+
+    output = (
+        "✗ Pipeline kiro-pipeline-production exists with its stages: stages are Source, Build; expected ...\n"
+        "✗ SNS topic kiro-pipeline-production-approvals: not found\n"
+    )
+    held = StackReport("pipeline-production", not_updated={"aws_codepipeline.pipeline": "depends on a project"})
+    assert Rehearsal("production", [held], validate_output=output).validate_failures == [
+        "✗ SNS topic kiro-pipeline-production-approvals: not found"
+    ]
+    fresh = StackReport("pipeline-production")
+    assert len(Rehearsal("production", [fresh], validate_output=output).validate_failures) == 2
