@@ -204,6 +204,8 @@ def test_a_release_queued_behind_an_approval_waits_its_turn(world_of):
     assert w.sim.timeline.entered("c2", "ProductionEnv") == at(MON, 12, 50)
     assert w.deployed("c2", "production") == at(MON, 13, 20)
     assert w.metric("DeploymentSuccess") == 2
+    assert pages(w) == []  # nothing alarmed: nobody is paged
+    assert w.dora(MON, TUE)["DeploymentFrequency"].rests_on == 2
 
 
 def test_a_flaky_build_is_healed_by_the_retry(world_of):
@@ -217,6 +219,7 @@ def test_a_flaky_build_is_healed_by_the_retry(world_of):
     assert w.deployed("c1", "production") is not None
     assert w.execution_record("c1")["outcome"] == "DEPLOYED"
     assert w.metric("DeploymentFailure") == 0 and w.metric("DeploymentSuccess") == 1
+    assert pages(w) == []
 
 
 def test_a_hung_deploy_is_ended_by_codebuild_and_rolled_back(world_of):
@@ -338,6 +341,8 @@ def test_a_first_deployment_goes_through_the_incident_gate_with_an_override(worl
     assert w.ops("override", "test", "--stage", "TestGate", "--reason", "first deployment of test")[0] == 0
     w.run(at(MON, 11))
     assert w.deployed("first", "test") is not None
+    (audit,) = [r for r in w.records() if r["deploymentId"].startswith("override#")]
+    assert (audit["stage"], audit["status"]) == ("TestGate", "OVERRIDDEN")
 
 
 def follow(w: DeliveryWorld, steps: list[str], commit: str) -> None:
@@ -513,6 +518,7 @@ def test_a_window_in_berlin_across_the_change_to_summer_time(world_of):
     release(w, "c1", at(friday, 15, 40), approve_after=0)  # approval requested and given 16:30
     w.run(at(monday, 9))
     assert w.deployed("c1", "production") == at(monday, 7, 15)
+    assert w.execution_record("c1")["outcome"] == "DEPLOYED" and pages(w) == []
 
 
 def test_a_build_that_fails_twice_is_not_retried_again(world_of):
@@ -597,3 +603,7 @@ def test_a_failed_deploy_rolls_back_to_the_latest_good_release(world_of):
     assert w.deployed("c3", "test") is not None
     assert w.running("test", at(MON, 14)) == "p2"
     assert w.execution_record("c3")["outcome"] == "DEPLOY_FAILED"
+    # CodePipeline's own rollback: counted once, nobody paged (no alarm fired),
+    # and not a change failure (the test environment, not production).
+    assert (w.metric("DeploymentFailure"), w.metric("RollbackCount")) == (1, 1)
+    assert pages(w) == [] and w.dora(MON, TUE)["ChangeFailureRate"].value == 0
