@@ -171,15 +171,20 @@ class PipelineStack(BaseStack):
             ],
         )
 
-    def _build_action(self, row: projects.Project) -> CodepipelineStageAction:
-        """The stage action that runs `row`'s project."""
-        configuration = {"ProjectName": self.projects[row.kind].name}
+    def _build_action(
+        self, row: projects.Project, *, name: str | None = None, variables: dict[str, str] | None = None
+    ) -> CodepipelineStageAction:
+        """The stage action that runs `row`'s project (named `name`, for the
+        gate project's Checkpoints), with `variables` before the execution ID
+        where the row records it."""
+        passed = [{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in (variables or {}).items()]
         if row.records_execution:
-            configuration["EnvironmentVariables"] = literal_json(
-                [{"name": "PIPELINE_EXECUTION_ID", "value": EXECUTION_ID_VARIABLE, "type": "PLAINTEXT"}]
-            )
+            passed.append({"name": "PIPELINE_EXECUTION_ID", "value": EXECUTION_ID_VARIABLE, "type": "PLAINTEXT"})
+        configuration = {"ProjectName": self.projects[row.kind].name}
+        if passed:
+            configuration["EnvironmentVariables"] = literal_json(passed)
         return CodepipelineStageAction(
-            name=row.action,
+            name=name or row.action,
             category="Build",
             owner="AWS",
             provider="CodeBuild",
@@ -309,26 +314,7 @@ class PipelineStack(BaseStack):
         gate = projects.project(naming.GATE_PROJECT)
         return CodepipelineStage(
             name=stage,
-            action=[
-                CodepipelineStageAction(
-                    name=naming.GATE_ACTION,
-                    category="Build",
-                    owner="AWS",
-                    provider="CodeBuild",
-                    version="1",
-                    run_order=1,
-                    input_artifacts=[gate.input_artifact],
-                    configuration={
-                        "ProjectName": self.projects[gate.kind].name,
-                        "EnvironmentVariables": literal_json(
-                            [
-                                {"name": "GATE_STAGE", "value": stage, "type": "PLAINTEXT"},
-                                {"name": "PIPELINE_EXECUTION_ID", "value": EXECUTION_ID_VARIABLE, "type": "PLAINTEXT"},
-                            ]
-                        ),
-                    },
-                )
-            ],
+            action=[self._build_action(gate, name=naming.GATE_ACTION, variables={"GATE_STAGE": stage})],
             before_entry=CodepipelineStageBeforeEntry(
                 condition=CodepipelineStageBeforeEntryCondition(
                     result="FAIL",
