@@ -3,11 +3,17 @@
     python -m ops deployer-roles production      (with the target account's credentials)
 
 Like `cdk bootstrap --trust`: run it once in each account that hosts a deploy
-target of the environment, with that account's credentials. Each role
-`kiro-pipeline-{env}-{stage}-deployer`
+target of the environment, with that account's credentials, before or after
+`make deploy`: it names the pipeline's roles but needs none of them to exist,
+so the documented order (bootstrap, deployer roles, deploy) works on a new
+account. Each role `kiro-pipeline-{env}-{stage}-deployer`
 
 - is trusted only by its own deploy project's role,
-  `kiro-pipeline-{env}-deploy-{stage}-role` in the pipeline's account;
+  `kiro-pipeline-{env}-deploy-{stage}-role` in the pipeline's account. The
+  trust names the pipeline's account as principal and the project role's ARN
+  in an `ArnEquals` condition on `aws:PrincipalArn` (see `trust_policy`), so
+  the role can be made before `pipeline-{env}` creates the project role, and
+  keeps working when that stack recreates it;
 - may assume only the roles named in `deployer_assumes` in its own account:
   by default the CDK bootstrap roles (the application deploys as a CDK app,
   and `cdk deploy` works through them);
@@ -17,11 +23,14 @@ target of the environment, with that account's credentials. Each role
 A command, not a stack: a target may live in another account than the
 pipeline, and its role must be created with that account's credentials. Each
 setting is read first and written only when it differs, so a second run
-changes nothing and says so, and a role edited by hand is repaired.
+changes nothing and says so, and a role edited by hand, or made with an
+earlier trust policy, is repaired. Preflight judges an existing role's trust
+with `trust_problems`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from environments import DeployTarget, EnvironmentConfig
@@ -49,18 +58,107 @@ def project_role_arn(config: EnvironmentConfig, target: DeployTarget) -> str:
     return naming.arn(config.partition, "iam", "", config.account_id, f"role/{name}")
 
 
+def pipeline_account_principal(config: EnvironmentConfig) -> str:
+    """The pipeline's account as a policy principal: `arn:{partition}:iam::{account}:root`."""
+    return naming.arn(config.partition, "iam", "", config.account_id, "root")
+
+
 def trust_policy(config: EnvironmentConfig, target: DeployTarget) -> dict:
+    """Only the deploy project's role may assume the deployer role: the
+    pipeline's account is the principal, and a condition narrows it to the
+    project role's ARN.
+
+    Not the role's ARN as principal. IAM reference, "AWS JSON policy elements:
+    Principal" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html):
+    "If your Principal element in a role trust policy contains an ARN that
+    points to a specific IAM role, then that ARN transforms to the role unique
+    principal ID when you save the policy." and "if you delete the role, then
+    you break the relationship. The policy no longer applies, even if you
+    recreate the role because the new role has a new principal ID". And a
+    principal that does not exist yet is refused outright: "This error message
+    indicates that the value of a Principal element in your IAM trust policy
+    isn't valid. [...] If the IAM role trust policy uses IAM identities (users,
+    user groups, and roles) as principals, then confirm that the user or role
+    wasn't deleted." (https://repost.aws/knowledge-center/iam-trust-policy-error),
+    so the role could not be made before `pipeline-{env}`.
+
+    The account as principal, same page: "This delegates authority to the
+    account. When you allow access to a different account, an administrator in
+    that account must then grant access to an identity (IAM user or role) in
+    that account." The project role's identity policy does that
+    (AssumeTargetDeployRole, modules/build_project.py), and nothing else in the
+    account gets past the condition. Same page: "Because AWS does not convert
+    condition key ARNs to IDs, permissions granted to the role ARN persist if
+    you delete the role and then create a new role with the same name."
+    Global condition keys (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn),
+    aws:PrincipalArn: "For IAM roles, the request context returns the ARN of
+    the role, not the ARN of the user that assumed the role." and "This key is
+    always included in the request context." ArnEquals: "Case-sensitive
+    matching of the ARN" (reference_policies_elements_condition_operators.html#Conditions_ARN).
+
+    tests/test_iam_trust_eval.py judges this policy with an evaluator of
+    exactly these rules (tests/support/iam_trust_eval.py).
+    """
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Sid": "OnlyItsDeployProject",
                 "Effect": "Allow",
-                "Principal": {"AWS": project_role_arn(config, target)},
+                "Principal": {"AWS": pipeline_account_principal(config)},
                 "Action": "sts:AssumeRole",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": project_role_arn(config, target)}},
             }
         ],
     }
+
+
+# How a trust shows a principal whose role (or user) was deleted: "the
+# principal ID appears in resource-based policies because AWS can no longer
+# map it back to a valid ARN" (Principal page above). "IAM uses the following
+# prefixes to indicate what type of resource each unique ID applies to":
+# AROA for a role, AIDA for an IAM user
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-prefixes).
+_UNIQUE_ID = re.compile(r"^A[A-Z]{3}[A-Z0-9]{12,}$")
+
+
+def _aws_principals(document: dict) -> list[str]:
+    statements = document.get("Statement", [])
+    found = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principal = statement.get("Principal", {})
+        values = principal.get("AWS", []) if isinstance(principal, dict) else [principal]
+        found += [values] if isinstance(values, str) else list(values)
+    return found
+
+
+def trust_problems(config: EnvironmentConfig, target: DeployTarget, role: dict) -> list[str]:
+    """What is wrong with the trust policy of `role` (the `Role` of
+    iam.get_role for `target`'s deployer role), one line each with its fix;
+    [] when it is the policy `deployer-roles` writes. The documents are
+    compared parsed: IAM returns them URL-encoded, boto3 decodes some."""
+    try:
+        current = iam_roles.document(role.get("AssumeRolePolicyDocument") or {})
+    except ValueError:
+        current = None
+    desired = trust_policy(config, target)
+    if current == desired:
+        return []
+    account, name = _account(target.role_arn), target.role_arn.split("/")[-1]
+    fix = f"run python -m ops deployer-roles {config.name} --profile <a profile of account {account}>"
+    project = project_role_arn(config, target)
+    principals = _aws_principals(current) if isinstance(current, dict) else []
+    if project in principals:
+        why = (
+            f"trusts {project} by ARN as principal (the form before this version): IAM pinned it to that "
+            f"role's unique ID, so it stops working when pipeline-{config.name} recreates the role"
+        )
+    elif any(_UNIQUE_ID.match(p) for p in principals):
+        gone = next(p for p in principals if _UNIQUE_ID.match(p))
+        why = f"trusts {gone}, the unique ID of a role that was deleted: no role can assume it"
+    else:
+        why = f"has a trust policy other than the one deployer-roles writes (only {project} may assume it)"
+    return [f"deployer role {name}: {why}; {fix}"]
 
 
 def permissions_policy(config: EnvironmentConfig, target: DeployTarget) -> dict:
@@ -143,7 +241,8 @@ class DeployerRoles:
             f"Deploys {self.config.name}'s {target.environment} target for kiro-pipeline",
             {"project": "kiro-pipeline", "environment": self.config.name},
         )
-        trusted = "created, trusted only by its deploy project" if created else "trusted only by its deploy project"
+        trusted = f"trusted only by {project_role_arn(self.config, target)}"
+        trusted = f"created, {trusted}" if created else trusted
         self.steps.append(Step(name, trusted, changed))
         desired = permissions_policy(self.config, target)
         changed = iam_roles.ensure_inline_policy(self.iam, name, POLICY_NAME, desired)

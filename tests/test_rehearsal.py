@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -124,16 +125,66 @@ def test_a_failed_rehearsal_stops_its_server(synth_dir, tmp_path):
         os.kill(pid, 0)
 
 
-def test_deployer_roles_are_created_trusting_the_deploy_project_roles_the_stack_made(rehearsal, stacks):
+def test_deployer_roles_are_made_before_the_stacks_and_admit_the_deploy_project_roles_the_stack_made(rehearsal, stacks):
+    """The rehearsal runs `ops deployer-roles` where the docs do, before any
+    stack (tools/rehearse.before_stacks); the trust it wrote names the pipeline
+    stack's project roles, and preflight's reading of it finds nothing wrong."""
     from environments import load
 
     config = load(ENV)
     project_roles = {r["name"] for r in stacks[naming.stack_id("pipeline", ENV)].resources("aws_iam_role").values()}
     assert set(rehearsal.deployer_roles) == {t.role_arn.split("/")[-1] for t in config.deploy_targets}
-    for name, principal in rehearsal.deployer_roles.items():
+    assert rehearsal.deployer_trust_problems == []
+    for name, admitted in rehearsal.deployer_roles.items():
         stage = name.removeprefix(f"kiro-pipeline-{ENV}-").removesuffix("-deployer")
-        assert principal == f"arn:aws:iam::{config.account_id}:role/kiro-pipeline-{ENV}-deploy-{stage}-role"
-        assert principal.split("/")[-1] in project_roles
+        assert admitted == f"arn:aws:iam::{config.account_id}:role/kiro-pipeline-{ENV}-deploy-{stage}-role"
+        assert admitted.split("/")[-1] in project_roles
+
+
+def test_ctrl_c_stops_what_the_rehearsal_started_and_exits_130_with_one_line(synth_dir, tmp_path):
+    """As a terminal delivers it: SIGINT to the rehearsal's process group,
+    once its moto server runs. One line, exit 130, no traceback, and the
+    server it started is gone (terraform runs in a process group the
+    rehearsal kills itself, tools/terraform_cli.py)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tools.rehearse",
+            "test",
+            "--stacks-dir",
+            str(synth_dir / "stacks"),
+            "--scratch-dir",
+            str(tmp_path / "scratch"),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    started = None
+    deadline = time.monotonic() + 120
+    while started is None and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        started = re.search(r"moto server pid (\d+)", line)
+    assert started, "the rehearsal did not start its moto server"
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "rehearsal interrupted: stopped the terraform and moto server processes it started"
+    ], err
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(started.group(1)), 0)
 
 
 def test_the_pipeline_invariants_judge_a_real_plan(rehearsal):
@@ -181,3 +232,14 @@ def test_the_golden_plans_are_what_terraform_plans_today(rehearsal):
         "the plans differ from tests/fixtures/plans/golden/: review, then run `make plan-fixtures`:\n"
         + "\n".join(differences)
     )
+
+
+def test_preflight_runs_before_the_stacks_and_fails_only_where_the_emulator_or_the_fixtures_explain(rehearsal):
+    # The documented order (docs/first-deployment.md): bootstrap, deployer
+    # roles, preflight, then the stacks. The fixtures' sample values are
+    # placeholders, which preflight must refuse; every other ✗ is one the
+    # emulator cannot pass (tools/emulator.PREFLIGHT_NOT_EMULATED).
+    assert rehearsal.preflight_code is not None
+    assert "✓ State backend " in rehearsal.preflight_output
+    assert [line for line in rehearsal.preflight_failures if not line.startswith("✗ No placeholder values")] == []
+    assert any(line.startswith("✗ No placeholder values") for line in rehearsal.preflight_failures)

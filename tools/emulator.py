@@ -91,6 +91,16 @@ NOT_EMULATED_CHECKS = {
     "Pipeline ": "aws_codepipeline",
 }
 
+# Preflight checks the emulator (or a machine without the registry) cannot
+# pass, by label prefix (ops/preflight.py), and why. A rehearsal's preflight
+# ✗ lines outside this list are reported (Rehearsal.preflight_failures).
+PREFLIGHT_NOT_EMULATED = {
+    "hashicorp/aws ": "the machine, not the emulator: without the registry, terraform init cannot install the "
+    "exact pin; the rehearsal approximates with the version at hand (docs/development.md)",
+    "Lambda concurrency ": "moto has no lambda GetAccountSettings",
+    "GitHub connection ": "moto has no CodeConnections",
+}
+
 _REFERENCE = re.compile(r"\$\{(aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
 
 

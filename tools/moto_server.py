@@ -7,6 +7,10 @@ seconds (botocore's model: `"timestampFormat"` unset, JSON protocol default
 the provider cannot decode, so no pipeline could be read back. The patch is
 confined to moto's CodePipeline module and to this server process; the tests'
 in-process moto is untouched.
+
+The account it serves is MOTO_ACCOUNT_ID in its environment (moto's default,
+123456789012, without it): tools/rehearse.MotoServer(account=...) sets it to
+the rehearsed environment's account.
 """
 
 from __future__ import annotations

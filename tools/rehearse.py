@@ -2,26 +2,29 @@
 Terraform and the real hashicorp/aws provider, against a moto server on
 127.0.0.1, then prove that a second plan is clean and `ops validate` agrees.
 
-    python -m tools.rehearse ENV [--stacks-dir cdktf.out/stacks] [--upgrade-from [REV]]
+    python -m tools.rehearse ENV [--stacks-dir cdktf.out/stacks] [--scratch-dir DIR] [--upgrade-from [REV]]
 
 With `--upgrade-from` (`make rehearse-upgrade`), the previous version REV
 (default: the last release in RELEASES, tools/previous_version.py) is deployed
 first, and this version over it: its plans must destroy or replace nothing.
 
-1. Start a moto server on a free loopback port and bootstrap the state
-   backend with `python -m ops bootstrap ENV`.
-2. core, pipeline, monitoring in turn: `terraform init` with the synthesized
+1. Start a moto server on a free loopback port, in the environment's own
+   AWS account (moto's MOTO_ACCOUNT_ID), so that a team's real account id
+   rehearses as the fixtures' does.
+2. In the order docs/first-deployment.md gives (and preflight expects), before
+   any stack: `python -m ops bootstrap ENV`, then `python -m ops
+   deployer-roles ENV`, which needs none of the pipeline's roles to exist
+   (ops/deployers.py). Their trust is read back and judged as preflight does.
+3. core, pipeline, monitoring in turn: `terraform init` with the synthesized
    S3 backend, `plan`, `apply`. Remote-state reads go through that backend.
-3. A second `terraform plan -detailed-exitcode` per stack must show nothing
+4. A second `terraform plan -detailed-exitcode` per stack must show nothing
    but the known emulator artifacts (`emulator.KNOWN_ARTIFACTS`).
-4. `python -m ops deployer-roles ENV` creates the roles the deploy projects
-   assume, as a user would, and their trust is read back.
 5. `python -m ops validate ENV` against the same server.
 
 Everything the emulator cannot do is decided in one place, tools/emulator.py:
 the scratch copies (`.make/rehearsal/<stack>`) get endpoint overrides and the
 listed workarounds; cdktf.out/ is never changed. The server is stopped by PID
-when the run ends, failed or not.
+when the run ends, failed, interrupted (Ctrl-C: exit 130, one line) or not.
 """
 
 from __future__ import annotations
@@ -40,11 +43,11 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
 
 import boto3
 
-from environments import load
+from environments import ConfigError, UnknownEnvironmentError, load
+from ops import deployers, iam_roles
 from tools import emulator, previous_version
 from tools.terraform_cli import (
     REPO,
@@ -111,8 +114,13 @@ class Rehearsal:
     validate_code: int | None = None
     seconds: float = 0.0
     server_pid: int | None = None
-    deployer_roles: dict[str, str] = field(default_factory=dict)  # role name -> trusted principal
+    deployer_roles: dict[str, str] = field(default_factory=dict)  # role name -> the role its trust admits
+    # What preflight would say about those roles' trust (ops/deployers.trust_problems).
+    deployer_trust_problems: list[str] = field(default_factory=list)
     probe_result: dict = field(default_factory=dict)  # one health-probe round, run with the deployed settings
+    # `ops preflight`, run where a user runs it: after bootstrap and deployer roles, before the stacks.
+    preflight_output: str = ""
+    preflight_code: int | None = None
     # An upgrade rehearsal: the previous version's stacks, applied first.
     previous: str | None = None
     previous_reports: list[StackReport] = field(default_factory=list)
@@ -148,10 +156,24 @@ class Rehearsal:
         return unexplained
 
     @property
+    def preflight_failures(self) -> list[str]:
+        """Preflight ✗ lines that neither the emulator nor this machine explains
+        (emulator.PREFLIGHT_NOT_EMULATED). Reported, not part of `ok`: the
+        test fixtures' sample values are placeholders preflight refuses, as it
+        should; the newcomer test (tests/test_newcomer.py) holds a team's
+        values to none."""
+        return [
+            line
+            for line in self.preflight_output.splitlines()
+            if line.startswith("✗") and not any(line[2:].startswith(p) for p in emulator.PREFLIGHT_NOT_EMULATED)
+        ]
+
+    @property
     def ok(self) -> bool:
         return (
             self.validate_code is not None
             and not self.validate_failures
+            and not self.deployer_trust_problems
             and all(not r.second_plan for r in self.reports + self.previous_reports)
             and not self.upgrade_destroys
         )
@@ -164,23 +186,37 @@ def free_port() -> int:
 
 
 class MotoServer:
-    """A moto server process on 127.0.0.1, stopped by PID on exit."""
+    """A moto server process on 127.0.0.1, stopped by PID on exit. With
+    `account`, every request is served in that AWS account instead of moto's
+    default 123456789012. moto's documentation, "Multi-Account support"
+    (https://docs.getmoto.org/en/latest/docs/multi_account.html): "It is
+    possible to configure the default account ID that will be used for all
+    incoming requests, by setting the environment variable MOTO_ACCOUNT_ID."
+    It is read per request (moto/core/responses.py), so the server process
+    gets it in its environment."""
 
-    def __init__(self, log: Path | None = None):
+    def __init__(self, log: Path | None = None, account: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.log = log  # the server's request log, to diagnose a hang or a lost answer
+        self.account = account
         self._output = None
 
     def __enter__(self) -> MotoServer:
         self._output = open(self.log, "w") if self.log else None  # noqa: SIM115 - closed in stop()
+        environ = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
+        if self.account:
+            environ["MOTO_ACCOUNT_ID"] = self.account
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tools.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._output or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            # Its own session: a Ctrl-C in the terminal reaches the rehearsal,
+            # which stops the server itself (stop()), after what still uses it.
             start_new_session=True,
             cwd=REPO,  # `-m tools.moto_server`
+            env=environ,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -406,18 +442,37 @@ def _diff(change: dict) -> str:
     return ", ".join(f"{k}: {json.dumps(before.get(k))[:60]} -> {json.dumps(after.get(k))[:60]}" for k in keys)
 
 
-def _deployer_trust(config, url: str) -> dict[str, str]:
-    """Each deployer role on the server, with the principal its trust names."""
+def _deployer_trust(config, url: str) -> tuple[dict[str, str], list[str]]:
+    """Each deployer role on the server with the role its trust admits (the
+    `aws:PrincipalArn` it names), and what preflight would find wrong with
+    that trust (ops/deployers.trust_problems)."""
     iam = boto3.client(
         "iam", endpoint_url=url, region_name=config.region, aws_access_key_id="testing", aws_secret_access_key="testing"
     )
-    found = {}
+    admitted, problems = {}, []
     for target in config.deploy_targets:
         name = target.role_arn.split("/")[-1]
-        document = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
-        document = json.loads(unquote(document)) if isinstance(document, str) else document
-        found[name] = document["Statement"][0]["Principal"]["AWS"]
-    return found
+        role = iam.get_role(RoleName=name)["Role"]
+        problems += deployers.trust_problems(config, target, role)
+        statements = iam_roles.document(role["AssumeRolePolicyDocument"]).get("Statement", [])
+        first = (statements[:1] if isinstance(statements, list) else [statements]) or [{}]
+        admitted[name] = first[0].get("Condition", {}).get("ArnEquals", {}).get("aws:PrincipalArn", "?")
+    return admitted, problems
+
+
+def before_stacks(env: str, config, url: str, env_vars: dict[str, str]) -> subprocess.CompletedProcess:
+    """What a user runs before `make deploy` (docs/first-deployment.md), as
+    they run it: the state backend, then the deployer roles, which trust the
+    pipeline's account and so need none of its roles yet, then preflight
+    (returned: its ✗ lines are judged against emulator.PREFLIGHT_NOT_EMULATED)."""
+    boot = _python(["-m", "ops", "bootstrap", env], env_vars)
+    if boot.returncode != 0:
+        raise RehearsalFailed(f"ops bootstrap failed:\n{boot.stdout}{boot.stderr}")
+    emulator.prepare_backend(config, url)
+    roles = _python(["-m", "ops", "deployer-roles", env], env_vars)
+    if roles.returncode != 0:
+        raise RehearsalFailed(f"ops deployer-roles failed:\n{roles.stdout}{roles.stderr}")
+    return _python(["-m", "ops", "preflight", env], env_vars)
 
 
 def _probe_once(config, url: str, env_vars: dict[str, str]) -> dict:
@@ -464,15 +519,14 @@ def rehearse(
     rehearsal = Rehearsal(env)
     log(f"rehearsal of {env}: {terraform.description}; hashicorp/aws from {source.description}")
     scratch_root.mkdir(parents=True, exist_ok=True)
-    with MotoServer(log=scratch_root / "moto-server.log") as server:
+    with MotoServer(log=scratch_root / "moto-server.log", account=config.account_id) as server:
         env_vars = aws_environment(server.url, config.region)
         terraform.environ.update(env_vars)
         rehearsal.server_pid = server.process.pid
-        log(f"  moto server pid {server.process.pid} on {server.url}")
-        boot = _python(["-m", "ops", "bootstrap", env], env_vars)
-        if boot.returncode != 0:
-            raise RehearsalFailed(f"ops bootstrap failed:\n{boot.stdout}{boot.stderr}")
-        emulator.prepare_backend(config, server.url)
+        log(f"  moto server pid {server.process.pid} on {server.url}, account {config.account_id}")
+        preflight = before_stacks(env, config, server.url, env_vars)
+        rehearsal.preflight_output, rehearsal.preflight_code = preflight.stdout + preflight.stderr, preflight.returncode
+        rehearsal.deployer_roles, rehearsal.deployer_trust_problems = _deployer_trust(config, server.url)
         if previous:
             rehearsal.previous = previous[0]
             log(f"  the previous version, {previous[0]}, first:")
@@ -490,12 +544,6 @@ def rehearse(
             rehearsal.reports.append(
                 rehearse_stack(terraform, source, stacks_dir / stack, scratch_root / stack, server.url, log)
             )
-        # The roles the deploy projects assume, created the way a user creates
-        # them (after the pipeline stack, whose project roles they trust).
-        roles = _python(["-m", "ops", "deployer-roles", env], env_vars)
-        if roles.returncode != 0:
-            raise RehearsalFailed(f"ops deployer-roles failed:\n{roles.stdout}{roles.stderr}")
-        rehearsal.deployer_roles = _deployer_trust(config, server.url)
         rehearsal.probe_result = _probe_once(config, server.url, env_vars)
         checked = _python(["-m", "ops", "validate", env], env_vars)
         rehearsal.validate_output, rehearsal.validate_code = checked.stdout + checked.stderr, checked.returncode
@@ -550,8 +598,19 @@ def summary(rehearsal: Rehearsal) -> str:
         lines.extend(f"  {c}" for c in unexpected)
     else:
         lines.append("second plan: clean on every stack")
-    lines.append("deployer roles (ops deployer-roles):")
-    lines.extend(f"  {name}: trusted by {principal}" for name, principal in sorted(rehearsal.deployer_roles.items()))
+    lines.extend(_user_commands(rehearsal))
+    lines.append("rehearsal " + ("passed" if rehearsal.ok else "FAILED"))
+    return "\n".join(lines)
+
+
+def _user_commands(rehearsal: Rehearsal) -> list[str]:
+    """What the user's own commands said: deployer roles and preflight before
+    the stacks, the probe and `ops validate` after."""
+    lines = ["deployer roles (ops deployer-roles, before the stacks):"]
+    lines.extend(f"  {name}: assumable only by {role}" for name, role in sorted(rehearsal.deployer_roles.items()))
+    lines.extend(f"  TRUST: {problem}" for problem in rehearsal.deployer_trust_problems)
+    lines.append(f"ops preflight {rehearsal.env}, before the stacks (exit {rehearsal.preflight_code}):")
+    lines.extend(f"  {line[:160]}" for line in rehearsal.preflight_output.splitlines() if line[:1] in "✓✗!")
     lines.append(f"health probe, one round with the deployed settings: {json.dumps(rehearsal.probe_result)}")
     lines.append(
         f"ops validate {rehearsal.env} (exit {rehearsal.validate_code}; a ✗ on a resource that is not "
@@ -561,14 +620,16 @@ def summary(rehearsal: Rehearsal) -> str:
     if rehearsal.validate_failures:
         lines.append("ops validate: UNEXPECTED FAILURES:")
         lines.extend(f"  {line}" for line in rehearsal.validate_failures)
-    lines.append("rehearsal " + ("passed" if rehearsal.ok else "FAILED"))
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.rehearse", description=__doc__.split("\n\n")[0])
     parser.add_argument("env")
     parser.add_argument("--stacks-dir", type=Path, default=REPO / "cdktf.out" / "stacks")
+    parser.add_argument(
+        "--scratch-dir", type=Path, default=SCRATCH, help="the scratch copies' directory (default: .make/rehearsal)"
+    )
     parser.add_argument(
         "--upgrade-from",
         metavar="REV",
@@ -582,13 +643,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.upgrade_from is not None:
             revision = args.upgrade_from or previous_version.default_revision()
             previous = (revision, previous_version.synthesize(revision))
-        rehearsal = rehearse(args.env, args.stacks_dir, previous=previous)
-    except previous_version.PreviousVersionUnavailable as error:
+        rehearsal = rehearse(args.env, args.stacks_dir, args.scratch_dir, previous=previous)
+    except (previous_version.PreviousVersionUnavailable, ConfigError, UnknownEnvironmentError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except RehearsalFailed as error:
         print(f"rehearsal FAILED: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # By now every `with` has run: Terraform's process group is killed
+        # (tools/terraform_cli.py), `ops` children with it (subprocess.run),
+        # and the moto server stopped by PID (MotoServer.stop). Nothing runs
+        # on AWS: the rehearsal only ever talks to its own server.
+        print("rehearsal interrupted: stopped the terraform and moto server processes it started", file=sys.stderr)
+        return 130
     print(summary(rehearsal))
     return 0 if rehearsal.ok else 1
 

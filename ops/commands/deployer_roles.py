@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops.arguments import Command
+from ops.arguments import TARGET_ACCOUNT, Command
 from ops.common import Context
 
 
@@ -18,7 +18,10 @@ COMMANDS = {
     "deployer-roles": Command(
         cmd_deployer_roles,
         "Create or repair the roles the deploy projects assume, in the "
-        "credentials' account (like cdk bootstrap --trust)",
+        "credentials' account (like cdk bootstrap --trust); before or after make deploy",
         "deployer-roles production",
+        # Made with a target account's credentials, not the pipeline's: the
+        # guard accepts any account that hosts one of the environment's targets.
+        account=TARGET_ACCOUNT,
     ),
 }
