@@ -5,7 +5,12 @@ Synthesizes core-{env}, pipeline-{env} and monitoring-{env} for every
 environment, or only those named by `ENV` (`ENV=test make synth`,
 `ENV=test,staging ...`) or by the cdktf context value `environment`.
 Environments and Lambda packages are checked before the (slow) CDKTF import,
-so a bad name or a missing `make functions` fails at once, writing nothing.
+so a bad name, an environment file that does not load (environments.select
+reports each as `file:line: field: fix`) or a missing `make functions` fails
+at once with exit 2, before the App exists: nothing is written to the output
+directory, and a synthesis over every environment fails whole. (The cdktf CLI
+then exits 1, so `make synth` fails; it neither removes nor touches an
+earlier cdktf.out.)
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Validate environment configuration: `python -m environments [NAME ...]`.
 
 Prints each environment's key settings, or every configuration error at once
-(exit code 2). With no names, checks all environments.
+(exit code 2), a file that does not load as `file:line: field: fix`. With no
+names, checks all environments, and fails whole if any one of them fails.
 """
 
 import sys

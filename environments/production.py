@@ -26,6 +26,6 @@ CONFIG = EnvironmentConfig(
     polling_interval_minutes=15,
     deletion_protection=True,
     # Releases start Monday to Thursday, 09:00-16:59 UTC; outside that, the
-    # break-glass is `python -m ops override production --stage ProductionEnv`.
+    # break-glass is `python -m ops override production --stage ProductionWindow`.
     change_window=ChangeWindow(enabled=True),
 )
