@@ -12,6 +12,8 @@ import re
 import typing
 from dataclasses import dataclass, field
 
+from functions.shared.urls import https_url_problem
+from functions.shared.window import cron_problem, time_zone_problem
 from topology.naming import ResourceNames
 
 ENVIRONMENT_NAMES = ("test", "staging", "production")
@@ -50,11 +52,15 @@ _REGION = re.compile(
     re.ASCII,
 )
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+", re.ASCII)
-# GitHub: owners are 1-39 alphanumerics or single hyphens; repos add . and _.
+# GitHub has no reference page for these; they are its forms' own messages
+# (assumed the rule): a user or organisation name "may only contain
+# alphanumeric characters or single hyphens, and cannot begin or end with a
+# hyphen", at most 39 characters (so no dots); a repository name holds ASCII
+# letters, digits, '.', '-' and '_' (at most 100), and is not '.' or '..'
+# (git's own names for a folder and its parent).
 _GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}", re.ASCII)
 _GITHUB_REPO = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
 _ROLE_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,64}", re.ASCII)
-_HTTPS_URL = re.compile(r"https://[^\s/]+(/\S*)?", re.ASCII)
 _PATH_GLOB = re.compile(r"[^\s]{1,255}", re.ASCII)
 # CodeBuild's Linux container compute types.
 COMPUTE_TYPES = (
@@ -67,12 +73,6 @@ COMPUTE_TYPES = (
 _BUCKET_SUFFIX = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", re.ASCII)
 _DYNAMODB_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}", re.ASCII)
 _VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
-# A DeploymentWindow cron field: digits, names (JAN, MON), and , - * / ? L W #.
-_CRON_FIELD = re.compile(r"[0-9A-Za-z,*/?#-]+", re.ASCII)
-# DeploymentWindow time zones: UTC (optionally with an offset), or an IANA
-# Region/City name. (Abbreviations such as PST are accepted by AWS but
-# ambiguous, CST being three zones, so they are refused here.)
-_TIME_ZONE = re.compile(r"UTC(?:[+-](?:0[0-9]|1[0-4]):[0-5][0-9])?|[A-Z][A-Za-z_-]+(?:/[A-Za-z0-9_+-]+){1,2}", re.ASCII)
 
 # The roles `cdk bootstrap` creates (any qualifier, account and region).
 CDK_BOOTSTRAP_ROLES = (
@@ -103,6 +103,33 @@ DEPLOYMENT_DURATION_RANGE = (1, 10080)
 def is_region(name: str) -> bool:
     """Whether `name` has the form of an AWS region name (us-east-1, eu-central-2...)."""
     return _REGION.fullmatch(name) is not None
+
+
+def github_owner_problem(text: str) -> str | None:
+    """Why `text` is not a GitHub user or organisation name, or None. The
+    rule of `github.owner`; `ops setup-parameters` checks its flag with it."""
+    if not isinstance(text, str) or not _GITHUB_OWNER.fullmatch(text):
+        return (
+            f"{text!r} is not a GitHub user or organisation name (1-39 letters, digits or single inner "
+            "hyphens; no dots, spaces or newlines)"
+        )
+    return None
+
+
+def github_repo_problem(text: str) -> str | None:
+    """Why `text` is not a GitHub repository name, or None (the rule of
+    `github.repo`, shared with `ops setup-parameters`)."""
+    if not isinstance(text, str) or not _GITHUB_REPO.fullmatch(text) or text in (".", ".."):
+        return f"{text!r} is not a GitHub repository name (1-100 letters, digits, '.', '-' or '_', and not '.' or '..')"
+    return None
+
+
+def email_problem(text: str) -> str | None:
+    """Why `text` is not an email address, or None (the rule of
+    `notification_email`, shared with `ops subscribe` and `setup-parameters`)."""
+    if not isinstance(text, str) or not _EMAIL.fullmatch(text):
+        return f"{text!r} is not an email address such as devops@example.com"
+    return None
 
 
 def valid_bucket_name(name: str) -> str | None:
@@ -285,10 +312,21 @@ class ChangeWindow:
     # The times the stage may start, as CodePipeline's DeploymentWindow cron:
     # seconds minutes hours day-of-month month day-of-week [year]. The default
     # is every minute of 09:00-16:59, Monday to Thursday (no Friday releases).
-    # The seconds field is '*' (the rule reference's field table allows only
-    # that; its own example writes 0).
+    # This is stricter than AWS, because AWS's cron documentation contradicts
+    # itself (seconds: '*' in its field table, '0' in its example, '0-59' in
+    # the China-region copy; months: 1-12, or 0-11 in that copy): a cron is
+    # accepted only in a form every reading allows, so no reading of the docs
+    # makes it fail when the pipeline is updated. That is: single spaces
+    # between fields; seconds '*'; '?' in exactly one of day-of-month and
+    # day-of-week; numbers in range (minutes 0-59, hours 0-23, days 1-31,
+    # months 1-12, weekdays 1-7 with SUN=1, years 1970-2199) or names in
+    # capitals (JAN-DEC and SUN-SAT, which mean the same under every reading);
+    # ',' '-' '*' '/' only, ranges ascending; no 'L', 'W' or '#'.
     cron: str = "* * 9-16 ? * MON-THU *"
-    # The window's time zone: 'UTC', 'UTC+05:30', or an IANA name such as 'Europe/Berlin'.
+    # The window's time zone: 'UTC', 'UTC+05:30' (a fixed offset from
+    # UTC-12:00 to UTC+14:00), or an IANA name such as 'Europe/Berlin'
+    # (daylight saving applies). The rule reference does not list the names it
+    # takes; abbreviations are refused here, as ambiguous (CST is three zones).
     time_zone: str = "UTC"
 
 
@@ -348,6 +386,15 @@ class EnvironmentConfig:
     commands: ApplicationCommands = field(default_factory=ApplicationCommands)
     # When production deploys may start (off unless enabled; production enables it).
     change_window: ChangeWindow = field(default_factory=ChangeWindow)
+    # Whether each Lambda function gets its own reserved concurrency (13 per
+    # environment; topology/functions.py lists them). Off by default: a
+    # reservation is taken from the account's concurrency limit, Lambda keeps
+    # at least 100 unreserved, and a new account's limit can be as low as 10,
+    # so reservations make `monitoring-{env}` fail to deploy there. Worth it in
+    # a busy shared account, where other functions could take all the
+    # concurrency and throttle the rollback function when it is needed;
+    # `python -m ops preflight` then checks that the account can afford them.
+    reserve_function_concurrency: bool = False
 
     def __post_init__(self) -> None:
         problems = validate(self)
@@ -361,7 +408,8 @@ class EnvironmentConfig:
 
     @property
     def partition(self) -> str:
-        return partition_of(self.region)
+        # Validation refuses a region of no partition (or of any but aws).
+        return partition_of(self.region) or "aws"
 
     @property
     def state_bucket(self) -> str:
@@ -378,12 +426,30 @@ class EnvironmentConfig:
         raise KeyError(f"no deploy target {environment!r} in environment {self.name!r}")
 
 
-def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+# Each partition's regions, by the prefix of their names: the partitions'
+# `regionRegex` in the AWS SDKs' endpoint data (botocore's partitions.json;
+# tests/test_config_values.py compares). "Every Region is in exactly one
+# partition" (AWS Fault Isolation Boundaries, Partitions,
+# https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/partitions.html).
+PARTITION_PREFIXES = (
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-iso-", "aws-iso"),
+    ("us-gov-", "aws-us-gov"),
+    ("eusc-", "aws-eusc"),
+    ("cn-", "aws-cn"),
+)
+
+
+def partition_of(region: str) -> str | None:
+    """The partition of a region name (`aws` for the commercial regions), or
+    None for a name with a qualifier no partition has (`us-isoz-east-1`)."""
+    for prefix, partition in PARTITION_PREFIXES:
+        if region.startswith(prefix):
+            return partition
+    # A commercial region has no qualifier between its country and its direction.
+    return None if re.match(r"[a-z]{2}-(?:gov|iso[a-z]?)-", region, re.ASCII) else "aws"
 
 
 def standard_deploy_targets(env: str, account_id: str, health_check_url: str) -> tuple[DeployTarget, ...]:
@@ -505,23 +571,26 @@ class _Checker:
         elif typed("region") and partition_of(config.region) != "aws":
             # Not tested there: GitHub connections and the deploy targets' role
             # ARNs (standard_deploy_targets) assume the commercial partition.
+            partition = partition_of(config.region)
+            where = f"in the {partition} partition" if partition else "not in any partition AWS names"
             problems.append(
-                f"region: {config.region!r} is in the {partition_of(config.region)} partition; kiro-pipeline "
-                "supports the commercial regions (partition aws), such as us-east-1 or eu-west-1"
+                f"region: {config.region!r} is {where}; kiro-pipeline supports the commercial regions "
+                "(partition aws), such as us-east-1 or eu-west-1"
             )
 
     def source(self) -> None:
-        config, problems, typed, fits = self.config, self.problems, self.typed, self.fits
-        if typed("github.owner") and not fits(_GITHUB_OWNER, config.github.owner):
-            problems.append(f"github.owner: {config.github.owner!r} is not a GitHub user or organisation name")
-        if typed("github.repo") and not fits(_GITHUB_REPO, config.github.repo):
-            problems.append(f"github.repo: {config.github.repo!r} is not a GitHub repository name")
+        config, problems, typed = self.config, self.problems, self.typed
+        for name, rule in (("owner", github_owner_problem), ("repo", github_repo_problem)):
+            why = rule(getattr(config.github, name)) if typed(f"github.{name}") else None
+            if why:
+                problems.append(f"github.{name}: {why}")
         if typed("github.branch"):
             why = valid_branch_name(config.github.branch)
             if why:
                 problems.append(f"github.branch: {config.github.branch!r} is not a valid branch name: it {why}")
-        if typed("notification_email") and not fits(_EMAIL, config.notification_email):
-            problems.append(f"notification_email: {config.notification_email!r} is not an email address")
+        why = email_problem(config.notification_email) if typed("notification_email") else None
+        if why:
+            problems.append(f"notification_email: {why}")
 
     def bounds(self) -> None:
         config, problems, typed, bounded = self.config, self.problems, self.typed, self.bounded
@@ -645,6 +714,16 @@ class _Checker:
                     f"iam_permissions_boundary_arn: {boundary!r} is not a managed policy of this account; "
                     f"use {expected}NAME, or '' for no boundary"
                 )
+            elif "${" in boundary:
+                # IAM allows '$' and '{' in a policy path, but `python -m ops
+                # ci-roles` writes the ARN into a condition, where IAM reads
+                # "a `$` prefix followed by a pair of curly braces" as a policy
+                # variable (IAM policy elements: Variables and tags,
+                # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
+                problems.append(
+                    f"iam_permissions_boundary_arn: {boundary!r} holds '${{', which IAM policies read as a policy "
+                    "variable; move the boundary policy to a path without '${'"
+                )
 
     def state_backend(self) -> None:
         config, problems, typed, fits = self.config, self.problems, self.typed, self.fits
@@ -664,29 +743,18 @@ class _Checker:
             )
 
     def change_window(self) -> None:
-        window, problems, typed, fits = self.config.change_window, self.problems, self.typed, self.fits
-        if typed("change_window.cron"):
-            fields = window.cron.split()
-            if not 6 <= len(fields) <= 7 or not all(fits(_CRON_FIELD, f) for f in fields):
-                problems.append(
-                    f"change_window.cron: {window.cron!r} is not a DeploymentWindow cron: 6 or 7 fields "
-                    "(seconds minutes hours day-of-month month day-of-week [year]), such as '* * 9-16 ? * MON-THU *'"
-                )
-            elif fields[0] not in ("*", "0"):
-                problems.append(
-                    f"change_window.cron: the seconds field must be '*' (the window is evaluated to the minute), "
-                    f"got {fields[0]!r}"
-                )
-            elif "?" not in (fields[3], fields[5]):
-                problems.append(
-                    f"change_window.cron: {window.cron!r} must put '?' in day-of-month or day-of-week "
-                    "(the one it does not constrain)"
-                )
-        if typed("change_window.time_zone") and not fits(_TIME_ZONE, window.time_zone):
+        window, problems, typed = self.config.change_window, self.problems, self.typed
+        # The rule functions/shared/window.py reads the window with (the
+        # execution-age function), strictly: see ChangeWindow.cron.
+        why = cron_problem(window.cron) if typed("change_window.cron") else None
+        if why:
             problems.append(
-                f"change_window.time_zone: {window.time_zone!r} is not 'UTC', 'UTC+05:30' or an IANA name "
-                "such as 'Europe/Berlin' (abbreviations such as CST are ambiguous)"
+                f"change_window.cron: {window.cron!r} is refused: {why.removeprefix('cron: ')}; "
+                "for example '* * 9-16 ? * MON-THU *'"
             )
+        why = time_zone_problem(window.time_zone) if typed("change_window.time_zone") else None
+        if why:
+            problems.append(f"change_window.time_zone: {why}")
 
 
 def _target_problems(config: EnvironmentConfig, approval_known: bool) -> list[str]:
@@ -702,9 +770,13 @@ def _target_problems(config: EnvironmentConfig, approval_known: bool) -> list[st
             continue
         if not _ROLE_ARN.fullmatch(target.role_arn):
             problems.append(f"deploy_targets[{index}].role_arn: {target.role_arn!r} is not an IAM role ARN")
-        if not _HTTPS_URL.fullmatch(target.health_check_url):
+        # The health probe's own rule (functions/shared/urls.py): a URL it
+        # would refuse at cold start is refused here, with its reason.
+        why = https_url_problem(target.health_check_url)
+        if why:
             problems.append(
-                f"deploy_targets[{index}].health_check_url: {target.health_check_url!r} is not an https:// URL"
+                f"deploy_targets[{index}].health_check_url: {target.health_check_url!r} is not a URL the health "
+                f"probe can check: it {why}"
             )
         # Only ProductionEnv has a manual approval before its deploy.
         if target.production and approval_known:

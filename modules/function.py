@@ -37,6 +37,7 @@ from modules.base_stack import BaseStack
 from modules.checks import skip_checks
 from modules.iam import Statement, service_role
 from modules.ids import keep_logical_id
+from topology.functions import reserved_concurrency
 from topology.naming import METRICS_NAMESPACE
 
 RUNTIME = "python3.13"
@@ -59,10 +60,10 @@ def function_package(function: str) -> FunctionPackage:
 class FunctionSpec:
     # The construct ID of the function (`aws_lambda_function.<id>`); its parts are `<id>_role`, `<id>_package`...
     function: str
-    # The function's purpose: its name is `kiro-pipeline-{env}-{purpose}`.
+    # The function's purpose: its name is `kiro-pipeline-{env}-{purpose}`,
+    # and its row in topology/functions.py (its reserved concurrency).
     purpose: str
     timeout: int
-    concurrency: int
     environment: dict[str, str]
     role_statements: Sequence[Statement] = ()
     # Whether it may PutMetricData in the project's namespace.
@@ -80,6 +81,11 @@ CHECKOV_SKIPS = {
     "add NAT or endpoint cost and no protection",
     "CKV_AWS_272": "the zip is built reproducibly from reviewed source in this repository and pinned "
     "by source_code_hash; there is no third-party code to verify",
+}
+# Only where the environment does not opt in to reserved concurrency.
+UNRESERVED_SKIP = {
+    "CKV_AWS_115": "reserved concurrency is opt-in (reserve_function_concurrency): a reservation leaves the "
+    "account less than its 100 unreserved on a new account and fails the deploy (topology/functions.py)",
 }
 
 
@@ -99,17 +105,10 @@ class PythonFunction(Construct):
             ).name
         package_name = spec.package_name or spec.function
         built = function_package(package_name)
+        reserved = reserved_concurrency(stack.config, spec.purpose)
         # In the stack's scope: an asset's directory under cdktf.out is named
         # by its construct path, and the function's `filename` with it.
         asset = TerraformAsset(stack, f"{spec.function}_package", path=str(built.path), type=AssetType.FILE)
-        statements = [
-            iam.write_logs(stack.arn("logs", f"log-group:{names.lambda_log_group(spec.purpose)}")),
-            iam.use_key(key_arn),
-            Statement(sid="KeepFailedEvents", actions=["sqs:SendMessage"], resources=[dead_letters_arn]),
-            iam.send_traces(),
-        ]
-        if spec.publishes_metrics:
-            statements.append(iam.put_metrics("PublishPipelineMetrics", METRICS_NAMESPACE))
         self.role = service_role(
             self,
             f"{spec.function}_role",
@@ -118,7 +117,7 @@ class PythonFunction(Construct):
             account_id=stack.config.account_id,
             permissions_boundary=stack.config.iam_permissions_boundary_arn,
             source_arn=None,
-            statements=statements + list(spec.role_statements),
+            statements=self._statements(key_arn, dead_letters_arn) + list(spec.role_statements),
             description=f"Runs Lambda function {name}",
         )
         self.function = keep_logical_id(
@@ -134,7 +133,8 @@ class PythonFunction(Construct):
                 source_code_hash=built.source_code_hash,
                 timeout=spec.timeout,
                 memory_size=256,
-                reserved_concurrent_executions=spec.concurrency,
+                # Left out (None) unless the environment opts in: topology/functions.py.
+                reserved_concurrent_executions=reserved,
                 kms_key_arn=key_arn,
                 environment=LambdaFunctionEnvironment(variables=spec.environment),
                 dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=dead_letters_arn),
@@ -142,7 +142,21 @@ class PythonFunction(Construct):
                 tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             )
         )
-        skip_checks(self.function, CHECKOV_SKIPS)
+        skip_checks(self.function, CHECKOV_SKIPS if reserved else {**CHECKOV_SKIPS, **UNRESERVED_SKIP})
+
+    def _statements(self, key_arn: str, dead_letters_arn: str) -> list[Statement]:
+        """What every function may do: its own logs, the key, the dead-letter
+        queue, traces, and (if it publishes) metrics in the project's namespace."""
+        stack, spec = self.stack, self.spec
+        statements = [
+            iam.write_logs(stack.arn("logs", f"log-group:{stack.names.lambda_log_group(spec.purpose)}")),
+            iam.use_key(key_arn),
+            Statement(sid="KeepFailedEvents", actions=["sqs:SendMessage"], resources=[dead_letters_arn]),
+            iam.send_traces(),
+        ]
+        if spec.publishes_metrics:
+            statements.append(iam.put_metrics("PublishPipelineMetrics", METRICS_NAMESPACE))
+        return statements
 
     @property
     def function_name(self) -> str:

@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
 from modules.ids import keep_logical_id
+from modules.literal import literal
 from topology import naming
 
 
@@ -159,7 +160,8 @@ def service_role(
     roles pass `source_arn=None` and keep the account condition only.
     Permissions are an inline policy, so they live and die with the role.
     `permissions_boundary` (the environment's `iam_permissions_boundary_arn`)
-    caps what the role can ever be granted.
+    caps what the role can ever be granted; it is written as a literal, since
+    an IAM policy path may hold `%{` (and `${`), which Terraform would read.
     """
     conditions = {("StringEquals", "aws:SourceAccount"): [account_id]}
     if source_arn:
@@ -184,7 +186,7 @@ def service_role(
             name=name,
             description=description,
             assume_role_policy=trust.json,
-            permissions_boundary=permissions_boundary or None,
+            permissions_boundary=literal(permissions_boundary) if permissions_boundary else None,
         )
     )
     keep_logical_id(

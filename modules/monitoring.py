@@ -388,8 +388,6 @@ class MonitoringStack(BaseStack):
             # Two attempts of PROBE_TIMEOUT_SECONDS in parallel, then the
             # publish with its retries.
             timeout=60,
-            # One round at a time: a late round only repeats the same truth.
-            concurrency=1,
             environment={
                 "TARGETS": literal_json(targets),
                 "ENVIRONMENT": config.name,
@@ -436,8 +434,6 @@ class MonitoringStack(BaseStack):
             purpose="rollback",
             log_group_name=core.rollback_log_group_name,
             timeout=900,
-            # One rollback at a time per environment.
-            concurrency=1,
             # The recorder counts rollbacks from the rollback executions.
             publishes_metrics=False,
             environment={
@@ -483,7 +479,6 @@ class MonitoringStack(BaseStack):
             purpose="deployment-recorder",
             log_group_id="recorder_log_group",
             timeout=60,
-            concurrency=5,
             environment={
                 "TABLE_NAME": core.deployments_table_name,
                 "PIPELINE_NAME": self.pipeline.pipeline_name,
@@ -578,7 +573,6 @@ class MonitoringStack(BaseStack):
             purpose="execution-age",
             log_group_id="execution_age_log_group",
             timeout=60,
-            concurrency=1,
             environment={
                 "PIPELINE_NAME": self.pipeline.pipeline_name,
                 "ENVIRONMENT": config.name,
@@ -589,7 +583,7 @@ class MonitoringStack(BaseStack):
                 **(
                     {
                         "WINDOW_CRON": literal(config.change_window.cron),
-                        "WINDOW_TIME_ZONE": config.change_window.time_zone,
+                        "WINDOW_TIME_ZONE": literal(config.change_window.time_zone),
                     }
                     if config.change_window.enabled
                     else {}
@@ -663,7 +657,6 @@ class MonitoringStack(BaseStack):
             purpose="dora-metrics",
             log_group_id="dora_metrics_log_group",
             timeout=120,
-            concurrency=1,
             environment={
                 "TABLE_NAME": core.deployments_table_name,
                 "TABLE_INDEX": names.deployments_index,
@@ -697,7 +690,6 @@ class MonitoringStack(BaseStack):
             purpose="incident-recorder",
             log_group_id="incident_recorder_log_group",
             timeout=30,
-            concurrency=2,
             publishes_metrics=False,
             environment={
                 "TABLE_NAME": core.deployments_table_name,
@@ -738,7 +730,6 @@ class MonitoringStack(BaseStack):
             purpose="slack-notifier",
             log_group_id="slack_notifier_log_group",
             timeout=30,
-            concurrency=2,
             publishes_metrics=False,
             environment={"SECRET_ID": secret, "TABLE_NAME": core.deployments_table_name, "ENVIRONMENT": config.name},
             role_statements=[

@@ -108,13 +108,13 @@ class TestValidation:
             ({"state_backend": StateBackend(bucket="xn--bucket")}, "state_backend.bucket", "reserved"),
             ({"state_backend": StateBackend(bucket="bucket-s3alias")}, "state_backend.bucket", "reserved"),
             ({"coverage_threshold_percent": -1}, "coverage_threshold_percent", "0 to 100"),
-            ({"change_window": ChangeWindow(cron="9-17 MON-FRI")}, "change_window.cron", "6 or 7 fields"),
+            ({"change_window": ChangeWindow(cron="9-17 MON-FRI")}, "change_window.cron", "not 6 or 7"),
             ({"change_window": ChangeWindow(cron="* * 9-16 ? * MON-THU * 1")}, "change_window.cron", "6 or 7"),
             ({"change_window": ChangeWindow(cron="30 * 9-16 ? * MON-THU *")}, "change_window.cron", "seconds"),
             ({"change_window": ChangeWindow(cron="* * 9-16 * * MON-THU *")}, "change_window.cron", "'?'"),
-            ({"change_window": ChangeWindow(cron="* * 9-16 ? * MON;THU *")}, "change_window.cron", "6 or 7"),
+            ({"change_window": ChangeWindow(cron="* * 9-16 ? * MON;THU *")}, "change_window.cron", "day-of-week"),
             ({"change_window": ChangeWindow(time_zone="CST")}, "change_window.time_zone", "ambiguous"),
-            ({"change_window": ChangeWindow(time_zone="UTC+25:00")}, "change_window.time_zone", "UTC+05:30"),
+            ({"change_window": ChangeWindow(time_zone="UTC+25:00")}, "change_window.time_zone", "UTC+14:00"),
             ({"kms_deletion_window_days": 3}, "kms_deletion_window_days", "7 to 30"),
             ({"artifacts_bucket_suffix": "Bad_Suffix"}, "artifacts_bucket_suffix", "lowercase"),
             ({"artifacts_bucket_suffix": "x" * 40}, "artifacts_bucket_suffix", "3 to 63 characters"),
@@ -182,12 +182,21 @@ class TestValidation:
 
     def test_partition_follows_region(self):
         assert load("test").partition == "aws"
-        for region, partition in (("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), ("eu-west-1", "aws")):
+        for region, partition in (
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("eu-west-1", "aws"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+            ("us-isof-south-1", "aws-iso-f"),
+            ("us-isoz-east-1", None),
+        ):
             assert partition_of(region) == partition
 
     @pytest.mark.parametrize("zone", ["UTC", "UTC-03:30", "Europe/Berlin", "America/Argentina/Buenos_Aires"])
     def test_change_window_time_zones_aws_documents_are_accepted(self, zone):
-        window = ChangeWindow(enabled=True, cron="0 0 9-17 ? * MON-FRI *", time_zone=zone)
+        window = ChangeWindow(enabled=True, cron="* 0 9-17 ? * MON-FRI *", time_zone=zone)
         assert replace(load("production"), change_window=window).change_window.time_zone == zone
 
 
@@ -288,13 +297,16 @@ class TestNaming:
         assert result.stdout.strip() == "False"
 
     def test_environments_and_topology_are_leaves(self):
-        """environments reads topology only; topology reads nothing of ours."""
+        """environments reads topology, and the value rules it shares with the
+        functions that consume the values (functions/shared/urls.py and
+        window.py, standard library only); topology reads nothing of ours."""
         code = (
-            "import environments, topology.naming, topology.projects, sys; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'modules', 'ops', 'tools', 'functions'}))"
+            "import environments, topology.naming, topology.projects, topology.functions, sys; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'modules', 'ops', 'tools', 'boto3', 'cdktf'}), "
+            "sorted(m for m in sys.modules if m.startswith('functions.')))"
         )
         result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-        assert result.stdout.strip() == "[]"
+        assert result.stdout.strip() == "[] ['functions.shared', 'functions.shared.urls', 'functions.shared.window']"
 
 
 class TestTopology:

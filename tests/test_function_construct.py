@@ -28,7 +28,7 @@ def synthesized(function_zips):
     stack = BaseStack(Testing.app(), "monitoring", load("test"))
     unit = PythonFunction(
         stack,
-        FunctionSpec("health_probe", purpose="demo", timeout=30, concurrency=1, environment={"A": "1"}),
+        FunctionSpec("health_probe", purpose="health-probe", timeout=30, environment={"A": "1"}),
         key_arn=KEY,
         dead_letters_arn=QUEUE,
     )
@@ -45,11 +45,12 @@ def test_it_owns_its_role_log_group_function_and_permissions(synthesized):
     resources = synthesized["resource"]
     assert set(resources["aws_lambda_function"]) == {"health_probe"}
     function = resources["aws_lambda_function"]["health_probe"]
-    assert function["function_name"] == "kiro-pipeline-test-demo"
+    assert function["function_name"] == "kiro-pipeline-test-health-probe"
     assert function["logging_config"]["log_group"] == "${aws_cloudwatch_log_group.health_probe_log_group.name}"
     assert function["role"] == "${aws_iam_role.health_probe_role.arn}"
     assert (
-        resources["aws_cloudwatch_log_group"]["health_probe_log_group"]["name"] == "/aws/lambda/kiro-pipeline-test-demo"
+        resources["aws_cloudwatch_log_group"]["health_probe_log_group"]["name"]
+        == "/aws/lambda/kiro-pipeline-test-health-probe"
     )
     assert set(resources["aws_lambda_permission"]) == {"demo_permission", "demo_topic_sub_permission"}
     assert resources["aws_cloudwatch_event_target"]["demo_target"]["arn"] == "${aws_lambda_function.health_probe.arn}"
@@ -73,7 +74,7 @@ def test_its_policy_is_least_privilege(synthesized):
     document = synthesized["data"]["aws_iam_policy_document"]["health_probe_role_policy_document"]
     statements = {s["sid"]: s for s in document["statement"]}
     assert statements["WriteOwnLogs"]["resources"] == [
-        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/kiro-pipeline-test-demo:log-stream:*"
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/kiro-pipeline-test-health-probe:log-stream:*"
     ]
     assert statements["UseProjectKey"]["resources"] == [KEY]
     assert statements["KeepFailedEvents"]["resources"] == [QUEUE]

@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from health_probe import aws, handler, logic
+from health_probe import aws, handler, logic, targets
 
 MINUTE = datetime.datetime(2026, 11, 22, 18, 30, tzinfo=datetime.UTC)
 URLS = {
@@ -169,15 +169,16 @@ class TestFetch:
 
 class TestLogic:
     def test_targets_must_be_https_urls(self):
-        assert logic.targets(json.dumps(URLS)) == URLS
+        assert targets.read(json.dumps(URLS)) == URLS
         for raw, hint in (
-            (json.dumps({"test": "http://x.example.com/"}), "test"),
+            (json.dumps({"test": "http://x.example.com/"}), "test: must start with https://"),
             ("[]", "JSON object"),
             ("{}", "JSON object"),
-            (json.dumps({"a": 1, "b": "ftp://x"}), "a, b"),
+            (json.dumps({"a": 1, "b": "ftp://x"}), "a: must be a string, got int; b: must start"),
+            (json.dumps({"test": "https://x.example.com?q=1"}), "test: needs a path before its query"),
         ):
             with pytest.raises(ValueError, match=hint):
-                logic.targets(raw)
+                targets.read(raw)
 
     def test_metric_data_is_a_status_per_target_and_the_healthy_latency(self):
         results = [

@@ -201,7 +201,8 @@ class TestAlarms:
             t: env_config.deploy_target(t).health_check_url for t in naming.DEPLOY_STAGES
         }
         assert (variables["ENVIRONMENT"], variables["METRICS_NAMESPACE"]) == (env_config.name, "KiroPipeline")
-        assert function["reserved_concurrent_executions"] == 1
+        # The fixture environments do not opt in to reserved concurrency.
+        assert "reserved_concurrent_executions" not in function
         rule = monitoring.resource("aws_cloudwatch_event_rule", "health_probe_schedule")
         assert (rule["name"], rule["schedule_expression"]) == (env_config.names.health_probe_schedule, "rate(1 minute)")
         assert monitoring.resource("aws_cloudwatch_event_target", "health_probe_target")["arn"] == (
@@ -252,7 +253,7 @@ class TestFunctions:
         assert function["function_name"] == env_config.names.lambda_function("rollback")
         assert function["runtime"].startswith("python3")
         assert function["timeout"] == 900
-        assert function["reserved_concurrent_executions"] == 1
+        assert "reserved_concurrent_executions" not in function  # not opted in (tests/test_config_values.py)
         assert function["handler"] == "rollback.handler.handler"
         variables = function["environment"]["variables"]
         assert {"TABLE_NAME", "PIPELINE_ARN", "TOPIC_ARN"} <= set(variables)

@@ -1,12 +1,16 @@
-"""`make functions`: reproducible zips, and a clear error when they are missing."""
+"""`make functions`: reproducible zips, and a clear error when they are
+missing; and the packaging of the operations tool (pyproject.toml)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
+from pathlib import Path
 
 from functions import package
 from tests.conftest import REPO
@@ -47,6 +51,7 @@ def test_zip_entries_are_sorted_sources_with_fixed_time_and_mode(tmp_path):
         "shared/settings.py",
         "shared/stages.py",
         "shared/store.py",
+        "shared/urls.py",
         "shared/window.py",
     ]
     assert {i.date_time for i in infos} == {package.FIXED_TIME}
@@ -109,3 +114,39 @@ def test_a_build_reflects_the_sources_of_now_never_a_stale_zip(tmp_path, monkeyp
     assert package.source_code_hash(second) != before
     with zipfile.ZipFile(second) as archive:
         assert archive.read("rollback/logic.py").decode().endswith("CHANGED = True\n")
+
+
+# --- the kiro-ops alias (pyproject.toml, installed by `make install`) -------------------
+def test_kiro_ops_runs_the_operations_cli_from_any_directory(tmp_path):
+    """`python -m ops` worked only with .venv's Python in the repository;
+    `.venv/bin/kiro-ops` is the same parser and exit codes anywhere."""
+    alias = Path(sys.executable).parent / "kiro-ops"
+    assert alias.exists(), f"{alias} is missing: run `make install` (it installs this checkout into .venv)"
+    shown = subprocess.run([str(alias), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "deployments" in shown.stdout and "override" in shown.stdout
+    refused = subprocess.run(
+        [str(alias), "deployments", "test", "--status", "finished"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "argument --status: 'finished' is not a record status" in refused.stderr
+
+
+def test_the_packages_listed_are_what_python_m_ops_imports():
+    """setuptools refuses to discover packages in this flat layout, so
+    pyproject.toml lists them: every package of this repository that any
+    `ops` module imports, and no other."""
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    probe = (
+        "import importlib, json, pkgutil, sys\n"
+        "from pathlib import Path\n"
+        "import ops\n"
+        "for module in pkgutil.walk_packages(ops.__path__, 'ops.'):\n"
+        "    if module.name != 'ops.__main__':  # it runs the CLI\n"
+        "        importlib.import_module(module.name)\n"
+        f"repo = Path({str(REPO)!r})\n"
+        "files = {Path(m.__file__).resolve() for m in list(sys.modules.values()) if getattr(m, '__file__', None)}\n"
+        "print(json.dumps(sorted({'.'.join(f.parent.relative_to(repo).parts) for f in files "
+        "if f.is_relative_to(repo) and f.parent != repo and not f.relative_to(repo).parts[0].startswith('.')})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert set(json.loads(done.stdout)) == listed

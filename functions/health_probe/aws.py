@@ -37,7 +37,7 @@ def fetch(url: str, timeout: float, clock: Callable[[], float] = time.monotonic)
     server that trickles its headers could take far longer), so an answer
     that took longer than `timeout` in total is unhealthy too. Name lookup is
     not bounded at all here: the handler's round deadline bounds it."""
-    # https only: the TARGETS setting is checked at cold start (logic.targets).
+    # https only: the TARGETS setting is checked at cold start (targets.read).
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT}, method="GET")  # noqa: S310
     started = clock()
     try:

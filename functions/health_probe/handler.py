@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 
 from health_probe import logic
 from health_probe.aws import Metrics, fetch
+from health_probe.targets import read as read_targets
 from shared import retry, settings
 from shared.log import Logger
 
@@ -43,7 +44,7 @@ PUBLISH_RESERVE_MS = 25_000
 def config() -> dict:
     return settings.read(
         {
-            "TARGETS": logic.targets,
+            "TARGETS": read_targets,
             "ENVIRONMENT": str,
             "METRICS_NAMESPACE": str,
             "TIMEOUT_SECONDS": settings.positive_int,

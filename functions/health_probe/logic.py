@@ -10,18 +10,14 @@ failed rounds in a row (two one-minute periods) before it fires.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-# The same rule as the environment configuration's (environments/config.py):
-# the probe only ever calls https URLs it was configured with.
-HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?", re.ASCII)
 HEALTHY_STATUS = range(200, 400)
 # EventBridge's `time` on a scheduled event. This module imports nothing of
-# shared/ on purpose: the monitoring stack imports its metric names.
+# shared/ on purpose: the monitoring stack imports its metric names (the
+# TARGETS rule, which reads shared/urls.py, is in targets.py).
 EVENT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 STATUS_METRIC = "HealthCheckStatus"
 LATENCY_METRIC = "HealthCheckLatency"
@@ -54,17 +50,6 @@ class Result:
     @property
     def last(self) -> Attempt:
         return self.attempts[-1]
-
-
-def targets(raw: str) -> dict[str, str]:
-    """The TARGETS setting: a JSON object of deploy target to https URL."""
-    value = json.loads(raw)
-    if not isinstance(value, dict) or not value:
-        raise ValueError("must be a non-empty JSON object of target to URL")
-    bad = sorted(str(k) for k, v in value.items() if not (isinstance(v, str) and HTTPS_URL.fullmatch(v)))
-    if bad:
-        raise ValueError(f"not an https URL for target(s) {', '.join(bad)}")
-    return {str(k): v for k, v in value.items()}
 
 
 def round_minute(event: Any, now: datetime) -> datetime:

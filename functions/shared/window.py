@@ -15,23 +15,36 @@ space", and gives this field table:
     Day-of-Week       1-7 or SUN-SAT        , - * ? / L #
     Year (Optional)   empty, 1970-2199      , - * /
 
-The docs contradict themselves, and this module assumes:
+The docs contradict themselves. This module reads a Cron in two ways: as
+written in a pipeline (`parse_cron`, what the execution-age function reads),
+and strictly (`cron_problem`, what the environment configuration accepts).
+The strict reading is a subset of what AWS documents, chosen so that every
+reading of the docs accepts it and means the same by it:
 
 - Seconds: the table allows only `*`, while the page's own example writes `0`
-  (and the China-region copy gives "0-59"). Both `*` and `0` are accepted and
-  mean the same: the window is a set of whole minutes (a window open one
-  second a minute would be absurd). Any other seconds value is refused.
+  (and the China-region copy gives "0-59"). The strict reading accepts `*`
+  only (valid under all three); the reader also accepts `0`, with the same
+  meaning: the window is a set of whole minutes. Any other value is refused.
 - Months: the global page says 1-12 (JAN=1); the China-region copy says 0-11.
-  1-12 is assumed.
+  1-12 is assumed; names (JAN-DEC) mean the same under both.
 - Day-of-week: 1-7 is SUN-SAT (SUN=1, as the table's "1-7 or SUN-SAT" reads).
 - `L`, `W` and `#` are not supported here: a ValueError names the field.
-- Day-of-month and day-of-week: `?` leaves a field unconstrained; when
-  neither is `?`, a day must match both (AWS requires one `?`; the stack's
-  config check enforces it).
-- A range whose start is after its end wraps (`FRI-MON`, `22-2`).
-- TimeZone: `UTC`, `UTC+hh:mm` / `UTC-hh:mm` (a fixed offset), or an IANA
-  name read with zoneinfo (its daylight saving applies). The page's wording
-  of TimeZone was not found; absent or empty is UTC (assumed).
+- Day-of-month and day-of-week: `?` leaves a field unconstrained. The strict
+  reading wants `?` in exactly one of them (the page: "It is useful when you
+  need to specify something in one of the two fields, but not the other");
+  the reader, when neither is `?`, matches a day against both.
+- Ranges: the page gives only ascending ones ("10-12"). The strict reading
+  refuses one whose start is after its end (write `22-23,0-2`); the reader
+  wraps it (`FRI-MON`, `22-2`), as Quartz does (assumed).
+- Names: the page writes them in capitals (JAN-DEC, SUN-SAT); the strict
+  reading accepts capitals only, the reader any case.
+- Separators: "separated by white space"; the strict reading accepts single
+  spaces only (no tabs or newlines, which reach AWS unchanged).
+- TimeZone: `UTC`, `UTC+hh:mm` / `UTC-hh:mm` (a fixed offset from -12:00 to
+  +14:00, the offsets in use on Earth), or an IANA Area/Location name that
+  zoneinfo knows (its daylight saving applies). Abbreviations (CST is three
+  zones) are refused. The page's wording of TimeZone was not found; absent
+  or empty is UTC (assumed). One rule (`time_zone_problem`) serves both.
 - Daylight saving: the cron matches local wall-clock minutes. A local time
   that does not exist (the spring-forward gap) is skipped; a local time that
   occurs twice (fall back) is its first occurrence only.
@@ -43,16 +56,21 @@ in that time (February 30th, a past year) has no next opening (None).
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 HORIZON = timedelta(days=400)
 MONTH_NAMES = {name.upper(): number for number, name in enumerate(calendar.month_abbr) if name}  # JAN=1
 DAY_NAMES = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-FIELDS = ("seconds", "minutes", "hours", "day-of-month", "month", "day-of-week", "year")
-_OFFSET = re.compile(r"UTC([+-])(\d{1,2}):(\d{2})")
+FIELDS = ("seconds", "minutes", "hours", "day-of-month", "month", "day-of-week", "[year]")
+_OFFSET = re.compile(r"UTC([+-])([0-9]{2}):([0-9]{2})", re.ASCII)
+# The offsets in use: from UTC-12:00 (Baker Island) to UTC+14:00 (Kiribati).
+OFFSET_RANGE = (-timedelta(hours=12), timedelta(hours=14))
+# The strict reading's shape: printable ASCII fields, one space between them.
+_STRICT_SHAPE = re.compile(r"[!-~]+(?: [!-~]+)*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -130,14 +148,16 @@ def _instant(wall: datetime, zone: tzinfo) -> datetime | None:
     return moment
 
 
-def _value(token: str, field: str, low: int, high: int, names: dict[str, int]) -> int:
+def _value(token: str, field: str, low: int, high: int, names: dict[str, int], strict: bool) -> int:
     upper = token.upper()
     if upper in names:
+        if strict and token != upper:
+            raise ValueError(f"{field}: write {token!r} in capitals ({upper}), as the rule reference does")
         return names[upper]
     bare = upper.rstrip("LW")
     if "#" in upper or (bare != upper and (not bare or bare.isdigit())):
         raise ValueError(f"{field}: {token!r} uses 'L', 'W' or '#', which are not supported")
-    if not token.isdigit():
+    if not (token.isascii() and token.isdigit()):
         raise ValueError(f"{field}: {token!r} is not a value (allowed: {low}-{high}{' or names' if names else ''})")
     number = int(token)
     if not low <= number <= high:
@@ -145,7 +165,9 @@ def _value(token: str, field: str, low: int, high: int, names: dict[str, int]) -
     return number
 
 
-def _field(text: str, field: str, low: int, high: int, names: dict[str, int] | None = None) -> frozenset[int] | None:
+def _field(
+    text: str, field: str, low: int, high: int, names: dict[str, int] | None = None, strict: bool = False
+) -> frozenset[int] | None:
     names = names or {}
     if text == "?":
         if field not in ("day-of-month", "day-of-week"):
@@ -154,7 +176,7 @@ def _field(text: str, field: str, low: int, high: int, names: dict[str, int] | N
     values: set[int] = set()
     for item in text.split(","):
         base, slash, step_text = item.partition("/")
-        if slash and not step_text.isdigit():
+        if slash and not (step_text.isascii() and step_text.isdigit()):
             raise ValueError(f"{field}: {item!r} has no valid step after '/'")
         step = int(step_text) if slash else 1
         if step < 1:
@@ -163,51 +185,106 @@ def _field(text: str, field: str, low: int, high: int, names: dict[str, int] | N
             start, end = low, high
         elif "-" in base:
             first, second = base.split("-", 1)
-            start, end = _value(first, field, low, high, names), _value(second, field, low, high, names)
+            start, end = _value(first, field, low, high, names, strict), _value(second, field, low, high, names, strict)
+            if strict and start > end:
+                raise ValueError(f"{field}: the range {base!r} runs backwards; write it as two ranges joined by ','")
         else:
-            start = _value(base, field, low, high, names)
+            start = _value(base, field, low, high, names, strict)
             end = high if slash else start
         span = list(range(start, end + 1)) if start <= end else [*range(start, high + 1), *range(low, end + 1)]
         values.update(span[::step])
     return frozenset(values)
 
 
-def parse_cron(expression: str) -> Cron:
-    """A DeploymentWindow Cron; a ValueError names the field it cannot read."""
+def parse_cron(expression: str, *, strict: bool = False) -> Cron:
+    """A DeploymentWindow Cron; a ValueError names the field it cannot read.
+    `strict`: only the subset every reading of the docs accepts (module doc)."""
+    if strict and not _STRICT_SHAPE.fullmatch(expression):
+        raise ValueError("cron: must be printable ASCII fields separated by single spaces (no tabs or newlines)")
     parts = expression.split()
     if len(parts) not in (6, 7):
-        raise ValueError(f"cron: {expression!r} has {len(parts)} fields, not 6 or 7 ({' '.join(FIELDS)})")
+        raise ValueError(f"cron: has {len(parts)} fields, not 6 or 7 ({' '.join(FIELDS)})")
     seconds, minutes, hours, days, months, weekdays, *year = parts
-    if seconds not in ("*", "0"):
-        raise ValueError(f"seconds: {seconds!r} is not supported (only '*' or '0': the window is whole minutes)")
-    year_values = _field(year[0], "year", 1970, 2199) if year and year[0] != "*" else None
-    cron = Cron(
-        minutes=tuple(sorted(_field(minutes, "minutes", 0, 59) or ())),
-        hours=tuple(sorted(_field(hours, "hours", 0, 23) or ())),
-        days=_field(days, "day-of-month", 1, 31),
-        months=_field(months, "month", 1, 12, MONTH_NAMES) or frozenset(),
-        weekdays=_field(weekdays, "day-of-week", 1, 7, DAY_NAMES),
+    allowed_seconds = ("*",) if strict else ("*", "0")
+    if seconds not in allowed_seconds:
+        raise ValueError(
+            f"seconds: {seconds!r} is not supported (only {' or '.join(map(repr, allowed_seconds))}: "
+            "the window is whole minutes, and the rule reference's field table allows only '*')"
+        )
+    if strict and (days == "?") == (weekdays == "?"):
+        raise ValueError(
+            f"day-of-month, day-of-week: exactly one must be '?' (the one the window does not constrain), "
+            f"got {days!r} and {weekdays!r}"
+        )
+    year_values = _field(year[0], "year", 1970, 2199, strict=strict) if year and year[0] != "*" else None
+    return Cron(
+        minutes=tuple(sorted(_field(minutes, "minutes", 0, 59, strict=strict) or ())),
+        hours=tuple(sorted(_field(hours, "hours", 0, 23, strict=strict) or ())),
+        days=_field(days, "day-of-month", 1, 31, strict=strict),
+        months=_field(months, "month", 1, 12, MONTH_NAMES, strict) or frozenset(),
+        weekdays=_field(weekdays, "day-of-week", 1, 7, DAY_NAMES, strict),
         years=year_values,
     )
-    return cron
+
+
+def cron_problem(expression: object) -> str | None:
+    """Why the environment configuration refuses `expression` as a change
+    window's cron (the strict reading), or None. The reason names the field."""
+    if not isinstance(expression, str):
+        return f"cron: must be a string, got {type(expression).__name__}"
+    try:
+        parse_cron(expression, strict=True)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _iana_names() -> frozenset[str]:
+    """Area/Location names zoneinfo knows (no abbreviations such as EST)."""
+    return frozenset(name for name in available_timezones() if "/" in name)
+
+
+def time_zone_problem(name: object) -> str | None:
+    """Why `name` is not a DeploymentWindow TimeZone this project reads, or
+    None: `UTC`, `UTC+hh:mm` / `UTC-hh:mm` within OFFSET_RANGE, or an IANA name."""
+    if not isinstance(name, str):
+        return f"must be a string, got {type(name).__name__}"
+    if name == "UTC":
+        return None
+    offset = _OFFSET.fullmatch(name)
+    if offset:
+        sign, hours, minutes = offset.groups()
+        span = timedelta(hours=int(hours), minutes=int(minutes)) * (1 if sign == "+" else -1)
+        if int(minutes) > 59 or not OFFSET_RANGE[0] <= span <= OFFSET_RANGE[1]:
+            return f"{name!r} is not an offset from UTC-12:00 to UTC+14:00 (minutes 00-59)"
+        return None
+    if name not in _iana_names():
+        return (
+            f"{name!r} is not 'UTC', 'UTC+05:30' (UTC-12:00 to UTC+14:00) or an IANA name such as "
+            "'Europe/Berlin' (abbreviations such as CST are ambiguous)"
+        )
+    return None
 
 
 def parse_time_zone(name: str | None) -> tzinfo:
     """`UTC`, `UTC+hh:mm` / `UTC-hh:mm`, or an IANA name; absent is UTC."""
-    name = (name or "").strip()
-    if not name or name == "UTC":
+    if name is None or not name.strip():
+        return UTC
+    problem = time_zone_problem(name)
+    if problem:
+        raise ValueError(f"time zone: {problem}")
+    if name == "UTC":
         return UTC
     offset = _OFFSET.fullmatch(name)
     if offset:
         sign, hours, minutes = offset.groups()
         span = timedelta(hours=int(hours), minutes=int(minutes))
-        if int(minutes) > 59 or span > timedelta(hours=14):
-            raise ValueError(f"time zone: {name!r} is not an offset of at most 14:00")
         return timezone(span if sign == "+" else -span)
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"time zone: {name!r} is not 'UTC', 'UTC+hh:mm' or a known IANA name") from error
+    except (ZoneInfoNotFoundError, ValueError) as error:  # listed, yet unreadable: a broken tz database
+        raise ValueError(f"time zone: {name!r} cannot be read from this system's time zone database") from error
 
 
 def window(cron: str, time_zone: str | None = "UTC") -> Window:
