@@ -15,6 +15,17 @@ def no_arguments(parser: argparse.ArgumentParser) -> None:
     """A command that takes only the common ones (environment, --region, ...)."""
 
 
+# Which account a command's credentials must be in, checked once before it runs
+# (ops/cli.py): the environment's (account_id), one of its deploy targets'
+# (deployer-roles: a target may live in another account), or none checked
+# there (bootstrap and preflight compare accounts themselves, ci-roles
+# --print calls nothing).
+ENVIRONMENT_ACCOUNT = "environment"
+TARGET_ACCOUNT = "target"
+NO_ACCOUNT = "none"
+ACCOUNTS = (ENVIRONMENT_ACCOUNT, TARGET_ACCOUNT, NO_ACCOUNT)
+
+
 @dataclass(frozen=True)
 class Command:
     # Runs the command: (Context, parsed arguments) -> exit code.
@@ -25,6 +36,15 @@ class Command:
     example: str
     # Adds the command's own arguments to its subparser.
     arguments: Callable[[argparse.ArgumentParser], None] = no_arguments
+    # One of ACCOUNTS, or a function of the parsed arguments returning one
+    # (ci-roles: none with --print).
+    account: str | Callable[[argparse.Namespace], str] = ENVIRONMENT_ACCOUNT
+
+    def account_for(self, args: argparse.Namespace) -> str:
+        kind = self.account(args) if callable(self.account) else self.account
+        if kind not in ACCOUNTS:
+            raise ValueError(f"Command.account must be one of {', '.join(ACCOUNTS)}, not {kind!r}")
+        return kind
 
 
 class Parser(argparse.ArgumentParser):

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from environments import EnvironmentConfig
 from functions.health_probe.logic import STATUS_METRIC
-from ops.aws import AWS_ERRORS
+from ops.aws import AWS_ERRORS, explain
 from topology import naming
 
 # The probe runs every minute; five minutes without a status means it is not running.
@@ -85,9 +85,8 @@ class Validator:
             try:
                 reason = check()
             except AWS_ERRORS as error:
-                message = getattr(error, "response", {}).get("Error", {}).get("Message", "") or str(error)
-                # One line: a proxy or emulator may answer with a whole HTML page.
-                reason = f"{_code(error)}: {(message.strip().splitlines() or [''])[0][:200]}"
+                # One line that names the call that failed and, if denied, the action.
+                reason = str(explain(error))
             results.append(CheckResult(label, reason is None, reason or ""))
         return results
 
@@ -223,8 +222,8 @@ class Validator:
                 silent.append(target)
         if silent:
             return (
-                f"no status for {', '.join(silent)}: see `aws logs tail "
-                f"{self.names.lambda_log_group('health-probe')} --since 15m`"
+                f"no status for {', '.join(silent)}: see `python -m ops logs "
+                f"{self.config.name} health-probe --since 15m`"
             )
         return None
 

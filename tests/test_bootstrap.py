@@ -169,8 +169,9 @@ def test_access_denied_names_the_operation():
     with sts, s3, pytest.raises(OpsError) as caught:
         boot.run()
     assert str(caught.value) == (
-        f"access denied while configuring s3://{config.state_bucket}: User: arn:aws:iam::123456789012:user/ops "
-        "is not authorized to perform: s3:CreateBucket; your role needs that permission"
+        f"access denied while configuring s3://{config.state_bucket}: CreateBucket needs s3:CreateBucket "
+        "(User: arn:aws:iam::123456789012:user/ops is not authorized to perform: s3:CreateBucket); "
+        "your role needs that permission"
     )
 
 

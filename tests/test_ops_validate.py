@@ -299,7 +299,7 @@ def test_a_silent_health_probe_names_the_targets_without_data(aws_credentials, m
     (failed,) = [line for line in out.out.splitlines() if line.startswith("✗")]
     assert failed.startswith(
         "✗ Health probe kiro-pipeline-test-health-probe reported every target in the last 5 minutes: "
-        "no status for staging, production: see `aws logs tail /aws/lambda/kiro-pipeline-test-health-probe"
+        "no status for staging, production: see `python -m ops logs test health-probe --since 15m`"
     )
 
 

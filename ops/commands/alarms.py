@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime, timedelta
 
 from ops.arguments import Command, bounded
-from ops.aws import OpsError
+from ops.aws import OpsError, calling
 from ops.common import Context, iso
 
 
@@ -59,15 +59,16 @@ def _history(ctx: Context, args) -> int:
         AlarmName=name, HistoryItemType="StateUpdate", MaxRecords=20, ScanBy="TimestampDescending"
     )["AlarmHistoryItems"]
     end = datetime.now(UTC)
-    points = cloudwatch.get_metric_statistics(
-        Namespace=alarm["Namespace"],
-        MetricName=alarm["MetricName"],
-        Dimensions=alarm.get("Dimensions", []),
-        StartTime=end - timedelta(days=args.days),
-        EndTime=end,
-        Period=3600,
-        Statistics=["Sum", "Average", "Maximum", "Minimum"],
-    )["Datapoints"]
+    with calling(f"metric {alarm['Namespace']} {alarm['MetricName']} of alarm {name}"):
+        points = cloudwatch.get_metric_statistics(
+            Namespace=alarm["Namespace"],
+            MetricName=alarm["MetricName"],
+            Dimensions=alarm.get("Dimensions", []),
+            StartTime=end - timedelta(days=args.days),
+            EndTime=end,
+            Period=3600,
+            Statistics=["Sum", "Average", "Maximum", "Minimum"],
+        )["Datapoints"]
     data = {
         "alarm": name,
         "state": alarm["StateValue"],

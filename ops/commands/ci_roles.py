@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ops.arguments import Command
+from ops.arguments import ENVIRONMENT_ACCOUNT, NO_ACCOUNT, Command
 from ops.common import Context
 
 
@@ -31,5 +31,7 @@ COMMANDS = {
         "Create or repair the GitHub OIDC provider and the CI plan and apply roles (docs/review-and-apply.md)",
         "ci-roles production --repository acme/kiro-pipeline",
         _arguments,
+        # --print only prints the policies: no call, so no account to check.
+        account=lambda args: NO_ACCOUNT if args.print else ENVIRONMENT_ACCOUNT,
     ),
 }

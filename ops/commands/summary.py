@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from functions.shared import records
 from ops.arguments import Command, bounded
+from ops.aws import calling
 from ops.common import Context, iso, query_deployments
 from topology import naming
 
@@ -17,15 +18,16 @@ def cmd_summary(ctx: Context, args) -> int:
     start = end - timedelta(days=args.days)
     cloudwatch, metrics = ctx.client("cloudwatch"), {}
     for metric in ("DeploymentSuccess", "DeploymentFailure", "RollbackCount"):
-        points = cloudwatch.get_metric_statistics(
-            Namespace=naming.METRICS_NAMESPACE,
-            MetricName=metric,
-            Dimensions=[{"Name": "Environment", "Value": ctx.config.name}],
-            StartTime=start,
-            EndTime=end,
-            Period=86400,
-            Statistics=["Sum"],
-        )["Datapoints"]
+        with calling(f"metric {naming.METRICS_NAMESPACE} {metric} of {ctx.config.name}"):
+            points = cloudwatch.get_metric_statistics(
+                Namespace=naming.METRICS_NAMESPACE,
+                MetricName=metric,
+                Dimensions=[{"Name": "Environment", "Value": ctx.config.name}],
+                StartTime=start,
+                EndTime=end,
+                Period=86400,
+                Statistics=["Sum"],
+            )["Datapoints"]
         metrics[metric] = int(sum(p["Sum"] for p in points))
     deployments = [
         r

@@ -9,8 +9,8 @@ from ops.validate import Validator
 
 
 def cmd_validate(ctx: Context, args) -> int:
-    # One line for missing or expired credentials, not one failed check each.
-    ctx.client("sts").get_caller_identity()
+    # Missing or expired credentials were one line already: ops/cli.py checks
+    # the account before any command runs.
     results = Validator(ctx.config, ctx.session).run()
     failed = [r for r in results if not r.ok]
     lines = [f"Validating kiro-pipeline deployment for environment: {ctx.config.name}"]
