@@ -12,6 +12,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SCAN_VENV := .venv-scan
+AWSCLI_VENV := .venv-awscli
 CDKTF := node_modules/.bin/cdktf
 STAMPS := .make
 
@@ -36,8 +37,8 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 SUPPORTED_NODE := 22 24
 
-.PHONY: help install install-scan node-check functions synth test test-fast test-all acceptance plan-fixtures bench-tests docs lint format scan tf-validate rehearse rehearse-upgrade bench diff deploy destroy bootstrap clean check-env \
-	validate health summary deployments trigger approve reject stop
+.PHONY: help install install-scan install-awscli node-check functions synth test test-fast test-all acceptance plan-fixtures bench-tests docs lint format scan tf-validate rehearse rehearse-upgrade bench diff deploy destroy bootstrap clean check-env \
+	preflight deployer-roles ci-roles setup-secrets setup-parameters subscribe validate health summary dora deployments logs alarms trigger approve reject stop rollback override
 
 help: ## Show this help
 	@echo "kiro-pipeline: Terraform (CDKTF, Python) for the Kiro CD pipeline"
@@ -46,17 +47,34 @@ help: ## Show this help
 	@echo
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-# The Python and Node installs run side by side (a sub-make with -j): on a
-# fresh clone that halves the wait. pip skips byte-compiling (--no-compile):
-# the provider bindings hold thousands of modules and the lazy import loads a
-# few dozen, compiled on first use.
-install: ## Create .venv/ and node_modules/ with pinned versions
-	@$(MAKE) --no-print-directory -j3 $(STAMPS)/python $(STAMPS)/node
+# The Python, AWS CLI and Node installs run side by side (a sub-make with
+# -j): on a fresh clone that halves the wait. pip skips byte-compiling
+# (--no-compile): the provider bindings hold thousands of modules and the
+# lazy import loads a few dozen, compiled on first use.
+install: ## Create .venv/ (with the kiro-ops alias), .venv-awscli/ (tests only) and node_modules/, pinned
+	@$(MAKE) --no-print-directory -j3 $(STAMPS)/python $(STAMPS)/node $(STAMPS)/awscli
 
-$(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt
+# The checkout itself goes in last, editable and without its dependencies
+# (they are the pinned ones above) or a build environment (the pinned
+# setuptools is there): it adds `.venv/bin/kiro-ops`, the same as
+# `python -m ops`, usable from any directory (pyproject.toml).
+$(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (found " + sys.version.split()[0] + ")")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --no-deps --no-build-isolation -e .
+	@# An AWS CLI that an older checkout installed here would shadow the user's v2.
+	$(PY) -m pip uninstall --quiet --quiet --yes awscli
+	@mkdir -p $(STAMPS) && touch $@
+
+# The AWS CLI v1 that the tests run the documents' `aws` commands with
+# (tests/support/aws_cli.py), in a venv of its own that is never on anyone's
+# PATH: in .venv it would shadow the user's AWS CLI v2 once .venv is active.
+install-awscli: $(STAMPS)/awscli ## Create .venv-awscli/: the AWS CLI v1 for the tests only (make install does)
+
+$(STAMPS)/awscli: requirements-awscli.txt constraints.txt
+	$(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-awscli.txt -c constraints.txt
 	@mkdir -p $(STAMPS) && touch $@
 
 install-scan: $(STAMPS)/scan ## Create .venv-scan/ with the pinned checkov (its own venv: it pins an older boto3)
@@ -167,7 +185,33 @@ destroy: install functions check-env ## Destroy ENV [STACK], in reverse dependen
 	$(foreach env,$(ENVS),ENV=$(env) $(CDKTF) destroy $(call reverse_ids,$(env)) &&) true
 
 # Day-to-day operations (python -m ops <command> ENV); see docs/operations.md.
+# One target per command. Free text (SUMMARY, REASON) reaches the command
+# through the environment ("$$REASON"), which make gives a recipe for each
+# variable set on its command line, so quotes and $ in it stay as typed.
 OPS = $(PY) -m ops
+# $(call require,VARIABLE,example): a usage error (exit 2) when VARIABLE is unset or empty.
+require = @if [ -z "$${$(1):-}" ]; then echo 'error: $(1) is required: $(2)' >&2; exit 2; fi
+
+preflight: install check-env ## Check that ENV can be deployed (run by deploy and diff first)
+	$(OPS) preflight $(ENV)
+
+deployer-roles: install check-env ## Create the roles ENV's deploy projects assume, in each target account
+	$(OPS) deployer-roles $(ENV)
+
+ci-roles: install check-env ## The roles GitHub Actions assumes for ENV: REPOSITORY=owner/repo
+	$(call require,REPOSITORY,make ci-roles ENV=test REPOSITORY=acme/kiro-pipeline)
+	$(OPS) ci-roles $(ENV) --repository "$$REPOSITORY"
+
+setup-secrets: install check-env ## Store ENV's Slack webhook, read from stdin: make setup-secrets ENV=test < webhook.txt
+	$(OPS) setup-secrets $(ENV)
+
+setup-parameters: install check-env ## Export ENV's configured values as SSM parameters
+	$(OPS) setup-parameters $(ENV)
+
+subscribe: install check-env ## Subscribe EMAIL to ENV's three topics
+	$(call require,EMAIL,make subscribe ENV=test EMAIL=devops@example.com)
+	$(OPS) subscribe $(ENV) "$$EMAIL"
+
 validate: install check-env ## Post-deployment checklist for ENV (exit 1 if any check fails)
 	$(OPS) validate $(ENV)
 
@@ -177,23 +221,42 @@ health: install check-env ## Stage states, alarms in ALARM and recent deployment
 summary: install check-env ## Deployment summary of ENV over DAYS (default 7)
 	$(OPS) summary $(ENV) --days $(or $(DAYS),7)
 
-deployments: install check-env ## Recent deployment records of ENV
-	$(OPS) deployments $(ENV)
+dora: install check-env ## DORA metrics of ENV over DAYS (default 30)
+	$(OPS) dora $(ENV) --days $(or $(DAYS),30)
+
+deployments: install check-env ## Recent deployment records of ENV [STATUS=FAILED]
+	$(OPS) deployments $(ENV) $(if $(STATUS),--status $(STATUS))
+
+logs: install check-env ## ENV's logs: SOURCE=build|rollback|deployment-recorder|... [SINCE=1h] [FOLLOW=1]
+	$(call require,SOURCE,make logs ENV=test SOURCE=build (python -m ops logs --help lists them))
+	$(OPS) logs $(ENV) "$$SOURCE" --since $(or $(SINCE),10m) $(if $(FOLLOW),--follow)
+
+alarms: install check-env ## ENV's alarms and their states [HISTORY=failures]
+	$(OPS) alarms $(ENV) $(if $(HISTORY),--history $(HISTORY))
 
 trigger: install check-env ## Start ENV's pipeline and follow it to the end
 	$(OPS) trigger $(ENV) --wait
 
 approve: install check-env ## Approve ENV's pending production release: SUMMARY="..."
-	@if [ -z "$(SUMMARY)" ]; then echo 'error: SUMMARY is required: make approve ENV=production SUMMARY="Approved by <name>"' >&2; exit 2; fi
-	$(OPS) approve $(ENV) --summary "$(SUMMARY)"
+	$(call require,SUMMARY,make approve ENV=production SUMMARY="Approved by <name>")
+	$(OPS) approve $(ENV) --summary "$$SUMMARY"
 
 reject: install check-env ## Reject ENV's pending production release: SUMMARY="..."
-	@if [ -z "$(SUMMARY)" ]; then echo 'error: SUMMARY is required: make reject ENV=production SUMMARY="Rejected: <reason>"' >&2; exit 2; fi
-	$(OPS) reject $(ENV) --summary "$(SUMMARY)"
+	$(call require,SUMMARY,make reject ENV=production SUMMARY="Rejected: <reason>")
+	$(OPS) reject $(ENV) --summary "$$SUMMARY"
 
 stop: install check-env ## Stop ENV's running execution: REASON="..."
-	@if [ -z "$(REASON)" ]; then echo 'error: REASON is required: make stop ENV=test REASON="Stuck execution"' >&2; exit 2; fi
-	$(OPS) stop $(ENV) --reason "$(REASON)"
+	$(call require,REASON,make stop ENV=test REASON="Stuck execution")
+	$(OPS) stop $(ENV) --reason "$$REASON"
+
+rollback: install check-env ## Roll ENV's STAGE back (the rollback function's choice, or TO=execution-id)
+	$(call require,STAGE,make rollback ENV=production STAGE=ProductionDeploy)
+	$(OPS) rollback $(ENV) --stage "$$STAGE" $(if $(TO),--to "$$TO")
+
+override: install check-env ## Break-glass past STAGE's condition: REASON="..." [CONDITION=on-success]
+	$(call require,STAGE,make override ENV=production STAGE=ProductionGate REASON="Hotfix for INC-42")
+	$(call require,REASON,make override ENV=production STAGE=ProductionGate REASON="Hotfix for INC-42")
+	$(OPS) override $(ENV) --stage "$$STAGE" --reason "$$REASON" $(if $(CONDITION),--condition $(CONDITION))
 
 clean: ## Remove build output (keeps .venv/ and node_modules/)
 	rm -rf cdktf.out dist .pytest_cache

@@ -87,12 +87,15 @@ def test_access_denied_is_one_line(aws, capsys):
         "AccessDeniedException",
         "User is not authorized to perform: codepipeline:GetPipelineState",
     )
-    code, _, err = run(capsys, "health", "production")
+    code, out, err = run(capsys, "health", "production")
+    # health shows what it could read and marks what it could not (exit 1).
     assert code == 1
-    assert err == (
-        "error: access denied while health production: User is not authorized to perform: "
-        "codepipeline:GetPipelineState; your role needs that permission\n"
-    )
+    assert err == ""
+    assert (
+        "  ✗ could not read the stages: access denied: GetPipelineState on pipeline kiro-pipeline-production "
+        "needs codepipeline:GetPipelineState (User is not authorized to perform: codepipeline:GetPipelineState); "
+        "your role needs that permission"
+    ) in out.splitlines()
 
 
 # --- secrets and parameters ------------------------------------------------------
@@ -133,8 +136,12 @@ def test_setup_parameters_exports_and_warns_when_a_value_differs_from_the_config
         "/kiro-pipeline/production/github-repo = kiro-codebuild-worker",
         "/kiro-pipeline/production/notification-email = devops-team@example.com",
     ]
-    code, _, err = run(capsys, "setup-parameters", "production", "--notification-email", "nope")
-    assert code == 2 and "notification-email: 'nope' is not valid; nothing written" in err
+    # A value AWS or the pipeline would refuse is a usage error of the parser:
+    # exit 2 before any call, nothing written.
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "setup-parameters", "production", "--notification-email", "nope")
+    assert exited.value.code == 2
+    assert "argument --notification-email: 'nope' is not an email address" in capsys.readouterr().err
 
 
 def test_subscribe_reports_pending_confirmations(aws, capsys):
@@ -146,8 +153,9 @@ def test_subscribe_reports_pending_confirmations(aws, capsys):
     assert set(report) == {NAMES.topic(p) for p in ("deployments", "approvals", "rollbacks")}
     subscriptions = boto3.client("sns").list_subscriptions()["Subscriptions"]
     assert sorted(s["Endpoint"] for s in subscriptions) == ["oncall@example.com"] * 3
-    code, _, err = run(capsys, "subscribe", "production", "not-an-address")
-    assert code == 2
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "subscribe", "production", "not-an-address")
+    assert exited.value.code == 2
 
 
 # --- deployments, health, summary --------------------------------------------------

@@ -134,12 +134,83 @@ def test_an_override_is_audited_before_it_is_made_and_announced(aws, inbox, caps
     assert "overridden for execution e5" in out and "announced on the deployments topic" in out
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "\n"])
-def test_an_empty_reason_is_refused_before_anything_happens(aws, capsys, reason):
-    code, _, err = run(capsys, "--reason", reason)
-    assert code == 2 and "--reason must say why" in err
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (("--reason", ""), "argument --reason: the reason is empty"),
+        (("--reason", "   "), "argument --reason: the reason is empty"),
+        (("--reason", "\n"), "argument --reason: the reason is empty"),
+        # OverrideStageCondition's pipelineExecutionId is a UUID: AWS would refuse it after the audit.
+        (("--reason", "Hotfix", "--execution", "e5"), "argument --execution: 'e5' is not a pipeline execution ID"),
+        (("--reason", "Hotfix", "--condition", "after"), "argument --condition: 'after' is not a condition"),
+    ],
+)
+def test_a_usage_error_is_refused_before_anything_happens(aws, capsys, argv, message):
+    """Exit 2 from the parser: no call, and so no audit record left behind."""
+    with pytest.raises(SystemExit) as caught:
+        run(capsys, *argv)
+    assert caught.value.code == 2 and message in capsys.readouterr().err
     aws.stub("codepipeline").assert_no_pending_responses()  # nothing was asked of CodePipeline
     assert audit_records() == []
+
+
+def test_stage_and_condition_are_read_in_any_case(aws, inbox, capsys):
+    stub = aws.stub("codepipeline")
+    held_at_entry(stub)
+    expect_override(stub)
+    code = cli.main(["override", "production", "--stage", GATE.lower(), "--condition", "Before-Entry", "--reason", "x"])
+    assert code == 0, capsys.readouterr().err
+    assert audit_records()[0]["stage"] == GATE
+
+
+def lose_the_first_answer(aws, monkeypatch):
+    """PutItem is applied, its answer lost, and the SDK's retry meets its own
+    record: ConditionalCheckFailedException (what a dropped connection after
+    a successful write looks like to the caller)."""
+    dynamodb = aws.client("dynamodb")
+    real = dynamodb.put_item
+
+    def applied_then_resent(**request):
+        real(**request)
+        return real(**request)
+
+    monkeypatch.setattr(dynamodb, "put_item", applied_then_resent)
+
+
+def test_a_lost_acknowledgement_of_the_audit_write_does_not_stop_the_override(aws, inbox, capsys, monkeypatch):
+    """(Issue 22.) Before, the retry's ConditionalCheckFailed read as another
+    override this very second: the command refused, and left its own record
+    behind as OVERRIDE_REQUESTED with nothing overridden."""
+    stub = aws.stub("codepipeline")
+    held_at_entry(stub)
+    expect_override(stub)
+    lose_the_first_answer(aws, monkeypatch)
+    code, out, err = run(capsys, "--reason", "Hotfix for INC-42")
+    assert code == 0, err
+    stub.assert_no_pending_responses()
+    (record,) = audit_records()
+    assert record["status"] == "OVERRIDDEN" and "overridden for execution e5" in out
+
+
+def test_a_write_whose_last_answer_was_lost_is_found_and_the_override_goes_on(aws, inbox, capsys, monkeypatch):
+    """The write was applied but every attempt's answer was lost (the SDK gave
+    up): the record is read back, found to be this run's, and used."""
+    from botocore.exceptions import ReadTimeoutError
+
+    stub = aws.stub("codepipeline")
+    held_at_entry(stub)
+    expect_override(stub)
+    dynamodb = aws.client("dynamodb")
+    real = dynamodb.put_item
+
+    def applied_but_timed_out(**request):
+        real(**request)
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(dynamodb, "put_item", applied_but_timed_out)
+    code, _, err = run(capsys, "--reason", "Hotfix for INC-42")
+    assert code == 0, err
+    assert audit_records()[0]["status"] == "OVERRIDDEN"
 
 
 def test_the_bake_condition_overrides_the_execution_in_the_stage(aws, inbox, capsys):

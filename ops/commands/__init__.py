@@ -14,6 +14,7 @@ from ops.commands import (
     deployments,
     dora,
     health,
+    logs,
     override,
     parameters,
     preflight,
@@ -36,6 +37,7 @@ _MODULES = (
     parameters,
     subscribe,
     deployments,
+    logs,
     health,
     summary,
     dora,
@@ -67,6 +69,7 @@ ORDER = (
     "rollback",
     "override",
     "deployments",
+    "logs",
     "alarms",
 )
 COMMANDS: dict[str, Command] = {name: _ALL[name] for name in ORDER}

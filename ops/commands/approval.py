@@ -7,6 +7,7 @@ import argparse
 from ops.arguments import Command
 from ops.aws import OpsError
 from ops.common import Context, pipeline_state
+from ops.values import text
 from topology import naming
 
 
@@ -52,7 +53,16 @@ def cmd_reject(ctx: Context, args) -> int:
 
 
 def arguments_approval(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--summary", required=True)
+    # PutApprovalResult takes an empty summary ("Minimum length of 0. Maximum
+    # length of 512", https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ApprovalResult.html),
+    # but an approval with nothing said is refused here: it is the record of
+    # who decided and why.
+    parser.add_argument(
+        "--summary",
+        required=True,
+        type=text("the summary", "codepipeline", "ApprovalSummary"),
+        help="who decides and why (at most 512 characters); kept with the approval",
+    )
 
 
 COMMANDS = {

@@ -9,9 +9,53 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime, timedelta
 
-from functions.shared import dora
+from functions.shared import dora, records, stages
 from ops.arguments import Command, bounded
+from ops.aws import OpsError
 from ops.common import Context, iso
+
+# The attributes functions/shared/dora.py reads, by the type the writers give
+# them (docs/deployment-records.md). A record with another type in one of
+# them (a hand edit, an old writer) is left out and counted, never a traceback.
+_TEXT = (
+    records.INDEX_PARTITION,
+    records.INDEX_SORT,
+    records.COMMIT_AUTHOR_TIME,
+    "endTime",
+    "status",
+    "executionType",
+    "stage",
+    "stageStatus",
+    "failedAction",
+    "outcome",
+    "target",
+    dora.END_REASON,
+    "rolledBackExecutionId",
+    "approvalRequestedAt",
+    "approvalDecidedAt",
+)
+_TEXT_SETS = ("succeededStages", "stageStarts", "stageEnds")
+_NUMBERS = (stages.LAYOUT_ATTRIBUTE,)
+
+
+def _unreadable(record: dict) -> str | None:
+    """Why `record` cannot be measured (the first field of an unexpected type), or None."""
+    if not isinstance(record.get(records.KEY), str):
+        return f"{records.KEY} is missing or not text"
+    for name in _TEXT:
+        if name in record and not isinstance(record[name], str):
+            return f"{name} is {type(record[name]).__name__}, not text"
+    for name in _TEXT_SETS:
+        value = record.get(name)
+        if value is not None and not (
+            isinstance(value, set | frozenset | list | tuple) and all(isinstance(v, str) for v in value)
+        ):
+            return f"{name} is {type(value).__name__}, not a set of text"
+    for name in _NUMBERS:
+        value = record.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return f"{name} is {type(value).__name__}, not a number"
+    return None
 
 
 def _shown(metric: dora.Metric) -> str:
@@ -32,9 +76,27 @@ def _shown(metric: dora.Metric) -> str:
 def cmd_dora(ctx: Context, args) -> int:
     end = datetime.now(UTC)
     start = end - timedelta(days=args.days)
-    items = list(ctx.store().recent(ctx.config.name, since=iso(start - dora.LOOKBACK_MARGIN)))
-    metrics = dora.measure(items, start, end)
+    items, skipped = [], []
+    for record in ctx.store().recent(ctx.config.name, since=iso(start - dora.LOOKBACK_MARGIN)):
+        problem = _unreadable(record)
+        if problem:
+            skipped.append(f"{record.get(records.KEY, '(no id)')}: {problem}")
+        else:
+            items.append(record)
+    try:
+        metrics = dora.measure(items, start, end)
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        # A shape _unreadable does not know: one line, not a traceback.
+        raise OpsError(
+            f"the deployment records of {ctx.config.name} could not be measured ({type(error).__name__}: {error}); "
+            f"look for an odd record with python -m ops deployments {ctx.config.name} --json"
+        ) from error
     lines = [f"DORA metrics of {ctx.names.pipeline}, {iso(start)} to {iso(end)} ({args.days} days):"]
+    if skipped:
+        lines.append(
+            f"! {len(skipped)} record(s) left out, a field of an unexpected type (first: {skipped[0]}); "
+            "the metrics do not count them"
+        )
     kept = ctx.config.deployment_record_ttl_days
     if args.days + dora.LOOKBACK_MARGIN.days > kept:
         lines.append(
@@ -47,6 +109,7 @@ def cmd_dora(ctx: Context, args) -> int:
         "environment": ctx.config.name,
         "start": iso(start),
         "end": iso(end),
+        "skippedRecords": skipped,
         "metrics": [
             {
                 "name": m.name,

@@ -19,12 +19,14 @@ a Friday), this command calls OverrideStageCondition, and leaves behind:
 from __future__ import annotations
 
 import argparse
+import uuid
 from datetime import UTC, datetime
 
 from functions.shared import records
 from ops.arguments import Command
 from ops.aws import AWS_ERRORS, EXIT_USAGE, OpsError, explain
 from ops.common import Context, iso, pipeline_state
+from ops.values import canonical, choice, execution_id, text
 from topology import naming
 
 CONDITIONS = {"before-entry": "BEFORE_ENTRY", "on-success": "ON_SUCCESS"}
@@ -35,6 +37,10 @@ STAGES = {
 }
 # The record's status: written before the call, then its outcome.
 REQUESTED, OVERRIDDEN, FAILED = "OVERRIDE_REQUESTED", "OVERRIDDEN", "OVERRIDE_FAILED"
+# The longest --reason (arguments_override says why).
+REASON_LONGEST = 4096
+# The audit record's attribute that names the run which wrote it.
+AUDIT_TOKEN = "auditToken"  # noqa: S105 - an attribute name, not a secret
 
 
 def _held_execution(stage_state: dict, condition: str) -> str | None:
@@ -62,10 +68,11 @@ def _rules(stage_state: dict, condition: str) -> dict[str, str]:
 
 
 def cmd_override(ctx: Context, args) -> int:
-    reason = (args.reason or "").strip()
-    if not reason:
-        raise OpsError("--reason must say why the condition is overridden; it is kept in the audit record", EXIT_USAGE)
+    # Every argument is checked before the first call: a usage error leaves
+    # no audit record behind (--reason and --execution by their types).
+    reason = args.reason
     condition = CONDITIONS[args.condition]
+    args.stage = canonical(STAGES[condition], args.stage) or args.stage
     if args.stage not in STAGES[condition]:
         raise OpsError(
             f"--stage must be one of {', '.join(STAGES[condition])} for --condition {args.condition}", EXIT_USAGE
@@ -79,6 +86,8 @@ def cmd_override(ctx: Context, args) -> int:
         ctx,
         key,
         {
+            # This run's own mark: a retried write finds it and knows the record is ours.
+            AUDIT_TOKEN: uuid.uuid4().hex,
             records.INDEX_PARTITION: ctx.config.name,
             records.INDEX_SORT: now,
             "status": REQUESTED,
@@ -122,13 +131,38 @@ def _held(ctx: Context, args, condition: str) -> tuple[dict, str]:
 
 
 def _audit(ctx: Context, key: str, item: dict) -> None:
-    """Write the audit record, or refuse: no audit, no override."""
+    """Write the audit record, or refuse: no audit, no override.
+
+    The write is conditional (a new record only), and the SDK resends a
+    request whose answer was lost: "Legacy mode is the default mode used by
+    any Boto3 client you create", retrying "General socket/connection errors"
+    (https://docs.aws.amazon.com/boto3/latest/guide/retries.html). A resent
+    PutItem whose first attempt was applied fails its condition (a new
+    record only): "If the condition expression evaluates to true, the
+    operation succeeds; otherwise, the operation fails"
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.SpecifyingConditions.html;
+    that a resend is judged like any write is assumed).
+    The store then returns the record it finds; this run's token in it means
+    the record is this run's own, and the override goes on. Any other record
+    under the key is another override's, made this very second."""
+    store = ctx.store()
     try:
-        existing = ctx.store().claim(key, item)
+        existing = store.claim(key, item)
     except AWS_ERRORS as error:
+        # The last attempt's answer may be what was lost: if the record is
+        # there with this run's token, it was written.
+        if _written_by(store, key, item[AUDIT_TOKEN]):
+            return
         raise explain(error, "writing the audit record (no audit, no override)") from error
-    if existing is not None:
+    if existing is not None and existing.get(AUDIT_TOKEN) != item[AUDIT_TOKEN]:
         raise OpsError(f"an override of this execution was recorded this very second ({key}); check it, then retry")
+
+
+def _written_by(store, key: str, token: str) -> bool:
+    try:
+        return (store.get(key) or {}).get(AUDIT_TOKEN) == token
+    except AWS_ERRORS:
+        return False
 
 
 def _override(ctx: Context, key: str, args, execution: str, condition: str) -> list[str]:
@@ -186,14 +220,32 @@ def arguments_override(parser: argparse.ArgumentParser) -> None:
             "for on-success"
         ),
     )
-    parser.add_argument("--reason", required=True, help="why; kept in the audit record and announced")
+    # No AWS call takes the reason as a parameter of its own
+    # (OverrideStageCondition has none): it goes into the audit record and the
+    # announcement. SNS: "messages must be UTF-8 encoded strings and at most
+    # 256 KB in size" (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html);
+    # DynamoDB's item limit is 400 KB
+    # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html).
+    # The project's own bound keeps both far below those: 4,096 characters
+    # are at most 16 KB in UTF-8, and say more than an audit needs.
+    parser.add_argument(
+        "--reason",
+        required=True,
+        type=text("the reason", longest=REASON_LONGEST),
+        help=f"why (at most {REASON_LONGEST} characters); kept in the audit record and announced",
+    )
     parser.add_argument(
         "--condition",
-        choices=sorted(CONDITIONS),
+        type=choice(sorted(CONDITIONS), "condition"),
         default="before-entry",
+        metavar="{" + ",".join(sorted(CONDITIONS)) + "}",
         help="the entry condition (incident gate, change window; default) or the bake",
     )
-    parser.add_argument("--execution", help="the execution to let through (default: the one the condition holds)")
+    parser.add_argument(
+        "--execution",
+        type=execution_id,
+        help="the execution to let through (default: the one the condition holds)",
+    )
 
 
 COMMANDS = {

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
 
 from ops.arguments import Command
-from ops.aws import EXIT_USAGE, OpsError
-from ops.common import EMAIL, Context
+from ops.common import Context
+from ops.values import email, github_owner, github_repo
 from topology import naming
-
-_GITHUB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,99})$")
 
 
 def _parameter_names(ctx: Context) -> dict[str, str]:
@@ -30,13 +27,8 @@ def cmd_setup_parameters(ctx: Context, args) -> int:
         "github-repo": args.github_repo or ctx.config.github.repo,
         "notification-email": args.notification_email or ctx.config.notification_email,
     }
-    problems = [
-        f"{k}: {v!r} is not valid"
-        for k, v in values.items()
-        if not (EMAIL if k == "notification-email" else _GITHUB_NAME).match(v)
-    ]
-    if problems:
-        raise OpsError("; ".join(problems) + "; nothing written", EXIT_USAGE)
+    # Each value passed its rule before this: a given one by its argument's
+    # type (the configuration's own rule), a configured one when it loaded.
     configured = {
         "github-owner": ctx.config.github.owner,
         "github-repo": ctx.config.github.repo,
@@ -59,9 +51,11 @@ def cmd_setup_parameters(ctx: Context, args) -> int:
 
 def arguments_setup_parameters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show", action="store_true", help="print the current values")
-    parser.add_argument("--github-owner")
-    parser.add_argument("--github-repo")
-    parser.add_argument("--notification-email")
+    # The configuration's rules for github.owner, github.repo and
+    # notification_email: nothing is exported that the configuration would refuse.
+    parser.add_argument("--github-owner", type=github_owner)
+    parser.add_argument("--github-repo", type=github_repo)
+    parser.add_argument("--notification-email", type=email)
 
 
 COMMANDS = {

@@ -9,6 +9,7 @@ from functions.shared import records
 from ops.arguments import Command
 from ops.aws import AWS_ERRORS, EXIT_USAGE, OpsError, explain
 from ops.common import Context, iso, pipeline_state
+from ops.values import canonical, execution_id
 from topology import naming
 
 
@@ -22,7 +23,9 @@ def cmd_rollback(ctx: Context, args) -> int:
     stage runs now, to the newest older STANDARD execution that passed it."""
     from rollback import logic as choice
 
-    if args.stage not in naming.DEPLOY_STAGES.values():
+    # Checked here, before any call, in any case (stage names are the stacks').
+    args.stage = canonical(naming.DEPLOY_STAGES.values(), args.stage)
+    if args.stage is None:
         raise OpsError(f"--stage must be one of {', '.join(naming.DEPLOY_STAGES.values())}", EXIT_USAGE)
     state = pipeline_state(ctx)
     stage_state = next((s for s in state.get("stageStates", []) if s.get("stageName") == args.stage), None)
@@ -128,8 +131,12 @@ def _fallback(ctx: Context, stage: str, reason: str, last_good: dict | None, pre
 
 
 def arguments_rollback(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stage", required=True)
-    parser.add_argument("--to", help="execution ID to roll back to (default: the last success)")
+    parser.add_argument(
+        "--stage", required=True, help=f"the deploy stage to roll back: {', '.join(naming.DEPLOY_STAGES.values())}"
+    )
+    parser.add_argument(
+        "--to", type=execution_id, help="execution ID to roll back to (default: the rollback function's choice)"
+    )
 
 
 COMMANDS = {

@@ -7,6 +7,7 @@ import argparse
 from ops.arguments import Command
 from ops.aws import OpsError
 from ops.common import Context
+from ops.values import execution_id, text
 
 
 def _executions(ctx: Context, max_results: int = 50) -> list[dict]:
@@ -33,8 +34,17 @@ def cmd_stop(ctx: Context, args) -> int:
 
 
 def arguments_stop(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--execution-id")
-    parser.add_argument("--reason", required=True)
+    parser.add_argument(
+        "--execution-id", type=execution_id, help="the execution to stop (default: the newest one in progress)"
+    )
+    # StopPipelineExecution: "reason ... Length Constraints: Maximum length of 200"
+    # (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_StopPipelineExecution.html).
+    parser.add_argument(
+        "--reason",
+        required=True,
+        type=text("the reason", "codepipeline", "StopPipelineExecutionReason"),
+        help="why (at most 200 characters); CodePipeline keeps it with the execution",
+    )
     parser.add_argument("--abandon", action="store_true", help="stop without waiting for running actions")
 
 

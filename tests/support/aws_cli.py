@@ -1,6 +1,9 @@
 """`aws` for the README-command tests: the real AWS CLI (v1), in a process of
 its own (importing awscli re-points `botocore` at its vendored copy, which
-must not happen inside pytest).
+must not happen inside pytest), run by the Python of `.venv-awscli/`, where
+`make install` puts it (requirements-awscli.txt): whatever Python starts
+this file, it hands over to that one. The CLI is never in `.venv/`, where it
+would shadow the user's AWS CLI v2 once `.venv` is active.
 
 Every request goes to the moto server named by AWS_ENDPOINT_URL, except the
 operations moto does not implement: for those, a `before-call` hook answers
@@ -30,6 +33,9 @@ import os
 import re
 import sys
 import time
+from pathlib import Path
+
+AWSCLI_VENV = Path(__file__).resolve().parents[2] / ".venv-awscli"
 
 
 class _Answer:
@@ -78,7 +84,19 @@ def _logs_tail(argv: list[str]) -> tuple[list[str], bool]:
     return call, args.follow
 
 
+def _in_awscli_venv(argv: list[str]) -> None:
+    """Run this file again with .venv-awscli's Python, unless it already does."""
+    python = AWSCLI_VENV / "bin" / "python"
+    if Path(sys.prefix).resolve() == AWSCLI_VENV.resolve():
+        return
+    if not python.exists():
+        print(f"aws: the tests' AWS CLI is not installed ({AWSCLI_VENV}): run `make install`", file=sys.stderr)
+        raise SystemExit(2)
+    os.execv(python, [str(python), __file__, *argv])
+
+
 def main(argv: list[str]) -> int:
+    _in_awscli_venv(argv)
     from awscli.clidriver import create_clidriver
 
     with open(os.environ["KIRO_CLI_CANNED"]) as canned_file:
