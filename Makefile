@@ -37,7 +37,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 SUPPORTED_NODE := 22 24
 
-.PHONY: help install install-scan install-awscli node-check functions synth test test-fast test-all acceptance plan-fixtures bench-tests docs lint format scan tf-validate rehearse rehearse-upgrade bench diff deploy destroy bootstrap clean check-env \
+.PHONY: help install install-scan install-awscli node-check check-one-env functions synth test test-fast test-all acceptance plan-fixtures bench-tests docs lint format scan tf-validate rehearse rehearse-upgrade bench diff deploy destroy bootstrap clean check-env \
 	preflight deployer-roles ci-roles setup-secrets setup-parameters subscribe validate health summary dora deployments logs alarms trigger approve reject stop rollback override
 
 help: ## Show this help
@@ -163,6 +163,11 @@ check-env:
 	@$(PY) -m environments $(ENVS) >/dev/null
 	@if [ -n "$(STACK)" ] && ! [[ " $(STACKS) " == *" $(STACK) "* ]]; then echo "error: STACK must be one of: $(STACKS)" >&2; exit 2; fi
 
+# The operations commands take one environment: ENV=test,staging would reach
+# them as one unknown name. bootstrap, diff, deploy and destroy loop instead.
+check-one-env: check-env
+	@if [[ "$(ENV)" == *,* ]]; then echo "error: make $(MAKECMDGOALS) takes one environment, got ENV=$(ENV): run it once per environment" >&2; exit 2; fi
+
 # Stacks of one environment ($(1)) in dependency order: core, pipeline, monitoring.
 stack_ids = $(if $(STACK),$(STACK)-$(1),$(foreach s,$(STACKS),$(s)-$(1)))
 # Reverse dependency order, for destroy.
@@ -192,68 +197,68 @@ OPS = $(PY) -m ops
 # $(call require,VARIABLE,example): a usage error (exit 2) when VARIABLE is unset or empty.
 require = @if [ -z "$${$(1):-}" ]; then echo 'error: $(1) is required: $(2)' >&2; exit 2; fi
 
-preflight: install check-env ## Check that ENV can be deployed (run by deploy and diff first)
+preflight: install check-one-env ## Check that ENV can be deployed (run by deploy and diff first)
 	$(OPS) preflight $(ENV)
 
-deployer-roles: install check-env ## Create the roles ENV's deploy projects assume, in each target account
+deployer-roles: install check-one-env ## Create the roles ENV's deploy projects assume, in each target account
 	$(OPS) deployer-roles $(ENV)
 
-ci-roles: install check-env ## The roles GitHub Actions assumes for ENV: REPOSITORY=owner/repo
+ci-roles: install check-one-env ## The roles GitHub Actions assumes for ENV: REPOSITORY=owner/repo
 	$(call require,REPOSITORY,make ci-roles ENV=test REPOSITORY=acme/kiro-pipeline)
 	$(OPS) ci-roles $(ENV) --repository "$$REPOSITORY"
 
-setup-secrets: install check-env ## Store ENV's Slack webhook, read from stdin: make setup-secrets ENV=test < webhook.txt
+setup-secrets: install check-one-env ## Store ENV's Slack webhook, read from stdin: make setup-secrets ENV=test < webhook.txt
 	$(OPS) setup-secrets $(ENV)
 
-setup-parameters: install check-env ## Export ENV's configured values as SSM parameters
+setup-parameters: install check-one-env ## Export ENV's configured values as SSM parameters
 	$(OPS) setup-parameters $(ENV)
 
-subscribe: install check-env ## Subscribe EMAIL to ENV's three topics
+subscribe: install check-one-env ## Subscribe EMAIL to ENV's three topics
 	$(call require,EMAIL,make subscribe ENV=test EMAIL=devops@example.com)
 	$(OPS) subscribe $(ENV) "$$EMAIL"
 
-validate: install check-env ## Post-deployment checklist for ENV (exit 1 if any check fails)
+validate: install check-one-env ## Post-deployment checklist for ENV (exit 1 if any check fails)
 	$(OPS) validate $(ENV)
 
-health: install check-env ## Stage states, alarms in ALARM and recent deployments of ENV
+health: install check-one-env ## Stage states, alarms in ALARM and recent deployments of ENV
 	$(OPS) health $(ENV)
 
-summary: install check-env ## Deployment summary of ENV over DAYS (default 7)
+summary: install check-one-env ## Deployment summary of ENV over DAYS (default 7)
 	$(OPS) summary $(ENV) --days $(or $(DAYS),7)
 
-dora: install check-env ## DORA metrics of ENV over DAYS (default 30)
+dora: install check-one-env ## DORA metrics of ENV over DAYS (default 30)
 	$(OPS) dora $(ENV) --days $(or $(DAYS),30)
 
-deployments: install check-env ## Recent deployment records of ENV [STATUS=FAILED]
+deployments: install check-one-env ## Recent deployment records of ENV [STATUS=FAILED]
 	$(OPS) deployments $(ENV) $(if $(STATUS),--status $(STATUS))
 
-logs: install check-env ## ENV's logs: SOURCE=build|rollback|deployment-recorder|... [SINCE=1h] [FOLLOW=1]
+logs: install check-one-env ## ENV's logs: SOURCE=build|rollback|deployment-recorder|... [SINCE=1h] [FOLLOW=1]
 	$(call require,SOURCE,make logs ENV=test SOURCE=build (python -m ops logs --help lists them))
 	$(OPS) logs $(ENV) "$$SOURCE" --since $(or $(SINCE),10m) $(if $(FOLLOW),--follow)
 
-alarms: install check-env ## ENV's alarms and their states [HISTORY=failures]
+alarms: install check-one-env ## ENV's alarms and their states [HISTORY=failures]
 	$(OPS) alarms $(ENV) $(if $(HISTORY),--history $(HISTORY))
 
-trigger: install check-env ## Start ENV's pipeline and follow it to the end
+trigger: install check-one-env ## Start ENV's pipeline and follow it to the end
 	$(OPS) trigger $(ENV) --wait
 
-approve: install check-env ## Approve ENV's pending production release: SUMMARY="..."
+approve: install check-one-env ## Approve ENV's pending production release: SUMMARY="..."
 	$(call require,SUMMARY,make approve ENV=production SUMMARY="Approved by <name>")
 	$(OPS) approve $(ENV) --summary "$$SUMMARY"
 
-reject: install check-env ## Reject ENV's pending production release: SUMMARY="..."
+reject: install check-one-env ## Reject ENV's pending production release: SUMMARY="..."
 	$(call require,SUMMARY,make reject ENV=production SUMMARY="Rejected: <reason>")
 	$(OPS) reject $(ENV) --summary "$$SUMMARY"
 
-stop: install check-env ## Stop ENV's running execution: REASON="..."
+stop: install check-one-env ## Stop ENV's running execution: REASON="..."
 	$(call require,REASON,make stop ENV=test REASON="Stuck execution")
 	$(OPS) stop $(ENV) --reason "$$REASON"
 
-rollback: install check-env ## Roll ENV's STAGE back (the rollback function's choice, or TO=execution-id)
+rollback: install check-one-env ## Roll ENV's STAGE back (the rollback function's choice, or TO=execution-id)
 	$(call require,STAGE,make rollback ENV=production STAGE=ProductionDeploy)
 	$(OPS) rollback $(ENV) --stage "$$STAGE" $(if $(TO),--to "$$TO")
 
-override: install check-env ## Break-glass past STAGE's condition: REASON="..." [CONDITION=on-success]
+override: install check-one-env ## Break-glass past STAGE's condition: REASON="..." [CONDITION=on-success]
 	$(call require,STAGE,make override ENV=production STAGE=ProductionGate REASON="Hotfix for INC-42")
 	$(call require,REASON,make override ENV=production STAGE=ProductionGate REASON="Hotfix for INC-42")
 	$(OPS) override $(ENV) --stage "$$STAGE" --reason "$$REASON" $(if $(CONDITION),--condition $(CONDITION))

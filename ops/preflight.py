@@ -546,9 +546,12 @@ class Preflight:
             )
         value = quota.get("Value", 0)
         if value < 1:
+            # A warning, not a refusal: `make deploy` builds nothing itself, and
+            # the increase may take days; the infrastructure can be deployed
+            # meanwhile, and every pipeline build fails until it is raised.
             return Check(
                 label,
-                "fail",
+                "warn",
                 f"{value:g} in {self.config.region}: CodeBuild refuses every build ('Cannot have more than 0 builds "
                 "in queue for the account') until it is raised: aws service-quotas request-service-quota-increase "
                 f"--service-code codebuild --quota-code {quota['QuotaCode']} --desired-value {projects} "

@@ -127,6 +127,16 @@ def test_a_missing_value_is_one_line_and_exit_2(tmp_path, target, values, missin
     assert done.stdout == ""  # the command never ran
 
 
+@pytest.mark.parametrize("target", ["validate", "health", "preflight", "deployer-roles"])
+def test_an_operations_target_refuses_several_environments(tmp_path, target):
+    """ENV=test,staging passes check-env (deploy loops over it) but would reach
+    the command as one unknown environment name: refused, exit 2, before it runs."""
+    done = run_target(tmp_path, target, "ENV=test,staging")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"error: make {target} takes one environment, got ENV=test,staging" in done.stderr
+    assert "-m" not in done.stdout  # the fake python never ran
+
+
 # --- where the Python tools are installed ------------------------------------------------
 def test_the_aws_cli_of_the_tests_is_installed_apart_from_dot_venv():
     """awscli 1.x in .venv shadowed the user's AWS CLI v2 once .venv was

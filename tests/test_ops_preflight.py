@@ -261,7 +261,7 @@ def test_without_reservations_a_new_accounts_low_limit_is_a_warning_with_the_req
 # --- the CodeBuild build quota ("Why" 11) -------------------------------------
 
 
-def test_a_build_quota_of_zero_is_refused_with_the_request(aws):
+def test_a_build_quota_of_zero_is_a_warning_with_the_request(aws):
     calls: list = []
     fake_quotas.answer(
         aws.client("service-quotas"),
@@ -272,7 +272,9 @@ def test_a_build_quota_of_zero_is_refused_with_the_request(aws):
     )
     found = preflight.Preflight(real(load("test")), aws).build_quota()
     assert calls == [{"ServiceCode": "codebuild"}, {"ServiceCode": "codebuild", "NextToken": "page-2"}]
-    assert found.status == "fail", found.line()
+    # The infrastructure deploys without a build; every pipeline build fails
+    # until the quota is raised, which the line says, with the request.
+    assert found.status == "warn", found.line()
     assert found.label == f"CodeBuild quota '{SMALL}'"
     assert "Cannot have more than 0 builds in queue for the account" in found.detail
     assert (

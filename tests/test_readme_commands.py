@@ -253,8 +253,10 @@ def run(shell, snippet: Snippet) -> tuple[subprocess.CompletedProcess | None, li
 def test_the_documents_have_aws_commands_to_run():
     found = [str(s) for s in snippets()]
     # The approval pair, the rollback checks, the manual invoke, the newest
-    # deployments, and the inline ones (logs, metrics, connection, identity).
-    assert len(found) >= 9, found
+    # deployments, and the inline ones (metrics, connection, identity). The
+    # runbook's `aws logs tail` lines are `python -m ops logs` now (AWS CLI
+    # v2 only), parsed by test_every_ops_command_parses instead.
+    assert len(found) >= 8, found
 
 
 @pytest.mark.parametrize("snippet", snippets(), ids=str)

@@ -27,7 +27,9 @@ The flow, each step decided in `logic`:
    written even after retries, the handler raises: the retry finds the claim
    at ROLLBACK_STARTED and finishes it.
 
-Reserved concurrency 1: rollbacks of one environment never overlap.
+No reserved concurrency by default (topology/functions.py): two invocations
+may run at once, and the claim (a conditional write of the rollback record)
+lets only one of them roll a stage back for an execution.
 RollbackCount is counted by the deployment recorder from the rollback
 execution itself, so native and manual rollbacks count too, and none twice.
 """
