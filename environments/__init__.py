@@ -33,20 +33,21 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
+# What team files import (`environments.config`): its names answer a
+# mistyped name or field in a file with "did you mean".
 from environments import config as _config_module
-from environments.config import (
-    ENVIRONMENT_NAMES,
+from environments.schema import (
     ApplicationCommands,
     ArtifactLifecycle,
     BuildSettings,
-    ConfigError,
     DeployTarget,
     EnvironmentConfig,
     GitHubSource,
     StateBackend,
     standard_deploy_targets,
-    topology_problems,
 )
+from environments.validation import ConfigError, topology_problems
+from topology.environments import ENVIRONMENT_NAMES
 
 __all__ = [
     "ENVIRONMENT_NAMES",

@@ -6,7 +6,7 @@ Where AWS sets the rule, the rule is read from AWS's own service model as
 botocore ships it (the API reference is generated from the same model), so
 a limit is never copied by hand and follows a botocore upgrade. Where the
 project's configuration sets it (an email address, a GitHub owner), it is the
-configuration's own rule (environments/config.py), so a value accepted on
+configuration's own rule (environments/rules.py), so a value accepted on
 the command line is one the configuration would accept too.
 """
 

@@ -1,5 +1,5 @@
 """docs/configuration-reference.md is generated from the field comments in
-environments/config.py, and never stale."""
+environments/schema.py, and never stale."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Which health URLs the health probe can check: one rule, read twice.
 
 The environment configuration refuses a deploy target's `health_check_url`
-with it (environments/config.py), and the health probe refuses its TARGETS
+with it (environments/validation.py), and the health probe refuses its TARGETS
 setting with it at cold start (health_probe/targets.py). Before they shared
 it, the configuration accepted URLs the probe refused; the probe then
 published nothing, and every bake rolled back.
