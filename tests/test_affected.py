@@ -1,10 +1,10 @@
-"""Which environments a pull request plans (tools/affected.py)."""
+"""Which environments a pull request plans (review/affected.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tools.affected import affected
+from review.affected import affected
 
 ALL = ["test", "staging", "production"]
 

@@ -1,5 +1,6 @@
 """The import structure: no cycles between our modules, and no package imports
-one above it (topology < environments < modules, ops < tools)."""
+one above it (topology < environments < modules, ops < tools; review reads
+only topology, since the workflows run it on a bare python3)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("topology", "environments", "modules", "ops", "tools", "functions")
+PACKAGES = ("topology", "environments", "modules", "ops", "tools", "functions", "review")
 # What each package may import of ours (besides itself).
 ALLOWED = {
     "topology": set(),
     "environments": {"topology", "functions"},
     "modules": {"topology", "environments", "functions"},
     "ops": {"topology", "environments", "functions"},
-    "tools": {"topology", "environments", "modules", "ops", "functions"},
+    "tools": {"topology", "environments", "modules", "ops", "functions", "review"},
+    # Plan review runs on the runner's bare python3 (tests/test_review_package.py).
+    "review": {"topology"},
 }
 # One module below its package's layer, by name: `ops preflight` resolves the
 # Terraform provider exactly as the rehearsal and `make tf-validate` do, so
@@ -83,17 +86,25 @@ def test_no_import_cycles():
     assert cycles(graph()) == []
 
 
-def test_no_package_imports_one_above_it():
-    wrong = [
+def layer_breaks(edges: dict[str, set[str]]) -> list[str]:
+    return [
         f"{name} imports {target}"
-        for name, targets in graph().items()
+        for name, targets in edges.items()
         for target in targets
         if name.split(".")[0] in ALLOWED
         and target.split(".")[0] != name.split(".")[0]
         and target.split(".")[0] not in ALLOWED[name.split(".")[0]]
         and target not in ALLOWED_MODULES.get(name.split(".")[0], set())
     ]
-    assert wrong == []
+
+
+def test_no_package_imports_one_above_it():
+    assert layer_breaks(graph()) == []
+
+
+def test_the_layer_check_finds_review_importing_more_than_topology():
+    planted = {"review.plan_files": {"environments.config", "topology.naming"}}
+    assert layer_breaks(planted) == ["review.plan_files imports environments.config"]
 
 
 def test_the_modules_ops_borrows_from_tools_are_leaves():

@@ -1,14 +1,14 @@
-"""What a plan does to the delivery controls (tools/policies/controls.py), in
+"""What a plan does to the delivery controls (review/policies/controls.py), in
 plain words, weakened first, and how the plan summary opens with it."""
 
 from __future__ import annotations
 
 import copy
 
+from review import plan_summary
+from review.policies import controls
 from tests.support import pipeline_edits as edits
 from tests.support.pipeline_edits import stage
-from tools import plan_summary
-from tools.policies import controls
 from topology import naming
 
 
@@ -122,7 +122,7 @@ def test_drift_gets_its_own_section_and_label():
                 "change": {"actions": ["update"], "before": {"display_name": "a"}, "after": {"display_name": "b"}},
             },
             {"address": "aws_sns_topic.u", "type": "aws_sns_topic", "change": {"actions": ["no-op"]}},
-            {  # a null stored against the empty map AWS returns: not drift (tools/drift_report.py)
+            {  # a null stored against the empty map AWS returns: not drift (review/drift_report.py)
                 "address": "aws_sns_topic.v",
                 "type": "aws_sns_topic",
                 "change": {"actions": ["update"], "before": {"tags": None}, "after": {"tags": {}}},

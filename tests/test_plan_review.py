@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from review import drift_report, plan_binding, plan_summary
+from review.policies import controls
+from review.policies import plan as policy
 from tests.support import golden_plans, plan_scenarios
 from tests.support import pipeline_edits as edits
-from tools import drift_report, plan_binding, plan_summary
-from tools.policies import controls
-from tools.policies import plan as policy
 from topology import naming
 
 ENV = "production"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from review import plan_summary
 from tests.support.terraform import terraform, write_config
-from tools import plan_summary
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "plans"
 NO_INPUT = ("-input=false", "-no-color")

@@ -1,4 +1,4 @@
-"""The pipeline's invariants as policy (tools/policies/): each holds on every
+"""The pipeline's invariants as policy (review/policies/): each holds on every
 synthesized pipeline, and each fails on a synthesized pipeline broken in the
 way it guards against, both as plain Python and through checkov itself
 (`make scan` loads them as custom checks)."""
@@ -10,8 +10,8 @@ import json
 
 import pytest
 
+from review.policies import invariants
 from tools import scan
-from tools.policies import invariants
 from topology import naming
 
 BY_ID = {i.id: i for i in invariants.INVARIANTS}
@@ -164,7 +164,7 @@ def test_checkov_runs_the_invariants_and_fails_a_broken_pipeline(stacks, synth_d
 
 
 def test_the_plan_check_judges_created_and_updated_pipelines_and_exits_1_on_a_failure(stacks, tmp_path, capsys):
-    from tools.policies import plan as policy
+    from review.policies import plan as policy
 
     good, bad = pipeline_of(stacks, "production"), pipeline_of(stacks, "production")
     no_window(bad)

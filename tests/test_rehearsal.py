@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from review import plan_summary
 from tests.conftest import REHEARSED
 from tests.support import golden_plans
-from tools import emulator, plan_summary
+from tools import emulator
 from tools.rehearse import RehearsalFailed, rehearse, summary
 from topology import naming
 
@@ -188,12 +189,12 @@ def test_ctrl_c_stops_what_the_rehearsal_started_and_exits_130_with_one_line(syn
 
 
 def test_the_pipeline_invariants_judge_a_real_plan(rehearsal):
-    """The blocking CI check (tools/policies/plan.py) on real Terraform's plan
+    """The blocking CI check (review/policies/plan.py) on real Terraform's plan
     JSON: the planned pipeline passes every invariant, and the same plan with
     its execution mode weakened fails exactly that one."""
     import copy
 
-    from tools.policies import plan as policy
+    from review.policies import plan as policy
 
     pipeline_plan = reports(rehearsal)[naming.stack_id("pipeline", ENV)].plan_json
     verdicts = policy.verdicts(pipeline_plan)

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from environments.config import ENVIRONMENT_NAMES
+from review import drift_report, plan_binding, plan_files, plan_summary
 from tests.conftest import REPO
 from tests.support.workflow_steps import run_script, run_step
-from tools import drift_report, plan_binding, plan_files, plan_summary
 from topology import naming
+from topology.environments import ENVIRONMENT_NAMES
 
 WORKFLOWS = REPO / ".github" / "workflows"
 PLAN, APPLY, APPLY_ENV, DRIFT = (
@@ -103,7 +103,7 @@ def test_the_plan_workflow_plans_affected_environments_and_never_applies():
     workflow = load(PLAN)
     assert workflow[True] == {"pull_request": {"branches": ["main"]}}  # YAML reads `on:` as True
     affected = step(workflow["jobs"]["environments"], "Which environments the change affects")["run"]
-    assert "python3 -m tools.affected" in affected
+    assert "python3 -m review.affected" in affected
     plan = step(workflow["jobs"]["plan"], "Plan each stack (read-only, so no state lock is taken)")["run"]
     assert "plan -input=false -lock=false -no-color -out=plan.tfplan" in plan and "apply" not in plan
     assert f"for concern in {' '.join(naming.STACK_CONCERNS)}" in plan

@@ -11,7 +11,7 @@ checkov 3.3.30's terraform_json runner has two gaps this wrapper closes:
   modules/checks.py), and fails on a skip without a reason or one that no
   longer matches a finding.
 
-The pipeline's invariants (tools/policies/) run as custom checks beside
+The pipeline's invariants (review/policies/) run as custom checks beside
 checkov's own (CKV_KIRO_*), with the same inline-skip rules.
 
 Exit code 0 only with zero unskipped failures and zero parsing errors.
@@ -31,7 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV = REPO / ".venv-scan" / "bin" / "checkov"
-# The pipeline's invariants as custom checks (tools/policies/), run with checkov's own.
+# The pipeline's invariants (review/policies/) as custom checks, through the adapter
+# tools/policies/checkov_pipeline.py, run with checkov's own.
 POLICIES = REPO / "tools" / "policies"
 SKIP = re.compile(r"^checkov:skip=([A-Z0-9_]+):\s*(.*)$")
 

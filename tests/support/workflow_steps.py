@@ -2,8 +2,9 @@
 
 * `run_step`: a `run:` script in a real bash with GitHub's flags
   (`bash --noprofile --norc -eo pipefail`), with `terraform` replaced by a
-  stand-in whose answers each test sets per stack, and `python3` being this
-  interpreter with the repository on its path;
+  stand-in whose answers each test sets per stack, and `python3` a bare
+  interpreter (`bare_python`: the standard library and, in the working
+  directory, the packages `review` may import; nothing of .venv);
 * `run_script`: an `actions/github-script` script in a real Node.js, as the
   body of an async function of `require`, `github`, `context` and `core`
   (what the action passes), with `github` a recorder that answers canned data.
@@ -23,6 +24,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+
+# What the workflows' `python3 -m review.…` may see: the runner's python3
+# has nothing installed, and `-m` finds our packages in the working
+# directory (the checkout's root there). `review` may import only `topology`
+# (tests/test_architecture.py), so a step's directory links just these two.
+REVIEW_SEES = ("review", "topology")
+# The interpreter behind .venv's launcher, started with `-S` (no site: no
+# site-packages of .venv or of the system) and `-E` (PYTHONPATH and the other
+# PYTHON* variables ignored). Without -I/-P, `-m` still puts the working
+# directory first on sys.path, as the runner's `python3 -m` does. Python's
+# docs (https://docs.python.org/3/using/cmdline.html): -m "As with the -c
+# option, the current directory will be added to the start of sys.path."; -S
+# "Disable the import of the module site and the site-dependent manipulations
+# of sys.path that it entails."; -E "Ignore all PYTHON* environment
+# variables, e.g. PYTHONPATH and PYTHONHOME, that might be set."
+BARE_PYTHON = Path(sys.executable).resolve()
+BARE_FLAGS = ("-E", "-S")
+
+
+def bare_python(bin_dir: Path, workdir: Path) -> None:
+    """`python3` in `bin_dir` runs bare, and `workdir` holds what it may import."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    wrapper = bin_dir / "python3"
+    wrapper.write_text(f'#!/bin/sh\nexec "{BARE_PYTHON}" {" ".join(BARE_FLAGS)} "$@"\n')
+    wrapper.chmod(0o755)
+    for package in REVIEW_SEES:
+        if not (workdir / package).exists():
+            (workdir / package).symlink_to(REPO / package, target_is_directory=True)
+
 
 # The stand-in: `terraform -chdir=DIR CMD ...`. Per stack (DIR's name), a
 # file in $FAKE_TF_DIR decides: STACK.init-fails, STACK.plan-fails,
@@ -61,12 +91,10 @@ class StepRun:
 def run_step(run: str, workdir: Path, stacks: list[str], env: dict[str, str] | None = None) -> StepRun:
     bin_dir = workdir / ".bin"
     fake = workdir / ".fake-terraform"
-    bin_dir.mkdir(exist_ok=True)
+    bare_python(bin_dir, workdir)
     fake.mkdir(exist_ok=True)
     (bin_dir / "terraform").write_text(FAKE_TERRAFORM)
     (bin_dir / "terraform").chmod(0o755)
-    if not (bin_dir / "python3").exists():
-        (bin_dir / "python3").symlink_to(sys.executable)
     for stack in stacks:
         (workdir / "cdktf.out" / "stacks" / stack).mkdir(parents=True, exist_ok=True)
     output = workdir / ".github_output"
@@ -75,7 +103,6 @@ def run_step(run: str, workdir: Path, stacks: list[str], env: dict[str, str] | N
         **os.environ,
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "GITHUB_OUTPUT": str(output),
-        "PYTHONPATH": str(REPO),
         "FAKE_TF_DIR": str(fake),
         **(env or {}),
     }

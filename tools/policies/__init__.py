@@ -1,4 +1,4 @@
-"""The pipeline's invariants as policy: `invariants.py` states them once, on
-a plain pipeline definition; `checkov_pipeline.py` runs them as custom
-checkov checks (`make scan`, over the synthesized JSON). checkov loads every
-module here, which is why this package has an `__init__.py`."""
+"""The pipeline's invariants (review/policies/invariants.py) as custom checkov
+checks (`make scan`, over the synthesized JSON): `--external-checks-dir`
+points here, so this directory holds the checkov adapter only. checkov loads
+every module here, which is why this package has an `__init__.py`."""

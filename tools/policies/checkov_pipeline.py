@@ -1,10 +1,10 @@
-"""The invariants (invariants.py) as custom checkov checks, one per
+"""The invariants (review/policies/invariants.py) as custom checkov checks, one per
 invariant, on every `aws_codepipeline`. `make scan` loads this directory
 (`--external-checks-dir tools/policies`); an exception is an inline skip with
 a reason, as for checkov's own checks (modules/checks.py).
 
 checkov runs from its own venv, so the repository root is put on the path
-for `topology` (pure Python) and the invariants."""
+for `review` and `topology` (pure Python: standard library only)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from checkov.common.models.enums import CheckCategories, CheckResult  # noqa: E402 (after the path)
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck  # noqa: E402
 
-from tools.policies.invariants import INVARIANTS, Invariant, unwrap  # noqa: E402
+from review.policies.invariants import INVARIANTS, Invariant, unwrap  # noqa: E402
 
 
 class PipelineInvariant(BaseResourceCheck):

@@ -1,6 +1,6 @@
 """Which environments a change affects, for the pull-request plan.
 
-    python -m tools.affected FILE...   (or the changed files on stdin, one a line)
+    python3 -m review.affected FILE...   (or the changed files on stdin, one a line)
 
 Prints the environments to plan, one a line, in ENVIRONMENT_NAMES order. A
 change to one environment's file plans that environment; a change to what
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 
-from environments.config import ENVIRONMENT_NAMES
+from topology.environments import ENVIRONMENT_NAMES
 
 # Changes that cannot change any stack's plan.
 NO_INFRASTRUCTURE = re.compile(r"^(docs/|tests/|README\.md$|\.github/ISSUE_TEMPLATE/|[^/]+\.md$)")

@@ -1,11 +1,11 @@
 """The nightly drift report: what changed outside Terraform, from
 `terraform plan -refresh-only` plans, as the body of one GitHub issue.
 
-    python -m tools.drift_report --dir drift/ --out drift.md --status status.txt
-    python -m tools.drift_report --plan STACK=plan.json [...] [--failed STACK=LOG ...] --out ... --status ...
+    python3 -m review.drift_report --dir drift/ --out drift.md --status status.txt
+    python3 -m review.drift_report --plan STACK=plan.json [...] [--failed STACK=LOG ...] --out ... --status ...
 
 `--dir` holds what the nightly jobs left for every stack of every
-environment (tools/plan_files.py): a stack without a plan is "not checked".
+environment (review/plan_files.py): a stack without a plan is "not checked".
 
 It lists each drifted resource with the attributes that differ between what
 Terraform recorded (`before`) and what AWS now holds (`after`), from the
@@ -27,9 +27,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from environments.config import ENVIRONMENT_NAMES
-from tools import plan_files
-from tools.policies.controls import ControlChange, pipeline_changes
+from review import plan_files
+from review.policies.controls import ControlChange, pipeline_changes
+from topology.environments import ENVIRONMENT_NAMES
 
 MARKER = "<!-- kiro-pipeline-drift -->"
 TITLE = "Drift: infrastructure changed outside Terraform"

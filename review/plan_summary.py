@@ -1,13 +1,13 @@
 """Summarize `terraform plan` for a pull-request comment.
 
-    python -m tools.plan_summary --plan core-test=plans/core.json:plans/core.txt [--plan ...] [--out FILE]
-    python -m tools.plan_summary --dir plans --environments plans/environments.txt --head SHA --out comment.md
+    python3 -m review.plan_summary --plan core-test=plans/core.json:plans/core.txt [--plan ...] [--out FILE]
+    python3 -m review.plan_summary --dir plans --environments plans/environments.txt --head SHA --out comment.md
 
 Each `--plan` names a stack and its `terraform show -json` output, and
 optionally its `terraform show -no-color` text after a colon; `--dir` reads
 what the plan jobs left for every stack of the listed environments
-(tools/plan_files.py). With `--head`, the comment records each plan's
-fingerprint for the apply workflow (tools/plan_binding.py). The comment has,
+(review/plan_files.py). With `--head`, the comment records each plan's
+fingerprint for the apply workflow (review/plan_binding.py). The comment has,
 per stack: counts to add, change and destroy (as Terraform counts them: a
 replacement is one add and one destroy); a warning section for destroys and
 replacements and for any change to what grants access (IAM policies and
@@ -25,8 +25,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools import drift_report, plan_binding, plan_files
-from tools.policies.controls import ControlChange, plan_changes
+from review import drift_report, plan_binding, plan_files
+from review.policies.controls import ControlChange, plan_changes
 from topology import naming
 
 MARKER = "<!-- kiro-pipeline-plan-summary -->"
@@ -101,7 +101,7 @@ class StackPlan:
     # Resources changed outside Terraform, as the plan's refresh found them.
     drift: list[Change] = field(default_factory=list)
     text: str = ""
-    # What the apply workflow checks its own plan against (tools/plan_binding.py).
+    # What the apply workflow checks its own plan against (review/plan_binding.py).
     fingerprint: str = ""
     # Outputs this plan changes: the later stacks of its environment read them.
     outputs_changed: list[str] = field(default_factory=list)
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="STACK=LOG",
         help="a stack whose init or plan failed, and its output",
     )
-    parser.add_argument("--dir", help="a directory of STACK.json, STACK.txt and STACK.log files (tools/plan_files.py)")
+    parser.add_argument("--dir", help="a directory of STACK.json, STACK.txt and STACK.log files (review/plan_files.py)")
     parser.add_argument("--environments", help="with --dir: a file naming the environments planned, one a line")
     parser.add_argument("--out", help="write the comment here (default: standard output)")
     parser.add_argument("--labels", help="write the pull request's labels here, one a line")

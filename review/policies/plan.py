@@ -1,7 +1,7 @@
 """The pipeline's invariants over `terraform show -json` plans: CI's blocking
 check (`.github/workflows/terraform-plan.yml`), after the summary comment.
 
-    python -m tools.policies.plan PLAN.json [PLAN.json ...]
+    python3 -m review.policies.plan PLAN.json [PLAN.json ...]
 
 Every `aws_codepipeline` the plan creates or updates is judged by its
 planned after-state (the same invariants `make scan` runs through checkov
@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.policies.invariants import INVARIANTS
+from review.policies.invariants import INVARIANTS
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def render(by_plan: dict[str, list[Verdict]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     paths = sys.argv[1:] if argv is None else argv
     if not paths:
-        print("usage: python -m tools.policies.plan PLAN.json [PLAN.json ...]", file=sys.stderr)
+        print("usage: python3 -m review.policies.plan PLAN.json [PLAN.json ...]", file=sys.stderr)
         return 2
     by_plan = {path: verdicts(json.loads(Path(path).read_text())) for path in paths}
     print(render(by_plan))

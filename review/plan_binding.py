@@ -1,8 +1,8 @@
 """Apply exactly what was reviewed: the plan's fingerprint, recorded in the
 pull-request comment and checked again before apply.
 
-    python -m tools.plan_binding reviewed --comment FILE --head SHA --out reviewed.json
-    python -m tools.plan_binding check --reviewed reviewed.json --stack STACK --plan plan.json [--explain FILE]
+    python3 -m review.plan_binding reviewed --comment FILE --head SHA --out reviewed.json
+    python3 -m review.plan_binding check --reviewed reviewed.json --stack STACK --plan plan.json [--explain FILE]
 
 A plan's *fingerprint* is a SHA-256 over its resource changes: for every
 resource instance the plan does something to (not `no-op`), its address,
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from topology import naming
+from topology.environments import ENVIRONMENT_NAMES
 
 RECORD_PREFIX = "<!-- kiro-pipeline-reviewed-plan "
 RECORD = re.compile(re.escape(RECORD_PREFIX) + r"(?P<json>\{.*?\}) -->")
@@ -111,7 +112,7 @@ def read_record(comment: str) -> Reviewed:
     if len(found) != 1:
         raise ValueError(
             f"the comment holds {len(found)} reviewed-plan records, expected 1: "
-            "was it written by tools/plan_summary.py with --head?"
+            "was it written by review/plan_summary.py with --head?"
         )
     data = json.loads(found[0])
     return Reviewed(head=data["head"], stacks=data["stacks"])
@@ -184,8 +185,6 @@ def _reviewed_command(args) -> int:
             f"{args.head[:12]}: its last plan did not finish. Re-run the plan check before applying."
         )
     Path(args.out).write_text(json.dumps({"head": reviewed.head, "stacks": reviewed.stacks}, indent=2) + "\n")
-    from environments.config import ENVIRONMENT_NAMES
-
     print(json.dumps(reviewed.environments(ENVIRONMENT_NAMES)))
     return 0
 

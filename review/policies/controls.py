@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tools.policies.invariants import INVARIANTS, blocks, provider, results, rules, stages
+from review.policies.invariants import INVARIANTS, blocks, provider, results, rules, stages
 from topology import naming
 
 

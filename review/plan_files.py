@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from environments.config import ENVIRONMENT_NAMES
 from topology import naming
+from topology.environments import ENVIRONMENT_NAMES
 
 NO_OUTPUT = "cancelled, timed out or failed to start"
 
