@@ -37,11 +37,11 @@ Each setting is read first and written only when it differs, as
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from environments import EnvironmentConfig
 from ops import iam_roles
-from ops.aws import AWS_ERRORS, OpsError, explain
+from ops.aws import OpsError
+from ops.reconcile import Reconciler, explained
 from topology import naming, projects
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -266,7 +266,7 @@ def role_families(config: EnvironmentConfig) -> dict[str, list[str]]:
     they are for. Every other `kiro-pipeline-{env}-*-role` the stacks make is
     a function's (modules/function.py); the CI roles are never passed."""
     return {
-        CODEBUILD: [_role_arn(config, config.names.role(kind)) for kind in projects.kinds()],
+        CODEBUILD: [_role_arn(config, config.names.role(name)) for name in projects.names()],
         CODEPIPELINE: [_role_arn(config, config.names.role("pipeline"))],
     }
 
@@ -542,36 +542,22 @@ def documents(config: EnvironmentConfig, repository: str) -> dict:
     }
 
 
-@dataclass(frozen=True)
-class Step:
-    subject: str
-    setting: str
-    changed: bool
-
-
-class CiRoles:
+class CiRoles(Reconciler):
     def __init__(self, config: EnvironmentConfig, repository: str, boto_session):
-        self.config = config
         self.repository = check_repository(repository)
+        super().__init__(config, boto_session)
         self.iam = boto_session.client("iam")
-        self.sts = boto_session.client("sts")
-        self.steps: list[Step] = []
 
-    def run(self) -> list[Step]:
-        try:
-            account = self.sts.get_caller_identity()["Account"]
-            if account != self.config.account_id:
-                raise OpsError(
-                    f"the credentials are for account {account}, but {self.config.name} lives in "
-                    f"{self.config.account_id}: use that account's credentials"
-                )
+    def title(self) -> str:
+        return f"CI roles of {self.config.name}:"
+
+    def run(self):
+        doing = f"configuring the CI roles of {self.config.name}"
+        self.require_account(self.config.name, ": use that account's credentials", doing)
+        with explained(doing):
             self._provider()
             for kind in KINDS:
                 self._role(kind)
-        except OpsError:
-            raise
-        except AWS_ERRORS as error:
-            raise explain(error, f"configuring the CI roles of {self.config.name}") from error
         return self.steps
 
     def _provider(self) -> None:
@@ -580,12 +566,12 @@ class CiRoles:
         if arn not in present:
             # No thumbprint: IAM trusts GitHub's OIDC endpoint through its own CA library.
             self.iam.create_open_id_connect_provider(Url=f"https://{GITHUB_OIDC_HOST}", ClientIDList=[AUDIENCE])
-            self.steps.append(Step(GITHUB_OIDC_HOST, f"OIDC provider created, audience {AUDIENCE}", True))
+            self.record(GITHUB_OIDC_HOST, f"OIDC provider created, audience {AUDIENCE}", True)
             return
         audiences = self.iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"]
         if AUDIENCE not in audiences:
             self.iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID=AUDIENCE)
-        self.steps.append(Step(GITHUB_OIDC_HOST, f"OIDC provider, audience {AUDIENCE}", AUDIENCE not in audiences))
+        self.record(GITHUB_OIDC_HOST, f"OIDC provider, audience {AUDIENCE}", AUDIENCE not in audiences)
 
     def _role(self, kind: str) -> None:
         name, trust = role_name(self.config, kind), trust_policy(self.config, self.repository, kind)
@@ -597,23 +583,13 @@ class CiRoles:
             {"project": "kiro-pipeline", "environment": self.config.name},
         )
         trusted = ", ".join(trust_subjects(trust))
-        self.steps.append(Step(name, f"{'created, ' if created else ''}trusted by {trusted}", changed))
+        self.record(name, f"{'created, ' if created else ''}trusted by {trusted}", changed)
         managed = f"arn:{self.config.partition}:iam::aws:policy/{MANAGED_POLICY[kind]}"
-        self.steps.append(
-            Step(name, f"has {MANAGED_POLICY[kind]}", iam_roles.ensure_managed_policy(self.iam, name, managed))
-        )
+        self.record(name, f"has {MANAGED_POLICY[kind]}", iam_roles.ensure_managed_policy(self.iam, name, managed))
         desired = permissions_policy(self.config, kind)
         changed = iam_roles.ensure_inline_policy(self.iam, name, INLINE_POLICY, desired)
-        self.steps.append(Step(name, f"inline policy {INLINE_POLICY}", changed))
+        self.record(name, f"inline policy {INLINE_POLICY}", changed)
 
 
 def trust_subjects(trust: dict) -> list[str]:
     return trust["Statement"][0]["Condition"]["StringEquals"][f"{GITHUB_OIDC_HOST}:sub"]
-
-
-def report(config: EnvironmentConfig, steps: list[Step]) -> str:
-    lines = [f"CI roles of {config.name}:"]
-    lines += [f"  {'+' if s.changed else '='} {s.subject}: {s.setting}" for s in steps]
-    changes = sum(s.changed for s in steps)
-    lines.append(f"{changes} change(s) made." if changes else "Nothing to change.")
-    return "\n".join(lines)

@@ -2,7 +2,7 @@
 
     python -m ops deployer-roles production      (with the target account's credentials)
 
-Like `cdk bootstrap --trust`: run it once in each account that hosts a deploy
+What `cdk bootstrap --trust` was for in the guide: run it once in each account that hosts a deploy
 target of the environment, with that account's credentials, before or after
 `make deploy`: it names the pipeline's roles but needs none of them to exist,
 so the documented order (bootstrap, deployer roles, deploy) works on a new
@@ -31,21 +31,14 @@ with `trust_problems`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from environments import DeployTarget, EnvironmentConfig
 from ops import iam_roles
-from ops.aws import AWS_ERRORS, OpsError, explain
+from ops.aws import OpsError
+from ops.reconcile import Reconciler, explained
 from topology import naming
 
 POLICY_NAME = "deployer"
-
-
-@dataclass(frozen=True)
-class Step:
-    role: str
-    setting: str
-    changed: bool
 
 
 def _account(arn: str) -> str:
@@ -196,27 +189,26 @@ def permissions_policy(config: EnvironmentConfig, target: DeployTarget) -> dict:
     }
 
 
-class DeployerRoles:
-    def __init__(self, config: EnvironmentConfig, boto_session):
-        self.config = config
-        self.iam = boto_session.client("iam")
-        self.sts = boto_session.client("sts")
-        self.steps: list[Step] = []
+class DeployerRoles(Reconciler):
+    NOUN = "role"
 
-    def run(self) -> list[Step]:
-        try:
-            account = self.sts.get_caller_identity()["Account"]
-        except AWS_ERRORS as error:
-            raise explain(error, "checking which AWS account the credentials belong to") from error
+    def __init__(self, config: EnvironmentConfig, boto_session):
+        super().__init__(config, boto_session)
+        self.iam = boto_session.client("iam")
+
+    def title(self) -> str:
+        return f"Deployer roles of {self.config.name}:"
+
+    def run(self):
+        # Not the environment's account: any account that hosts a target.
+        account = self.caller_account()
         here = [t for t in self.config.deploy_targets if _account(t.role_arn) == account]
         for target in self.config.deploy_targets:
             if target not in here:
-                self.steps.append(
-                    Step(
-                        target.role_arn,
-                        f"in account {_account(target.role_arn)}: run this command with that account's credentials",
-                        False,
-                    )
+                self.record(
+                    target.role_arn,
+                    f"in account {_account(target.role_arn)}: run this command with that account's credentials",
+                    False,
                 )
         if not here:
             raise OpsError(
@@ -224,12 +216,8 @@ class DeployerRoles:
                 "use the credentials of an account that hosts one"
             )
         for target in here:
-            try:
+            with explained(f"configuring {target.role_arn}"):
                 self._role(target)
-            except OpsError:
-                raise
-            except AWS_ERRORS as error:
-                raise explain(error, f"configuring {target.role_arn}") from error
         return self.steps
 
     def _role(self, target: DeployTarget) -> None:
@@ -243,15 +231,7 @@ class DeployerRoles:
         )
         trusted = f"trusted only by {project_role_arn(self.config, target)}"
         trusted = f"created, {trusted}" if created else trusted
-        self.steps.append(Step(name, trusted, changed))
+        self.record(name, trusted, changed)
         desired = permissions_policy(self.config, target)
         changed = iam_roles.ensure_inline_policy(self.iam, name, POLICY_NAME, desired)
-        self.steps.append(Step(name, "may assume only deployer_assumes; denied the pipeline's resources", changed))
-
-
-def report(config: EnvironmentConfig, steps: list[Step]) -> str:
-    lines = [f"Deployer roles of {config.name}:"]
-    lines += [f"  {'+' if s.changed else '='} {s.role}: {s.setting}" for s in steps]
-    changes = sum(s.changed for s in steps)
-    lines.append(f"{changes} change(s) made." if changes else "Nothing to change.")
-    return "\n".join(lines)
+        self.record(name, "may assume only deployer_assumes; denied the pipeline's resources", changed)

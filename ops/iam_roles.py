@@ -8,7 +8,13 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote
 
-import botocore.exceptions
+from ops.reconcile import read_or_none
+
+# What GetRole and GetRolePolicy answer for a role or policy not made yet:
+# "The request was rejected because it referenced a resource entity that does
+# not exist." (https://docs.aws.amazon.com/botocore/latest/reference/services/iam/client/exceptions/NoSuchEntityException.html);
+# that its error code is "NoSuchEntity" is assumed (moto answers so).
+MISSING = "NoSuchEntity"
 
 
 def document(value) -> dict:
@@ -16,17 +22,10 @@ def document(value) -> dict:
     return json.loads(unquote(value)) if isinstance(value, str) else value
 
 
-def _missing(error: botocore.exceptions.ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "NoSuchEntity"
-
-
 def ensure_role(iam, name: str, trust: dict, description: str, tags: dict[str, str]) -> tuple[bool, bool]:
     """(created, changed): the role exists with exactly this trust policy."""
-    try:
-        current = iam.get_role(RoleName=name)["Role"]
-    except botocore.exceptions.ClientError as error:
-        if not _missing(error):
-            raise
+    current = read_or_none(lambda: iam.get_role(RoleName=name)["Role"], MISSING)
+    if current is None:
         iam.create_role(
             RoleName=name,
             AssumeRolePolicyDocument=json.dumps(trust),
@@ -43,12 +42,9 @@ def ensure_role(iam, name: str, trust: dict, description: str, tags: dict[str, s
 
 def ensure_inline_policy(iam, role: str, policy_name: str, policy: dict) -> bool:
     """The role's inline policy `policy_name` is exactly `policy`."""
-    try:
-        existing = document(iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"])
-    except botocore.exceptions.ClientError as error:
-        if not _missing(error):
-            raise
-        existing = None
+    existing = read_or_none(
+        lambda: document(iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]), MISSING
+    )
     if existing != policy:
         iam.put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=json.dumps(policy))
     return existing != policy

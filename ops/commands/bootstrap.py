@@ -7,11 +7,10 @@ from ops.common import Context
 
 
 def cmd_bootstrap(ctx: Context, args) -> int:
-    from ops.bootstrap import Bootstrapper, report
+    from ops.bootstrap import Bootstrapper
+    from ops.reconcile import apply
 
-    steps = Bootstrapper(ctx.config, ctx.session).run()
-    ctx.emit([step.__dict__ for step in steps], [report(ctx.config, steps)])
-    return 0
+    return apply(ctx, Bootstrapper(ctx.config, ctx.session))
 
 
 COMMANDS = {

@@ -9,15 +9,14 @@ from ops.common import Context
 
 
 def cmd_ci_roles(ctx: Context, args) -> int:
-    from ops.ci_access import CiRoles, check_repository, documents, report
+    from ops.ci_access import CiRoles, check_repository, documents
+    from ops.reconcile import apply
 
     if args.print:
         # No AWS call: for teams that create IAM with their own tooling.
         print(json.dumps(documents(ctx.config, check_repository(args.repository)), indent=2, sort_keys=True))
         return 0
-    steps = CiRoles(ctx.config, args.repository, ctx.session).run()
-    ctx.emit([step.__dict__ for step in steps], [report(ctx.config, steps)])
-    return 0
+    return apply(ctx, CiRoles(ctx.config, args.repository, ctx.session))
 
 
 def _arguments(parser) -> None:

@@ -7,11 +7,10 @@ from ops.common import Context
 
 
 def cmd_deployer_roles(ctx: Context, args) -> int:
-    from ops.deployers import DeployerRoles, report
+    from ops.deployers import DeployerRoles
+    from ops.reconcile import apply
 
-    steps = DeployerRoles(ctx.config, ctx.session).run()
-    ctx.emit([step.__dict__ for step in steps], [report(ctx.config, steps)])
-    return 0
+    return apply(ctx, DeployerRoles(ctx.config, ctx.session))
 
 
 COMMANDS = {
