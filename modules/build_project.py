@@ -36,29 +36,30 @@ from modules.ids import keep_logical_id
 from modules.literal import literal
 from topology import projects
 from topology.naming import METRICS_NAMESPACE
+from topology.projects import Kind
 
 BUILDSPECS = projects.BUILDSPECS
 
 
 class BuildProject(Construct):
     def __init__(self, stack: BaseStack, row: projects.Project, core: CoreOutputs):
-        super().__init__(stack, f"{row.kind.replace('-', '_')}_unit")
+        super().__init__(stack, f"{row.name.replace('-', '_')}_unit")
         self.stack, self.core = stack, core
         self.config, self.names = stack.config, stack.names
         self.project = self._project(row)
 
     def _project(self, row: projects.Project) -> CodebuildProject:
-        config, names, core, kind = self.config, self.names, self.core, row.kind
-        name = names.codebuild_project(kind)
-        construct = kind.replace("-", "_")
+        config, names, core = self.config, self.names, self.core
+        name = names.codebuild_project(row.name)
+        construct = row.name.replace("-", "_")
         log_group = self.stack.log_group(
-            f"{construct}_log_group", names.codebuild_log_group(kind), core.kms_key_arn, scope=self
+            f"{construct}_log_group", names.codebuild_log_group(row.name), core.kms_key_arn, scope=self
         )
         self._report_groups(row)
         self.role = service_role(
             self,
             f"{construct}_role",
-            name=names.role(kind),
+            name=names.role(row.name),
             service="codebuild.amazonaws.com",
             account_id=config.account_id,
             permissions_boundary=config.iam_permissions_boundary_arn,
@@ -102,21 +103,21 @@ class BuildProject(Construct):
     def _report_groups(self, row: projects.Project) -> None:
         """The groups the project's reports go to, created here (encrypted, and
         exported to the artifacts bucket) before CodeBuild would make its own."""
-        names, core, kind = self.names, self.core, row.kind
-        construct = kind.replace("-", "_")
+        names, core = self.names, self.core
+        construct = row.name.replace("-", "_")
         for report, report_type in row.reports:
             keep_logical_id(
                 CodebuildReportGroup(
                     self,
                     f"{construct}_{report}_report_group",
-                    name=names.report_group(kind, report),
+                    name=names.report_group(row.name, report),
                     type=report_type,
                     delete_reports=True,
                     export_config=CodebuildReportGroupExportConfig(
                         type="S3",
                         s3_destination=CodebuildReportGroupExportConfigS3Destination(
                             bucket=core.artifacts_bucket_name,
-                            path=f"reports/{names.report_group(kind, report)}",
+                            path=f"reports/{names.report_group(row.name, report)}",
                             encryption_key=core.kms_key_arn,
                             packaging="NONE",
                         ),
@@ -129,11 +130,11 @@ class BuildProject(Construct):
         and a `${VAR}` in them is the shell's, not Terraform's. The table name
         is a reference to core's output and stays one."""
         config, commands = self.config, self.config.commands
-        if row.role == projects.GATE:
+        if row.kind == Kind.GATE:
             # It installs and runs nothing of the application: it only logs.
             return {"ENVIRONMENT": config.name}
         variables = {"ENVIRONMENT": config.name, "INSTALL_COMMAND": literal(commands.install)}
-        if row.role == projects.BUILD:
+        if row.kind == Kind.BUILD:
             variables.update(
                 BUILD_COMMAND=literal(commands.build),
                 UNIT_TEST_COMMAND=literal(commands.unit_test),
@@ -143,10 +144,10 @@ class BuildProject(Construct):
                 TRIVY_VERSION=literal(config.build.trivy_version),
                 DEPLOYMENTS_TABLE=self.core.deployments_table_name,
             )
-        elif row.role == projects.TEST:
+        elif row.kind == Kind.TEST:
             variables.update(
                 TARGET_ENVIRONMENT=row.target,
-                TEST_COMMAND=literal(getattr(commands, row.command)),
+                TEST_COMMAND=literal(row.command.of(commands)),
                 RESULT_ATTRIBUTE=row.result_attribute,
                 DEPLOYMENTS_TABLE=self.core.deployments_table_name,
             )
@@ -162,9 +163,9 @@ class BuildProject(Construct):
         return variables
 
     def _project_statements(self, row: projects.Project) -> list[Statement]:
-        core, names, kind = self.core, self.names, row.kind
-        name = names.codebuild_project(kind)
-        log_group = names.codebuild_log_group(kind)
+        core, names = self.core, self.names
+        name = names.codebuild_project(row.name)
+        log_group = names.codebuild_log_group(row.name)
         statements = [
             iam.write_logs(self.stack.arn("logs", f"log-group:{log_group}")),
             Statement(
@@ -193,7 +194,7 @@ class BuildProject(Construct):
                     resources=[f"{core.artifacts_bucket_arn}/*"],
                 )
             )
-        if row.role == projects.BUILD:
+        if row.kind == Kind.BUILD:
             statements.append(iam.put_metrics("PublishCoverageMetric", METRICS_NAMESPACE))
         if row.reports:
             reports = dict(row.reports)
@@ -207,7 +208,7 @@ class BuildProject(Construct):
                         "codebuild:UpdateReport",
                     ],
                     resources=[
-                        self.stack.arn("codebuild", f"report-group/{names.report_group(kind, report)}")
+                        self.stack.arn("codebuild", f"report-group/{names.report_group(row.name, report)}")
                         for report in reports
                     ],
                 )
@@ -217,7 +218,7 @@ class BuildProject(Construct):
                     sid="ExportOwnReports",
                     actions=["s3:PutObject"],
                     resources=[
-                        f"{core.artifacts_bucket_arn}/reports/{names.report_group(kind, report)}/*"
+                        f"{core.artifacts_bucket_arn}/reports/{names.report_group(row.name, report)}/*"
                         for report in reports
                     ],
                 )
@@ -229,7 +230,7 @@ class BuildProject(Construct):
                     resources=[core.deployments_table_arn],
                 )
             )
-        if row.role == projects.DEPLOY:
+        if row.kind == Kind.DEPLOY:
             target = self.config.deploy_target(row.target)
             statements.append(
                 Statement(sid="AssumeTargetDeployRole", actions=["sts:AssumeRole"], resources=[target.role_arn])
@@ -240,11 +241,11 @@ class BuildProject(Construct):
 
 
 def _description(row: projects.Project) -> str:
-    if row.role == projects.BUILD:
+    if row.kind == Kind.BUILD:
         return "Compile, unit tests with coverage gate, security scan"
-    if row.role == projects.TEST:
+    if row.kind == Kind.TEST:
         return f"Tests against the {row.target} environment"
-    if row.role == projects.GATE:
+    if row.kind == Kind.GATE:
         return "A gate stage's checkpoint: logs that the stage's entry condition let the release in"
     return f"Deploy to {row.target} with its deploy role, then health-check it"
 

@@ -92,9 +92,9 @@ class PipelineStack(BaseStack):
             # once in the console (docs/operations.md, "Completing the GitHub connection").
             provider_type="GitHub",
         )
-        units = {row.kind: BuildProject(self, row, core) for row in projects.all_projects()}
-        self.projects: dict[str, CodebuildProject] = {kind: unit.project for kind, unit in units.items()}
-        self.project_roles: dict[str, IamRole] = {kind: unit.role for kind, unit in units.items()}
+        units = {row.name: BuildProject(self, row, core) for row in projects.all_projects()}
+        self.projects: dict[str, CodebuildProject] = {name: unit.project for name, unit in units.items()}
+        self.project_roles: dict[str, IamRole] = {name: unit.role for name, unit in units.items()}
         self.pipeline_role = self._pipeline_role()
         self.pipeline = self._pipeline()
 
@@ -103,12 +103,12 @@ class PipelineStack(BaseStack):
         TerraformOutput(self, "pipeline_arn", value=self.pipeline.arn)
         TerraformOutput(self, "pipeline_role_arn", value=self.pipeline_role.arn)
         TerraformOutput(self, "github_connection_arn", value=self.connection.arn)
-        TerraformOutput(self, "codebuild_project_names", value={kind: p.name for kind, p in self.projects.items()})
-        TerraformOutput(self, "codebuild_role_arns", value={kind: r.arn for kind, r in self.project_roles.items()})
+        TerraformOutput(self, "codebuild_project_names", value={name: p.name for name, p in self.projects.items()})
+        TerraformOutput(self, "codebuild_role_arns", value={name: r.arn for name, r in self.project_roles.items()})
 
     # --- ARNs built from names (known at plan time, no cycles) -------------
-    def _project_arn(self, kind: str) -> str:
-        return self.arn("codebuild", f"project/{self.names.codebuild_project(kind)}")
+    def _project_arn(self, project: str) -> str:
+        return self.arn("codebuild", f"project/{self.names.codebuild_project(project)}")
 
     def _alarm_arn(self, name: str) -> str:
         return self.arn("cloudwatch", f"alarm:{name}")
@@ -154,7 +154,7 @@ class PipelineStack(BaseStack):
                 Statement(
                     sid="RunOwnBuilds",
                     actions=["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
-                    resources=[self._project_arn(kind) for kind in projects.kinds()],
+                    resources=[self._project_arn(name) for name in projects.names()],
                 ),
                 Statement(
                     sid="WatchHealthAlarms",
@@ -180,7 +180,7 @@ class PipelineStack(BaseStack):
         passed = [{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in (variables or {}).items()]
         if row.records_execution:
             passed.append({"name": "PIPELINE_EXECUTION_ID", "value": EXECUTION_ID_VARIABLE, "type": "PLAINTEXT"})
-        configuration = {"ProjectName": self.projects[row.kind].name}
+        configuration = {"ProjectName": self.projects[row.name].name}
         if passed:
             configuration["EnvironmentVariables"] = literal_json(passed)
         return CodepipelineStageAction(

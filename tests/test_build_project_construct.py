@@ -38,19 +38,19 @@ def synthesized():
     )
     stack = BaseStack(Testing.app(), "pipeline", load("test"))
     units = {
-        row.kind: BuildProject(stack, row, core)
+        row.name: BuildProject(stack, row, core)
         for row in (projects.project("build"), projects.project("deploy-staging"))
     }
-    assert {kind: unit.project.node.id for kind, unit in units.items()} == {
+    assert {name: unit.project.node.id for name, unit in units.items()} == {
         "build": "build",
         "deploy-staging": "deploy_staging",
     }
     return json.loads(Testing.synth(stack))
 
 
-@pytest.mark.parametrize("kind", ["build", "deploy-staging"])
-def test_a_project_owns_its_log_group_role_and_policy_at_stack_level_addresses(synthesized, kind):
-    construct = kind.replace("-", "_")
+@pytest.mark.parametrize("name", ["build", "deploy-staging"])
+def test_a_project_owns_its_log_group_role_and_policy_at_stack_level_addresses(synthesized, name):
+    construct = name.replace("-", "_")
     resources = synthesized["resource"]
     project = resources["aws_codebuild_project"][construct]
     assert project["service_role"] == f"${{aws_iam_role.{construct}_role.arn}}"

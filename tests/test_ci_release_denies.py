@@ -359,7 +359,7 @@ def passes(boundary: bool, role_arn: str) -> dict[str, str]:
 def test_each_role_family_is_passed_only_to_its_service(boundary):
     c = config(boundary)
     families = {
-        ci_access.CODEBUILD: [role(c.names.role(kind)) for kind in projects.kinds()],
+        ci_access.CODEBUILD: [role(c.names.role(name)) for name in projects.names()],
         ci_access.CODEPIPELINE: [role(c.names.role("pipeline"))],
         ci_access.LAMBDA: [role(c.names.role(p)) for p in ("rollback", "deployment-recorder", "health-probe")],
     }

@@ -38,8 +38,8 @@ def actions(stage_json):
     return [(a["name"], a["run_order"]) for a in stage_json["action"]]
 
 
-def project_by_kind(stack, kind):
-    return stack.resource("aws_codebuild_project", kind.replace("-", "_"))
+def project_by_name(stack, name):
+    return stack.resource("aws_codebuild_project", name.replace("-", "_"))
 
 
 def core_output_read(stack, value):
@@ -111,10 +111,10 @@ class TestPipeline:
         for stage_json in pipeline["stage"]:
             for action in stage_json["action"]:
                 if action["provider"] == "CodeBuild":
-                    kind = {v: k for k, v in naming.PROJECT_ACTIONS.items()}.get(action["name"], naming.GATE_PROJECT)
+                    name = {v: k for k, v in naming.PROJECT_ACTIONS.items()}.get(action["name"], naming.GATE_PROJECT)
                     assert (
                         action["configuration"]["ProjectName"]
-                        == f"${{aws_codebuild_project.{kind.replace('-', '_')}.name}}"
+                        == f"${{aws_codebuild_project.{name.replace('-', '_')}.name}}"
                     )
 
     def test_artifacts_flow(self, pipeline):
@@ -250,22 +250,22 @@ class TestDeliveryControls:
 class TestProjects:
     def test_seven_projects_with_their_names(self, pipeline_stack, env_config):
         names = sorted(p["name"] for p in pipeline_stack.resources("aws_codebuild_project").values())
-        assert names == sorted(env_config.names.codebuild_project(k) for k in naming.CODEBUILD_PROJECTS)
+        assert names == sorted(env_config.names.codebuild_project(n) for n in naming.CODEBUILD_PROJECTS)
         assert len(names) == 7
 
-    @pytest.mark.parametrize("kind", naming.CODEBUILD_PROJECTS)
-    def test_buildspec_is_the_versioned_file(self, pipeline_stack, kind):
-        project = project_by_kind(pipeline_stack, kind)
+    @pytest.mark.parametrize("name", naming.CODEBUILD_PROJECTS)
+    def test_buildspec_is_the_versioned_file(self, pipeline_stack, name):
+        project = project_by_name(pipeline_stack, name)
         assert project["source"]["type"] == "CODEPIPELINE"
-        assert unescape(project["source"]["buildspec"]) == buildspec_file(kind).read_text()
+        assert unescape(project["source"]["buildspec"]) == buildspec_file(name).read_text()
         assert project["artifacts"] == {"type": "CODEPIPELINE"}
 
-    @pytest.mark.parametrize("kind", naming.CODEBUILD_PROJECTS)
-    def test_logs_encryption_cache_and_environment(self, pipeline_stack, env_config, kind):
-        project = project_by_kind(pipeline_stack, kind)
-        construct = kind.replace("-", "_")
+    @pytest.mark.parametrize("name", naming.CODEBUILD_PROJECTS)
+    def test_logs_encryption_cache_and_environment(self, pipeline_stack, env_config, name):
+        project = project_by_name(pipeline_stack, name)
+        construct = name.replace("-", "_")
         log_group = pipeline_stack.resource("aws_cloudwatch_log_group", f"{construct}_log_group")
-        assert log_group["name"] == env_config.names.codebuild_log_group(kind)
+        assert log_group["name"] == env_config.names.codebuild_log_group(name)
         assert log_group["retention_in_days"] == env_config.log_retention_days
         assert core_output_read(pipeline_stack, log_group["kms_key_id"]) == "cross-stack-output-aws_kms_keykeyarn"
         assert project["logs_config"] == {
@@ -277,7 +277,7 @@ class TestProjects:
         }
         assert core_output_read(pipeline_stack, project["encryption_key"]) == "cross-stack-output-aws_kms_keykeyarn"
         assert project["cache"]["type"] == "S3"
-        assert project["cache"]["location"].endswith(f"/codebuild-cache/{env_config.names.codebuild_project(kind)}")
+        assert project["cache"]["location"].endswith(f"/codebuild-cache/{env_config.names.codebuild_project(name)}")
         assert project["service_role"] == f"${{aws_iam_role.{construct}_role.arn}}"
         environment = project["environment"]
         assert environment["compute_type"] == env_config.build.compute_type
@@ -287,10 +287,10 @@ class TestProjects:
         assert project["queued_timeout"] == env_config.build.queued_timeout_minutes <= 480
 
     def test_environment_variables(self, pipeline_stack, env_config):
-        def variables(kind):
+        def variables(name):
             return {
                 v["name"]: v["value"]
-                for v in project_by_kind(pipeline_stack, kind)["environment"]["environment_variable"]
+                for v in project_by_name(pipeline_stack, name)["environment"]["environment_variable"]
             }
 
         build = variables("build")
@@ -309,6 +309,12 @@ class TestProjects:
             assert deploy["HEALTH_CHECK_DURATION"] == str(env_config.health_check_duration_minutes)
         assert variables("integration-test")["TARGET_ENVIRONMENT"] == "test"
         assert variables("e2e-test")["TARGET_ENVIRONMENT"] == "staging"
+        # Each test project runs its own command, named field by field (the
+        # table links them through projects.Command): a swap shows here.
+        integration, e2e = variables("integration-test"), variables("e2e-test")
+        assert unescape(integration["TEST_COMMAND"]) == env_config.commands.integration_test
+        assert unescape(e2e["TEST_COMMAND"]) == env_config.commands.e2e_test
+        assert (integration["RESULT_ATTRIBUTE"], e2e["RESULT_ATTRIBUTE"]) == ("integrationTests", "e2eTests")
 
     def test_no_secret_is_passed_as_plaintext(self, pipeline_stack):
         for project in pipeline_stack.resources("aws_codebuild_project").values():
@@ -370,15 +376,15 @@ class TestRoles:
         )
         assert len(watched) == len(naming.DEPLOY_STAGES) + 1  # every target's health, and the probe's silence
 
-    @pytest.mark.parametrize("kind", naming.CODEBUILD_PROJECTS)
-    def test_each_project_has_its_own_role(self, pipeline_stack, env_config, kind):
-        construct = kind.replace("-", "_")
+    @pytest.mark.parametrize("name", naming.CODEBUILD_PROJECTS)
+    def test_each_project_has_its_own_role(self, pipeline_stack, env_config, name):
+        construct = name.replace("-", "_")
         role = pipeline_stack.resource("aws_iam_role", f"{construct}_role")
-        assert role["name"] == env_config.names.role(kind)
+        assert role["name"] == env_config.names.role(name)
         (trust,) = pipeline_stack.policy_statements(role["assume_role_policy"])
         assert trust["principals"][0]["identifiers"] == ["codebuild.amazonaws.com"]
         assert condition(trust, "ArnLike", "aws:SourceArn") == [
-            f"arn:aws:codebuild:{env_config.region}:{env_config.account_id}:project/{env_config.names.codebuild_project(kind)}"
+            f"arn:aws:codebuild:{env_config.region}:{env_config.account_id}:project/{env_config.names.codebuild_project(name)}"
         ]
         statements = pipeline_stack.policy_statements(
             pipeline_stack.resource("aws_iam_role_policy", f"{construct}_role_policy")["policy"]
@@ -386,11 +392,11 @@ class TestRoles:
         logs = statement_by_sid(statements, "WriteOwnLogs")
         assert logs["resources"] == [
             f"arn:aws:logs:{env_config.region}:{env_config.account_id}:log-group:"
-            f"{env_config.names.codebuild_log_group(kind)}:log-stream:*"
+            f"{env_config.names.codebuild_log_group(name)}:log-stream:*"
         ]
         assumes = [s for s in statements if "sts:AssumeRole" in s["actions"]]
-        if kind.startswith("deploy-"):
-            target = kind.removeprefix("deploy-")
+        if name.startswith("deploy-"):
+            target = name.removeprefix("deploy-")
             assert [s["resources"] for s in assumes] == [[env_config.deploy_target(target).role_arn]]
         else:
             assert assumes == []

@@ -19,7 +19,7 @@ def test_the_functions_copy_of_the_stages_agrees_with_the_topology():
     from topology import projects
 
     assert stages.DEPLOY_ACTIONS == {
-        row.stage: row.action for row in projects.all_projects() if row.role == projects.DEPLOY
+        row.stage: row.action for row in projects.all_projects() if row.kind == projects.Kind.DEPLOY
     }
     every = naming.pipeline_stages(approval=True, window=True)
     assert stages.PRODUCTION_DEPLOY_STAGE == every[-1]  # production is deployed last

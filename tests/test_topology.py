@@ -1,33 +1,37 @@
-"""The topology table (topology/projects.py): consistent rows, and a seventh
-CodeBuild project is one row (plus its buildspec), everything else follows."""
+"""The topology table (topology/projects.py): consistent rows that cannot be
+written with two fields swapped, a typed link from each test project to its
+command, and a seventh CodeBuild project is one row (plus its buildspec),
+everything else follows."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 
 import pytest
 
 from environments import load
+from environments.config import ApplicationCommands
 from topology import naming, projects
-from topology.projects import SOURCE_OUTPUT, Project
+from topology.projects import SOURCE_OUTPUT, Command, Kind, Project
 
 BUILDSPECS = projects.BUILDSPECS
 
 
 def test_every_row_is_consistent():
     rows = projects.all_projects()
-    assert len({r.kind for r in rows}) == len(rows)
-    staged = [r for r in rows if r.role != projects.GATE]
+    assert len({r.name for r in rows}) == len(rows)
+    staged = [r for r in rows if r.kind != Kind.GATE]
     assert len({r.action for r in staged}) == len(staged)
-    assert [r.kind for r in rows if r.role == projects.GATE] == [naming.GATE_PROJECT]
+    assert [r.name for r in rows if r.kind == Kind.GATE] == [naming.GATE_PROJECT]
     stages = set(naming.pipeline_stages(approval=True, window=True))
     for row in staged:
         assert row.stage in stages, row
-        assert row.role in (projects.BUILD, projects.TEST, projects.DEPLOY), row
-        assert (row.target is None) == (row.role == projects.BUILD), row
+        assert row.kind in (Kind.BUILD, Kind.TEST, Kind.DEPLOY), row
+        assert (row.target is None) == (row.kind == Kind.BUILD), row
         assert row.target is None or naming.DEPLOY_STAGES[row.target] == row.stage, row
-        assert (row.command is not None) == (row.role == projects.TEST), row
+        assert (row.command is not None) == (row.kind == Kind.TEST), row
         assert (BUILDSPECS / row.buildspec).is_file(), row
     for stage in stages:
         orders = [r.order for r in projects.in_stage(stage)]
@@ -35,28 +39,68 @@ def test_every_row_is_consistent():
 
 
 def test_the_naming_snapshots_agree_with_the_table():
-    assert naming.CODEBUILD_PROJECTS == projects.kinds()
-    assert naming.PROJECT_ACTIONS == {r.kind: r.action for r in projects.all_projects() if r.role != projects.GATE}
+    assert naming.CODEBUILD_PROJECTS == projects.names()
+    assert naming.PROJECT_ACTIONS == {r.name: r.action for r in projects.all_projects() if r.kind != Kind.GATE}
     assert set(naming.DEPLOY_PROJECTS) == set(naming.DEPLOY_STAGES)
 
 
-def test_an_unknown_kind_names_the_known_ones():
+def test_an_unknown_project_names_the_known_ones():
     with pytest.raises(ValueError, match="expected one of build, integration-test"):
         load("test").names.codebuild_project("lint")
 
 
+# The fields every row must give (the rest have defaults).
+REQUIRED = dict(
+    name="smoke-test",
+    kind=Kind.TEST,
+    stage="ProductionDeploy",
+    action="SmokeTest",
+    order=2,
+    input_artifact=SOURCE_OUTPUT,
+    buildspec="test.yml",
+)
+
+
+def test_a_row_cannot_be_written_positionally():
+    """Nine fields, six of them strings: positionally, two could swap unseen."""
+    with pytest.raises(TypeError, match="positional"):
+        Project(*REQUIRED.values())
+
+
+@pytest.mark.parametrize(
+    "swap",
+    [
+        {"name": Kind.TEST, "kind": "smoke-test"},  # name and kind swapped
+        {"kind": "test"},  # the kind's value, but not the kind
+    ],
+)
+def test_a_kind_that_is_not_a_kind_is_refused_where_the_row_is_written(swap):
+    with pytest.raises(TypeError, match="is not a projects.Kind"):
+        Project(**{**REQUIRED, **swap})
+
+
+def test_a_command_that_is_not_a_command_link_is_refused():
+    with pytest.raises(TypeError, match="is not a projects.Command"):
+        Project(**REQUIRED, command="e2e_test")
+
+
+def test_every_command_link_reads_its_own_field_of_application_commands():
+    """The link's other end is environments/config.py, which topology may not
+    import: every member must name a field of ApplicationCommands, and each
+    test row must read the field it says (distinct values show a swap)."""
+    fields = {f.name for f in dataclasses.fields(ApplicationCommands)}
+    assert {c.value for c in Command} <= fields
+    commands = ApplicationCommands(**{f: f"run {f}" for f in fields})
+    linked = {r.name: r.command.of(commands) for r in projects.all_projects() if r.command}
+    assert linked == {"integration-test": "run integration_test", "e2e-test": "run e2e_test"}
+
+
 SMOKE = Project(
-    "smoke-test",
-    projects.TEST,
-    "ProductionDeploy",
-    "SmokeTest",
-    2,
-    SOURCE_OUTPUT,
-    "test.yml",
+    **REQUIRED,
     target="production",
     reports=(("tests", "TEST"),),
     records_execution=True,
-    command="e2e_test",
+    command=Command.E2E_TEST,
     result_attribute="smokeTests",
 )
 

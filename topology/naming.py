@@ -77,16 +77,16 @@ def pipeline_stages(*, approval: bool, window: bool) -> tuple[str, ...]:
 # rolling back (a stage has one on-failure result; deploy stages roll back).
 RETRY_STAGES = (BUILD_STAGE,)
 
-# The CodeBuild projects, by kind (`kiro-pipeline-{env}-{kind}`): snapshots of
+# The CodeBuild projects, by name (`kiro-pipeline-{env}-{name}`): snapshots of
 # topology/projects.py's table, for readers that want a constant. The stacks
 # read the table itself.
-CODEBUILD_PROJECTS = projects.kinds()
-BUILD_PROJECT = next(p.kind for p in projects.PROJECTS if p.role == projects.BUILD)
-TEST_PROJECTS = {p.target: p.kind for p in projects.PROJECTS if p.role == projects.TEST}
-DEPLOY_PROJECTS = {p.target: p.kind for p in projects.PROJECTS if p.role == projects.DEPLOY}
+CODEBUILD_PROJECTS = projects.names()
+BUILD_PROJECT = next(p.name for p in projects.PROJECTS if p.kind == projects.Kind.BUILD)
+TEST_PROJECTS = {p.target: p.name for p in projects.PROJECTS if p.kind == projects.Kind.TEST}
+DEPLOY_PROJECTS = {p.target: p.name for p in projects.PROJECTS if p.kind == projects.Kind.DEPLOY}
 # The pipeline action that runs each project.
-PROJECT_ACTIONS = {p.kind: p.action for p in projects.PROJECTS if p.action}
-GATE_PROJECT = next(p.kind for p in projects.PROJECTS if p.role == projects.GATE)
+PROJECT_ACTIONS = {p.name: p.action for p in projects.PROJECTS if p.action}
+GATE_PROJECT = next(p.name for p in projects.PROJECTS if p.kind == projects.Kind.GATE)
 
 
 HEALTH_PROBE_SILENT = "health-probe-silent"
@@ -191,17 +191,22 @@ class ResourceNames:
     def github_connection(self) -> str:
         return resource_name(self.env, "github")
 
-    def codebuild_project(self, kind: str) -> str:
-        projects.project(kind)  # refuses an unknown kind, naming the known ones
-        return resource_name(self.env, kind)
+    def codebuild_project(self, project: str) -> str:
+        projects.project(project)  # refuses an unknown project, naming the known ones
+        return resource_name(self.env, project)
 
-    def codebuild_log_group(self, kind: str) -> str:
-        return f"/aws/codebuild/{self.codebuild_project(kind)}"
+    def codebuild_log_group(self, project: str) -> str:
+        return f"/aws/codebuild/{self.codebuild_project(project)}"
 
-    def report_group(self, kind: str, report: str) -> str:
+    def report_group(self, project: str, report: str) -> str:
         """CodeBuild names a buildspec's report `{project}-{report}`; the stack
-        creates the group under that name first, encrypted and with retention."""
-        return f"{self.codebuild_project(kind)}-{report}"
+        creates the group under that name first, encrypted and with retention.
+        AWS: "If you specify a name, CodeBuild creates a report group for you
+        using your project name, and the name you specified, in the format
+        <project-name>-<report-group-name>. If the named report group already
+        exists, CodeBuild uses that report group."
+        https://docs.aws.amazon.com/codebuild/latest/userguide/report-create.html"""
+        return f"{self.codebuild_project(project)}-{report}"
 
     def role(self, purpose: str) -> str:
         """IAM roles are `kiro-pipeline-{env}-{purpose}-role`; the KMS key policy

@@ -8,6 +8,7 @@ Pure data: no cdktf, no boto3, nothing else of this repository.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 # The pipeline's artifacts: the source the Source stage fetches, and what the
@@ -15,16 +16,42 @@ from pathlib import Path
 SOURCE_OUTPUT = "SourceOutput"
 BUILD_OUTPUT = "BuildOutput"
 
-# What a project does, which decides its environment, permissions and description.
-BUILD, TEST, DEPLOY, GATE = "build", "test", "deploy", "gate"
+
+class Kind(StrEnum):
+    """What a project does, which decides its environment, permissions and
+    description. An enum, not a string, so that a row whose name and kind are
+    swapped is refused when the table is read (Project.__post_init__)."""
+
+    BUILD = "build"
+    TEST = "test"
+    DEPLOY = "deploy"
+    GATE = "gate"
 
 
-@dataclass(frozen=True)
+class Command(StrEnum):
+    """The application command a test project runs: each value is the name of
+    an ApplicationCommands field (environments/config.py), the setting a team
+    edits. topology may import nothing else of this repository, so the link
+    is the field's name; tests/test_topology.py holds every member to a field
+    of ApplicationCommands, and `of` is the only place the name is read."""
+
+    INTEGRATION_TEST = "integration_test"
+    E2E_TEST = "e2e_test"
+
+    def of(self, commands: object) -> str:
+        """The shell command `commands` (an ApplicationCommands) holds for this link."""
+        return getattr(commands, self.value)
+
+
+# Keyword-only: with nine fields of which six are strings, a positional row
+# could swap two of them and still build; a keyword row says what each holds.
+@dataclass(frozen=True, kw_only=True)
 class Project:
-    # The project's kind: its name is `kiro-pipeline-{env}-{kind}`.
-    kind: str
-    # BUILD, TEST, DEPLOY or GATE.
-    role: str
+    # The project's name: its CodeBuild project is `kiro-pipeline-{env}-{name}`,
+    # and its Terraform construct IDs are made from it (so it never changes).
+    name: str
+    # What it does.
+    kind: Kind
     # The pipeline stage whose action runs it (None for the gate project,
     # whose actions the pipeline stack puts in every gate stage).
     stage: str | None
@@ -44,70 +71,96 @@ class Project:
     reports: tuple[tuple[str, str], ...] = ()
     # Whether the action passes the pipeline execution ID (for the deployment record).
     records_execution: bool = False
-    # The ApplicationCommands field a test project runs.
-    command: str | None = None
+    # The application command a test project runs.
+    command: Command | None = None
     # The deployment record attribute a test project writes its result to.
     result_attribute: str | None = None
+
+    def __post_init__(self) -> None:
+        # A plain string where an enum belongs is a swapped or mistyped field:
+        # refuse it here, where the row is written, not at synthesis.
+        if not isinstance(self.kind, Kind):
+            raise TypeError(f"project {self.name!r}: kind={self.kind!r} is not a projects.Kind (fields swapped?)")
+        if self.command is not None and not isinstance(self.command, Command):
+            raise TypeError(f"project {self.name!r}: command={self.command!r} is not a projects.Command")
 
 
 PROJECTS: tuple[Project, ...] = (
     Project(
-        "build",
-        BUILD,
-        "Build",
-        "Build",
-        1,
-        SOURCE_OUTPUT,
-        "build.yml",
+        name="build",
+        kind=Kind.BUILD,
+        stage="Build",
+        action="Build",
+        order=1,
+        input_artifact=SOURCE_OUTPUT,
+        buildspec="build.yml",
         output_artifact=BUILD_OUTPUT,
         reports=(("tests", "TEST"), ("coverage", "CODE_COVERAGE")),
         records_execution=True,
     ),
     Project(
-        "integration-test",
-        TEST,
-        "TestEnv",
-        "IntegrationTest",
-        2,
-        SOURCE_OUTPUT,
-        "test.yml",
+        name="integration-test",
+        kind=Kind.TEST,
+        stage="TestEnv",
+        action="IntegrationTest",
+        order=2,
+        input_artifact=SOURCE_OUTPUT,
+        buildspec="test.yml",
         target="test",
         reports=(("tests", "TEST"),),
         records_execution=True,
-        command="integration_test",
+        command=Command.INTEGRATION_TEST,
         result_attribute="integrationTests",
     ),
     Project(
-        "e2e-test",
-        TEST,
-        "StagingEnv",
-        "EndToEndTest",
-        2,
-        SOURCE_OUTPUT,
-        "test.yml",
+        name="e2e-test",
+        kind=Kind.TEST,
+        stage="StagingEnv",
+        action="EndToEndTest",
+        order=2,
+        input_artifact=SOURCE_OUTPUT,
+        buildspec="test.yml",
         target="staging",
         reports=(("tests", "TEST"),),
         records_execution=True,
-        command="e2e_test",
+        command=Command.E2E_TEST,
         result_attribute="e2eTests",
     ),
-    Project("deploy-test", DEPLOY, "TestEnv", "DeployTest", 1, BUILD_OUTPUT, "deploy.yml", target="test"),
-    Project("deploy-staging", DEPLOY, "StagingEnv", "DeployStaging", 1, BUILD_OUTPUT, "deploy.yml", target="staging"),
     Project(
-        "deploy-production",
-        DEPLOY,
-        "ProductionDeploy",
-        "DeployProduction",
-        1,
-        BUILD_OUTPUT,
-        "deploy.yml",
+        name="deploy-test",
+        kind=Kind.DEPLOY,
+        stage="TestEnv",
+        action="DeployTest",
+        order=1,
+        input_artifact=BUILD_OUTPUT,
+        buildspec="deploy.yml",
+        target="test",
+    ),
+    Project(
+        name="deploy-staging",
+        kind=Kind.DEPLOY,
+        stage="StagingEnv",
+        action="DeployStaging",
+        order=1,
+        input_artifact=BUILD_OUTPUT,
+        buildspec="deploy.yml",
+        target="staging",
+    ),
+    Project(
+        name="deploy-production",
+        kind=Kind.DEPLOY,
+        stage="ProductionDeploy",
+        action="DeployProduction",
+        order=1,
+        input_artifact=BUILD_OUTPUT,
+        buildspec="deploy.yml",
         target="production",
     ),
     # Every stage needs an action; a gate stage's is this project's
     # Checkpoint, which only logs that its entry condition let the release in.
     Project(
-        kind="gate",
-        role=GATE,
+        name="gate",
+        kind=Kind.GATE,
         stage=None,
         action=None,
         order=1,
@@ -123,23 +176,23 @@ def all_projects() -> tuple[Project, ...]:
     return PROJECTS
 
 
-def project(kind: str) -> Project:
+def project(name: str) -> Project:
     for row in all_projects():
-        if row.kind == kind:
+        if row.name == name:
             return row
-    raise ValueError(f"unknown CodeBuild project {kind!r}: expected one of {', '.join(kinds())}")
+    raise ValueError(f"unknown CodeBuild project {name!r}: expected one of {', '.join(names())}")
 
 
 # Where each project's buildspec file lives (the `buildspec` column names it).
 BUILDSPECS = Path(__file__).resolve().parent.parent / "buildspecs"
 
 
-def buildspec_file(kind: str) -> Path:
-    return BUILDSPECS / project(kind).buildspec
+def buildspec_file(name: str) -> Path:
+    return BUILDSPECS / project(name).buildspec
 
 
-def kinds() -> tuple[str, ...]:
-    return tuple(row.kind for row in all_projects())
+def names() -> tuple[str, ...]:
+    return tuple(row.name for row in all_projects())
 
 
 def in_stage(stage: str) -> list[Project]:

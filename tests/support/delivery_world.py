@@ -298,4 +298,4 @@ def synthesize_pipelines(out) -> dict[str, dict]:
 def _deploy_rows(stage: str):
     from topology import projects
 
-    return [row for row in projects.in_stage(stage) if row.role == projects.DEPLOY]
+    return [row for row in projects.in_stage(stage) if row.kind == projects.Kind.DEPLOY]
