@@ -274,10 +274,10 @@ def query_deployments(ctx: Context, limit: int, status: str | None = None, since
 def deployment_lines(items: list[dict]) -> list[str]:
     if not items:
         return ["(no deployment records)"]
-    lines = [f"{'deploymentId':40} {'status':28} {'startTime':21} {'stage':14} commit"]
+    lines = [f"{records.KEY:40} {'status':28} {'startTime':21} {'stage':14} commit"]
     for item in items:
         lines.append(
-            f"{item.get('deploymentId', ''):40} {item.get('status', ''):28} {item.get('startTime', ''):21} "
-            f"{item.get('stage', ''):14} {str(item.get('commitId', ''))[:12]}"
+            f"{item.get(records.KEY, ''):40} {item.get('status', ''):28} {item.get('startTime', ''):21} "
+            f"{item.get('stage', ''):14} {str(item.get(records.COMMIT_ID, ''))[:12]}"
         )
     return lines

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import ClientError
 
 from environments import EnvironmentConfig
-from functions.health_probe.logic import STATUS_METRIC
+from functions.shared import records
+from functions.shared.contract.metrics import HEALTH_CHECK_STATUS
 from ops.aws import AWS_ERRORS, explain
 from topology import naming
 
@@ -150,7 +151,7 @@ class Validator:
                 return "not found: deploy core-" + self.config.name
             raise
         ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != "expiresAt":
+        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != records.EXPIRES:
             problems.append(
                 f"TTL is {ttl.get('TimeToLiveStatus', 'DISABLED')} on {ttl.get('AttributeName', 'nothing')}"
             )
@@ -209,7 +210,7 @@ class Validator:
         for target in naming.DEPLOY_STAGES:
             points = cloudwatch.get_metric_statistics(
                 Namespace=naming.METRICS_NAMESPACE,
-                MetricName=STATUS_METRIC,
+                MetricName=HEALTH_CHECK_STATUS.name,
                 Dimensions=[{"Name": "Environment", "Value": self.config.name}, {"Name": "Target", "Value": target}],
                 StartTime=now - PROBE_SILENCE,
                 # Past now: a round published this second still counts

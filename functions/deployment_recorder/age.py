@@ -77,8 +77,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import settings
 from shared import window as windows
+from shared.contract import metrics as published
 from shared.log import Logger
-from shared.stages import APPROVAL_TIMEOUT, INCIDENT_GATE_STAGES, WINDOW_STAGE
+from shared.stages import INCIDENT_GATE_STAGES, WINDOW_STAGE
 
 log = Logger("execution-age")
 # At most this many running executions are examined (QUEUED mode keeps few).
@@ -96,15 +97,9 @@ INCIDENT_GATE = "incident-gate"
 BAKE = "bake"
 IN_LINE = "in-line"
 
-REQUIRED = {"PIPELINE_NAME": str, "ENVIRONMENT": str, "METRICS_NAMESPACE": str}
+REQUIRED = settings.EXECUTION_AGE
 # name: (parser, default when unset or empty)
-OPTIONAL: dict[str, tuple[Any, Any]] = {
-    "WINDOW_CRON": (str.strip, ""),
-    "WINDOW_TIME_ZONE": (str.strip, "UTC"),
-    "INCIDENT_WAIT_MINUTES": (settings.positive_int, 30),
-    "APPROVAL_TIMEOUT_MINUTES": (settings.positive_int, int(APPROVAL_TIMEOUT.total_seconds()) // 60),
-    "BAKE_MINUTES": (settings.positive_int, 10),
-}
+OPTIONAL = settings.EXECUTION_AGE_OPTIONAL
 
 
 @functools.lru_cache(maxsize=1)
@@ -530,7 +525,7 @@ def handler(event, context=None, now: datetime | None = None) -> dict:
         Namespace=settings_["METRICS_NAMESPACE"],
         MetricData=[
             {
-                "MetricName": "ExecutionAge",
+                "MetricName": published.EXECUTION_AGE.name,
                 "Dimensions": [{"Name": "Environment", "Value": settings_["ENVIRONMENT"]}],
                 "Value": oldest,
                 "Unit": "Seconds",
@@ -538,4 +533,4 @@ def handler(event, context=None, now: datetime | None = None) -> dict:
         ],
     )
     log.info("published execution age", seconds=oldest, running=ages)
-    return {"result": "published", "ExecutionAge": oldest, "running": len(ages)}
+    return {"result": "published", published.EXECUTION_AGE.name: oldest, "running": len(ages)}

@@ -38,15 +38,7 @@ ACCEPTED_PAST, ACCEPTED_FUTURE = timedelta(days=14), timedelta(hours=2)
 
 @functools.lru_cache(maxsize=1)
 def config() -> dict[str, Any]:
-    return settings.read(
-        {
-            "TABLE_NAME": str,
-            "TABLE_INDEX": str,
-            "ENVIRONMENT": str,
-            "METRICS_NAMESPACE": str,
-            "WINDOW_DAYS": settings.positive_int,
-        }
-    )
+    return settings.read(settings.DORA_METRICS)
 
 
 def scheduled_hour(event: Any, now: datetime) -> datetime:

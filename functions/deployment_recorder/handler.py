@@ -16,13 +16,7 @@ from shared import settings
 from shared.log import Logger
 
 log = Logger("deployment-recorder")
-SPEC = {
-    "TABLE_NAME": str,
-    "PIPELINE_NAME": str,
-    "ENVIRONMENT": str,
-    "METRICS_NAMESPACE": str,
-    "RECORD_TTL_DAYS": settings.positive_int,
-}
+SPEC = settings.DEPLOYMENT_RECORDER
 
 
 @functools.lru_cache(maxsize=1)

@@ -25,7 +25,6 @@ RECORD_TTL_DAYS. Settings are read at the first invocation, not at import.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,14 +112,7 @@ def plan(change: Change, *, environment: str, targets: dict[str, str], ttl_days:
 
 @functools.lru_cache(maxsize=1)
 def config() -> dict[str, Any]:
-    return settings.read(
-        {
-            "TABLE_NAME": str,
-            "ENVIRONMENT": str,
-            "ALARM_TARGETS": json.loads,
-            "RECORD_TTL_DAYS": settings.positive_int,
-        }
-    )
+    return settings.read(settings.INCIDENT_RECORDER)
 
 
 @functools.lru_cache(maxsize=1)

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from shared import fields, records, stages
+from shared.contract import metrics as published
 from shared.executions import ROLLBACK, execution_type
 from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
 from shared.records import Metrics, Update, expires_at  # noqa: F401  (Update: part of this module's interface)
@@ -158,7 +159,7 @@ def plan(event: Event, *, pipeline: str, environment: str, ttl_days: int) -> Pla
     common = {"environment": environment, "pipelineName": pipeline, "pipelineExecutionId": event.execution_id}
     absent = {
         "startTime": event.time,
-        "expiresAt": expires_at(event.time, ttl_days),
+        records.EXPIRES: expires_at(event.time, ttl_days),
         stages.LAYOUT_ATTRIBUTE: stages.LAYOUT,
     }
     if event.version is not None:
@@ -176,7 +177,12 @@ def _stage_plan(event: Event, deployment_id: str, common: dict, absent: dict) ->
     updates = [
         Update(
             deployment_id,
-            set_values={**common, "stage": event.stage, "stageStatus": event.state, "stageUpdatedAt": event.time},
+            set_values={
+                **common,
+                "stage": event.stage,
+                records.STAGE_STATUS: event.state,
+                records.STAGE_UPDATED_AT: event.time,
+            },
             set_if_absent=absent,
             condition="attribute_not_exists(stageUpdatedAt) OR stageUpdatedAt <= :time",
             condition_values={":time": event.time},
@@ -188,11 +194,11 @@ def _stage_plan(event: Event, deployment_id: str, common: dict, absent: dict) ->
     # attempt; readers take its first start and last end), and its successes.
     sets = {}
     if event.state in STAGE_STARTS:
-        sets["stageStarts"] = (f"{event.stage}@{event.time}",)
+        sets[records.STAGE_STARTS] = (f"{event.stage}@{event.time}",)
     elif event.state in STAGE_ENDS:
-        sets["stageEnds"] = (f"{event.stage}@{event.time}",)
+        sets[records.STAGE_ENDS] = (f"{event.stage}@{event.time}",)
     if event.state == "SUCCEEDED":
-        sets["succeededStages"] = (event.stage,)
+        sets[records.SUCCEEDED_STAGES] = (event.stage,)
     if sets:
         updates.append(
             Update(
@@ -211,7 +217,7 @@ def _execution_plan(event: Event, deployment_id: str, common: dict, absent: dict
     """The execution's status (newest by time wins; within one second, the
     higher rank), its trigger, and its start."""
     status, rank = STATUS[event.state]
-    values = {**common, "status": status, "statusRank": rank, "updatedAt": event.time}
+    values = {**common, "status": status, records.STATUS_RANK: rank, records.UPDATED_AT: event.time}
     # An execution's trigger never changes: the first event to carry it wins.
     trigger = {"triggerType": event.trigger_type, "executionType": event.execution_type} if event.trigger_type else {}
     final = rank == FINAL_RANK
@@ -240,8 +246,8 @@ def _execution_plan(event: Event, deployment_id: str, common: dict, absent: dict
                 deployment_id,
                 set_values={
                     "startTime": event.time,
-                    "startedAt": event.time,
-                    "expiresAt": expires_at(event.time, ttl_days),
+                    records.STARTED_AT: event.time,
+                    records.EXPIRES: expires_at(event.time, ttl_days),
                 },
                 # The type decides how the outcome is counted, even when the
                 # final state arrived first.
@@ -257,7 +263,7 @@ def final_state(record: dict[str, Any] | None) -> str | None:
     """`status@updatedAt` of a final record: which outcome its facts describe."""
     if not record or record.get("status") not in FINAL_STATUSES:
         return None
-    return f"{record['status']}@{record.get('updatedAt')}"
+    return f"{record['status']}@{record.get(records.UPDATED_AT)}"
 
 
 def needs_actions(plan: Plan, record: dict[str, Any] | None) -> bool:
@@ -265,25 +271,25 @@ def needs_actions(plan: Plan, record: dict[str, Any] | None) -> bool:
     duplicate finds them read (`actionsReadFor`); a retried execution that
     ends again is read again, so its approval and failed action are its last."""
     state = final_state(record)
-    return plan.look_up_actions and state is not None and record.get("actionsReadFor") != state
+    return plan.look_up_actions and state is not None and record.get(records.ACTIONS_READ_FOR) != state
 
 
 def facts_update(deployment_id: str, facts: dict[str, str], read_for: str, record: dict[str, Any]) -> Update:
     """The facts of one final state: the commit's are kept once (the source
     never changes); the approval, the failed action and the outcome are this
     state's, and a failed action that no longer failed is removed."""
-    commit = {k: v for k, v in facts.items() if k in ("commitId", records.COMMIT_AUTHOR_TIME)}
+    commit = {k: v for k, v in facts.items() if k in (records.COMMIT_ID, records.COMMIT_AUTHOR_TIME)}
     latest = {k: v for k, v in facts.items() if k not in commit}
-    ended = {k: v for k, v in record.items() if k not in ("failedAction", "approvedBy")}
+    ended = {k: v for k, v in record.items() if k not in (records.FAILED_ACTION, records.APPROVED_BY)}
     outcome = stages.classify({**ended, **facts}, actions_read=True)
     if outcome:
         latest[records.OUTCOME] = outcome
     return Update(
         deployment_id,
-        set_values={**latest, "actionsReadFor": read_for},
+        set_values={**latest, records.ACTIONS_READ_FOR: read_for},
         condition=None,
         set_if_absent=commit,
-        remove=() if "failedAction" in facts else ("failedAction",),
+        remove=() if records.FAILED_ACTION in facts else (records.FAILED_ACTION,),
         purpose="facts",
     )
 
@@ -303,14 +309,14 @@ def action_facts(action_details: list[dict[str, Any]]) -> dict[str, str]:
         elif category == "Approval":
             found.update(_approval_facts(detail))
         if status == "Failed" and detail.get("stageName") and detail.get("actionName"):
-            found.setdefault("failedAction", f"{detail['stageName']}/{detail['actionName']}"[:200])
+            found.setdefault(records.FAILED_ACTION, f"{detail['stageName']}/{detail['actionName']}"[:200])
     return found
 
 
 def _source_facts(variables: dict[str, Any]) -> dict[str, str]:
     facts = {}
     if isinstance(variables.get("CommitId"), str) and variables["CommitId"]:
-        facts["commitId"] = variables["CommitId"][:64]
+        facts[records.COMMIT_ID] = variables["CommitId"][:64]
     try:
         facts[records.COMMIT_AUTHOR_TIME] = records.format_time(datetime.fromisoformat(variables["AuthorDate"]))
     except (KeyError, TypeError, ValueError):
@@ -325,21 +331,21 @@ def _approval_facts(detail: dict[str, Any]) -> dict[str, str]:
     `updatedBy` holds for a time-out, so only an IAM ARN names a person."""
     facts = {}
     if isinstance(detail.get("startTime"), datetime):
-        facts["approvalRequestedAt"] = records.format_time(detail["startTime"])
+        facts[records.APPROVAL_REQUESTED_AT] = records.format_time(detail["startTime"])
     decided = {"Succeeded": "APPROVED", "Failed": "REJECTED", "Abandoned": "ABANDONED"}.get(detail.get("status"))
     if decided:
-        facts["approvalResult"] = decided
+        facts[records.APPROVAL_RESULT] = decided
         if isinstance(detail.get("lastUpdateTime"), datetime):
-            facts["approvalDecidedAt"] = records.format_time(detail["lastUpdateTime"])
+            facts[records.APPROVAL_DECIDED_AT] = records.format_time(detail["lastUpdateTime"])
         updated_by = detail.get("updatedBy")
         if isinstance(updated_by, str) and updated_by.startswith("arn:"):
-            facts["approvedBy"] = updated_by[:256]
+            facts[records.APPROVED_BY] = updated_by[:256]
     return facts
 
 
 def duration_seconds(record: dict[str, Any]) -> int | None:
     """Seconds from STARTED to the final state, once both are known."""
-    start, end = record.get("startedAt"), record.get("endTime")
+    start, end = record.get(records.STARTED_AT), record.get("endTime")
     if not start or not end:
         return None
     elapsed = datetime.strptime(end, fields.TIME_FORMAT) - datetime.strptime(start, fields.TIME_FORMAT)
@@ -357,32 +363,23 @@ def pending_metrics(record: dict[str, Any] | None) -> Metrics | None:
     """
     if not record or record.get("status") not in FINAL_STATUSES:
         return None
-    key = f"{record['status']}@{record.get('updatedAt')}"
-    if record.get("metricsPublished") == key or not record.get("startedAt"):
+    key = f"{record['status']}@{record.get(records.UPDATED_AT)}"
+    if record.get(records.METRICS_PUBLISHED) == key or not record.get(records.STARTED_AT):
         return None
     if record.get("executionType") == ROLLBACK:
-        if record.get("metricsPublished"):
+        if record.get(records.METRICS_PUBLISHED):
             # One rollback, counted once: a retried rollback execution that
             # ends again (FAILED, then SUCCEEDED) is still one rollback.
             return None
-        counts = {"RollbackCount": 1}
+        counts = {published.ROLLBACK_COUNT.name: 1}
     else:
         counts = outcome_metrics(record.get(records.OUTCOME) or stages.classify(record))
     return Metrics(key, counts, duration_seconds(record) if record.get("executionType") != ROLLBACK else None)
 
 
-# The count each outcome publishes. DeploymentFailure (the -failures alarm,
-# runbook Incident 1) means a deploy, its tests or its bake failed; a
-# rejection, a time-out or a gate deployed nothing and has its own metric.
-OUTCOME_METRICS = {
-    stages.DEPLOYED: "DeploymentSuccess",
-    stages.DEPLOY_FAILED: "DeploymentFailure",
-    stages.BUILD_FAILED: "BuildFailure",
-    stages.REJECTED: "ReleaseRejected",
-    stages.APPROVAL_TIMED_OUT: "ApprovalTimedOut",
-    stages.BLOCKED_BY_GATE: "ReleaseBlockedByGate",
-    stages.CANCELED: "ExecutionCanceledByUpdate",
-}
+# The count each outcome publishes: the contract's (contract/metrics.py),
+# re-exported for the monitoring stack's outcome alarms.
+OUTCOME_METRICS = published.OUTCOME_METRICS
 
 
 def outcome_metrics(outcome: str | None) -> dict[str, int]:

@@ -42,14 +42,7 @@ PUBLISH_RESERVE_MS = 25_000
 
 @functools.lru_cache(maxsize=1)
 def config() -> dict:
-    return settings.read(
-        {
-            "TARGETS": read_targets,
-            "ENVIRONMENT": str,
-            "METRICS_NAMESPACE": str,
-            "TIMEOUT_SECONDS": settings.positive_int,
-        }
-    )
+    return settings.read(settings.spec(settings.HEALTH_PROBE, TARGETS=read_targets))
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,17 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.contract import metrics as published
+
 HEALTHY_STATUS = range(200, 400)
-# EventBridge's `time` on a scheduled event. This module imports nothing of
-# shared/ on purpose: the monitoring stack imports its metric names (the
-# TARGETS rule, which reads shared/urls.py, is in targets.py).
+# EventBridge's `time` on a scheduled event. Of shared/ this module imports
+# only the contract (standard library only): the monitoring stack imports its
+# metric names (the TARGETS rule, which reads shared/urls.py, is in targets.py).
 EVENT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-STATUS_METRIC = "HealthCheckStatus"
-LATENCY_METRIC = "HealthCheckLatency"
+STATUS_METRIC = published.HEALTH_CHECK_STATUS.name
+LATENCY_METRIC = published.HEALTH_CHECK_LATENCY.name
 # One datum per round, whatever the targets say: the probe-silent alarm
 # watches it, so a probe that stops (errors, throttles, a disabled schedule)
 # is seen, and a bake fails closed.
-ROUNDS_METRIC = "HealthProbeRounds"
+ROUNDS_METRIC = published.HEALTH_PROBE_ROUNDS.name
 
 
 @dataclass(frozen=True)

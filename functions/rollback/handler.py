@@ -49,16 +49,7 @@ from shared import records, retry, settings
 from shared.log import Logger
 
 log = Logger("rollback")
-SPEC = {
-    "TABLE_NAME": str,
-    "TABLE_INDEX": str,
-    "PIPELINE_ARN": settings.arn("codepipeline"),
-    "TOPIC_ARN": settings.arn("sns"),
-    "ENVIRONMENT": str,
-    "RECORD_TTL_DAYS": settings.positive_int,
-    "ROLLBACK_ALARMS": parse_alarm_map,
-    "ARTIFACT_EXPIRATION_DAYS": settings.positive_int,
-}
+SPEC = settings.spec(settings.ROLLBACK, ROLLBACK_ALARMS=parse_alarm_map)
 # RollbackStage's answers for a target of an older structure version (the
 # CodePipeline API reference lists both for RollbackStage).
 OUTDATED_TARGET = frozenset({"UnableToRollbackStageException", "PipelineExecutionOutdatedException"})
@@ -199,7 +190,7 @@ class Invocation:
             status="ROLLBACK_FAILED",
             failureReason=reason,
             manualCommand=command,
-            fallbackCommit=(last_good or {}).get("commitId") or "unknown",
+            fallbackCommit=(last_good or {}).get(records.COMMIT_ID) or "unknown",
             **record,
         )
         log.error("no valid rollback target; a new release of the last good commit is the way back", reason=reason)
@@ -270,8 +261,8 @@ def handler(event, context=None) -> dict:
         if latest.get("type") == "ROLLBACK" and latest.get("status") in ("InProgress", "Succeeded"):
             if run.settle(rollbackExecutionId=latest["pipelineExecutionId"]):
                 run.notify("Rollback Initiated", **{"Rollback execution": latest["pipelineExecutionId"]})
-                return {"result": "resumed", "rollbackExecutionId": latest["pipelineExecutionId"]}
-            return {"result": "duplicate", "rollbackExecutionId": latest["pipelineExecutionId"]}
+                return {"result": "resumed", records.ROLLBACK_EXECUTION_ID: latest["pipelineExecutionId"]}
+            return {"result": "duplicate", records.ROLLBACK_EXECUTION_ID: latest["pipelineExecutionId"]}
     return _roll_back(run, now_.execution_id, now_.version)
 
 
@@ -396,7 +387,7 @@ def _roll_back(run: Invocation, current: str, version: int | None = None) -> dic
         if target.last_good is not None:
             return run.fall_back(target.reason, target.last_good, rolledBackExecutionId=current)
         return run.fail(target.reason, None)
-    details = {"rolledBackExecutionId": current, "targetExecutionId": target.target_execution}
+    details = {records.ROLLED_BACK_EXECUTION_ID: current, records.TARGET_EXECUTION_ID: target.target_execution}
     try:
         # Not idempotent: after a timeout, re-read instead of calling again.
         rollback_execution = run.call(lambda: aws().roll_back(stage, target.target_execution), idempotent=False)
@@ -426,7 +417,7 @@ def _roll_back(run: Invocation, current: str, version: int | None = None) -> dic
         # Another delivery saw the rollback running and settled the record
         # first, and announced it: complete the details, do not page twice.
         run.record(**details)
-        return {"result": "duplicate", "rollbackExecutionId": rollback_execution, "notified": False}
+        return {"result": "duplicate", records.ROLLBACK_EXECUTION_ID: rollback_execution, "notified": False}
     notified = run.notify(
         "Rollback Initiated",
         **{
@@ -435,4 +426,4 @@ def _roll_back(run: Invocation, current: str, version: int | None = None) -> dic
             "Rollback execution": rollback_execution,
         },
     )
-    return {"result": "rolled-back", "rollbackExecutionId": rollback_execution, "notified": notified}
+    return {"result": "rolled-back", records.ROLLBACK_EXECUTION_ID: rollback_execution, "notified": notified}

@@ -174,7 +174,7 @@ def _deploy_stands(stage_state: dict[str, Any], execution_id: str) -> bool:
 
 
 def _succeeded_in(record: dict[str, Any], stage: str) -> bool:
-    stages = record.get("succeededStages")
+    stages = record.get(records.SUCCEEDED_STAGES)
     if stages:
         return stage in stages
     # Records written before succeededStages existed: a whole-run success.
@@ -216,11 +216,11 @@ def choose_target(
     oldest_usable = (now - timedelta(days=artifact_days) + ARTIFACT_MARGIN) if now and artifact_days else None
     for record in records_:
         execution = record.get("pipelineExecutionId")
-        if str(record.get("deploymentId", "")).startswith(ROLLBACK_PREFIX):
+        if str(record.get(records.KEY, "")).startswith(ROLLBACK_PREFIX):
             # A rollback record is newer than the deployment it undid, so it
             # is read first.
             if record.get("stage") == stage and record.get("status") in ("ROLLBACK_IN_PROGRESS", STARTED):
-                rolled_back.add(record.get("rolledBackExecutionId"))
+                rolled_back.add(record.get(records.ROLLED_BACK_EXECUTION_ID))
             continue
         if not execution:
             continue
@@ -275,9 +275,9 @@ def last_good(records_: Iterable[dict[str, Any]], stage: str) -> dict[str, Any] 
     new execution puts back."""
     rolled_back = set()
     for record in records_:
-        if str(record.get("deploymentId", "")).startswith(ROLLBACK_PREFIX):
+        if str(record.get(records.KEY, "")).startswith(ROLLBACK_PREFIX):
             if record.get("stage") == stage:
-                rolled_back.add(record.get("rolledBackExecutionId"))
+                rolled_back.add(record.get(records.ROLLED_BACK_EXECUTION_ID))
             continue
         execution = record.get("pipelineExecutionId")
         if not execution or is_rollback_execution(record) or execution in rolled_back:
@@ -304,7 +304,7 @@ def fallback_commands(
     (GetPipelineState), so an environment without an approval or a window is
     not told to pass one; None lists every control."""
     has = (lambda name: True) if present is None else set(present).__contains__
-    commit = (last_good or {}).get("commitId") or "<commit-of-the-last-good-release>"
+    commit = (last_good or {}).get(records.COMMIT_ID) or "<commit-of-the-last-good-release>"
     short = commit[:12]
     target = next((t for t, s in stages.DEPLOY_STAGES.items() if s == stage), None)
     ops = f"python -m ops override {environment} --stage"
@@ -341,8 +341,8 @@ def expected_minutes(last_good: dict[str, Any] | None) -> int | None:
         return None
     waited = timedelta(0)
     try:
-        waited = records.parse_time(last_good["approvalDecidedAt"]) - records.parse_time(
-            last_good["approvalRequestedAt"]
+        waited = records.parse_time(last_good[records.APPROVAL_DECIDED_AT]) - records.parse_time(
+            last_good[records.APPROVAL_REQUESTED_AT]
         )
     except (KeyError, TypeError, ValueError):
         pass
@@ -357,14 +357,14 @@ def alarm_precedes(request: RollbackRequest, rollback_record: dict[str, Any] | N
     return bool(start) and str(request.time) <= str(start)
 
 
-def unfinished_claims(records: Iterable[dict[str, Any]], stage: str) -> list[str]:
+def unfinished_claims(records_: Iterable[dict[str, Any]], stage: str) -> list[str]:
     """Keys of this stage's rollback records still at ROLLBACK_STARTED: a
     rollback was claimed and, perhaps, started, but its outcome never written."""
     prefix = f"{ROLLBACK_PREFIX}{stage}#"
     return [
-        r["deploymentId"]
-        for r in records
-        if str(r.get("deploymentId", "")).startswith(prefix) and r.get("status") == STARTED
+        r[records.KEY]
+        for r in records_
+        if str(r.get(records.KEY, "")).startswith(prefix) and r.get("status") == STARTED
     ]
 
 

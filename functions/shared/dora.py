@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import records, stages
+from .contract import metrics as published
 
 PRODUCTION_TARGET = "production"
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -46,7 +47,7 @@ LOOKBACK_MARGIN = timedelta(days=30)
 # INSUFFICIENT_DATA the alarm stopped seeing data, so the incident is over as
 # far as the ledger can tell but whether the target recovered then is
 # unknown. Records written before the attribute existed ended on OK.
-END_REASON = "endReason"
+END_REASON = records.END_REASON
 ENDED_OK, ENDED_UNKNOWN = "OK", "INSUFFICIENT_DATA"
 
 # The bands. Frequency, lead time and recovery follow the DORA report's
@@ -134,7 +135,7 @@ def failures(items: list[dict]) -> list[Failure]:
             found[r[records.KEY]] = Failure(r[records.KEY], _time(r["endTime"]))
     production_stages = (stages.PRODUCTION_DEPLOY_STAGE, stages.LEGACY_PRODUCTION_DEPLOY_STAGE)
     for r in items:
-        rolled_back = r.get("rolledBackExecutionId")
+        rolled_back = r.get(records.ROLLED_BACK_EXECUTION_ID)
         when = _time(r.get(records.INDEX_SORT))
         rolled_out_of_production = r.get("stage") in production_stages
         if r[records.KEY].startswith(records.ROLLBACK_PREFIX) and rolled_back and when and rolled_out_of_production:
@@ -182,7 +183,7 @@ def _reached_production(record: dict) -> datetime | None:
     deploy = stages.production_deploy_stage(record)
     starts = [
         _time(entry.split("@", 1)[1])
-        for entry in record.get("stageStarts") or ()
+        for entry in record.get(records.STAGE_STARTS) or ()
         if isinstance(entry, str) and entry.startswith(f"{deploy}@")
     ]
     starts = [t for t in starts if t]
@@ -227,7 +228,13 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
     days = max((end - start) / DAY, 1e-9)
     rate = len(deployed) / days
     metrics = [
-        Metric("DeploymentFrequency", round(rate, 4), "per day", _band(rate, FREQUENCY_BANDS, False), len(deployed))
+        Metric(
+            published.DEPLOYMENT_FREQUENCY.name,
+            round(rate, 4),
+            "per day",
+            _band(rate, FREQUENCY_BANDS, False),
+            len(deployed),
+        )
     ]
 
     leads = [
@@ -235,7 +242,7 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
         for r in deployed
         if _time(r.get(records.COMMIT_AUTHOR_TIME))
     ]
-    metrics.append(_timed("LeadTimeForChanges", leads, LEAD_TIME_BANDS))
+    metrics.append(_timed(published.LEAD_TIME_FOR_CHANGES.name, leads, LEAD_TIME_BANDS))
 
     attempts = len(deployed) + sum(1 for f in failed if f.execution not in {r[records.KEY] for r in deployed})
     failure_rate = len(failed) / attempts if attempts else None
@@ -244,13 +251,13 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
         if failure_rate is None
         else next((b for at_most, b in FAILURE_RATE_BANDS if failure_rate <= at_most), "low")
     )
-    metrics.append(Metric("ChangeFailureRate", _round(failure_rate), "ratio", band, attempts))
+    metrics.append(Metric(published.CHANGE_FAILURE_RATE.name, _round(failure_rate), "ratio", band, attempts))
 
     restored = recoveries(items)
     recovery_seconds, rework, ended_unknown = _recovered(failed, restored, deployed, items)
     metrics.append(
         _timed(
-            "FailedDeploymentRecoveryTime",
+            published.FAILED_DEPLOYMENT_RECOVERY_TIME.name,
             recovery_seconds,
             RECOVERY_BANDS,
             rests_on=len(failed),
@@ -263,7 +270,13 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
     )
     rework_in_window = sum(1 for t in rework if start <= t < end)
     metrics.append(
-        Metric("DeploymentReworkRate", _round(rework_in_window / changes if changes else None), "ratio", "n/a", changes)
+        Metric(
+            published.DEPLOYMENT_REWORK_RATE.name,
+            _round(rework_in_window / changes if changes else None),
+            "ratio",
+            "n/a",
+            changes,
+        )
     )
     return metrics
 

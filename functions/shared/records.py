@@ -1,8 +1,8 @@
-"""The deployment record's contract: one home for its key, its index, its
-time format and its expiry, read by both functions, `ops`, the core stack's
-table definition and the tests.
+"""The deployment record's helpers: its times, its expiry, its key, its kind,
+and the updates and metrics the recorder plans. The names themselves (every
+attribute, kind and status) are contract/records.py's, re-exported here.
 
-It imports nothing but the standard library, so it works both inside the
+It imports only the standard library and the contract, so it works both inside the
 Lambda zips (as `shared.records`) and from the rest of the repository (as
 `functions.shared.records`). Numbers stay numbers: `expiresAt` is an epoch
 second (DynamoDB TTL reads a Number), never a string.
@@ -14,28 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-# The table's partition key, and the index the runbook's queries use
-# (EnvironmentStatusIndex: environment, then startTime).
-KEY = "deploymentId"
-INDEX_PARTITION = "environment"
-INDEX_SORT = "startTime"
-# The TTL attribute: epoch seconds.
-EXPIRES = "expiresAt"
-# Every time on a record: ISO 8601 UTC to the second, which sorts in time order.
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-# The head commit's author time (CodeConnections' AuthorDate): lead time starts there.
-COMMIT_AUTHOR_TIME = "commitAuthorTime"
-# The pipeline structure version an execution ran in (a Number).
-PIPELINE_VERSION = "pipelineVersion"
-# How an execution ended (shared/stages.py's OUTCOMES).
-OUTCOME = "outcome"
-# Records that are not deployments share the table under their own prefixes.
-ROLLBACK_PREFIX = "rollback#"
-NOTIFICATION_PREFIX = "notification#"
-# A break-glass override of a stage condition (python -m ops override).
-OVERRIDE_PREFIX = "override#"
-# A health alarm's ALARM -> OK window (deployment_recorder/incidents.py).
-INCIDENT_PREFIX = "incident#"
+# Every attribute name, kind prefix and status lives in contract/records.py;
+# re-exported here, so `records.COMMIT_ID` reads as it always did.
+from .contract.records import *  # noqa: E402, F403
+from .contract.records import KEY, KIND_PREFIXES, TIME_FORMAT  # noqa: E402
 
 
 def format_time(moment: datetime) -> str:
@@ -58,7 +40,7 @@ def key(deployment_id: str) -> dict[str, dict[str, str]]:
 
 def is_deployment(deployment_id: str) -> bool:
     """Whether a record is a pipeline execution (not a rollback, a notification claim, an override or an incident)."""
-    return not deployment_id.startswith((ROLLBACK_PREFIX, NOTIFICATION_PREFIX, OVERRIDE_PREFIX, INCIDENT_PREFIX))
+    return not deployment_id.startswith(KIND_PREFIXES)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import records
+
 SOURCE_STAGE = "Source"
 BUILD_STAGE = "Build"
 DEPLOY_STAGES = {"test": "TestEnv", "staging": "StagingEnv", "production": "ProductionDeploy"}
@@ -70,13 +72,13 @@ def production_deploy_stage(record: dict[str, Any]) -> str:
 
 
 def deployed_production(record: dict[str, Any]) -> bool:
-    return production_deploy_stage(record) in (record.get("succeededStages") or ())
+    return production_deploy_stage(record) in (record.get(records.SUCCEEDED_STAGES) or ())
 
 
 def _waited(record: dict[str, Any]) -> timedelta | None:
     try:
-        start = datetime.strptime(record["approvalRequestedAt"], "%Y-%m-%dT%H:%M:%SZ")
-        end = datetime.strptime(record["approvalDecidedAt"], "%Y-%m-%dT%H:%M:%SZ")
+        start = datetime.strptime(record[records.APPROVAL_REQUESTED_AT], "%Y-%m-%dT%H:%M:%SZ")
+        end = datetime.strptime(record[records.APPROVAL_DECIDED_AT], "%Y-%m-%dT%H:%M:%SZ")
     except (KeyError, TypeError, ValueError):
         return None
     return end - start
@@ -86,10 +88,10 @@ def failed_stage(record: dict[str, Any]) -> str | None:
     """The stage an execution failed in: its failed action's (read from
     ListActionExecutions once the execution was final), else the stage of
     its last stage event when that was a failure."""
-    failed = record.get("failedAction")
+    failed = record.get(records.FAILED_ACTION)
     if isinstance(failed, str) and "/" in failed:
         return failed.split("/", 1)[0]
-    return record.get("stage") if record.get("stageStatus") == "FAILED" else None
+    return record.get("stage") if record.get(records.STAGE_STATUS) == "FAILED" else None
 
 
 def classify(record: dict[str, Any], *, actions_read: bool = False) -> str | None:
@@ -109,10 +111,10 @@ def classify(record: dict[str, Any], *, actions_read: bool = False) -> str | Non
         return None
     stage = failed_stage(record)
     if stage is None:
-        return BLOCKED_BY_GATE if actions_read and not record.get("failedAction") else DEPLOY_FAILED
+        return BLOCKED_BY_GATE if actions_read and not record.get(records.FAILED_ACTION) else DEPLOY_FAILED
     if stage in GATE_STAGES:
         return BLOCKED_BY_GATE
-    legacy_approval = record.get("failedAction") == f"{LEGACY_PRODUCTION_DEPLOY_STAGE}/{APPROVAL_ACTION}"
+    legacy_approval = record.get(records.FAILED_ACTION) == f"{LEGACY_PRODUCTION_DEPLOY_STAGE}/{APPROVAL_ACTION}"
     if (stage == APPROVAL_STAGE and int(record.get(LAYOUT_ATTRIBUTE) or 1) >= LAYOUT) or legacy_approval:
         return _approval_end(record)
     if stage in (SOURCE_STAGE, BUILD_STAGE):

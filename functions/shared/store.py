@@ -27,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 # Relative, so it resolves both as `shared.records` (in a zip) and as
 # `functions.shared.records` (in the repository).
 from . import records
+from .contract import metrics as published
 
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
@@ -327,11 +328,11 @@ class Store:
             if error.response["Error"]["Code"] != CONDITION_FAILED:
                 raise
         current = self.get(deployment_id) or {}
-        if current.get("metricsSending") != metrics.key:
+        if current.get(records.METRICS_SENDING) != metrics.key:
             return _STALE
-        if current.get("metricsSendingBy") == nonce:
+        if current.get(records.METRICS_SENDING_BY) == nonce:
             return _OURS
-        return _EARLIER if current.get("metricsToken") == token else _STALE
+        return _EARLIER if current.get(records.METRICS_TOKEN) == token else _STALE
 
     def _unmark_sending(self, deployment_id: str, metrics: records.Metrics, nonce: str) -> None:
         """Undo this call's sending mark after a definite refusal, so the
@@ -396,7 +397,7 @@ def metric_data(metrics: records.Metrics, environment: str) -> list[dict[str, An
     """The PutMetricData entries of one outcome: its counts, and its duration."""
     entries = [(name, value, "Count") for name, value in sorted(metrics.counts.items())]
     if metrics.duration is not None:
-        entries.append(("DeploymentDuration", metrics.duration, "Seconds"))
+        entries.append((published.DEPLOYMENT_DURATION.name, metrics.duration, "Seconds"))
     dimensions = [{"Name": "Environment", "Value": environment}]
     return [{"MetricName": n, "Dimensions": dimensions, "Value": v, "Unit": u} for n, v, u in entries]
 

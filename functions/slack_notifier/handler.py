@@ -28,7 +28,7 @@ DEDUPLICATION_SECONDS = 2 * 24 * 3600
 
 @functools.lru_cache(maxsize=1)
 def config() -> dict:
-    return settings.read({"SECRET_ID": str, "TABLE_NAME": str, "ENVIRONMENT": str})
+    return settings.read(settings.SLACK_NOTIFIER)
 
 
 @functools.lru_cache(maxsize=1)

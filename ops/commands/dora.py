@@ -25,16 +25,16 @@ _TEXT = (
     "status",
     "executionType",
     "stage",
-    "stageStatus",
-    "failedAction",
+    records.STAGE_STATUS,
+    records.FAILED_ACTION,
     "outcome",
     "target",
     dora.END_REASON,
-    "rolledBackExecutionId",
-    "approvalRequestedAt",
-    "approvalDecidedAt",
+    records.ROLLED_BACK_EXECUTION_ID,
+    records.APPROVAL_REQUESTED_AT,
+    records.APPROVAL_DECIDED_AT,
 )
-_TEXT_SETS = ("succeededStages", "stageStarts", "stageEnds")
+_TEXT_SETS = (records.SUCCEEDED_STAGES, records.STAGE_STARTS, records.STAGE_ENDS)
 _NUMBERS = (stages.LAYOUT_ATTRIBUTE,)
 
 

@@ -40,7 +40,7 @@ REQUESTED, OVERRIDDEN, FAILED = "OVERRIDE_REQUESTED", "OVERRIDDEN", "OVERRIDE_FA
 # The longest --reason (arguments_override says why).
 REASON_LONGEST = 4096
 # The audit record's attribute that names the run which wrote it.
-AUDIT_TOKEN = "auditToken"  # noqa: S105 - an attribute name, not a secret
+AUDIT_TOKEN = records.AUDIT_TOKEN  # noqa: S105 - an attribute name, not a secret
 
 
 def _held_execution(stage_state: dict, condition: str) -> str | None:
@@ -92,11 +92,11 @@ def cmd_override(ctx: Context, args) -> int:
             records.INDEX_SORT: now,
             "status": REQUESTED,
             "stage": args.stage,
-            "conditionType": condition,
+            records.CONDITION_TYPE: condition,
             "pipelineName": ctx.names.pipeline,
             "pipelineExecutionId": execution,
             "reason": reason,
-            "overriddenBy": caller,
+            records.OVERRIDDEN_BY: caller,
             "rules": rules or {"(not reported)": "unknown"},
             records.EXPIRES: records.expires_at(now, ctx.config.deployment_record_ttl_days),
         },

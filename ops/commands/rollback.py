@@ -56,7 +56,10 @@ def cmd_rollback(ctx: Context, args) -> int:
         f"(rollback execution {rollback_execution})"
     ]
     done += _record(ctx, args.stage, current, target, rollback_execution)
-    ctx.emit({"stage": args.stage, "from": current, "target": target, "rollbackExecutionId": rollback_execution}, done)
+    ctx.emit(
+        {"stage": args.stage, "from": current, "target": target, records.ROLLBACK_EXECUTION_ID: rollback_execution},
+        done,
+    )
     return 0
 
 
@@ -93,10 +96,10 @@ def _record(ctx: Context, stage: str, current: str | None, target: str, rollback
                 "status": "ROLLBACK_IN_PROGRESS",
                 "stage": stage,
                 "pipelineName": ctx.names.pipeline,
-                "targetExecutionId": target,
-                "rolledBackExecutionId": current or "unknown",
-                "rollbackExecutionId": rollback_execution,
-                "initiatedBy": caller,
+                records.TARGET_EXECUTION_ID: target,
+                records.ROLLED_BACK_EXECUTION_ID: current or "unknown",
+                records.ROLLBACK_EXECUTION_ID: rollback_execution,
+                records.INITIATED_BY: caller,
                 records.EXPIRES: records.expires_at(started, ctx.config.deployment_record_ttl_days),
             },
         )

@@ -7,6 +7,7 @@ import statistics
 from datetime import UTC, datetime, timedelta
 
 from functions.shared import records
+from functions.shared.contract import metrics as published
 from ops.arguments import Command, bounded
 from ops.aws import calling
 from ops.common import Context, iso, query_deployments
@@ -17,7 +18,7 @@ def cmd_summary(ctx: Context, args) -> int:
     end = datetime.now(UTC)
     start = end - timedelta(days=args.days)
     cloudwatch, metrics = ctx.client("cloudwatch"), {}
-    for metric in ("DeploymentSuccess", "DeploymentFailure", "RollbackCount"):
+    for metric in (published.DEPLOYMENT_SUCCESS.name, published.DEPLOYMENT_FAILURE.name, published.ROLLBACK_COUNT.name):
         with calling(f"metric {naming.METRICS_NAMESPACE} {metric} of {ctx.config.name}"):
             points = cloudwatch.get_metric_statistics(
                 Namespace=naming.METRICS_NAMESPACE,
@@ -36,19 +37,21 @@ def cmd_summary(ctx: Context, args) -> int:
     ]
     durations = []
     for record in deployments:
-        if record.get("startedAt") and record.get("endTime"):
-            begin = records.parse_time(record["startedAt"])
+        if record.get(records.STARTED_AT) and record.get("endTime"):
+            begin = records.parse_time(record[records.STARTED_AT])
             finish = records.parse_time(record["endTime"])
             durations.append((finish - begin).total_seconds() / 60)
-    finished = metrics["DeploymentSuccess"] + metrics["DeploymentFailure"]
+    finished = metrics[published.DEPLOYMENT_SUCCESS.name] + metrics[published.DEPLOYMENT_FAILURE.name]
     summary = {
         "environment": ctx.config.name,
         "days": args.days,
         "deployments": len(deployments),
-        "successes": metrics["DeploymentSuccess"],
-        "failures": metrics["DeploymentFailure"],
-        "rollbacks": metrics["RollbackCount"],
-        "success_rate_percent": round(100 * metrics["DeploymentSuccess"] / finished, 1) if finished else None,
+        "successes": metrics[published.DEPLOYMENT_SUCCESS.name],
+        "failures": metrics[published.DEPLOYMENT_FAILURE.name],
+        "rollbacks": metrics[published.ROLLBACK_COUNT.name],
+        "success_rate_percent": round(100 * metrics[published.DEPLOYMENT_SUCCESS.name] / finished, 1)
+        if finished
+        else None,
         "median_duration_minutes": round(statistics.median(durations), 1) if durations else None,
     }
     lines = [
