@@ -2,10 +2,15 @@
 
 In Terraform's JSON syntax every string is a template: `${...}` is an
 interpolation and `%{...}` a directive, so a buildspec's shell `${TRIVY_VERSION}`
-reads as a (broken) reference to a resource type. Terraform's escapes are
-`$${` for a literal `${` and `%%{` for a literal `%{`. A plain replacement is
-exact: `$$${x}` reads back as `$${x}` (tests/unit/test_literal.py checks the
-round trip with real Terraform).
+reads as a (broken) reference to a resource type (assumed from
+https://developer.hashicorp.com/terraform/language/syntax/json, whose stored
+copy does not show the sentence; the round-trip test below is the proof).
+Terraform's escapes, from https://developer.hashicorp.com/terraform/language/expressions/strings:
+"$${ | Literal ${, without beginning an interpolation sequence." and
+"%%{ | Literal %{, without beginning a template directive sequence." A plain
+replacement is exact: `$$${x}` reads back as `$${x}`
+(tests/test_terraform_templates.py::test_literal_round_trips_through_real_terraform
+checks the round trip with real Terraform).
 
 `cdktf.Fn.raw_string` is not used: it escapes `${` but not `%{`, and it also
 escapes `"`, which would change a buildspec.

@@ -5,7 +5,6 @@ groups the stacks create (their names from topology/naming.py)."""
 
 from __future__ import annotations
 
-import ast
 import functools
 import os
 import re
@@ -169,16 +168,11 @@ def test_every_page_is_read():
 
 @pytest.mark.unit
 def test_every_function_the_monitoring_stack_makes_is_a_source():
-    """The functions are the `purpose`s modules/monitoring.py gives them."""
-    tree = ast.parse((REPO / "modules" / "monitoring.py").read_text())
-    purposes = {
-        keyword.value.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        for keyword in node.keywords
-        if keyword.arg == "purpose" and isinstance(keyword.value, ast.Constant)
-    }
-    assert purposes and purposes == set(command.FUNCTIONS)
+    """The functions are the table's rows (topology/functions.py), which the
+    monitoring stack makes (tests/test_monitoring_tables.py)."""
+    from topology.functions import FUNCTIONS as TABLE
+
+    assert command.FUNCTIONS and set(command.FUNCTIONS) == {row.purpose for row in TABLE}
 
 
 @pytest.mark.unit

@@ -21,21 +21,13 @@ from ops.arguments import Command, bounded
 from ops.aws import OpsError
 from ops.common import Context, code
 from ops.values import choice, limited, since
+from topology import functions as functions_table
 from topology import naming
 
-# The purposes modules/monitoring.py gives its Lambda functions (each one's
-# name is `kiro-pipeline-{env}-{purpose}`, its log group /aws/lambda/ and
-# that name); tests/test_ops_logs.py holds this list equal to the functions
-# the monitoring stack synthesizes.
-FUNCTIONS = (
-    "deployment-recorder",
-    "rollback",
-    "incident-recorder",
-    "execution-age",
-    "dora-metrics",
-    "health-probe",
-    "slack-notifier",
-)
+# The functions of the monitoring stack, by purpose, from their one table
+# (topology/functions.py): each one's name is `kiro-pipeline-{env}-{purpose}`,
+# its log group /aws/lambda/ and that name. A new row is a new source.
+FUNCTIONS = tuple(row.purpose for row in functions_table.FUNCTIONS)
 # The log group the pipeline-events rule writes the pipeline's execution and
 # stage state changes into (docs/architecture.md).
 PIPELINE = "pipeline"
