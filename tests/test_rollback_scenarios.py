@@ -394,6 +394,31 @@ class TestReviewFindings:
         assert world.handler.handler(events.alarm())["result"] == "resumed"
         assert [p["Subject"] for p in world.pages()] == ["Rollback Initiated: kiro-pipeline-test StagingEnv"]
 
+    def test_a_delivery_that_loses_the_settle_to_the_live_attempt_is_a_duplicate(self, world):
+        """Parallel deliveries without reserved concurrency: the attempt that
+        started the rollback is still alive and settles its record first. The
+        delivery that found the rollback running, and the record unfinished,
+        did not announce it: it is a duplicate, not a second "resumed"."""
+        history(world)
+        dynamodb = world.handler.aws().store.dynamodb
+        real_update = dynamodb.update_item
+        dynamodb.update_item = lambda **params: (_ for _ in ()).throw(
+            ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "UpdateItem")
+        )
+        with pytest.raises(ClientError):
+            world.handler.handler(events.alarm())  # started rb-1, died before settling
+        dynamodb.update_item = real_update
+        store = world.handler.aws().store
+        real_settle = store.settle
+
+        def the_live_attempt_settles_first(key, from_status, token, **values):
+            real_settle(key, from_status, "the-live-attempt", **values)
+            return real_settle(key, from_status, token, **values)
+
+        store.settle = the_live_attempt_settles_first
+        assert world.handler.handler(events.alarm())["result"] == "duplicate"
+        assert world.pages() == []
+
 
 class TestStructureVersionArtifactsAndFaults:
     """Issue 21's defects, each with the documentation it rests on:

@@ -334,6 +334,7 @@ def _finish_unfinished(run: Invocation, state: dict | None) -> dict | None:
     if latest.get("type") != "ROLLBACK":
         return None
     keys = logic.unfinished_claims(itertools.islice(history(run), 50), stage)
+    settled = []
     for key in keys:
         run.key = key
         # Settled once: the attempt that started it may still be alive and
@@ -341,7 +342,14 @@ def _finish_unfinished(run: Invocation, state: dict | None) -> dict | None:
         if run.settle(rollbackExecutionId=latest["pipelineExecutionId"]):
             log.info("finished the record of a rollback an earlier attempt started", record=key)
             run.notify("Rollback Initiated", **{"Rollback execution": latest["pipelineExecutionId"]})
-    return {"result": "resumed", "records": keys} if keys else None
+            settled.append(key)
+    if not keys:
+        return None
+    # Only the invocation that settled a record resumed (and announced) it;
+    # one that lost the race to the attempt still alive is a duplicate.
+    if settled:
+        return {"result": "resumed", "records": settled}
+    return {"result": "duplicate", "records": keys, "notified": False}
 
 
 def _record_of(run: Invocation, execution: str) -> dict | None:
