@@ -2,6 +2,11 @@
 
     python functions/package.py [--dist DIR]
 
+A function is a folder of functions/ with a handler.py (one package per
+function; topology/functions.py's rows name them, and
+tests/test_function_packages.py holds the two to each other), so adding a
+function adds its zip with no edit here.
+
 Each zip holds the function's package and `shared/`, as Python sources only
 (no __pycache__), with sorted entries, a fixed timestamp and fixed
 permissions, so the same sources always give the same bytes and the same
@@ -22,8 +27,16 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-FUNCTIONS = ("deployment_recorder", "health_probe", "rollback", "slack_notifier")
 SHARED = "shared"
+ENTRY = "handler.py"
+
+
+def discover(root: Path) -> tuple[str, ...]:
+    """Every function package under `root`: a folder with handler.py, shared/ excepted."""
+    return tuple(sorted(p.parent.name for p in root.glob(f"*/{ENTRY}") if p.parent.name != SHARED))
+
+
+FUNCTIONS = discover(ROOT)
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 FILE_MODE = 0o100644
 

@@ -148,7 +148,6 @@ def spec(row: Function, w: Wiring) -> FunctionSpec:
         role_statements=statements(row, w),
         publishes_metrics=row.publishes_metrics,
         package_name=row.package,
-        entry=row.entry,
         log_group_name=_lookup(CORE_LOG_GROUPS, row.purpose, row, "a core log group for")(w.core)
         if row.log_group_in_core
         else None,

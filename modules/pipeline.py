@@ -107,19 +107,9 @@ class PipelineStack(BaseStack):
         TerraformOutput(self, "codebuild_role_arns", value={name: r.arn for name, r in self.project_roles.items()})
 
     # --- ARNs built from names (known at plan time, no cycles) -------------
-    def _project_arn(self, project: str) -> str:
-        return self.arn("codebuild", f"project/{self.names.codebuild_project(project)}")
-
-    def _alarm_arn(self, name: str) -> str:
-        return self.arn("cloudwatch", f"alarm:{name}")
-
     @property
     def _pipeline_arn(self) -> str:
         return self.arn("codepipeline", self.names.pipeline)
-
-    def _health_alarms(self) -> dict[str, str]:
-        """Stages with a bake time, and the alarm each one watches."""
-        return {target: self.names.health_alarm(target) for target in naming.BAKE_TARGETS}
 
     def _pipeline_role(self) -> IamRole:
         core = self.core
@@ -154,13 +144,15 @@ class PipelineStack(BaseStack):
                 Statement(
                     sid="RunOwnBuilds",
                     actions=["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
-                    resources=[self._project_arn(name) for name in projects.names()],
+                    resources=[
+                        self.arn("codebuild", f"project/{self.names.codebuild_project(p)}") for p in projects.names()
+                    ],
                 ),
                 Statement(
                     sid="WatchHealthAlarms",
                     actions=["cloudwatch:DescribeAlarms"],
                     resources=[
-                        self._alarm_arn(alarm)
+                        self.arn("cloudwatch", f"alarm:{alarm}")
                         # Every target's health alarm (the incident gates), and the probe's silence (the bakes).
                         for alarm in (
                             *(self.names.health_alarm(target) for target in naming.DEPLOY_STAGES),
@@ -303,7 +295,7 @@ class PipelineStack(BaseStack):
             name=stage_name,
             action=[self._build_action(row) for row in projects.in_stage(stage_name)],
             on_failure=CodepipelineStageOnFailure(result="ROLLBACK"),
-            on_success=self._bake(target) if target in self._health_alarms() else None,
+            on_success=self._bake(target) if target in naming.BAKE_TARGETS else None,
         )
 
     def _gate_stage(self, stage: str, rule: str, provider: str, configuration: dict) -> CodepipelineStage:
@@ -356,7 +348,7 @@ class PipelineStack(BaseStack):
         rounds a bake would pass blind; fail closed). Either in ALARM rolls the
         stage back."""
         watched = {
-            "BakeWhileHealthy": self._health_alarms()[target],
+            "BakeWhileHealthy": self.names.health_alarm(target),
             "BakeOnlyWhileWatched": self.names.health_probe_silent_alarm,
         }
         return CodepipelineStageOnSuccess(

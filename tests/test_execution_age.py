@@ -20,7 +20,7 @@ import pytest
 from botocore.validate import ParamValidator
 from moto import mock_aws
 
-from deployment_recorder import age
+from execution_age import handler as age
 from shared.settings import SettingsError
 from tests.support.fake_codepipeline import _MODEL, FakeCodePipeline, client_error
 

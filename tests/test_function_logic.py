@@ -313,3 +313,14 @@ def test_the_record_contract_is_one_module_for_everyone():
     assert from_a_zip.is_deployment("e-1")
     assert not from_a_zip.is_deployment("rollback#StagingEnv#e-1")
     assert not from_a_zip.is_deployment("notification#m-1")
+
+
+def test_the_statuses_the_recorder_and_ledger_write_are_the_contracts():
+    """`ops deployments --status` offers the contract's statuses (it no longer
+    imports the recorder's or the incident ledger's packages): they must be
+    exactly what those functions write."""
+    from incident_recorder import handler as incidents
+    from shared import records
+
+    assert {status for status, _ in recorder.STATUS.values()} == set(records.EXECUTION_STATUSES)
+    assert {incidents.OPEN, incidents.RESOLVED} == set(records.INCIDENT_STATUSES)

@@ -1,4 +1,4 @@
-"""The incident ledger (deployment_recorder/incidents.py) on moto, with the
+"""The incident ledger (incident_recorder/handler.py) on moto, with the
 alarm state-change event in its documented shape, delivered in order, out of
 order and twice; and the DORA metrics it feeds (an incident spanning two
 deployments, an incident still open), against hand-computed values."""
@@ -34,7 +34,7 @@ CLOSED = change("OK", "2026-11-22T05:42:10.900+0000", "ALARM", "2026-11-22T05:00
 
 @pytest.fixture
 def recorder(aws_credentials, monkeypatch):
-    from deployment_recorder import incidents
+    from incident_recorder import handler as incidents
 
     monkeypatch.setenv("TABLE_NAME", NAMES.deployments_table)
     monkeypatch.setenv("ENVIRONMENT", "test")

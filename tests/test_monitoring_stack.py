@@ -270,7 +270,7 @@ class TestFunctions:
 
     def test_the_execution_age_function_runs_on_a_schedule(self, monitoring, env_config):
         function = monitoring.resource("aws_lambda_function", "execution_age")
-        assert function["handler"] == "deployment_recorder.age.handler"
+        assert function["handler"] == "execution_age.handler.handler"
         assert function["function_name"] == env_config.names.lambda_function("execution-age")
         rule = monitoring.resource("aws_cloudwatch_event_rule", "execution_age_schedule")
         assert rule["schedule_expression"] == "rate(5 minutes)"

@@ -29,12 +29,7 @@ def monitoring(stacks, config):
 
 
 # --- the functions table ---------------------------------------------------
-def test_each_row_runs_a_handler_its_package_defines():
-    for row in FUNCTIONS:
-        module = REPO / "functions" / row.package / f"{row.entry}.py"
-        assert module.is_file(), f"{row.function}: no {module.relative_to(REPO)}"
-        defined = {n.name for n in ast.parse(module.read_text()).body if isinstance(n, ast.FunctionDef)}
-        assert "handler" in defined, f"{module.relative_to(REPO)} defines no handler"
+# Each row's package is one function with its handler: tests/test_function_packages.py.
 
 
 def test_ids_names_and_purposes_are_unique():
@@ -104,7 +99,7 @@ def test_the_stack_makes_exactly_the_tables_functions(stacks, env_config):
     assert set(made) == {row.function for row in FUNCTIONS}
     for row in FUNCTIONS:
         function = made[row.function]
-        assert function["handler"] == f"{row.package}.{row.entry}.handler"
+        assert function["handler"] == f"{row.package}.handler.handler"
         assert function["function_name"] == names.lambda_function(row.purpose)
         assert function["timeout"] == row.timeout
         # Every variable is a setting of the row (the window's only where there is one).

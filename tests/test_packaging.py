@@ -12,6 +12,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from functions import package
 from tests.conftest import REPO
 
@@ -75,6 +77,22 @@ def test_a_zip_runs_without_the_repository(tmp_path):
         text=True,
     )
     assert result.stdout.strip() == "SUCCEEDED", result.stderr
+
+
+@pytest.mark.parametrize("function", package.FUNCTIONS)
+def test_each_zip_loads_its_handler_alone(tmp_path, function):
+    """Lambda runs `<package>.handler.handler` from the zip's root: each
+    function's zip holds all it imports of ours (its package and shared/),
+    with no other function's package on the path."""
+    built = package.build(function, tmp_path)
+    code = f"import {function}.handler as h; print(callable(h.handler))"
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(built)!r}); {code}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.strip() == "True", result.stderr
 
 
 def test_a_hash_change_follows_a_source_change(tmp_path):

@@ -1,7 +1,7 @@
 """The Lambda functions of `monitoring-{env}`: one row per function, as
 projects.py is for the CodeBuild projects. A row says what the function is
-for, the package and entry point it runs, what invokes it (a schedule, an
-event pattern, the notification topics), the settings it reads, the IAM
+for, the package it runs (functions/<package>/handler.py), what invokes it
+(a schedule, an event pattern, the notification topics), the settings it reads, the IAM
 statements of its role and the concurrency it reserves when the environment
 opts in (`reserve_function_concurrency`). modules/lambdas.py turns each row
 into a function unit (modules/function.py); adding a function is a row here
@@ -138,9 +138,16 @@ class Function:
     # Its name is `kiro-pipeline-{env}-{purpose}`, its log group /aws/lambda/ and that name.
     purpose: str
     does: str
-    # The package under functions/ (its zip) and the module whose `handler` is the entry point.
+    # Its package under functions/: one per function, its own zip, whose
+    # handler.py's `handler` is the entry point (tests/test_function_packages.py).
+    # Lambda's handler name "is derived from: The name of the file in which the
+    # Lambda handler function is located. The name of the Python handler
+    # function", and "the Lambda runtime passes two arguments to the function
+    # handler" (event, context) (Lambda developer guide, "Lambda function
+    # handler in Python", https://docs.aws.amazon.com/lambda/latest/dg/python-handler.html).
+    # That a file in a package of the zip is named `<package>.handler` is
+    # assumed (the guide shows a file at the zip's root), as every function did before.
     package: str
-    entry: str = "handler"
     timeout: int
     trigger: Schedule | EventPattern | EveryTopic
     # The environment variables it reads (values: modules/lambdas.py SETTINGS).
@@ -266,8 +273,7 @@ FUNCTIONS = (
         function="execution_age",
         purpose="execution-age",
         does="Publishes the age of the oldest running execution, known waits excepted, for the duration alarm.",
-        package="deployment_recorder",
-        entry="age",
+        package="execution_age",
         timeout=60,
         trigger=Schedule(
             rule="execution_age_schedule",
@@ -309,8 +315,7 @@ FUNCTIONS = (
         purpose="dora-metrics",
         does="Publishes the DORA metrics hourly, from the deployment records, for the dashboard "
         "(the same computation as `python -m ops dora`).",
-        package="deployment_recorder",
-        entry="dora_schedule",
+        package="dora_metrics",
         timeout=120,
         trigger=Schedule(
             rule="dora_metrics_schedule",
@@ -329,8 +334,7 @@ FUNCTIONS = (
         purpose="incident-recorder",
         does="Records each health alarm's ALARM -> OK (or INSUFFICIENT_DATA) window as an incident, for the "
         "DORA metrics (change failures and their recovery).",
-        package="deployment_recorder",
-        entry="incidents",
+        package="incident_recorder",
         timeout=30,
         trigger=EventPattern(
             rule="incident_rule",

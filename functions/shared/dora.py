@@ -42,7 +42,7 @@ PRODUCTION_TARGET = "production"
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 # A recovery can start before the window: readers read this much further back.
 LOOKBACK_MARGIN = timedelta(days=30)
-# How an incident ended (deployment_recorder/incidents.py writes it): the
+# How an incident ended (incident_recorder/handler.py writes it): the
 # state its health alarm left ALARM for. OK is a known recovery; after
 # INSUFFICIENT_DATA the alarm stopped seeing data, so the incident is over as
 # far as the ledger can tell but whether the target recovered then is

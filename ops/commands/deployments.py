@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from deployment_recorder.incidents import OPEN, RESOLVED
-from deployment_recorder.logic import STATUS
+from functions.shared import records
 from ops.arguments import Command, bounded
 from ops.commands.override import FAILED as OVERRIDE_FAILED
 from ops.commands.override import OVERRIDDEN, REQUESTED
@@ -14,18 +13,18 @@ from ops.values import choice
 from rollback import logic as rollback
 
 # Every status a record of the table can have (docs/deployment-records.md):
-# the recorder's, the rollback function's and `ops rollback`'s (the three
-# the rollback handler writes as literals), `ops override`'s, the incident
-# ledger's; tests/test_ops_arguments.py holds every status the code writes
+# the recorder's and the incident ledger's (the contract's), the rollback
+# function's and `ops rollback`'s (the three the rollback handler writes as
+# literals), `ops override`'s; tests/test_ops_arguments.py holds every status the code writes
 # to be here. The table stores them in upper case and the query compares
 # exactly, so `--status failed` is read as FAILED, and a status no record
 # can have is a usage error, not an empty answer.
 STATUSES = tuple(
     sorted(
-        {status for status, _ in STATUS.values()}
+        set(records.EXECUTION_STATUSES)
         | {rollback.STARTED, "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "SKIPPED_STAGE_IN_PROGRESS"}
         | {REQUESTED, OVERRIDDEN, OVERRIDE_FAILED}
-        | {OPEN, RESOLVED}
+        | set(records.INCIDENT_STATUSES)
     )
 )
 

@@ -117,7 +117,7 @@ ROLLBACK_PREFIX = "rollback#"
 NOTIFICATION_PREFIX = "notification#"
 # A break-glass override of a stage condition (python -m ops override).
 OVERRIDE_PREFIX = "override#"
-# A health alarm's ALARM -> OK window (deployment_recorder/incidents.py).
+# A health alarm's ALARM -> OK window (incident_recorder/handler.py).
 INCIDENT_PREFIX = "incident#"
 KIND_PREFIXES = (ROLLBACK_PREFIX, NOTIFICATION_PREFIX, OVERRIDE_PREFIX, INCIDENT_PREFIX)
 
@@ -133,6 +133,10 @@ ROLLBACK_STATUSES = (ROLLBACK_STARTED, ROLLBACK_IN_PROGRESS, ROLLBACK_FAILED, SK
 # executionType: a rollback execution (trigger AutomatedRollback or ManualRollback), else standard.
 STANDARD = "STANDARD"
 ROLLBACK = "ROLLBACK"
+# An incident record's: open while its alarm is in ALARM, then resolved.
+INCIDENT_OPEN = "OPEN"
+INCIDENT_RESOLVED = "RESOLVED"
+INCIDENT_STATUSES = (INCIDENT_OPEN, INCIDENT_RESOLVED)
 # An incident's end (endReason): recovered, or ended with the target's health unknown.
 RECOVERED = "OK"
 ENDED_UNKNOWN = "INSUFFICIENT_DATA"

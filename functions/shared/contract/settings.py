@@ -143,11 +143,11 @@ EXECUTION_AGE_OPTIONAL: dict[str, tuple[Any, Any]] = {
 BY_HANDLER: dict[str, frozenset[str]] = {
     "deployment_recorder.handler": frozenset(DEPLOYMENT_RECORDER),
     "rollback.handler": frozenset(ROLLBACK),
-    "deployment_recorder.incidents": frozenset(INCIDENT_RECORDER),
-    "deployment_recorder.dora_schedule": frozenset(DORA_METRICS),
+    "incident_recorder.handler": frozenset(INCIDENT_RECORDER),
+    "dora_metrics.handler": frozenset(DORA_METRICS),
     "health_probe.handler": frozenset(HEALTH_PROBE),
     "slack_notifier.handler": frozenset(SLACK_NOTIFIER),
-    "deployment_recorder.age": frozenset(EXECUTION_AGE) | frozenset(EXECUTION_AGE_OPTIONAL),
+    "execution_age.handler": frozenset(EXECUTION_AGE) | frozenset(EXECUTION_AGE_OPTIONAL),
 }
 
 # What shared/settings.py re-exports: the reader, its parsers, and every setting.

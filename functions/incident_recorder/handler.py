@@ -37,7 +37,8 @@ from shared.store import Store
 
 log = Logger("incident-recorder")
 ALARM_EVENT = "CloudWatch Alarm State Change"
-OPEN, RESOLVED = "OPEN", "RESOLVED"
+# The incident statuses (the contract: ops lists them as record statuses).
+OPEN, RESOLVED = records.INCIDENT_OPEN, records.INCIDENT_RESOLVED
 # The states an alarm can leave ALARM for; each ends the incident. "The
 # alarm state also changes to INSUFFICIENT_DATA if CloudWatch metrics become
 # unavailable, or not enough data is available for the metric to determine
