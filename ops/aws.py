@@ -22,6 +22,15 @@ import botocore.exceptions
 import botocore.session
 from botocore.config import Config
 
+
+def code(error: BaseException) -> str:
+    """The AWS error code of a ClientError ("" for anything else): the one
+    place ops reads it."""
+    if isinstance(error, botocore.exceptions.ClientError):
+        return error.response.get("Error", {}).get("Code", "")
+    return ""
+
+
 # Exit codes: 2 is a usage or configuration error, 1 a failed operation,
 # 130 an interrupt (128 + SIGINT, as shells report a command Ctrl-C stopped).
 EXIT_FAILED = 1
@@ -337,21 +346,21 @@ def _no_answer(error: Exception, during: str, call, subject: str | None) -> OpsE
 
 def _refused(error, during: str, call, subject: str | None, profile: str | None) -> OpsError:
     """An error AWS answered: access denied names the missing action."""
-    code = error.response.get("Error", {}).get("Code", "")
+    error_code = code(error)
     message = _first_line(error.response.get("Error", {}).get("Message", ""))
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if code in ACCESS_DENIED:
+    if error_code in ACCESS_DENIED:
         named = _DENIED_ACTION.search(message)
         action = named.group(1) if named else (call.action if call else None)
         needs = f" needs {action}" if action else " was denied"
-        detail = f" ({message})" if message and message != code else ""
+        detail = f" ({message})" if message and message != error_code else ""
         return OpsError(f"access denied{during}: {subject}{needs}{detail}; your role needs that permission")
-    if code in BAD_CREDENTIALS:
+    if error_code in BAD_CREDENTIALS:
         return OpsError(
-            f"AWS credentials are expired or invalid{during} ({subject}: {code}): refresh them "
+            f"AWS credentials are expired or invalid{during} ({subject}: {error_code}): refresh them "
             f"({_login(profile)} for an SSO profile) and retry"
         )
-    shown = f"HTTP {status}" if not code or code == str(status) else f"{code} (HTTP {status})"
-    detail = f": {message}" if message and message != code else ""
+    shown = f"HTTP {status}" if not error_code or error_code == str(status) else f"{error_code} (HTTP {status})"
+    detail = f": {message}" if message and message != error_code else ""
     detail = f" {message}" if message == HTML_PAGE else detail
     return OpsError(f"AWS error{during}: {subject} failed: {shown}{detail}")

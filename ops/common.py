@@ -19,12 +19,13 @@ from environments import EnvironmentConfig
 from functions.shared import records
 from functions.shared.store import Store
 from ops.arguments import ENVIRONMENT_ACCOUNT, NO_ACCOUNT, TARGET_ACCOUNT
-from ops.aws import (
+from ops.aws import (  # noqa: F401 - `code` is re-exported: commands read it as ops.common.code
     AWS_ERRORS,
     EXIT_USAGE,
     OpsError,
     calling,
     chosen_profile,
+    code,
     explain,
     profile_source,
     session,
@@ -160,10 +161,6 @@ def credentials_source(boto_session, profile: str | None) -> str:
     if method:
         parts.append(CREDENTIAL_SOURCES.get(method, f"from {method}"))
     return ", ".join(parts)
-
-
-def code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
 
 
 NOT_FOUND_CODES = {

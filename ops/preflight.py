@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 
 import tools.terraform_cli as terraform_cli
 from environments import DeployTarget, EnvironmentConfig
-from ops.aws import AWS_ERRORS, explain
+from ops.aws import AWS_ERRORS, code, explain
 from topology import naming
 from topology.functions import RESERVED_CONCURRENCY, reserved_total
 
@@ -95,8 +95,7 @@ class Check:
         return f"{mark} {self.label}" + (f": {self.detail}" if self.detail else "")
 
 
-def _code(error: Exception) -> str:
-    return error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+_code = code  # the AWS error code, "" for anything else (ops/aws.py)
 
 
 def _reason(error: Exception, call: str) -> str:

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from environments import EnvironmentConfig
 from functions.shared import records
 from functions.shared.contract.metrics import HEALTH_CHECK_STATUS
-from ops.aws import AWS_ERRORS, explain
+from ops.aws import AWS_ERRORS, code, explain
 from topology import naming
 
 # The probe runs every minute; five minutes without a status means it is not running.
@@ -33,7 +33,7 @@ class CheckResult:
 
 
 def _code(error: Exception) -> str:
-    return error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else type(error).__name__
+    return code(error) if isinstance(error, ClientError) else type(error).__name__
 
 
 class Validator:

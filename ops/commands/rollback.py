@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from functions.shared import records
 from ops.arguments import Command
-from ops.aws import AWS_ERRORS, EXIT_USAGE, OpsError, explain
+from ops.aws import AWS_ERRORS, EXIT_USAGE, OpsError, code, explain
 from ops.common import Context, iso, pipeline_state
 from ops.values import canonical, execution_id
 from topology import naming
@@ -44,8 +44,7 @@ def cmd_rollback(ctx: Context, args) -> int:
             pipelineName=ctx.names.pipeline, stageName=args.stage, targetPipelineExecutionId=target
         )["pipelineExecutionId"]
     except AWS_ERRORS as error:
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")
-        if code in OUTDATED_TARGET:
+        if code(error) in OUTDATED_TARGET:
             last_good = next(
                 (r for r in ctx.store().recent(ctx.config.name) if r.get("pipelineExecutionId") == target), None
             )
