@@ -225,8 +225,11 @@ class TestTodaysTeamFiles:
             timeout=120,
         )
         assert result.returncode == 2
+        # The loader names a file inside the working directory by its relative
+        # path (as a user typing commands in the checkout sees it).
+        shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
         assert result.stderr.splitlines() == [
-            f"error: {path}:6: cannot import name 'ChangeWindo' from 'environments.config'; "
+            f"error: {shown}:6: cannot import name 'ChangeWindo' from 'environments.config'; "
             "did you mean `ChangeWindow`?"
         ]
 
