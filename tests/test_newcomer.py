@@ -74,11 +74,16 @@ def _copy_checkout(target: Path) -> None:
 
 
 def _fill_in(environments: Path) -> None:
+    """The guide's step 2 on the sample files. The samples come from
+    tests/fixtures/environments/ (the same files as shipped, with the sample
+    values), never from the clone's environments/: what a team has committed
+    there must not change this test's outcome."""
+    fixtures = REPO / "tests" / "fixtures" / "environments"
     for env in ENVIRONMENTS:
         path = environments / f"{env}.py"
-        text = path.read_text()
+        text = (fixtures / f"{env}.py").read_text()
         for sample, value in FILLED.items():
-            assert sample in text, f"{path.name} no longer has {sample}: update FILLED to the guide's step 2"
+            assert sample in text, f"the sample {env}.py no longer has {sample}: update FILLED to the guide's step 2"
             text = text.replace(sample, value)
         path.write_text(text)
 
