@@ -7,7 +7,10 @@ function; topology/functions.py's rows name them, and
 tests/test_function_packages.py holds the two to each other), so adding a
 function adds its zip with no edit here.
 
-Each zip holds the function's package and `shared/`, as Python sources only
+Each zip holds `functions/__init__.py`, the function's package and `shared/`
+under `functions/`, as in this repository, so the code has one import name
+(`functions.shared`, `functions.<package>`) in Lambda, the tests and ops
+alike. Python sources only
 (no __pycache__), with sorted entries, a fixed timestamp and fixed
 permissions, so the same sources always give the same bytes and the same
 source-code hash: Terraform then updates a function only when its code changed.
@@ -64,12 +67,12 @@ def require_packages(dist: Path | None = None) -> None:
 
 
 def sources(function: str) -> list[Path]:
-    files = []
+    files = [ROOT / "__init__.py"]
     for package in (SHARED, function):
         for path in (ROOT / package).rglob("*.py"):
             if "__pycache__" not in path.parts:
                 files.append(path)
-    return sorted(files, key=lambda p: p.relative_to(ROOT).as_posix())
+    return sorted(files, key=lambda p: p.relative_to(ROOT.parent).as_posix())
 
 
 def build(function: str, dist: Path) -> Path:
@@ -82,7 +85,7 @@ def build(function: str, dist: Path) -> Path:
     try:
         with zipfile.ZipFile(temporary, "w") as archive:
             for path in sources(function):
-                info = zipfile.ZipInfo(path.relative_to(ROOT).as_posix(), date_time=FIXED_TIME)
+                info = zipfile.ZipInfo(path.relative_to(ROOT.parent).as_posix(), date_time=FIXED_TIME)
                 info.external_attr = FILE_MODE << 16
                 info.create_system = 3  # Unix, whatever machine builds it
                 info.compress_type = zipfile.ZIP_DEFLATED

@@ -128,7 +128,7 @@ class PythonFunction(Construct):
                 role=self.role.arn,
                 runtime=RUNTIME,
                 architectures=["arm64"],
-                handler=f"{package_name}.{spec.entry}.handler",
+                handler=f"functions.{package_name}.{spec.entry}.handler",
                 filename=asset.path,
                 source_code_hash=built.source_code_hash,
                 timeout=spec.timeout,

@@ -30,8 +30,8 @@ from environments.config import (
     github_repo_problem,
     partition_of,
 )
-from health_probe import targets
-from shared import window
+from functions.health_probe import targets
+from functions.shared import window
 from tests.conftest import FIXTURE_ENVIRONMENTS, REPO
 from topology import functions
 

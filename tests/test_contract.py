@@ -111,7 +111,7 @@ def test_each_function_gets_the_environment_its_handler_reads(stacks):
             )
             given = set(function.get("environment", {}).get("variables", {}))
             # Optional settings (only the execution age has them) may be left out.
-            optional = set(settings.EXECUTION_AGE_OPTIONAL) if module == "execution_age.handler" else set()
+            optional = set(settings.EXECUTION_AGE_OPTIONAL) if module == "functions.execution_age.handler" else set()
             assert settings.BY_HANDLER[module] - optional <= given <= settings.BY_HANDLER[module], f"{name}: {resource}"
             checked.add(module)
     assert checked == set(settings.BY_HANDLER)
@@ -132,5 +132,5 @@ def test_each_handler_reads_its_contract_settings(module, monkeypatch):
         handler.config()
     handler.config.cache_clear()
     named = {v for v in settings.BY_HANDLER[module] if f"{v} is not set" in str(raised.value)}
-    optional = set(settings.EXECUTION_AGE_OPTIONAL) if module == "execution_age.handler" else set()
+    optional = set(settings.EXECUTION_AGE_OPTIONAL) if module == "functions.execution_age.handler" else set()
     assert named == settings.BY_HANDLER[module] - optional

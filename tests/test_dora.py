@@ -228,7 +228,7 @@ def test_ops_dora_end_to_end_on_moto(aws, capsys):
 
 @pytest.fixture
 def scheduled(aws_credentials, monkeypatch):
-    from dora_metrics import handler as dora_schedule
+    from functions.dora_metrics import handler as dora_schedule
 
     names = load("test").names
     for key, value in {

@@ -20,8 +20,8 @@ import pytest
 from botocore.validate import ParamValidator
 from moto import mock_aws
 
-from execution_age import handler as age
-from shared.settings import SettingsError
+from functions.execution_age import handler as age
+from functions.shared.settings import SettingsError
 from tests.support.fake_codepipeline import _MODEL, FakeCodePipeline, client_error
 
 UTC = datetime.UTC

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from shared.settings import SettingsError
+from functions.shared.settings import SettingsError
 from tests.support import events
 from tests.support.tables import create_deployments_table
 
@@ -88,7 +88,7 @@ def log_lines(capsys) -> list[dict]:
 @pytest.fixture
 def recorder(aws, monkeypatch):
     module = fresh(
-        "deployment_recorder.handler",
+        "functions.deployment_recorder.handler",
         monkeypatch,
         TABLE_NAME=TABLE,
         PIPELINE_NAME=PIPELINE,
@@ -335,7 +335,7 @@ class TestRecorder:
     def test_settings_are_validated_at_cold_start(self, aws, monkeypatch):
         monkeypatch.delenv("TABLE_NAME", raising=False)
         module = fresh(
-            "deployment_recorder.handler",
+            "functions.deployment_recorder.handler",
             monkeypatch,
             PIPELINE_NAME=PIPELINE,
             ENVIRONMENT=ENV,

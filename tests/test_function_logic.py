@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from deployment_recorder import logic as recorder
-from rollback import logic as rollback
+from functions.deployment_recorder import logic as recorder
+from functions.rollback import logic as rollback
 from tests.support import events
 
 PIPELINE = "kiro-pipeline-test"
@@ -289,7 +289,7 @@ class TestRollbackTarget:
 
 
 def test_the_metrics_token_is_the_event_id_on_every_redelivery():
-    from deployment_recorder import logic as recorder_logic
+    from functions.deployment_recorder import logic as recorder_logic
 
     assert recorder_logic.metrics_token({"id": "evt-1"}, "req-1") == "evt-1"
     assert recorder_logic.metrics_token({"id": "evt-1"}, "req-2") == "evt-1"
@@ -301,7 +301,7 @@ def test_the_record_contract_is_one_module_for_everyone():
     from datetime import timedelta
 
     from functions.shared import records as from_the_repository
-    from shared import records as from_a_zip
+    from functions.shared import records as from_a_zip
 
     assert from_a_zip.TIME_FORMAT == from_the_repository.TIME_FORMAT
     moment = datetime(2026, 11, 22, 3, 4, 5, tzinfo=UTC)
@@ -319,8 +319,8 @@ def test_the_statuses_the_recorder_and_ledger_write_are_the_contracts():
     """`ops deployments --status` offers the contract's statuses (it no longer
     imports the recorder's or the incident ledger's packages): they must be
     exactly what those functions write."""
-    from incident_recorder import handler as incidents
-    from shared import records
+    from functions.incident_recorder import handler as incidents
+    from functions.shared import records
 
     assert {status for status, _ in recorder.STATUS.values()} == set(records.EXECUTION_STATUSES)
     assert {incidents.OPEN, incidents.RESOLVED} == set(records.INCIDENT_STATUSES)

@@ -37,14 +37,23 @@ def entry_point(handler: Path) -> ast.FunctionDef | None:
     return None
 
 
-def imported_roots(path: Path) -> set[str]:
-    """The top-level names a module imports absolutely."""
-    roots = set()
+def imported_modules(path: Path) -> set[str]:
+    """The modules a file imports absolutely."""
+    modules = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in node.names}
+            modules |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            roots.add(node.module.split(".")[0])
+            modules.add(node.module)
+    return modules
+
+
+def imported_roots(path: Path) -> set[str]:
+    """The packages of ours (under functions.) and the other top-level names a file imports."""
+    roots = set()
+    for module in imported_modules(path):
+        parts = module.split(".")
+        roots.add(parts[1] if parts[0] == "functions" and len(parts) > 1 else parts[0])
     return roots
 
 
@@ -72,6 +81,12 @@ def problems(root: Path, rows: tuple[Function, ...]) -> list[str]:
                 f"({', '.join(functions) or 'none'}): it must be exactly one"
             )
         for module in sorted((root / name).rglob("*.py")):
+            second = {m for m in imported_modules(module) if m.split(".")[0] in packages | {SHARED}}
+            if second:
+                found.append(
+                    f"{module.relative_to(root.parent).as_posix()} imports {', '.join(sorted(second))}: "
+                    "code of functions/ has one import name, functions.<package> (as in the zip)"
+                )
             others = (imported_roots(module) & packages) - {name}
             if others:
                 found.append(
@@ -109,7 +124,9 @@ def test_shared_code_loads_under_one_name_in_each_zip(tmp_path):
     for row in FUNCTIONS:
         with zipfile.ZipFile(package.build(row.package, tmp_path)) as archive:
             tops = {name.split("/")[0] for name in archive.namelist()}
-        assert tops == {row.package, SHARED}, row.function
+        assert tops == {"functions"}, row.function
+        packages = {name.split("/")[1] for name in archive.namelist() if name.count("/") > 1}
+        assert packages == {row.package, SHARED}, row.function
 
 
 # --- planted breaks ---------------------------------------------------------------
@@ -156,19 +173,35 @@ def test_a_row_whose_package_is_missing_is_caught(tmp_path):
 def test_a_function_importing_another_functions_package_is_caught(tmp_path):
     root = copy_of_functions(tmp_path)
     handler = root / "execution_age" / "handler.py"
-    handler.write_text(handler.read_text() + "\nfrom deployment_recorder import logic  # noqa\n")
+    handler.write_text(handler.read_text() + "\nfrom functions.deployment_recorder import logic  # noqa\n")
     assert problems(root, FUNCTIONS) == [
         "functions/execution_age/handler.py imports deployment_recorder: a function imports only its own "
         "package and shared/ (move the code to shared/)"
     ]
 
 
+def test_shared_code_under_a_second_import_name_is_caught(tmp_path):
+    """Issue 23: `shared.*` beside `functions.shared.*` loaded every class
+    twice in one process (an isinstance across the two failed)."""
+    root = copy_of_functions(tmp_path)
+    handler = root / "rollback" / "handler.py"
+    handler.write_text(handler.read_text() + "\nfrom shared import records  # noqa\n")
+    assert problems(root, FUNCTIONS) == [
+        "functions/rollback/handler.py imports shared: code of functions/ has one import name, "
+        "functions.<package> (as in the zip)"
+    ]
+
+
 def test_each_handler_module_loads_under_one_name():
-    """Lambda runs `<package>.handler.handler`: the module loads from the
-    zip's root, as the tests and ops load it (functions/ on sys.path)."""
+    """Lambda runs `functions.<package>.handler.handler`: the module loads
+    from the zip's root exactly as the tests and ops load it from the
+    repository root, and no second name of shared code is loaded."""
     import importlib
+    import sys
 
     for row in FUNCTIONS:
-        module = importlib.import_module(f"{row.package}.handler")
+        module = importlib.import_module(f"functions.{row.package}.handler")
         assert callable(module.handler)
         assert Path(module.__file__).resolve() == ROOT / row.package / "handler.py"
+        assert module.handler.__module__ == f"functions.{row.package}.handler"
+    assert not {name for name in sys.modules if name.split(".")[0] in {SHARED, *folders(ROOT)}}

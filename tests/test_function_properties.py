@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from deployment_recorder import logic as recorder
-from rollback import logic as rollback
-from shared import records
+from functions.deployment_recorder import logic as recorder
+from functions.rollback import logic as rollback
+from functions.shared import records
 from tests.support import events
 from tests.support.fake_codepipeline import FakeCodePipeline, StageRun
 from tests.support.tables import create_deployments_table
@@ -190,13 +190,13 @@ def handlers():
         }.items():
             patch.setenv(name, value)
         modules = {}
-        for module in ("deployment_recorder.handler", "rollback.handler"):
+        for module in ("functions.deployment_recorder.handler", "functions.rollback.handler"):
             modules[module] = importlib.import_module(module)
             modules[module].cold_start()
-        modules["deployment_recorder.handler"].recorder().codepipeline = FakeCodePipeline("kiro-pipeline-test")
+        modules["functions.deployment_recorder.handler"].recorder().codepipeline = FakeCodePipeline("kiro-pipeline-test")
         fake = FakeCodePipeline("kiro-pipeline-test", stages={"StagingEnv": StageRun("e1", "InProgress")})
-        modules["rollback.handler"].aws().codepipeline = fake
-        modules["rollback.handler"].sleep = lambda seconds: None
+        modules["functions.rollback.handler"].aws().codepipeline = fake
+        modules["functions.rollback.handler"].sleep = lambda seconds: None
         yield modules
     patch.undo()
 
@@ -206,7 +206,7 @@ def handlers():
 @with_examples(KNOWN_BAD_RECORDER)
 @given(recorder_events())
 def test_the_recorder_handler_never_raises_on_any_event(handlers, event):
-    result = handlers["deployment_recorder.handler"].handler(event)
+    result = handlers["functions.deployment_recorder.handler"].handler(event)
     assert result["result"] in ("rejected", "ignored", "recorded", "duplicate")
 
 
@@ -215,5 +215,5 @@ def test_the_recorder_handler_never_raises_on_any_event(handlers, event):
 @with_examples(KNOWN_BAD_ROLLBACK)
 @given(rollback_events())
 def test_the_rollback_handler_never_raises_on_any_event(handlers, event):
-    result = handlers["rollback.handler"].handler(event)
+    result = handlers["functions.rollback.handler"].handler(event)
     assert result["result"] in ("rejected", "ignored", "skipped", "duplicate")

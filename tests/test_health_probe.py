@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from health_probe import aws, handler, logic, targets
+from functions.health_probe import aws, handler, logic, targets
 
 MINUTE = datetime.datetime(2026, 11, 22, 18, 30, tzinfo=datetime.UTC)
 URLS = {

@@ -34,7 +34,7 @@ CLOSED = change("OK", "2026-11-22T05:42:10.900+0000", "ALARM", "2026-11-22T05:00
 
 @pytest.fixture
 def recorder(aws_credentials, monkeypatch):
-    from incident_recorder import handler as incidents
+    from functions.incident_recorder import handler as incidents
 
     monkeypatch.setenv("TABLE_NAME", NAMES.deployments_table)
     monkeypatch.setenv("ENVIRONMENT", "test")

@@ -194,7 +194,7 @@ class TestAlarms:
 
     def test_the_probe_checks_each_targets_url_every_minute(self, monitoring, env_config):
         function = monitoring.resource("aws_lambda_function", "health_probe")
-        assert function["handler"] == "health_probe.handler.handler"
+        assert function["handler"] == "functions.health_probe.handler.handler"
         assert function["function_name"] == env_config.names.lambda_function("health-probe")
         variables = function["environment"]["variables"]
         assert json.loads(variables["TARGETS"]) == {
@@ -254,7 +254,7 @@ class TestFunctions:
         assert function["runtime"].startswith("python3")
         assert function["timeout"] == 900
         assert "reserved_concurrent_executions" not in function  # not opted in (tests/test_config_values.py)
-        assert function["handler"] == "rollback.handler.handler"
+        assert function["handler"] == "functions.rollback.handler.handler"
         variables = function["environment"]["variables"]
         assert {"TABLE_NAME", "PIPELINE_ARN", "TOPIC_ARN"} <= set(variables)
         assert variables["PIPELINE_ARN"] == pipeline_arn(env_config.name)
@@ -270,7 +270,7 @@ class TestFunctions:
 
     def test_the_execution_age_function_runs_on_a_schedule(self, monitoring, env_config):
         function = monitoring.resource("aws_lambda_function", "execution_age")
-        assert function["handler"] == "execution_age.handler.handler"
+        assert function["handler"] == "functions.execution_age.handler.handler"
         assert function["function_name"] == env_config.names.lambda_function("execution-age")
         rule = monitoring.resource("aws_cloudwatch_event_rule", "execution_age_schedule")
         assert rule["schedule_expression"] == "rate(5 minutes)"
@@ -285,7 +285,7 @@ class TestFunctions:
 
     def test_the_slack_notifier_hears_every_topic_and_reads_only_its_secret(self, monitoring, env_config):
         function = monitoring.resource("aws_lambda_function", "slack_notifier")
-        assert function["handler"] == "slack_notifier.handler.handler"
+        assert function["handler"] == "functions.slack_notifier.handler.handler"
         variables = function["environment"]["variables"]
         assert variables["SECRET_ID"] == env_config.names.resource_secret("slack-webhook")
         assert not any("hooks.slack.com" in str(v) for v in variables.values())  # read at run time, never in state
@@ -317,7 +317,7 @@ class TestFunctions:
     def test_recorder_function(self, monitoring, env_config):
         function = monitoring.resource("aws_lambda_function", "deployment_recorder")
         assert function["function_name"] == env_config.names.lambda_function("deployment-recorder")
-        assert function["handler"] == "deployment_recorder.handler.handler"
+        assert function["handler"] == "functions.deployment_recorder.handler.handler"
         assert function["environment"]["variables"]["RECORD_TTL_DAYS"] == str(env_config.deployment_record_ttl_days)
         group = monitoring.resource("aws_cloudwatch_log_group", "recorder_log_group")
         assert group["name"] == env_config.names.lambda_log_group("deployment-recorder")

@@ -110,12 +110,12 @@ def build_world(probed=tuple(naming.DEPLOY_STAGES)):
 
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("rollback/handler.py", "def handler(e, c): return e\n")
+        archive.writestr("functions/rollback/handler.py", "def handler(e, c): return e\n")
     boto3.client("lambda").create_function(
         FunctionName=NAMES.lambda_function("rollback"),
         Runtime="python3.13",
         Role=role,
-        Handler="rollback.handler.handler",
+        Handler="functions.rollback.handler.handler",
         Code={"ZipFile": code.getvalue()},
         Environment={
             "Variables": {

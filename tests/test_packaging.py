@@ -38,27 +38,28 @@ def test_zip_entries_are_sorted_sources_with_fixed_time_and_mode(tmp_path):
     names = [i.filename for i in infos]
     assert names == sorted(names)
     assert names == [
-        "rollback/__init__.py",
-        "rollback/aws.py",
-        "rollback/handler.py",
-        "rollback/logic.py",
-        "shared/__init__.py",
-        "shared/contract/__init__.py",
-        "shared/contract/metrics.py",
-        "shared/contract/records.py",
-        "shared/contract/settings.py",
-        "shared/dora.py",
-        "shared/executions.py",
-        "shared/fields.py",
-        "shared/log.py",
-        "shared/outcomes.py",
-        "shared/records.py",
-        "shared/retry.py",
-        "shared/settings.py",
-        "shared/stages.py",
-        "shared/store.py",
-        "shared/urls.py",
-        "shared/window.py",
+        "functions/__init__.py",
+        "functions/rollback/__init__.py",
+        "functions/rollback/aws.py",
+        "functions/rollback/handler.py",
+        "functions/rollback/logic.py",
+        "functions/shared/__init__.py",
+        "functions/shared/contract/__init__.py",
+        "functions/shared/contract/metrics.py",
+        "functions/shared/contract/records.py",
+        "functions/shared/contract/settings.py",
+        "functions/shared/dora.py",
+        "functions/shared/executions.py",
+        "functions/shared/fields.py",
+        "functions/shared/log.py",
+        "functions/shared/outcomes.py",
+        "functions/shared/records.py",
+        "functions/shared/retry.py",
+        "functions/shared/settings.py",
+        "functions/shared/stages.py",
+        "functions/shared/store.py",
+        "functions/shared/urls.py",
+        "functions/shared/window.py",
     ]
     assert {i.date_time for i in infos} == {package.FIXED_TIME}
     assert {i.external_attr >> 16 for i in infos} == {0o100644}
@@ -68,7 +69,7 @@ def test_zip_entries_are_sorted_sources_with_fixed_time_and_mode(tmp_path):
 def test_a_zip_runs_without_the_repository(tmp_path):
     """The handler imports from the zip alone (plus boto3, as Lambda has)."""
     built = package.build("deployment_recorder", tmp_path)
-    code = "import deployment_recorder.logic as l; print(l.STATUS['SUCCEEDED'][0])"
+    code = "import functions.deployment_recorder.logic as l; print(l.STATUS['SUCCEEDED'][0])"
     result = subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, "PYTHONPATH": str(built)},
@@ -81,11 +82,11 @@ def test_a_zip_runs_without_the_repository(tmp_path):
 
 @pytest.mark.parametrize("function", package.FUNCTIONS)
 def test_each_zip_loads_its_handler_alone(tmp_path, function):
-    """Lambda runs `<package>.handler.handler` from the zip's root: each
+    """Lambda runs `functions.<package>.handler.handler` from the zip's root: each
     function's zip holds all it imports of ours (its package and shared/),
     with no other function's package on the path."""
     built = package.build(function, tmp_path)
-    code = f"import {function}.handler as h; print(callable(h.handler))"
+    code = f"import functions.{function}.handler as h; print(callable(h.handler))"
     result = subprocess.run(
         [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(built)!r}); {code}"],
         cwd=tmp_path,
@@ -98,12 +99,12 @@ def test_each_zip_loads_its_handler_alone(tmp_path, function):
 def test_a_hash_change_follows_a_source_change(tmp_path):
     built = package.build("rollback", tmp_path / "before")
     with zipfile.ZipFile(built) as archive:
-        original = archive.read("rollback/logic.py")
+        original = archive.read("functions/rollback/logic.py")
     changed = tmp_path / "changed.zip"
     with zipfile.ZipFile(built) as source, zipfile.ZipFile(changed, "w") as target:
         for info in source.infolist():
             data = source.read(info)
-            target.writestr(info, data + b"\n# edit\n" if info.filename == "rollback/logic.py" else data)
+            target.writestr(info, data + b"\n# edit\n" if info.filename == "functions/rollback/logic.py" else data)
     assert original
     assert package.source_code_hash(changed) != package.source_code_hash(built)
 
@@ -135,7 +136,7 @@ def test_a_build_reflects_the_sources_of_now_never_a_stale_zip(tmp_path, monkeyp
     second = package.build("rollback", dist)
     assert package.source_code_hash(second) != before
     with zipfile.ZipFile(second) as archive:
-        assert archive.read("rollback/logic.py").decode().endswith("CHANGED = True\n")
+        assert archive.read("functions/rollback/logic.py").decode().endswith("CHANGED = True\n")
 
 
 # --- the kiro-ops alias (pyproject.toml, installed by `make install`) -------------------

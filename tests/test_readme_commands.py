@@ -175,7 +175,7 @@ def _world(url: str) -> None:
         FunctionName=names.lambda_function("rollback"),
         Runtime="python3.13",
         Role=role,
-        Handler="rollback.handler.handler",
+        Handler="functions.rollback.handler.handler",
         Code={"ZipFile": (REPO / "dist" / "rollback.zip").read_bytes()},
     )
     client("cloudwatch").put_metric_data(

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from shared.records import Metrics
+from functions.shared.records import Metrics
 from tests.support import events
 from tests.support.fake_codepipeline import FakeCodePipeline
 from tests.support.tables import all_items, create_deployments_table
@@ -34,7 +34,7 @@ def cold_recorder(monkeypatch):
         "RECORD_TTL_DAYS": "90",
     }.items():
         monkeypatch.setenv(name, value)
-    handler = importlib.import_module("deployment_recorder.handler")
+    handler = importlib.import_module("functions.deployment_recorder.handler")
     handler.cold_start()
     fake = FakeCodePipeline(PIPELINE)
     # The retried execution's first attempt failed in StagingEnv's deploy:
@@ -187,7 +187,7 @@ class TestEveryDeliveryOrder:
     def test_it_fails_when_the_newest_state_no_longer_wins(self, aws_credentials, monkeypatch):
         """The break this test guards: drop the recorder's ordering condition
         (the newest state wins) and the orders no longer agree."""
-        from deployment_recorder import logic
+        from functions.deployment_recorder import logic
 
         real_plan = logic.plan
 

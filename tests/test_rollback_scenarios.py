@@ -50,7 +50,7 @@ def world(aws_credentials, monkeypatch):
             "ROLLBACK_ALARMS": json.dumps({ALARM: STAGE}),
         }.items():
             monkeypatch.setenv(name, value)
-        handler = importlib.import_module("rollback.handler")
+        handler = importlib.import_module("functions.rollback.handler")
         handler.cold_start()
         # The alarms of these scenarios fire on 2026-11-22.
         monkeypatch.setattr(handler, "now", lambda: datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC))
@@ -322,11 +322,11 @@ class TestEverydayCases:
         ]
 
     def test_settings_are_validated_at_cold_start(self, world, monkeypatch):
-        from shared.settings import SettingsError
+        from functions.shared.settings import SettingsError
 
         monkeypatch.delenv("TABLE_NAME")
         monkeypatch.setenv("RECORD_TTL_DAYS", "zero")
-        handler = importlib.import_module("rollback.handler")
+        handler = importlib.import_module("functions.rollback.handler")
         handler.cold_start()  # importing reads nothing; the first invocation does
         with pytest.raises(SettingsError, match="TABLE_NAME is not set; RECORD_TTL_DAYS='zero' is invalid"):
             handler.handler(events.alarm())

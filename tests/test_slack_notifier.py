@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from slack_notifier import handler, logic
+from functions.slack_notifier import handler, logic
 from tests.support.tables import create_deployments_table
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:kiro-pipeline-test-{}"

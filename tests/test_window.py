@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared import window
-from shared.window import is_open, next_opening, parse_cron, parse_time_zone
+from functions.shared import window
+from functions.shared.window import is_open, next_opening, parse_cron, parse_time_zone
 
 # Every minute of 09:00-16:59, Monday to Thursday (the stack's default window).
 MON_THU = "* * 9-16 ? * MON-THU *"

@@ -491,8 +491,8 @@ def _probe_once(config, url: str, env_vars: dict[str, str]) -> dict:
     name = config.names.lambda_function("health-probe")
     variables = lambda_.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
     run = _python(
-        ["-c", "import json; from health_probe import handler; print(json.dumps(handler.handler({})))"],
-        {**env_vars, **variables, "TIMEOUT_SECONDS": "2", "PYTHONPATH": str(REPO / "functions")},
+        ["-c", "import json; from functions.health_probe import handler; print(json.dumps(handler.handler({})))"],
+        {**env_vars, **variables, "TIMEOUT_SECONDS": "2", "PYTHONPATH": str(REPO)},
     )
     if run.returncode != 0:
         raise RehearsalFailed(f"the health probe's round failed:\n{run.stdout}{run.stderr}")

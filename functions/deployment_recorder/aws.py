@@ -8,8 +8,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.records import Metrics, Update
-from shared.store import Store
+from functions.shared.records import Metrics, Update
+from functions.shared.store import Store
 
 
 class Recorder:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 
-from deployment_recorder import logic
-from deployment_recorder.aws import AWS_ERRORS, Recorder
-from shared import settings
-from shared.log import Logger
+from functions.deployment_recorder import logic
+from functions.deployment_recorder.aws import AWS_ERRORS, Recorder
+from functions.shared import settings
+from functions.shared.log import Logger
 
 log = Logger("deployment-recorder")
 SPEC = settings.DEPLOYMENT_RECORDER

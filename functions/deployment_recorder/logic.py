@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared import fields, records, stages
-from shared.contract import metrics as published
-from shared.executions import ROLLBACK, execution_type
-from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
-from shared.records import Metrics, Update, expires_at  # noqa: F401  (Update: part of this module's interface)
+from functions.shared import fields, records, stages
+from functions.shared.contract import metrics as published
+from functions.shared.executions import ROLLBACK, execution_type
+from functions.shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
+from functions.shared.records import Metrics, Update, expires_at  # noqa: F401  (Update: part of this module's interface)
 
 EXECUTION_EVENT = "CodePipeline Pipeline Execution State Change"
 STAGE_EVENT = "CodePipeline Stage Execution State Change"

@@ -24,10 +24,10 @@ from typing import Any
 
 import boto3
 
-from shared import dora, fields, records, settings
-from shared.log import Logger
-from shared.outcomes import MalformedEvent
-from shared.store import Store
+from functions.shared import dora, fields, records, settings
+from functions.shared.log import Logger
+from functions.shared.outcomes import MalformedEvent
+from functions.shared.store import Store
 
 log = Logger("dora-metrics")
 # CloudWatch has no per-day unit: the rate goes out unit-less (its name says per day).

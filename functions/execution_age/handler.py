@@ -75,11 +75,11 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import settings
-from shared import window as windows
-from shared.contract import metrics as published
-from shared.log import Logger
-from shared.stages import INCIDENT_GATE_STAGES, WINDOW_STAGE
+from functions.shared import settings
+from functions.shared import window as windows
+from functions.shared.contract import metrics as published
+from functions.shared.log import Logger
+from functions.shared.stages import INCIDENT_GATE_STAGES, WINDOW_STAGE
 
 log = Logger("execution-age")
 # At most this many running executions are examined (QUEUED mode keeps few).

@@ -14,8 +14,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from health_probe.logic import Attempt
-from shared import retry
+from functions.health_probe.logic import Attempt
+from functions.shared import retry
 
 USER_AGENT = "kiro-pipeline-health-probe"
 

@@ -27,11 +27,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
-from health_probe import logic
-from health_probe.aws import Metrics, fetch
-from health_probe.targets import read as read_targets
-from shared import retry, settings
-from shared.log import Logger
+from functions.health_probe import logic
+from functions.health_probe.aws import Metrics, fetch
+from functions.health_probe.targets import read as read_targets
+from functions.shared import retry, settings
+from functions.shared.log import Logger
 
 log = Logger("health-probe")
 RETRY_PAUSE_SECONDS = 2.0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.contract import metrics as published
+from functions.shared.contract import metrics as published
 
 HEALTHY_STATUS = range(200, 400)
 # EventBridge's `time` on a scheduled event. Of shared/ this module imports

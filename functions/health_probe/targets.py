@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from shared import urls
+from functions.shared import urls
 
 
 def read(raw: str) -> dict[str, str]:

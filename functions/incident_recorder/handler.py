@@ -30,10 +30,10 @@ from typing import Any
 
 import boto3
 
-from shared import dora, fields, records, settings
-from shared.log import Logger
-from shared.outcomes import Ignored, MalformedEvent
-from shared.store import Store
+from functions.shared import dora, fields, records, settings
+from functions.shared.log import Logger
+from functions.shared.outcomes import Ignored, MalformedEvent
+from functions.shared.store import Store
 
 log = Logger("incident-recorder")
 ALARM_EVENT = "CloudWatch Alarm State Change"

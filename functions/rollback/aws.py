@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.store import Store
+from functions.shared.store import Store
 
 AWS_ERRORS = (BotoCoreError, ClientError)
 

@@ -43,10 +43,10 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from rollback import logic
-from rollback.aws import AWS_ERRORS, Rollbacks, error_code, error_text, parse_alarm_map
-from shared import records, retry, settings
-from shared.log import Logger
+from functions.rollback import logic
+from functions.rollback.aws import AWS_ERRORS, Rollbacks, error_code, error_text, parse_alarm_map
+from functions.shared import records, retry, settings
+from functions.shared.log import Logger
 
 log = Logger("rollback")
 SPEC = settings.spec(settings.ROLLBACK, ROLLBACK_ALARMS=parse_alarm_map)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import fields, records, stages
-from shared.executions import ROLLBACK, execution_type
-from shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
+from functions.shared import fields, records, stages
+from functions.shared.executions import ROLLBACK, execution_type
+from functions.shared.outcomes import Ignored, MalformedEvent  # noqa: F401  (part of this module's interface)
 
 ALARM_EVENT = "CloudWatch Alarm State Change"
 ROLLBACK_PREFIX = records.ROLLBACK_PREFIX

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.outcomes import MalformedEvent
-from shared.records import TIME_FORMAT
+from functions.shared.outcomes import MalformedEvent
+from functions.shared.records import TIME_FORMAT
 
 __all__ = ["TIME_FORMAT"]  # re-exported: events and records share the format
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100

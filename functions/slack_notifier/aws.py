@@ -11,8 +11,8 @@ from collections.abc import Callable
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import records
-from shared.store import Store
+from functions.shared import records
+from functions.shared.store import Store
 
 AWS_ERRORS = (BotoCoreError, ClientError)
 CACHE_SECONDS = 300

@@ -17,10 +17,10 @@ import functools
 import time
 import urllib.error
 
-from shared import settings
-from shared.log import Logger
-from slack_notifier import logic
-from slack_notifier.aws import AWS_ERRORS, Notifier, WebhookRejected
+from functions.shared import settings
+from functions.shared.log import Logger
+from functions.slack_notifier import logic
+from functions.slack_notifier.aws import AWS_ERRORS, Notifier, WebhookRejected
 
 log = Logger("slack-notifier")
 DEDUPLICATION_SECONDS = 2 * 24 * 3600

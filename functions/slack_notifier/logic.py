@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from shared import fields, records
-from shared.outcomes import MalformedEvent
+from functions.shared import fields, records
+from functions.shared.outcomes import MalformedEvent
 
 # What the sender accepts as a webhook: Slack's incoming-webhook URLs only,
 # so a wrong secret can never make the function post elsewhere.

@@ -10,7 +10,7 @@ from ops.commands.override import FAILED as OVERRIDE_FAILED
 from ops.commands.override import OVERRIDDEN, REQUESTED
 from ops.common import Context, deployment_lines, query_deployments
 from ops.values import choice
-from rollback import logic as rollback
+from functions.rollback import logic as rollback
 
 # Every status a record of the table can have (docs/deployment-records.md):
 # the recorder's and the incident ledger's (the contract's), the rollback

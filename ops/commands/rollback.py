@@ -21,7 +21,7 @@ def now() -> datetime:
 def cmd_rollback(ctx: Context, args) -> int:
     """The rollback function's own choice (rollback.logic): roll back what the
     stage runs now, to the newest older STANDARD execution that passed it."""
-    from rollback import logic as choice
+    from functions.rollback import logic as choice
 
     # Checked here, before any call, in any case (stage names are the stacks').
     args.stage = canonical(naming.DEPLOY_STAGES.values(), args.stage)
@@ -64,7 +64,7 @@ def cmd_rollback(ctx: Context, args) -> int:
 
 def _target(ctx: Context, stage: str, current: str | None, version: int | None, present: list | None) -> str:
     """The rollback function's choice of target, or the way back when none is valid."""
-    from rollback import logic as choice
+    from functions.rollback import logic as choice
 
     chosen = choice.choose_target(
         ctx.store().recent(ctx.config.name),
@@ -118,7 +118,7 @@ OUTDATED_TARGET = frozenset({"UnableToRollbackStageException", "PipelineExecutio
 def _fallback(ctx: Context, stage: str, reason: str, last_good: dict | None, present: list | None = None) -> str:
     """No execution can be rolled back to: the way back is a new release of
     the last good commit (the rollback function pages the same steps)."""
-    from rollback import logic as choice
+    from functions.rollback import logic as choice
 
     steps = choice.fallback_commands(ctx.names.pipeline, ctx.config.name, stage, last_good, present)
     minutes = choice.expected_minutes(last_good)

@@ -114,15 +114,15 @@ class DeliveryWorld:
         }
         for name, value in settings.items():
             mp.setenv(name, value)
-        self.recorder = importlib.import_module("deployment_recorder.handler")
+        self.recorder = importlib.import_module("functions.deployment_recorder.handler")
         self.recorder.cold_start()
         self.recorder.recorder().codepipeline = self.sim.client
-        self.rollback = importlib.import_module("rollback.handler")
+        self.rollback = importlib.import_module("functions.rollback.handler")
         self.rollback.cold_start()
         self.rollback.aws().codepipeline = self.sim.client
         mp.setattr(self.rollback, "sleep", lambda seconds: None)
         mp.setattr(self.rollback, "now", lambda: self.sim.now)
-        self.incidents = importlib.import_module("incident_recorder.handler")
+        self.incidents = importlib.import_module("functions.incident_recorder.handler")
         self.incidents.config.cache_clear()
         self.incidents.store.cache_clear()
         self._execution_age(mp)
@@ -146,7 +146,7 @@ class DeliveryWorld:
             mp.delenv("WINDOW_CRON", raising=False)
             mp.delenv("WINDOW_TIME_ZONE", raising=False)
         mp.setenv("BAKE_MINUTES", "10")
-        self.age = importlib.import_module("execution_age.handler")
+        self.age = importlib.import_module("functions.execution_age.handler")
         self.age.config.cache_clear()
         self.age.rules.cache_clear()
         mp.setattr(self.age, "_pipeline", self.age.Pipeline(self.names.pipeline, session=self.sim.session()))

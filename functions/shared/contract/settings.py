@@ -141,13 +141,13 @@ EXECUTION_AGE_OPTIONAL: dict[str, tuple[Any, Any]] = {
 
 # Every function's variables, by the module of its Lambda handler string.
 BY_HANDLER: dict[str, frozenset[str]] = {
-    "deployment_recorder.handler": frozenset(DEPLOYMENT_RECORDER),
-    "rollback.handler": frozenset(ROLLBACK),
-    "incident_recorder.handler": frozenset(INCIDENT_RECORDER),
-    "dora_metrics.handler": frozenset(DORA_METRICS),
-    "health_probe.handler": frozenset(HEALTH_PROBE),
-    "slack_notifier.handler": frozenset(SLACK_NOTIFIER),
-    "execution_age.handler": frozenset(EXECUTION_AGE) | frozenset(EXECUTION_AGE_OPTIONAL),
+    "functions.deployment_recorder.handler": frozenset(DEPLOYMENT_RECORDER),
+    "functions.rollback.handler": frozenset(ROLLBACK),
+    "functions.incident_recorder.handler": frozenset(INCIDENT_RECORDER),
+    "functions.dora_metrics.handler": frozenset(DORA_METRICS),
+    "functions.health_probe.handler": frozenset(HEALTH_PROBE),
+    "functions.slack_notifier.handler": frozenset(SLACK_NOTIFIER),
+    "functions.execution_age.handler": frozenset(EXECUTION_AGE) | frozenset(EXECUTION_AGE_OPTIONAL),
 }
 
 # What shared/settings.py re-exports: the reader, its parsers, and every setting.
