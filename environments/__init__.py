@@ -36,30 +36,17 @@ from types import ModuleType
 # What team files import (`environments.config`): its names answer a
 # mistyped name or field in a file with "did you mean".
 from environments import config as _config_module
-from environments.schema import (
-    ApplicationCommands,
-    ArtifactLifecycle,
-    BuildSettings,
-    DeployTarget,
-    EnvironmentConfig,
-    GitHubSource,
-    StateBackend,
-    standard_deploy_targets,
-)
+
+# The package loads environments; the schema's names are imported from
+# environments.config (what teams' files import), their one public home.
+from environments.schema import EnvironmentConfig
 from environments.validation import ConfigError, topology_problems
 from topology.environments import ENVIRONMENT_NAMES
 
 __all__ = [
     "ENVIRONMENT_NAMES",
-    "ApplicationCommands",
-    "ArtifactLifecycle",
-    "BuildSettings",
     "ConfigError",
-    "DeployTarget",
     "EnvironmentConfig",
-    "GitHubSource",
-    "StateBackend",
-    "standard_deploy_targets",
     "UnknownEnvironmentError",
     "EnvironmentFileError",
     "DIRECTORY_VARIABLE",

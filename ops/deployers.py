@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import re
 
-from environments import DeployTarget, EnvironmentConfig
+from environments import EnvironmentConfig
+from environments.config import DeployTarget
 from ops import iam_roles
 from ops.aws import OpsError
 from ops.reconcile import Reconciler, explained

@@ -27,7 +27,8 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 import tools.terraform_cli as terraform_cli
-from environments import DeployTarget, EnvironmentConfig
+from environments import EnvironmentConfig
+from environments.config import DeployTarget
 from ops.aws import AWS_ERRORS, code, explain
 from topology import naming
 from topology.functions import RESERVED_CONCURRENCY, reserved_total

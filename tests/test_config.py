@@ -11,17 +11,15 @@ from pathlib import Path
 import pytest
 
 import environments
-from environments import (
-    ENVIRONMENT_NAMES,
+from environments import ENVIRONMENT_NAMES, ConfigError, UnknownEnvironmentError, load
+from environments.config import (
     ArtifactLifecycle,
     BuildSettings,
-    ConfigError,
+    ChangeWindow,
     GitHubSource,
     StateBackend,
-    UnknownEnvironmentError,
-    load,
+    partition_of,
 )
-from environments.config import ChangeWindow, partition_of
 from tests.conftest import REPO
 from topology import naming
 
@@ -299,14 +297,18 @@ class TestNaming:
     def test_environments_and_topology_are_leaves(self):
         """environments reads topology, and the value rules it shares with the
         functions that consume the values (functions/shared/urls.py and
-        window.py, standard library only); topology reads nothing of ours."""
+        window.py, standard library only); topology reads only the stage
+        names of the functions' contract, their one home."""
         code = (
             "import environments, topology.naming, topology.projects, topology.functions, sys; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'modules', 'ops', 'tools', 'boto3', 'cdktf'}), "
             "sorted(m for m in sys.modules if m.startswith('functions.')))"
         )
         result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-        assert result.stdout.strip() == "[] ['functions.shared', 'functions.shared.urls', 'functions.shared.window']"
+        assert result.stdout.strip() == (
+            "[] ['functions.shared', 'functions.shared.contract', 'functions.shared.contract.stages', "
+            "'functions.shared.urls', 'functions.shared.window']"
+        )
 
 
 class TestTopology:

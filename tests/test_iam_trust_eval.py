@@ -13,7 +13,8 @@ import dataclasses
 
 import pytest
 
-from environments import load, standard_deploy_targets
+from environments import load
+from environments.config import standard_deploy_targets
 from ops import deployers
 from tests.support.iam_trust_eval import (
     Caller,

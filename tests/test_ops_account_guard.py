@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from environments import load, standard_deploy_targets
+from environments import load
+from environments.config import standard_deploy_targets
 from ops.arguments import ACCOUNTS, ENVIRONMENT_ACCOUNT, NO_ACCOUNT, TARGET_ACCOUNT, Command
 from ops.aws import OpsError
 from ops.commands import COMMANDS

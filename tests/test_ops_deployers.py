@@ -22,7 +22,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from environments import DIRECTORY_VARIABLE, ConfigError, load, standard_deploy_targets
+from environments import DIRECTORY_VARIABLE, ConfigError, load
+from environments.config import standard_deploy_targets
 from ops import cli, deployers, iam_roles
 from tests.support.iam_trust_eval import MalformedPolicyDocument, Role, save_trust_policy
 from tools import rehearse

@@ -25,7 +25,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from environments import GitHubSource, load, standard_deploy_targets
+from environments import load
+from environments.config import GitHubSource, standard_deploy_targets
 from functions.shared import stages
 from ops import bootstrap, cli, common, deployers, preflight
 from tests.support import fake_quotas

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from environments import GitHubSource, load
-from environments.config import ChangeWindow
+from environments import load
+from environments.config import ChangeWindow, GitHubSource
 from tests.support.synth import SynthesizedStack, condition, statement_by_sid
 from tests.support.templates import unescape
 from topology import naming

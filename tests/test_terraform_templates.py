@@ -14,7 +14,8 @@ import json
 
 import pytest
 
-from environments import ApplicationCommands, load
+from environments import load
+from environments.config import ApplicationCommands
 from modules.literal import literal, literal_json
 from tests.support.synth import SynthesizedStack
 from tests.support.templates import stray_templates, template_sequences, unescape
