@@ -1,25 +1,28 @@
-"""functions/shared/stages.py copies topology/naming.py's stage facts (the
-Lambda zips carry only shared/): they must agree, or the ledger would
-classify by stages the pipeline no longer has."""
+"""The stage and action names have one home, functions/shared/contract/stages.py,
+which topology/naming.py and functions/shared/stages.py re-export (the
+Lambda zips carry functions/ only). What is still derived on the functions'
+side must agree with the topology, or the ledger would classify by stages the
+pipeline no longer has."""
 
 from __future__ import annotations
 
 from functions.shared import stages
-from topology import naming
+from functions.shared.contract import stages as names
+from topology import naming, projects
 
 
-def test_the_functions_copy_of_the_stages_agrees_with_the_topology():
-    assert stages.SOURCE_STAGE == naming.SOURCE_STAGE and stages.BUILD_STAGE == naming.BUILD_STAGE
-    assert stages.DEPLOY_STAGES == naming.DEPLOY_STAGES
-    assert stages.APPROVAL_STAGE == naming.APPROVAL_STAGE and stages.APPROVAL_ACTION == naming.APPROVAL_ACTION
-    assert stages.INCIDENT_GATE_STAGES == naming.INCIDENT_GATE_STAGES
-    assert stages.WINDOW_STAGE == naming.WINDOW_STAGE
-    assert stages.BAKE_TARGETS == naming.BAKE_TARGETS
-    assert set(stages.GATE_STAGES) == set(naming.GATE_STAGES)
-    from topology import projects
-
+def test_the_deploy_actions_the_functions_know_are_the_projects_deploy_actions():
     assert stages.DEPLOY_ACTIONS == {
         row.stage: row.action for row in projects.all_projects() if row.kind == projects.Kind.DEPLOY
     }
+
+
+def test_production_is_deployed_by_the_pipelines_last_stage():
     every = naming.pipeline_stages(approval=True, window=True)
-    assert stages.PRODUCTION_DEPLOY_STAGE == every[-1]  # production is deployed last
+    assert names.PRODUCTION_DEPLOY_STAGE == every[-1]
+
+
+def test_every_stage_name_the_functions_use_is_a_stage_of_the_pipeline():
+    every = set(naming.pipeline_stages(approval=True, window=True))
+    used = {names.SOURCE_STAGE, names.BUILD_STAGE, names.APPROVAL_STAGE, *names.GATE_STAGES}
+    assert used | set(names.DEPLOY_STAGES.values()) <= every

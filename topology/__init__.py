@@ -1,8 +1,9 @@
 """Names and topology: the one home of every physical name, the pipeline's
 stages and CodeBuild projects, and the shared constants.
 
-A leaf package: pure Python, no cdktf, no boto3, and it imports nothing of
-this repository. environments, modules (the stacks), ops, tools and the tests
-all read it; the Lambda functions carry their own copies of the few names
-they need (they ship alone in their zips), and tests hold those equal.
+A leaf package: pure Python, no cdktf, no boto3. Of this repository it
+imports one leaf module, the stage and action names, whose home is the
+functions' contract (functions/shared/contract/stages.py) because the Lambda
+zips carry functions/ alone (tests/test_architecture.py). environments,
+modules (the stacks), ops, tools, review and the tests all read it.
 """

@@ -11,6 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Pipeline stages and actions: their one home is the functions' contract
+# (the Lambda zips carry it); every name is re-exported here for the stacks
+# and ops, and those this module composes are named.
+from functions.shared.contract.stages import *  # noqa: F403
+from functions.shared.contract.stages import (
+    APPROVAL_STAGE,
+    BUILD_STAGE,
+    DEPLOY_STAGES,
+    INCIDENT_GATE_STAGES,
+    SOURCE_STAGE,
+    WINDOW_STAGE,
+    WINDOW_TARGET,
+)
 from topology import projects
 
 PROJECT = "kiro-pipeline"
@@ -23,36 +36,6 @@ METRICS_NAMESPACE = "KiroPipeline"
 
 # The deployments table and its index are named by the runbook's queries.
 DEPLOYMENTS_INDEX = "EnvironmentStatusIndex"
-
-# Pipeline stages. Each deploy target has a deploy stage (rolled back on
-# failure; where the target bakes, it bakes) and, immediately before it, gate
-# stages whose only job is their entry condition. A gate lives on a stage of
-# its own because a stage that is rolled back must carry no gate its own
-# rollback could trip: whether a rollback execution evaluates the rolled-back
-# stage's entry condition is undocumented (docs/codepipeline-semantics.md).
-SOURCE_STAGE = "Source"
-BUILD_STAGE = "Build"
-DEPLOY_STAGES = {"test": "TestEnv", "staging": "StagingEnv", "production": "ProductionDeploy"}
-# The stage that holds production's manual approval, and nothing else: a
-# rejection or a time-out fails it, and it never rolls back. The runbook
-# approves with --stage-name ProductionEnv --action-name ApproveProduction.
-APPROVAL_STAGE = "ProductionEnv"
-APPROVAL_ACTION = "ApproveProduction"
-SOURCE_ACTION = "GitHub"
-# Each target's incident gate: a stage entered only while the target's health
-# alarm is not in ALARM, the last stage before the deploy stage.
-INCIDENT_GATE_STAGES = {"test": "TestGate", "staging": "StagingGate", "production": "ProductionGate"}
-# Production's change window: a stage of its own after the approval, before
-# the incident gate (two conditions: one override never waives the other).
-WINDOW_STAGE = "ProductionWindow"
-WINDOW_TARGET = "production"
-# The action of a gate stage (a stage needs one): it only says the gate passed.
-GATE_ACTION = "Checkpoint"
-GATE_STAGES = (WINDOW_STAGE, *INCIDENT_GATE_STAGES.values())
-
-# Deploy targets whose stage bakes after deploying: it watches its health
-# alarm for the health-check duration and rolls back if it fires.
-BAKE_TARGETS = ("staging", "production")
 
 # The rules of the gate stages' entry conditions, by name (the console, the
 # override audit and the docs show them).

@@ -2,8 +2,9 @@
 stage deploys a target, which holds the approval, which are gates, and how
 an execution that ended is classified.
 
-A copy of topology/naming.py's facts (the Lambda zips carry only shared/);
-tests/test_stages_contract.py holds them equal. Pure: standard library only.
+The names come from contract/stages.py (their one home, which
+topology/naming.py re-exports); the rules about them are here. Pure:
+standard library only.
 """
 
 from __future__ import annotations
@@ -13,18 +14,11 @@ from typing import Any
 
 from . import records
 
-SOURCE_STAGE = "Source"
-BUILD_STAGE = "Build"
-DEPLOY_STAGES = {"test": "TestEnv", "staging": "StagingEnv", "production": "ProductionDeploy"}
-APPROVAL_STAGE = "ProductionEnv"
-APPROVAL_ACTION = "ApproveProduction"
-SOURCE_ACTION = "GitHub"
-INCIDENT_GATE_STAGES = {"test": "TestGate", "staging": "StagingGate", "production": "ProductionGate"}
-WINDOW_STAGE = "ProductionWindow"
-GATE_STAGES = (WINDOW_STAGE, *INCIDENT_GATE_STAGES.values())
-PRODUCTION_DEPLOY_STAGE = DEPLOY_STAGES["production"]
-# The targets whose deploy stage bakes (an on-success condition on the health alarm).
-BAKE_TARGETS = ("staging", "production")
+# The stage and action names, re-exported for the functions; their one home
+# is contract/stages.py (topology/naming.py re-exports them too).
+from .contract import stages as names
+from .contract.stages import *  # noqa: F403
+
 # The action of each deploy stage that changes what its target runs.
 DEPLOY_ACTIONS = {"TestEnv": "DeployTest", "StagingEnv": "DeployStaging", "ProductionDeploy": "DeployProduction"}
 
@@ -68,7 +62,7 @@ OUTCOMES = (
 def production_deploy_stage(record: dict[str, Any]) -> str:
     """The stage whose success put a release on production, for this record's layout."""
     layout = record.get(LAYOUT_ATTRIBUTE) or 1
-    return PRODUCTION_DEPLOY_STAGE if int(layout) >= LAYOUT else LEGACY_PRODUCTION_DEPLOY_STAGE
+    return names.PRODUCTION_DEPLOY_STAGE if int(layout) >= LAYOUT else LEGACY_PRODUCTION_DEPLOY_STAGE
 
 
 def deployed_production(record: dict[str, Any]) -> bool:
@@ -112,12 +106,12 @@ def classify(record: dict[str, Any], *, actions_read: bool = False) -> str | Non
     stage = failed_stage(record)
     if stage is None:
         return BLOCKED_BY_GATE if actions_read and not record.get(records.FAILED_ACTION) else DEPLOY_FAILED
-    if stage in GATE_STAGES:
+    if stage in names.GATE_STAGES:
         return BLOCKED_BY_GATE
-    legacy_approval = record.get(records.FAILED_ACTION) == f"{LEGACY_PRODUCTION_DEPLOY_STAGE}/{APPROVAL_ACTION}"
-    if (stage == APPROVAL_STAGE and int(record.get(LAYOUT_ATTRIBUTE) or 1) >= LAYOUT) or legacy_approval:
+    legacy_approval = record.get(records.FAILED_ACTION) == f"{LEGACY_PRODUCTION_DEPLOY_STAGE}/{names.APPROVAL_ACTION}"
+    if (stage == names.APPROVAL_STAGE and int(record.get(LAYOUT_ATTRIBUTE) or 1) >= LAYOUT) or legacy_approval:
         return _approval_end(record)
-    if stage in (SOURCE_STAGE, BUILD_STAGE):
+    if stage in (names.SOURCE_STAGE, names.BUILD_STAGE):
         return BUILD_FAILED
     return DEPLOY_FAILED
 

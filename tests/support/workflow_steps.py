@@ -28,8 +28,11 @@ REPO = Path(__file__).resolve().parents[2]
 # What the workflows' `python3 -m review.…` may see: the runner's python3
 # has nothing installed, and `-m` finds our packages in the working
 # directory (the checkout's root there). `review` may import only `topology`
-# (tests/test_architecture.py), so a step's directory links just these two.
-REVIEW_SEES = ("review", "topology")
+# (tests/test_architecture.py), which borrows one leaf module of functions/
+# (the stage names: functions/shared/contract/stages.py), so a step's
+# directory links just these three; tests/test_review_package.py holds what
+# loads to exactly review, topology and that module.
+REVIEW_SEES = ("review", "topology", "functions")
 # The interpreter behind .venv's launcher, started with `-S` (no site: no
 # site-packages of .venv or of the system) and `-E` (PYTHONPATH and the other
 # PYTHON* variables ignored). Without -I/-P, `-m` still puts the working
