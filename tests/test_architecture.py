@@ -1,103 +1,50 @@
-"""The import structure: no cycles between our modules, and no package imports
-one above it (topology < environments < modules, ops < tools; review reads
-only topology, since the workflows run it on a bare python3)."""
+"""The rules of the code's structure, each stated once and each shown to
+fail on a planted break (the checkers: tests/support/architecture.py).
+
+1. Layers: no package imports one above it (topology < environments <
+   modules, ops < tools); review/ reads only topology (the workflows run it
+   on a bare python3: tests/test_review_package.py runs it so); a module
+   borrowed across a layer by name is a leaf. No import cycles.
+2. One function per package: every folder of functions/ but shared/ is
+   exactly one row of topology/functions.py, with handler(event, context);
+   a function imports only its own package and shared/.
+3. One import name: the functions' code is `functions.<package>` and
+   `functions.shared` everywhere (zip, ops, tests), never `shared.*`.
+4. The contract instead of literals: no product file under functions/ or
+   ops/ writes a record attribute or a metric name as a string.
+5. Small functions; an acceptance fixture used by its own file only; the
+   CodePipeline semantics model imports no product code.
+"""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+import dataclasses
+import shutil
+import sys
 
-REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("topology", "environments", "modules", "ops", "tools", "functions", "review")
-# What each package may import of ours (besides itself).
-ALLOWED = {
-    "topology": set(),
-    "environments": {"topology", "functions"},
-    "modules": {"topology", "environments", "functions"},
-    "ops": {"topology", "environments", "functions"},
-    "tools": {"topology", "environments", "modules", "ops", "functions", "review"},
-    # Plan review runs on the runner's bare python3 (tests/test_review_package.py).
-    "review": {"topology"},
-}
-# One module below its package's layer, by name: `ops preflight` resolves the
-# Terraform provider exactly as the rehearsal and `make tf-validate` do, so
-# the Terraform CLI's facts keep one home. It must stay a leaf (standard
-# library only): test_the_modules_ops_borrows_from_tools_are_leaves.
-ALLOWED_MODULES = {"ops": {"tools.terraform_cli"}}
-
-
-def module_name(path: Path) -> str:
-    parts = path.relative_to(REPO).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imports(path: Path) -> set[str]:
-    """Modules of ours that `path` imports, at any depth of its code."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found |= {f"{node.module}.{a.name}" for a in node.names}
-    return {n for n in found if n.split(".")[0] in PACKAGES}
+from tests.support.architecture import (
+    ALLOWED_MODULES,
+    FUNCTIONS_ROOT,
+    LONG_ALLOWED,
+    MODEL,
+    PACKAGES,
+    REPO,
+    SHARED_FIXTURES,
+    copy_of_functions,
+    cycles,
+    fixture_breaks,
+    function_package_breaks,
+    graph,
+    layer_breaks,
+    literal_uses,
+    long_functions,
+    model_import_breaks,
+    product_files,
+)
+from topology.functions import FUNCTIONS
 
 
-def graph() -> dict[str, set[str]]:
-    modules = {
-        module_name(p): p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py") if "__pycache__" not in p.parts
-    }
-    return {name: {i for i in imports(path) if i in modules and i != name} for name, path in modules.items()}
-
-
-def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan)."""
-    index, low, stack, on, found, counter = {}, {}, [], set(), [], [0]
-
-    def visit(v):
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in edges.get(v, ()):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for v in sorted(edges):
-        if v not in index:
-            visit(v)
-    return found
-
-
-def test_no_import_cycles():
-    assert cycles(graph()) == []
-
-
-def layer_breaks(edges: dict[str, set[str]]) -> list[str]:
-    return [
-        f"{name} imports {target}"
-        for name, targets in edges.items()
-        for target in targets
-        if name.split(".")[0] in ALLOWED
-        and target.split(".")[0] != name.split(".")[0]
-        and target.split(".")[0] not in ALLOWED[name.split(".")[0]]
-        and target not in ALLOWED_MODULES.get(name.split(".")[0], set())
-    ]
-
-
+# --- 1. layers and cycles -----------------------------------------------------------
 def test_no_package_imports_one_above_it():
     assert layer_breaks(graph()) == []
 
@@ -107,70 +54,159 @@ def test_the_layer_check_finds_review_importing_more_than_topology():
     assert layer_breaks(planted) == ["review.plan_files imports environments.config"]
 
 
-def test_the_modules_ops_borrows_from_tools_are_leaves():
+def test_the_layer_check_finds_topology_borrowing_more_than_the_stage_names():
+    planted = {"topology.naming": {"functions.shared.contract.stages", "functions.shared.contract.records"}}
+    assert layer_breaks(planted) == ["topology.naming imports functions.shared.contract.records"]
+
+
+def test_the_layer_check_finds_a_function_importing_outside_functions():
+    planted = {"functions.rollback.logic": {"functions.shared.stages", "topology.naming"}}
+    assert layer_breaks(planted) == ["functions.rollback.logic imports topology.naming"]
+
+
+def test_modules_borrowed_across_a_layer_are_leaves():
     edges = graph()
-    for borrowed in ALLOWED_MODULES["ops"]:
+    for borrowed in set().union(*ALLOWED_MODULES.values()):
         assert borrowed in edges, borrowed
-        assert edges[borrowed] == set(), f"{borrowed} imports {edges[borrowed]}: it must stay standard library only"
+        assert edges[borrowed] == set(), f"{borrowed} imports {edges[borrowed]}: it must stay a leaf"
+
+
+def test_no_import_cycles():
+    assert cycles(graph()) == []
 
 
 def test_the_check_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-# Declarative policy tables: one statement after another, clearer whole.
-LONG_ALLOWED = {
-    ("modules/core.py", "_kms_key"),
-    ("modules/build_project.py", "_project_statements"),
-    ("ops/ci_access.py", "release_denies"),
-}
-MAX_FUNCTION_LINES = 60
+# --- 2. one function per package ---------------------------------------------------
+def test_each_folder_of_functions_is_one_function_of_the_table():
+    assert function_package_breaks(FUNCTIONS_ROOT, FUNCTIONS) == []
 
 
-def long_functions(paths) -> list[tuple[str, str, int]]:
-    found = []
-    for path in paths:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                length = node.end_lineno - node.lineno + 1
-                if length > MAX_FUNCTION_LINES:
-                    found.append((path.relative_to(REPO).as_posix(), node.name, length))
-    return found
+def test_a_second_function_in_a_package_is_caught():
+    """The break of issue 23: one package holding several functions (the
+    recorder's package once carried the execution age, DORA and incidents)."""
+    recorder = next(row for row in FUNCTIONS if row.function == "deployment_recorder")
+    planted = (*FUNCTIONS, dataclasses.replace(recorder, function="execution_age_again", purpose="again"))
+    assert function_package_breaks(FUNCTIONS_ROOT, planted) == [
+        "functions/deployment_recorder/ is the package of 2 rows of topology/functions.py "
+        "(deployment_recorder, execution_age_again): it must be exactly one"
+    ]
 
 
+def test_a_folder_without_handler_or_row_is_caught(tmp_path):
+    from functions import package
+
+    root = copy_of_functions(tmp_path)
+    (root / "stray").mkdir()
+    (root / "stray" / "logic.py").write_text("X = 1\n")
+    (root / "orphan").mkdir()
+    (root / "orphan" / "handler.py").write_text("def handler(event, context=None):\n    return {}\n")
+    assert function_package_breaks(root, FUNCTIONS) == [
+        "functions/orphan/ is the package of 0 rows of topology/functions.py (none): it must be exactly one",
+        "functions/stray/ has no handler.py: a folder of functions/ is one function",
+    ]
+    # The zip builder finds the new function by itself (and not the stray folder).
+    assert "orphan" in package.discover(root) and "stray" not in package.discover(root)
+
+
+def test_a_handler_without_entry_point_is_caught(tmp_path):
+    root = copy_of_functions(tmp_path)
+    handler = root / "incident_recorder" / "handler.py"
+    handler.write_text(handler.read_text().replace("def handler(", "def handle("))
+    assert function_package_breaks(root, FUNCTIONS) == [
+        "functions/incident_recorder/handler.py defines no handler(event, context)"
+    ]
+
+
+def test_a_row_whose_package_is_missing_is_caught(tmp_path):
+    root = copy_of_functions(tmp_path)
+    shutil.rmtree(root / "dora_metrics")
+    assert function_package_breaks(root, FUNCTIONS) == [
+        "topology/functions.py: dora_metrics runs package 'dora_metrics', which functions/ does not have"
+    ]
+
+
+def test_a_function_importing_another_functions_package_is_caught(tmp_path):
+    root = copy_of_functions(tmp_path)
+    handler = root / "execution_age" / "handler.py"
+    handler.write_text(handler.read_text() + "\nfrom functions.deployment_recorder import logic  # noqa\n")
+    assert function_package_breaks(root, FUNCTIONS) == [
+        "functions/execution_age/handler.py imports deployment_recorder: a function imports only its own "
+        "package and shared/ (move the code to shared/)"
+    ]
+
+
+# --- 3. one import name -------------------------------------------------------------
+def test_shared_code_under_a_second_import_name_is_caught(tmp_path):
+    """`shared.*` beside `functions.shared.*` loaded every class twice in one
+    process (an isinstance across the two failed)."""
+    root = copy_of_functions(tmp_path)
+    handler = root / "rollback" / "handler.py"
+    handler.write_text(handler.read_text() + "\nfrom shared import records  # noqa\n")
+    assert function_package_breaks(root, FUNCTIONS) == [
+        "functions/rollback/handler.py imports shared: code of functions/ has one import name, "
+        "functions.<package> (as in the zip)"
+    ]
+
+
+def test_no_module_of_functions_is_loaded_under_a_second_name():
+    """After importing every handler (as Lambda does), nothing of functions/
+    is in sys.modules under a name without the `functions.` prefix."""
+    import importlib
+
+    for row in FUNCTIONS:
+        module = importlib.import_module(f"functions.{row.package}.handler")
+        assert module.handler.__module__ == f"functions.{row.package}.handler"
+    roots = {"shared", *(row.package for row in FUNCTIONS)}
+    assert not {name for name in sys.modules if name.split(".")[0] in roots}
+
+
+# --- 4. the contract instead of literals --------------------------------------------
+def test_no_product_file_writes_a_record_attribute_or_metric_name_as_a_literal():
+    found = [use for path in product_files() for use in literal_uses(path)]
+    assert not found, "use functions/shared/contract/ instead of the literal:\n" + "\n".join(found)
+
+
+def test_the_literal_scan_finds_a_planted_literal():
+    """A publisher that writes a metric name and an attribute by hand is
+    caught, with its file and line."""
+    path = REPO / "functions" / "deployment_recorder" / "logic.py"
+    planted = path.read_text() + '\nBROKEN = {"commitId": 1, "metric": "DeploymentFailure"}\n'
+    found = literal_uses(path, planted)
+    line = planted.count("\n")
+    assert found == [
+        f"functions/deployment_recorder/logic.py:{line} 'commitId'",
+        f"functions/deployment_recorder/logic.py:{line} 'DeploymentFailure'",
+    ]
+
+
+def test_the_literal_scan_covers_every_publisher():
+    scanned = {p.relative_to(REPO).as_posix() for p in product_files()}
+    publishers = {
+        "functions/deployment_recorder/logic.py",
+        "functions/shared/dora.py",
+        "functions/shared/store.py",
+        "functions/health_probe/logic.py",
+        "functions/rollback/handler.py",
+        "ops/commands/summary.py",
+    }
+    publishers |= {p.relative_to(REPO).as_posix() for p in (FUNCTIONS_ROOT / "execution_age").glob("*.py")}
+    assert publishers <= scanned
+
+
+# --- 5. small functions, fixtures, the semantics model ------------------------------
 def test_no_function_over_sixty_lines():
     paths = [REPO / "main.py", *(p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py"))]
     long = [f for f in long_functions(p for p in paths if "__pycache__" not in p.parts) if f[:2] not in LONG_ALLOWED]
     assert long == []
 
 
-def test_the_length_check_counts_lines():
-    source = REPO / ".make" / "long_function_probe.py"
-    source.parent.mkdir(exist_ok=True)
+def test_the_length_check_counts_lines(tmp_path):
+    source = tmp_path / "long_function_probe.py"
     source.write_text("def f():\n" + "    x = 1\n" * 61)
-    assert [(name, n) for _, name, n in long_functions([source])] == [("f", 62)]
-
-
-# A session fixture of the acceptance tier and the one test file that may use
-# it: under `--dist loadfile` a file's tests share a worker, so it is built once.
-SHARED_FIXTURES = {"production_rehearsal": "test_rehearsal.py"}
-
-
-def fixture_breaks(paths) -> list[str]:
-    """Test files that ask for a shared acceptance fixture other than its own
-    file (it would be built again on the other worker)."""
-    found = []
-    for path in paths:
-        tree = ast.parse(path.read_text())
-        asked = {
-            arg.arg
-            for node in ast.walk(tree)
-            if isinstance(node, ast.FunctionDef)
-            for arg in node.args.args
-            if arg.arg in SHARED_FIXTURES
-        }
-        found += [f"{path.name}: {name}" for name in sorted(asked) if SHARED_FIXTURES[name] != path.name]
-    return found
+    assert [(name, n) for _, name, n in long_functions([source], root=tmp_path)] == [("f", 62)]
 
 
 def test_only_its_own_file_uses_the_production_rehearsal(tmp_path):
@@ -179,27 +215,14 @@ def test_only_its_own_file_uses_the_production_rehearsal(tmp_path):
     stray = tmp_path / "test_stray.py"
     stray.write_text("def test_x(production_rehearsal):\n    pass\n")
     assert fixture_breaks([stray]) == ["test_stray.py: production_rehearsal"]
+    assert set(SHARED_FIXTURES) == {"production_rehearsal"}
 
 
-def test_the_codepipeline_model_imports_no_product_code():
+def test_the_codepipeline_model_imports_no_product_code(tmp_path):
     """The semantics model answers from AWS's documentation, not from our
     code: it imports the standard library, botocore and itself only (the
     scenario harness, tests/support/delivery_world.py, connects the two)."""
-    import ast
-    import sys
-
-    model = REPO / "tests" / "codepipeline_model"
-    allowed = set(sys.stdlib_module_names) | {"botocore"}
-    found = {}
-    for path in sorted(model.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-            else:
-                continue
-            for name in names:
-                if name.split(".")[0] not in allowed:
-                    found.setdefault(path.name, []).append(name)
-    assert found == {}
+    assert model_import_breaks(sorted(MODEL.glob("*.py"))) == {}
+    planted = tmp_path / "planted.py"
+    planted.write_text("from topology import naming\nimport json\n")
+    assert model_import_breaks([planted]) == {"planted.py": ["topology"]}

@@ -38,7 +38,9 @@ def write(root, name, stack):
 def test_metadata_and_a_functions_code_may_differ(tmp_path):
     after = copy.deepcopy(STACK)
     function = after["resource"]["aws_lambda_function"]["recorder"]
-    function.update(handler="functions.deployment_recorder.handler.handler2", filename="dist/x.zip", source_code_hash="def")
+    function.update(
+        handler="functions.deployment_recorder.handler.handler2", filename="dist/x.zip", source_code_hash="def"
+    )
     function["//"] = {"metadata": {"path": "elsewhere"}}
     write(tmp_path / "before", "monitoring-test", STACK)
     write(tmp_path / "after", "monitoring-test", after)

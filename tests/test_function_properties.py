@@ -193,7 +193,8 @@ def handlers():
         for module in ("functions.deployment_recorder.handler", "functions.rollback.handler"):
             modules[module] = importlib.import_module(module)
             modules[module].cold_start()
-        modules["functions.deployment_recorder.handler"].recorder().codepipeline = FakeCodePipeline("kiro-pipeline-test")
+        recorder = modules["functions.deployment_recorder.handler"]
+        recorder.recorder().codepipeline = FakeCodePipeline("kiro-pipeline-test")
         fake = FakeCodePipeline("kiro-pipeline-test", stages={"StagingEnv": StageRun("e1", "InProgress")})
         modules["functions.rollback.handler"].aws().codepipeline = fake
         modules["functions.rollback.handler"].sleep = lambda seconds: None
