@@ -4,7 +4,7 @@
 
 A function is a folder of functions/ with a handler.py (one package per
 function; topology/functions.py's rows name them, and
-tests/test_function_packages.py holds the two to each other), so adding a
+tests/test_architecture.py holds the two to each other), so adding a
 function adds its zip with no edit here.
 
 Each zip holds `functions/__init__.py`, the function's package and `shared/`

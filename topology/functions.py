@@ -139,14 +139,15 @@ class Function:
     purpose: str
     does: str
     # Its package under functions/: one per function, its own zip, whose
-    # handler.py's `handler` is the entry point (tests/test_function_packages.py).
+    # handler.py's `handler` is the entry point (tests/test_architecture.py).
     # Lambda's handler name "is derived from: The name of the file in which the
     # Lambda handler function is located. The name of the Python handler
     # function", and "the Lambda runtime passes two arguments to the function
     # handler" (event, context) (Lambda developer guide, "Lambda function
     # handler in Python", https://docs.aws.amazon.com/lambda/latest/dg/python-handler.html).
-    # That a file in a package of the zip is named `<package>.handler` is
-    # assumed (the guide shows a file at the zip's root), as every function did before.
+    # That a file in folders of the zip is named by Python's import name,
+    # `functions.<package>.handler`, is assumed (the guide shows a file at the
+    # zip's root); tests/test_packaging.py imports each handler from its zip so.
     package: str
     timeout: int
     trigger: Schedule | EventPattern | EveryTopic

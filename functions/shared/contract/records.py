@@ -5,7 +5,8 @@ docs/deployment-records.md is the table of what each attribute means. Some
 attribute names are also field names of AWS answers and events
 (`pipelineExecutionId` in CodePipeline's ListPipelineExecutions, `alarmName`
 in a CloudWatch alarm's state-change event): AWS_FIELD_TWINS lists them, and
-tests/test_contract.py cannot tell the two uses apart by their text alone.
+tests/test_architecture.py's literal scan cannot tell the two uses apart by
+their text alone.
 """
 
 from __future__ import annotations
