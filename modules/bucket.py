@@ -3,16 +3,16 @@ owner-enforced, every public access blocked, versioned, encrypted (with the
 project key, or SSE-S3 where a service needs it), a lifecycle, and a policy
 that always denies plain HTTP, plus the statements its caller adds.
 
-No state moves: every element keeps its stack-level logical ID
-(modules/ids.keep_logical_id), so moving a bucket into this unit changes
-nothing but the `//` metadata path.
+No state moves: its elements keep their stack-level logical IDs (modules/ids.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from cdktf import TerraformElement
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -46,6 +46,8 @@ from modules.checks import skip_checks
 from modules.iam import Statement, deny_insecure_transport, policy_document
 from modules.ids import keep_logical_id
 
+T = TypeVar("T", bound=TerraformElement)
+
 
 @dataclass(frozen=True)
 class BucketSpec:
@@ -66,64 +68,47 @@ class BucketSpec:
 class PrivateBucket(Construct):
     def __init__(self, scope: Construct, spec: BucketSpec):
         super().__init__(scope, f"{spec.construct_id}_unit")
-        cid = spec.construct_id
-        self.bucket = keep_logical_id(S3Bucket(self, cid, bucket=spec.name, force_destroy=False))
+        self.bucket = keep_logical_id(S3Bucket(self, spec.construct_id, bucket=spec.name, force_destroy=False))
         skip_checks(self.bucket, spec.checkov_skips)
-        keep_logical_id(
-            S3BucketOwnershipControls(
-                self,
-                f"{cid}_ownership",
-                bucket=self.bucket.id,
-                rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-            )
+        self._part(
+            S3BucketOwnershipControls,
+            "ownership",
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
-        keep_logical_id(
-            S3BucketPublicAccessBlock(
-                self,
-                f"{cid}_public_access_block",
-                bucket=self.bucket.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-            )
+        self._part(
+            S3BucketPublicAccessBlock,
+            "public_access_block",
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
         )
-        keep_logical_id(
-            S3BucketVersioningA(
-                self,
-                f"{cid}_versioning",
-                bucket=self.bucket.id,
-                versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
-            )
+        self._part(
+            S3BucketVersioningA,
+            "versioning",
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
         self._encryption(spec)
         self._lifecycle(spec)
-        self.policy = keep_logical_id(
-            S3BucketPolicy(
-                self,
-                f"{cid}_policy",
-                bucket=self.bucket.id,
-                policy=policy_document(
-                    self,
-                    f"{cid}_policy_document",
-                    [*spec.policy_statements(self.bucket), deny_insecure_transport(self.bucket.arn)],
-                ).json,
-            )
-        )
+        statements = [*spec.policy_statements(self.bucket), deny_insecure_transport(self.bucket.arn)]
+        document = policy_document(self, f"{spec.construct_id}_policy_document", statements)
+        self.policy = self._part(S3BucketPolicy, "policy", policy=document.json)
+
+    def _part(self, resource: Callable[..., T], suffix: str, **settings) -> T:
+        """A part of the bucket: `<construct_id>_<suffix>`, on this bucket, at
+        its stack-level logical ID."""
+        return keep_logical_id(resource(self, f"{self.bucket.node.id}_{suffix}", bucket=self.bucket.id, **settings))
 
     def logs_to(self, target: PrivateBucket, prefix: str) -> None:
         """Server access logs into `target`, once its policy lets S3 write there."""
-        keep_logical_id(
-            S3BucketLoggingA(
-                self,
-                f"{self.bucket.node.id}_logging",
-                bucket=self.bucket.id,
-                target_bucket=target.bucket.id,
-                target_prefix=prefix,
-                # S3 checks the target bucket's policy when logging is turned
-                # on; the policy must exist first.
-                depends_on=[target.policy],
-            )
+        self._part(
+            S3BucketLoggingA,
+            "logging",
+            target_bucket=target.bucket.id,
+            target_prefix=prefix,
+            # S3 checks the target bucket's policy when logging is turned
+            # on; the policy must exist first.
+            depends_on=[target.policy],
         )
 
     def _encryption(self, spec: BucketSpec) -> None:
@@ -140,11 +125,7 @@ class PrivateBucket(Construct):
                 sse_algorithm="AES256"
             )
             rule = S3BucketServerSideEncryptionConfigurationRuleA(apply_server_side_encryption_by_default=default)
-        keep_logical_id(
-            S3BucketServerSideEncryptionConfigurationA(
-                self, f"{spec.construct_id}_encryption", bucket=self.bucket.id, rule=[rule]
-            )
-        )
+        self._part(S3BucketServerSideEncryptionConfigurationA, "encryption", rule=[rule])
 
     def _lifecycle(self, spec: BucketSpec) -> None:
         lifecycle = spec.lifecycle
@@ -155,29 +136,26 @@ class PrivateBucket(Construct):
                     days=lifecycle.transition_to_ia_days, storage_class="STANDARD_IA"
                 )
             ]
-        keep_logical_id(
-            S3BucketLifecycleConfiguration(
-                self,
-                f"{spec.construct_id}_lifecycle",
-                bucket=self.bucket.id,
-                rule=[
-                    S3BucketLifecycleConfigurationRule(
-                        id=spec.lifecycle_rule_id,
-                        status="Enabled",
-                        filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                        expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)],
-                        noncurrent_version_expiration=[
-                            S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                                noncurrent_days=lifecycle.noncurrent_version_expiration_days
-                            )
-                        ],
-                        abort_incomplete_multipart_upload=[
-                            S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                                days_after_initiation=lifecycle.abort_incomplete_multipart_upload_days
-                            )
-                        ],
-                        **extra,
-                    )
-                ],
-            )
+        self._part(
+            S3BucketLifecycleConfiguration,
+            "lifecycle",
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id=spec.lifecycle_rule_id,
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=lifecycle.noncurrent_version_expiration_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=lifecycle.abort_incomplete_multipart_upload_days
+                        )
+                    ],
+                    **extra,
+                )
+            ],
         )

@@ -3,9 +3,7 @@
 its log group, its report groups, its role with a least-privilege inline
 policy, and the project.
 
-No state moves: every element keeps its stack-level logical ID
-(modules/ids.keep_logical_id), so moving the projects into this unit changes
-nothing but the `//` metadata path.
+No state moves: its elements keep their stack-level logical IDs (modules/ids.py).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from functions.shared import records
 from modules.base_stack import BaseStack
 from modules.bucket import BucketSpec, PrivateBucket
 from modules.checks import skip_checks
-from modules.iam import Statement, account_root, policy_document
+from modules.iam import Statement, account_root, from_service, policy_document
 from topology import naming
 
 # Deployment records: `deploymentId` identifies one record; the index serves
@@ -122,25 +122,20 @@ class CoreStack(BaseStack):
                     ]
                 },
             ),
-            Statement(
-                sid="AllowAlarmNotificationsToEncryptedTopics",
-                actions=_KMS_PUBLISH_TO_TOPIC,
-                resources=["*"],  # key policy: "*" is this key
-                service_principals=["cloudwatch.amazonaws.com"],
-                conditions={
-                    ("StringEquals", "aws:SourceAccount"): [config.account_id],
-                    ("ArnLike", "aws:SourceArn"): [self.arn("cloudwatch", f"alarm:{env_prefix}-*")],
-                },
-            ),
-            Statement(
-                sid="AllowEventBridgeToEncryptedTopics",
-                actions=_KMS_PUBLISH_TO_TOPIC,
-                resources=["*"],  # key policy: "*" is this key
-                service_principals=["events.amazonaws.com"],
-                conditions={
-                    ("StringEquals", "aws:SourceAccount"): [config.account_id],
-                    ("ArnLike", "aws:SourceArn"): [self.arn("events", f"rule/{env_prefix}-*")],
-                },
+            # This environment's alarms and rules publish to its topics.
+            *(
+                from_service(
+                    sid,
+                    _KMS_PUBLISH_TO_TOPIC,
+                    ["*"],  # key policy: "*" is this key
+                    service=f"{service}.amazonaws.com",
+                    account_id=config.account_id,
+                    source_arn=self.arn(service, resource),
+                )
+                for sid, service, resource in (
+                    ("AllowAlarmNotificationsToEncryptedTopics", "cloudwatch", f"alarm:{env_prefix}-*"),
+                    ("AllowEventBridgeToEncryptedTopics", "events", f"rule/{env_prefix}-*"),
+                )
             ),
             Statement(
                 sid="AllowPipelineNotificationsToEncryptedTopics",
@@ -231,15 +226,13 @@ class CoreStack(BaseStack):
                 lifecycle,
                 "access-log-retention",
                 policy_statements=lambda bucket: [
-                    Statement(
-                        sid="AllowServerAccessLogsOfTheArtifactsBucket",
-                        actions=["s3:PutObject"],
-                        resources=[f"{bucket.arn}/{ACCESS_LOG_PREFIX}*"],
-                        service_principals=["logging.s3.amazonaws.com"],
-                        conditions={
-                            ("StringEquals", "aws:SourceAccount"): [self.config.account_id],
-                            ("ArnLike", "aws:SourceArn"): [artifacts_arn],
-                        },
+                    from_service(
+                        "AllowServerAccessLogsOfTheArtifactsBucket",
+                        ["s3:PutObject"],
+                        [f"{bucket.arn}/{ACCESS_LOG_PREFIX}*"],
+                        service="logging.s3.amazonaws.com",
+                        account_id=self.config.account_id,
+                        source_arn=artifacts_arn,
                     )
                 ],
                 checkov_skips={

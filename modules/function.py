@@ -3,10 +3,7 @@ module does: its package, its role and inline policy, its log group (its own,
 or one another stack made), the function, and the permissions that let its
 triggers (an EventBridge rule, an SNS topic) invoke it.
 
-No state moves: every Terraform element keeps the logical ID it had when the
-stack made it directly (`override_logical_id`), so an existing state is used
-as it is and a plan shows no change. Only the `//` metadata path in the
-synthesized JSON says where the element now lives.
+No state moves: its elements keep their stack-level logical IDs (modules/ids.py).
 """
 
 from __future__ import annotations

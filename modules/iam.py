@@ -140,6 +140,25 @@ def send_traces() -> Statement:
     )
 
 
+def from_service(
+    sid: str,
+    actions: Sequence[str],
+    resources: Sequence[str],
+    *,
+    service: str,
+    account_id: str,
+    source_arn: str | None = None,
+) -> Statement:
+    """A statement for `service` acting for this account only
+    (`aws:SourceAccount`) and, where given, for a resource matching
+    `source_arn` only (`aws:SourceArn`): the guard against the confused
+    deputy, another account's resource using the service to reach ours."""
+    conditions = {("StringEquals", "aws:SourceAccount"): [account_id]}
+    if source_arn:
+        conditions[("ArnLike", "aws:SourceArn")] = [source_arn]
+    return Statement(sid=sid, actions=actions, resources=resources, service_principals=[service], conditions=conditions)
+
+
 def service_role(
     scope: Construct,
     construct_id: str,
@@ -163,19 +182,17 @@ def service_role(
     caps what the role can ever be granted; it is written as a literal, since
     an IAM policy path may hold `%{` (and `${`), which Terraform would read.
     """
-    conditions = {("StringEquals", "aws:SourceAccount"): [account_id]}
-    if source_arn:
-        conditions[("ArnLike", "aws:SourceArn")] = [source_arn]
     trust = policy_document(
         scope,
         f"{construct_id}_trust",
         [
-            Statement(
-                sid="TrustOnlyThisResource",
-                actions=["sts:AssumeRole"],
-                resources=[],
-                service_principals=[service],
-                conditions=conditions,
+            from_service(
+                "TrustOnlyThisResource",
+                ["sts:AssumeRole"],
+                [],
+                service=service,
+                account_id=account_id,
+                source_arn=source_arn,
             )
         ],
     )

@@ -1,4 +1,11 @@
-"""Stable Terraform addresses for elements that live inside constructs."""
+"""Stable Terraform addresses for elements that live inside constructs.
+
+No state moves when a stack's resources move into a unit (a bucket, a build
+project, a function, a topic): every element keeps the logical ID it had
+when the stack made it directly, so an existing state is used as it is and a
+plan shows no change. Only the `//` metadata path in the synthesized JSON
+says where the element now lives.
+"""
 
 from __future__ import annotations
 

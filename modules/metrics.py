@@ -167,6 +167,22 @@ def dead_letter_rows(config: EnvironmentConfig) -> tuple[Row, ...]:
     return tuple(rows)
 
 
+def probe_alarm(suffix: str, description: str, *, topic: str, rounds: int, treat_missing_data: str) -> Alarm:
+    """An alarm on a metric the health probe publishes every round (a target's
+    status, 1 when healthy; or the round itself, 1 a round), one period a
+    round: below 1 for `rounds` rounds in a row."""
+    return Alarm(
+        suffix=suffix,
+        description=description,
+        comparison="<",
+        threshold=1,
+        topic=topic,
+        period_seconds=PROBE_PERIOD_SECONDS,
+        evaluation_periods=rounds,
+        treat_missing_data=treat_missing_data,
+    )
+
+
 def health_rows(config: EnvironmentConfig) -> tuple[Row, ...]:
     """One alarm per deploy target on the health probe's status metric, in
     this region (the pipeline's bake conditions and the rollback function
@@ -174,14 +190,11 @@ def health_rows(config: EnvironmentConfig) -> tuple[Row, ...]:
     rows = []
     for target, stage in naming.DEPLOY_STAGES.items():
         url = config.deploy_target(target).health_check_url
-        alarm = Alarm(
-            suffix=naming.health_alarm_suffix(target),
-            description=f"{target} fails its health check ({url}) twice in a row; rolls back {stage}.",
-            comparison="<",
-            threshold=1,
+        alarm = probe_alarm(
+            naming.health_alarm_suffix(target),
+            f"{target} fails its health check ({url}) twice in a row; rolls back {stage}.",
             topic="rollbacks",
-            period_seconds=PROBE_PERIOD_SECONDS,
-            evaluation_periods=2,
+            rounds=2,
             # No data is not a failure here: it must never start a rollback
             # of a healthy release. The probe-silent alarm covers silence.
             treat_missing_data="notBreaching",
@@ -192,15 +205,12 @@ def health_rows(config: EnvironmentConfig) -> tuple[Row, ...]:
     # timeouts, a disabled schedule) is ALARM, and the bake conditions watch
     # it, so no release is promoted blind. The rollback function does not:
     # silence never rolls back a release by itself.
-    silent = Alarm(
-        suffix=naming.HEALTH_PROBE_SILENT,
-        description="The health probe has not reported for 3 minutes: the health alarms are blind, and "
+    silent = probe_alarm(
+        naming.HEALTH_PROBE_SILENT,
+        "The health probe has not reported for 3 minutes: the health alarms are blind, and "
         "bakes roll back until it reports again (check its log group).",
-        comparison="<",
-        threshold=1,
         topic="deployments",
-        period_seconds=PROBE_PERIOD_SECONDS,
-        evaluation_periods=3,
+        rounds=3,
         treat_missing_data="breaching",
     )
     return (*rows, ours(published.HEALTH_PROBE_ROUNDS, None, silent))

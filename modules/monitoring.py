@@ -20,7 +20,7 @@ from modules import dashboard, lambdas, metrics
 from modules.alarms import AlarmFactory, Metric
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
-from modules.iam import Statement, account_root
+from modules.iam import Statement, account_root, from_service
 from modules.literal import literal_json
 from modules.pipeline import PipelineOutputs
 from modules.topic import NotificationTopic, TopicSpec
@@ -85,26 +85,25 @@ class MonitoringStack(BaseStack):
         account = self.config.account_id
         publishers = []
         if topic.purpose in metrics.alarm_topics(self.table):
+            alarms = self.arn("cloudwatch", f"alarm:{self.names.pipeline}-*")
             publishers.append(
-                Statement(
-                    sid="AllowThisEnvironmentsAlarms",
-                    actions=["sns:Publish"],
-                    resources=[arn],
-                    service_principals=["cloudwatch.amazonaws.com"],
-                    conditions={
-                        ("StringEquals", "aws:SourceAccount"): [account],
-                        ("ArnLike", "aws:SourceArn"): [self.arn("cloudwatch", f"alarm:{self.names.pipeline}-*")],
-                    },
+                from_service(
+                    "AllowThisEnvironmentsAlarms",
+                    ["sns:Publish"],
+                    [arn],
+                    service="cloudwatch.amazonaws.com",
+                    account_id=account,
+                    source_arn=alarms,
                 )
             )
         if topic.notification_events:
             publishers.append(
-                Statement(
-                    sid="AllowThisPipelinesNotifications",
-                    actions=["sns:Publish"],
-                    resources=[arn],
-                    service_principals=["codestar-notifications.amazonaws.com"],
-                    conditions={("StringEquals", "aws:SourceAccount"): [account]},
+                from_service(
+                    "AllowThisPipelinesNotifications",
+                    ["sns:Publish"],
+                    [arn],
+                    service="codestar-notifications.amazonaws.com",
+                    account_id=account,
                 )
             )
         return publishers

@@ -175,12 +175,10 @@ class PipelineStack(BaseStack):
         configuration = {"ProjectName": self.projects[row.name].name}
         if passed:
             configuration["EnvironmentVariables"] = literal_json(passed)
-        return CodepipelineStageAction(
-            name=name or row.action,
-            category="Build",
-            owner="AWS",
-            provider="CodeBuild",
-            version="1",
+        return _aws_action(
+            name or row.action,
+            "Build",
+            "CodeBuild",
             run_order=row.order,
             input_artifacts=[row.input_artifact],
             output_artifacts=[row.output_artifact] if row.output_artifact else None,
@@ -230,13 +228,10 @@ class PipelineStack(BaseStack):
         return CodepipelineStage(
             name=naming.SOURCE_STAGE,
             action=[
-                CodepipelineStageAction(
-                    name=naming.SOURCE_ACTION,
-                    category="Source",
-                    owner="AWS",
-                    provider="CodeStarSourceConnection",
-                    version="1",
-                    run_order=1,
+                _aws_action(
+                    naming.SOURCE_ACTION,
+                    "Source",
+                    "CodeStarSourceConnection",
                     namespace=SOURCE_VARIABLES,
                     output_artifacts=[SOURCE_OUTPUT],
                     configuration={
@@ -325,13 +320,10 @@ class PipelineStack(BaseStack):
 
     def _approval_action(self) -> CodepipelineStageAction:
         github, names = self.config.github, self.names
-        return CodepipelineStageAction(
-            name=naming.APPROVAL_ACTION,
-            category="Approval",
-            owner="AWS",
-            provider="Manual",
-            version="1",
-            run_order=1,
+        return _aws_action(
+            naming.APPROVAL_ACTION,
+            "Approval",
+            "Manual",
             # No NotificationArn: the monitoring stack announces approvals, so
             # the pipeline never depends on it.
             configuration={
@@ -384,6 +376,13 @@ class PipelineStack(BaseStack):
             branches=CodepipelineTriggerGitConfigurationPushBranches(includes=[github.branch]),
             file_paths=paths,
         )
+
+
+def _aws_action(name: str, category: str, provider: str, *, run_order: int = 1, **settings) -> CodepipelineStageAction:
+    """A stage action of one of AWS's own action types (version 1 of each)."""
+    return CodepipelineStageAction(
+        name=name, category=category, owner="AWS", provider=provider, version="1", run_order=run_order, **settings
+    )
 
 
 def _retry(stage: str) -> CodepipelineStageOnFailure | None:

@@ -2,9 +2,7 @@
 project key), its policy (the account manages and publishes, the named
 services publish, nothing goes over plain HTTP) and its email subscription.
 
-No state moves: every element keeps its stack-level logical ID
-(modules/ids.keep_logical_id), so moving a topic into this unit changes
-nothing but the `//` metadata path.
+No state moves: its elements keep their stack-level logical IDs (modules/ids.py).
 """
 
 from __future__ import annotations

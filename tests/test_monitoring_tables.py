@@ -99,7 +99,7 @@ def test_the_stack_makes_exactly_the_tables_functions(stacks, env_config):
     assert set(made) == {row.function for row in FUNCTIONS}
     for row in FUNCTIONS:
         function = made[row.function]
-        assert function["handler"] == f"{row.package}.handler.handler"
+        assert function["handler"] == f"functions.{row.package}.handler.handler"
         assert function["function_name"] == names.lambda_function(row.purpose)
         assert function["timeout"] == row.timeout
         # Every variable is a setting of the row (the window's only where there is one).
