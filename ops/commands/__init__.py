@@ -1,6 +1,7 @@
 """The `python -m ops` commands, one module each. Each module's COMMANDS maps
 a command name to its Command (what it runs, its help, its arguments); this
-registry collects them in the order `--help` lists them."""
+registry collects them in the order `--help` lists them. options.py is no
+command: it holds the options several commands declare alike."""
 
 from __future__ import annotations
 

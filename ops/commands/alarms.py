@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime, timedelta
 
-from ops.arguments import Command, bounded
+from ops.arguments import Command
 from ops.aws import OpsError, calling
+from ops.commands.options import add_days, days_back
 from ops.common import Context, iso
 
 
@@ -58,13 +58,13 @@ def _history(ctx: Context, args) -> int:
     history = cloudwatch.describe_alarm_history(
         AlarmName=name, HistoryItemType="StateUpdate", MaxRecords=20, ScanBy="TimestampDescending"
     )["AlarmHistoryItems"]
-    end = datetime.now(UTC)
+    start, end = days_back(args.days)
     with calling(f"metric {alarm['Namespace']} {alarm['MetricName']} of alarm {name}"):
         points = cloudwatch.get_metric_statistics(
             Namespace=alarm["Namespace"],
             MetricName=alarm["MetricName"],
             Dimensions=alarm.get("Dimensions", []),
-            StartTime=end - timedelta(days=args.days),
+            StartTime=start,
             EndTime=end,
             Period=3600,
             Statistics=["Sum", "Average", "Maximum", "Minimum"],
@@ -111,12 +111,7 @@ def _history_lines(ctx: Context, alarm: dict, data: dict, days: int) -> list[str
 
 def arguments_alarms(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", metavar="NAME", help="an alarm name, or its suffix (failures, duration...)")
-    parser.add_argument(
-        "--days",
-        type=bounded(int, 1, 15, "days"),
-        default=7,
-        help="days of hourly metric statistics (default 7)",
-    )
+    add_days(parser, default=7, most=15, help="days of hourly metric statistics (default 7)")
 
 
 COMMANDS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from ops.arguments import Command
 from ops.aws import OpsError
@@ -44,14 +45,6 @@ def _answer_approval(ctx: Context, args, status: str) -> int:
     return 0
 
 
-def cmd_approve(ctx: Context, args) -> int:
-    return _answer_approval(ctx, args, "Approved")
-
-
-def cmd_reject(ctx: Context, args) -> int:
-    return _answer_approval(ctx, args, "Rejected")
-
-
 def arguments_approval(parser: argparse.ArgumentParser) -> None:
     # PutApprovalResult takes an empty summary ("Minimum length of 0. Maximum
     # length of 512", https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ApprovalResult.html),
@@ -65,15 +58,17 @@ def arguments_approval(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Approve and reject are one operation, answering the pending approval with
+# ApprovalResult's status "Approved" or "Rejected".
 COMMANDS = {
     "approve": Command(
-        cmd_approve,
+        partial(_answer_approval, status="Approved"),
         "Approve the pending production release",
         "approve production --summary 'Approved by Jane'",
         arguments=arguments_approval,
     ),
     "reject": Command(
-        cmd_reject,
+        partial(_answer_approval, status="Rejected"),
         "Reject the pending production release",
         "reject production --summary 'Rejected: flaky e2e'",
         arguments=arguments_approval,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from functions.rollback import logic as rollback
 from functions.shared import records
 from ops.arguments import Command, bounded
+from ops.commands.options import add_choice
 from ops.commands.override import FAILED as OVERRIDE_FAILED
 from ops.commands.override import OVERRIDDEN, REQUESTED
 from ops.common import Context, deployment_lines, query_deployments
-from ops.values import choice
-from functions.rollback import logic as rollback
 
 # Every status a record of the table can have (docs/deployment-records.md):
 # the recorder's and the incident ledger's (the contract's), the rollback
@@ -36,12 +36,7 @@ def cmd_deployments(ctx: Context, args) -> int:
 
 
 def arguments_deployments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--status",
-        type=choice(STATUSES, "record status"),
-        metavar="STATUS",
-        help=f"only records of this status, in any case: {', '.join(STATUSES)}",
-    )
+    add_choice(parser, "--status", STATUSES, "record status", "only records of this status")
     parser.add_argument("--limit", type=bounded(int, 1, 1000, "records"), default=10)
 
 

@@ -6,12 +6,13 @@ each metric with its DORA band and the number of deployments it rests on.
 
 from __future__ import annotations
 
-import argparse
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from functools import partial
 
 from functions.shared import dora, records, stages
-from ops.arguments import Command, bounded
+from ops.arguments import Command
 from ops.aws import OpsError
+from ops.commands.options import add_days, days_back
 from ops.common import Context, iso
 
 # The attributes functions/shared/dora.py reads, by the type the writers give
@@ -74,8 +75,7 @@ def _shown(metric: dora.Metric) -> str:
 
 
 def cmd_dora(ctx: Context, args) -> int:
-    end = datetime.now(UTC)
-    start = end - timedelta(days=args.days)
+    start, end = days_back(args.days)
     items, skipped = [], []
     for record in ctx.store().recent(ctx.config.name, since=iso(start - dora.LOOKBACK_MARGIN)):
         problem = _unreadable(record)
@@ -126,12 +126,11 @@ def cmd_dora(ctx: Context, args) -> int:
     return 0
 
 
-def arguments_dora(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--days", type=bounded(int, 1, 3650, "days"), default=30)
-
-
 COMMANDS = {
     "dora": Command(
-        cmd_dora, "DORA metrics of the environment's pipeline", "dora production --days 30", arguments_dora
+        cmd_dora,
+        "DORA metrics of the environment's pipeline",
+        "dora production --days 30",
+        arguments=partial(add_days, default=30),
     ),
 }

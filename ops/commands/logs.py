@@ -19,8 +19,9 @@ from botocore.exceptions import ClientError
 
 from ops.arguments import Command, bounded
 from ops.aws import OpsError
+from ops.commands.options import add_choice
 from ops.common import Context, code
-from ops.values import choice, limited, since
+from ops.values import limited, since
 from topology import functions as functions_table
 from topology import naming
 
@@ -124,12 +125,7 @@ def cmd_logs(ctx: Context, args) -> int:
 
 
 def arguments_logs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "source",
-        type=choice(SOURCES, "log source"),
-        metavar="SOURCE",
-        help=f"whose logs, in any case: {', '.join(SOURCES)}",
-    )
+    add_choice(parser, "source", SOURCES, "log source", "whose logs")
     parser.add_argument(
         "--since",
         type=since,

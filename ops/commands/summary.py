@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import statistics
-from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from functions.shared import records
 from functions.shared.contract import metrics as published
-from ops.arguments import Command, bounded
+from ops.arguments import Command
 from ops.aws import calling
+from ops.commands.options import add_days, days_back
 from ops.common import Context, iso, query_deployments
 from topology import naming
 
 
 def cmd_summary(ctx: Context, args) -> int:
-    end = datetime.now(UTC)
-    start = end - timedelta(days=args.days)
+    start, end = days_back(args.days)
     cloudwatch, metrics = ctx.client("cloudwatch"), {}
     for metric in (published.DEPLOYMENT_SUCCESS.name, published.DEPLOYMENT_FAILURE.name, published.ROLLBACK_COUNT.name):
         with calling(f"metric {naming.METRICS_NAMESPACE} {metric} of {ctx.config.name}"):
@@ -67,15 +66,11 @@ def cmd_summary(ctx: Context, args) -> int:
     return 0
 
 
-def arguments_summary(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--days", type=bounded(int, 1, 3650, "days"), default=7)
-
-
 COMMANDS = {
     "summary": Command(
         cmd_summary,
         "Deployments, successes, failures, rollbacks, success rate, median duration",
         "summary production --days 30",
-        arguments=arguments_summary,
+        arguments=partial(add_days, default=7),
     ),
 }
