@@ -297,22 +297,20 @@ def test_the_metrics_token_is_the_event_id_on_every_redelivery():
         assert recorder_logic.metrics_token(event, "req-1") == "req-1"
 
 
-def test_the_record_contract_is_one_module_for_everyone():
+def test_the_record_helpers_write_the_contracts_time_key_and_expiry():
     from datetime import timedelta
 
-    from functions.shared import records as from_the_repository
-    from functions.shared import records as from_a_zip
+    from functions.shared import records
 
-    assert from_a_zip.TIME_FORMAT == from_the_repository.TIME_FORMAT
     moment = datetime(2026, 11, 22, 3, 4, 5, tzinfo=UTC)
-    assert from_a_zip.format_time(moment) == "2026-11-22T03:04:05Z"
-    assert from_a_zip.parse_time("2026-11-22T03:04:05Z") == moment
-    expires = from_a_zip.expires_at("2026-11-22T03:04:05Z", 90)
+    assert records.format_time(moment) == "2026-11-22T03:04:05Z"
+    assert records.parse_time("2026-11-22T03:04:05Z") == moment
+    expires = records.expires_at("2026-11-22T03:04:05Z", 90)
     assert isinstance(expires, int) and expires == int((moment + timedelta(days=90)).timestamp())
-    assert from_a_zip.key("e-1") == {"deploymentId": {"S": "e-1"}}
-    assert from_a_zip.is_deployment("e-1")
-    assert not from_a_zip.is_deployment("rollback#StagingEnv#e-1")
-    assert not from_a_zip.is_deployment("notification#m-1")
+    assert records.key("e-1") == {"deploymentId": {"S": "e-1"}}
+    assert records.is_deployment("e-1")
+    assert not records.is_deployment("rollback#StagingEnv#e-1")
+    assert not records.is_deployment("notification#m-1")
 
 
 def test_the_statuses_the_recorder_and_ledger_write_are_the_contracts():

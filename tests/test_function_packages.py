@@ -43,4 +43,3 @@ def test_each_handler_module_loads_under_one_name():
         module = importlib.import_module(f"functions.{row.package}.handler")
         assert callable(module.handler)
         assert Path(module.__file__).resolve() == ROOT / row.package / "handler.py"
-

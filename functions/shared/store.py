@@ -1,17 +1,15 @@
 """The deployment-record table, as every writer and reader uses it.
 
 Five operations, written once: `claim` (create a record only if it is new;
-`release` undoes it),
-`update` (set attributes), `apply` (a conditional update that the recorder's
-logic planned), `recent` (an environment's records, newest first, page by
-page) and `publish_metrics` (claim, mark, publish and mark a record's
-outcome metrics at most once per final state). The two functions and `ops` use it,
-so the table is read and written with one serialization: numbers stay
-numbers, string sets stay sets.
+`release` undoes it), `update` (set attributes), `apply` (a conditional
+update that the recorder's logic planned), `recent` (an environment's
+records, newest first, page by page) and `publish_metrics` (claim, mark,
+publish and mark a record's outcome metrics at most once per final state).
+The functions and `ops` use it, so the table is read and written with one
+serialization: numbers stay numbers, string sets stay sets.
 
 It needs boto3 only for its type (de)serializers and takes ready clients, so
-it works inside the Lambda zips (as `shared.store`) and from the rest of the
-repository (as `functions.shared.store`), against moto or a Stubber.
+it works inside the Lambda zips and from `ops`, against moto or a Stubber.
 """
 
 from __future__ import annotations
@@ -24,8 +22,6 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-# Relative, so it resolves both as `shared.records` (in a zip) and as
-# `functions.shared.records` (in the repository).
 from . import records
 from .contract import metrics as published
 
@@ -69,6 +65,27 @@ def _typed(value: Any) -> dict:
     return _serialize(_decimals(value))
 
 
+def _set(values: dict[str, Any]) -> dict[str, Any]:
+    """An UpdateItem's `SET` of each of `values`, with its placeholders, in a stable order."""
+    ordered = sorted(values)
+    return {
+        "UpdateExpression": "SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(ordered))),
+        "ExpressionAttributeNames": {f"#k{i}": name for i, name in enumerate(ordered)},
+        "ExpressionAttributeValues": {f":v{i}": _typed(values[name]) for i, name in enumerate(ordered)},
+    }
+
+
+def _unless_condition_fails(write: Callable[..., dict], **request: Any) -> dict | None:
+    """A conditional write's answer (at least {}), or None when its condition
+    did not hold (any other error is raised)."""
+    try:
+        return write(**request) or {}
+    except ClientError as error:
+        if error.response["Error"]["Code"] != CONDITION_FAILED:
+            raise
+    return None
+
+
 class Store:
     def __init__(self, dynamodb, table: str, index: str | None = None):
         # `index` (EnvironmentStatusIndex) is needed only by `recent`.
@@ -84,16 +101,14 @@ class Store:
         (the write applied, the SDK resent it) therefore returns our own
         claim, which the caller resumes instead of dropping. A caller whose
         role may not read (`read_existing=False`) gets {} for an existing one."""
-        try:
-            self.dynamodb.put_item(
-                TableName=self.table,
-                Item={k: _typed(v) for k, v in {**item, records.KEY: key}.items()},
-                ConditionExpression=f"attribute_not_exists({records.KEY})",
-            )
+        created = _unless_condition_fails(
+            self.dynamodb.put_item,
+            TableName=self.table,
+            Item={k: _typed(v) for k, v in {**item, records.KEY: key}.items()},
+            ConditionExpression=f"attribute_not_exists({records.KEY})",
+        )
+        if created is not None:
             return None
-        except ClientError as error:
-            if error.response["Error"]["Code"] != CONDITION_FAILED:
-                raise
         return (self.get(key) or {}) if read_existing else {}
 
     def release(self, key: str) -> None:
@@ -105,39 +120,24 @@ class Store:
         """Set `values` on the record `key`, unconditionally (nothing to set: no call)."""
         if not values:
             return
-        ordered = sorted(values)
-        self.dynamodb.update_item(
-            TableName=self.table,
-            Key=records.key(key),
-            UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(ordered))),
-            ExpressionAttributeNames={f"#k{i}": name for i, name in enumerate(ordered)},
-            ExpressionAttributeValues={f":v{i}": _typed(values[name]) for i, name in enumerate(ordered)},
-        )
+        self.dynamodb.update_item(TableName=self.table, Key=records.key(key), **_set(values))
 
     def settle(self, key: str, from_status: str, token: str, **values: Any) -> bool:
         """Move the record `key` out of `from_status`, setting `values`, once:
         True for the one caller whose write did it (`token` is kept as
         `settledBy`, so a retried write whose first answer was lost still
         knows it was its own), False for everyone else."""
-        values = {**values, "settledBy": token}
-        ordered = sorted(values)
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table,
-                Key=records.key(key),
-                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(ordered))),
-                ConditionExpression="#status = :from",
-                ExpressionAttributeNames={"#status": "status", **{f"#k{i}": name for i, name in enumerate(ordered)}},
-                ExpressionAttributeValues={
-                    ":from": {"S": from_status},
-                    **{f":v{i}": _typed(values[name]) for i, name in enumerate(ordered)},
-                },
-            )
-            return True
-        except ClientError as error:
-            if error.response["Error"]["Code"] != CONDITION_FAILED:
-                raise
-        return (self.get(key) or {}).get("settledBy") == token
+        request = _set({**values, "settledBy": token})
+        request["ExpressionAttributeNames"]["#status"] = "status"
+        request["ExpressionAttributeValues"][":from"] = {"S": from_status}
+        settled = _unless_condition_fails(
+            self.dynamodb.update_item,
+            TableName=self.table,
+            Key=records.key(key),
+            ConditionExpression="#status = :from",
+            **request,
+        )
+        return settled is not None or (self.get(key) or {}).get("settledBy") == token
 
     def apply(self, update: records.Update) -> dict[str, Any] | None:
         """The record after `update`, or None when its condition did not hold
@@ -150,13 +150,8 @@ class Store:
         )
         if update.condition:
             request["ConditionExpression"] = update.condition
-        try:
-            response = self.dynamodb.update_item(**request)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == CONDITION_FAILED:
-                return None
-            raise
-        return plain(response["Attributes"])
+        response = _unless_condition_fails(self.dynamodb.update_item, **request)
+        return None if response is None else plain(response["Attributes"])
 
     def recent(
         self,
@@ -198,58 +193,41 @@ class Store:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    # Publish a record's outcome metrics at most once: claim, mark
-    # "sending", publish, mark "published".
-    #
-    # CloudWatch's PutMetricData has no idempotency: every call stores its
-    # data points, and the alarms and graphs read counts as their Sum
-    # ("Sum: All values submitted for the matching metric added together",
-    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html),
-    # so a repeated call counts an outcome twice. Hence:
-    #
-    # 1. The claim is keyed by `token` (the event's ID, which every retry
-    # of the event keeps): only that event's deliveries may go on, and
-    # only while the record is still at that final state; a lost claim
-    # answer (the SDK resends, the condition still holds for the same
-    # token) goes on too.
-    # 2. The sending mark (`metricsSending`, with a nonce of this call in
-    # `metricsSendingBy`) is written, conditional on the claim, before
-    # PutMetricData. A retry that finds it never publishes: it settles
-    # the record (`metricsPublished`) and returns False. A lost answer
-    # of the mark itself is recognised by the nonce.
-    # 3. PutMetricData, once. A definite refusal (a ClientError that is not
-    # a timeout, such as Throttling) removes the sending mark (and the
-    # published mark a concurrent duplicate set on finding it) and
-    # raises, so the event's retry publishes. An answer that never came
-    # (a read or connect timeout, a dropped connection, a RequestTimeout
-    # or HTTP 408/504 error) keeps the mark and raises: the data may be
-    # stored, so it is never sent again.
-    # 4. The published mark (`metricsPublished`).
-    #
-    # So DeploymentSuccess, DeploymentFailure, BuildFailure,
-    # ReleaseRejected, ApprovalTimedOut, ReleaseBlockedByGate,
-    # ExecutionCanceledByUpdate, RollbackCount and DeploymentDuration are
-    # published at most once per final state: a call that failed after
-    # step 2 without a definite refusal loses them rather than counting
-    # twice. The SDK's own retries are outside this protocol: "Legacy mode
-    # is the default mode used by any Boto3 client you create", and it
-    # retries "ReadTimeoutError" among its "General socket/connection
-    # errors" (https://docs.aws.amazon.com/boto3/latest/guide/retries.html),
-    # so a client with default retries can resend a timed-out
-    # PutMetricData that was stored. For strict at-most-once, the caller's
-    # CloudWatch client makes a single attempt
-    # (botocore `Config(retries={"total_max_attempts": 1})`).
-    #
-    # True when this call published; False when another delivery holds the
-    # claim, the record moved on, or an earlier attempt of this event was
-    # already sending.
     def publish_metrics(
         self, cloudwatch, deployment_id: str, metrics: records.Metrics, *, token: str, namespace: str, environment: str
     ) -> bool:
-        """Publish a record's outcome metrics at most once (the protocol in
-        the comment above). True when this call published; False when another
-        delivery holds the claim, the record moved on, or an earlier attempt
-        of this event was already sending."""
+        """Publish a record's outcome metrics at most once: claim, mark "sending", publish, mark "published".
+        True when this call published; False when another delivery holds the claim, the record moved on, or
+        an earlier attempt of this event was already sending.
+
+        CloudWatch's PutMetricData has no idempotency: every call stores its data points, and the alarms and
+        graphs read counts as their Sum ("Sum: All values submitted for the matching metric added together",
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html), so a
+        repeated call counts an outcome twice. Hence:
+
+        1. The claim is keyed by `token` (the event's ID, which every retry of the event keeps): only that
+           event's deliveries may go on, and only while the record is still at that final state; a lost claim
+           answer (the SDK resends, the condition still holds for the same token) goes on too.
+        2. The sending mark (`metricsSending`, with a nonce of this call in `metricsSendingBy`) is written,
+           conditional on the claim, before PutMetricData. A retry that finds it never publishes: it settles the
+           record (`metricsPublished`) and returns False. A lost answer of the mark itself is recognised by the
+           nonce.
+        3. PutMetricData, once. A definite refusal (a ClientError that is not a timeout, such as Throttling)
+           removes the sending mark (and the published mark a concurrent duplicate set on finding it) and
+           raises, so the event's retry publishes. An answer that never came (a read or connect timeout, a
+           dropped connection, a RequestTimeout or HTTP 408/504 error) keeps the mark and raises: the data may
+           be stored, so it is never sent again.
+        4. The published mark (`metricsPublished`).
+
+        So DeploymentSuccess, DeploymentFailure, BuildFailure, ReleaseRejected, ApprovalTimedOut,
+        ReleaseBlockedByGate, ExecutionCanceledByUpdate, RollbackCount and DeploymentDuration are published at
+        most once per final state: a call that failed after step 2 without a definite refusal loses them rather
+        than counting twice. The SDK's own retries are outside this protocol: "Legacy mode is the default mode
+        used by any Boto3 client you create", and it retries "ReadTimeoutError" among its "General
+        socket/connection errors" (https://docs.aws.amazon.com/boto3/latest/guide/retries.html), so a client
+        with default retries can resend a timed-out PutMetricData that was stored. For strict at-most-once,
+        the caller's CloudWatch client makes a single attempt (botocore `Config(retries={"total_max_attempts": 1})`).
+        """
         if not self._claim_metrics(deployment_id, metrics, token):
             return False
         nonce = uuid.uuid4().hex
@@ -277,28 +255,14 @@ class Store:
     def _claim_metrics(self, deployment_id: str, metrics: records.Metrics, token: str) -> bool:
         """Only while the record is still at that final state, and only if
         nobody claimed it, or we did and it is not yet published."""
-        status, updated_at = metrics.key.split("@", 1)
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table,
-                Key=records.key(deployment_id),
-                UpdateExpression="SET metricsFor = :k, metricsToken = :t",
-                ConditionExpression="#s = :s AND updatedAt = :u AND (attribute_not_exists(metricsFor) "
-                "OR metricsFor <> :k OR (metricsToken = :t AND (attribute_not_exists(metricsPublished) "
-                "OR metricsPublished <> :k)))",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":k": {"S": metrics.key},
-                    ":t": {"S": token},
-                    ":s": {"S": status},
-                    ":u": {"S": updated_at},
-                },
-            )
-            return True
-        except ClientError as error:
-            if error.response["Error"]["Code"] == CONDITION_FAILED:
-                return False
-            raise
+        return self._update_at_state(
+            deployment_id,
+            metrics,
+            "SET metricsFor = :k, metricsToken = :t",
+            "(attribute_not_exists(metricsFor) OR metricsFor <> :k OR (metricsToken = :t AND "
+            "(attribute_not_exists(metricsPublished) OR metricsPublished <> :k)))",
+            {":t": token},
+        )
 
     def _mark_sending(self, deployment_id: str, metrics: records.Metrics, token: str, nonce: str) -> str:
         """Say, before PutMetricData, that this call is sending `metrics`:
@@ -306,33 +270,51 @@ class Store:
         earlier attempt said so. _OURS for this call's own mark (also when
         the SDK resent it after a lost answer), _EARLIER when an earlier
         attempt had marked it, _STALE when the record or the claim moved on."""
-        status, updated_at = metrics.key.split("@", 1)
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table,
-                Key=records.key(deployment_id),
-                UpdateExpression="SET metricsSending = :k, metricsSendingBy = :n",
-                ConditionExpression="#s = :s AND updatedAt = :u AND metricsFor = :k AND metricsToken = :t "
-                "AND (attribute_not_exists(metricsSending) OR metricsSending <> :k)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":k": {"S": metrics.key},
-                    ":t": {"S": token},
-                    ":n": {"S": nonce},
-                    ":s": {"S": status},
-                    ":u": {"S": updated_at},
-                },
-            )
+        if self._update_at_state(
+            deployment_id,
+            metrics,
+            "SET metricsSending = :k, metricsSendingBy = :n",
+            "metricsFor = :k AND metricsToken = :t AND (attribute_not_exists(metricsSending) OR metricsSending <> :k)",
+            {":t": token, ":n": nonce},
+        ):
             return _OURS
-        except ClientError as error:
-            if error.response["Error"]["Code"] != CONDITION_FAILED:
-                raise
         current = self.get(deployment_id) or {}
         if current.get(records.METRICS_SENDING) != metrics.key:
             return _STALE
         if current.get(records.METRICS_SENDING_BY) == nonce:
             return _OURS
         return _EARLIER if current.get(records.METRICS_TOKEN) == token else _STALE
+
+    def _update_at_state(
+        self, deployment_id: str, metrics: records.Metrics, expression: str, condition: str, values: dict[str, str]
+    ) -> bool:
+        """A metrics mark that holds only while the record is still at the
+        final state `metrics.key` names (`status@updatedAt`) and `condition`
+        holds (`:k` is that key)."""
+        status, updated_at = metrics.key.split("@", 1)
+        return self._update_if(
+            deployment_id,
+            expression,
+            f"#s = :s AND updatedAt = :u AND {condition}",
+            {**values, ":k": metrics.key, ":s": status, ":u": updated_at},
+            names={"#s": "status"},
+        )
+
+    def _update_if(
+        self, deployment_id: str, expression: str, condition: str, values: dict[str, str], names: dict | None = None
+    ) -> bool:
+        """A metrics mark: UpdateItem of the record under `condition`
+        (`values`: its string placeholders). False when the condition did not hold."""
+        request: dict[str, Any] = dict(
+            TableName=self.table,
+            Key=records.key(deployment_id),
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeValues={name: {"S": value} for name, value in values.items()},
+        )
+        if names:
+            request["ExpressionAttributeNames"] = names
+        return _unless_condition_fails(self.dynamodb.update_item, **request) is not None
 
     def _unmark_sending(self, deployment_id: str, metrics: records.Metrics, nonce: str) -> None:
         """Undo this call's sending mark after a definite refusal, so the
@@ -347,34 +329,20 @@ class Store:
         )
         for expression, condition in removals:
             try:
-                self.dynamodb.update_item(
-                    TableName=self.table,
-                    Key=records.key(deployment_id),
-                    UpdateExpression=expression,
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues={":n": {"S": nonce}, ":k": {"S": metrics.key}},
-                )
-            except ClientError as error:
-                if error.response["Error"]["Code"] != CONDITION_FAILED:
-                    return
-            except BotoCoreError:
+                self._update_if(deployment_id, expression, condition, {":n": nonce, ":k": metrics.key})
+            except (ClientError, BotoCoreError):
                 return
 
     def _mark_published(self, deployment_id: str, metrics: records.Metrics, token: str) -> None:
         """Nothing more is owed for `metrics.key`: it was published, or an
         earlier attempt may have published it. A record that moved on to a
         newer claim keeps it (its condition fails, and that is no error)."""
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table,
-                Key=records.key(deployment_id),
-                UpdateExpression="SET metricsPublished = :k",
-                ConditionExpression="metricsFor = :k AND metricsToken = :t",
-                ExpressionAttributeValues={":k": {"S": metrics.key}, ":t": {"S": token}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != CONDITION_FAILED:
-                raise
+        self._update_if(
+            deployment_id,
+            "SET metricsPublished = :k",
+            "metricsFor = :k AND metricsToken = :t",
+            {":k": metrics.key, ":t": token},
+        )
 
 
 # What `_mark_sending` found.
