@@ -226,8 +226,10 @@ def product_files() -> list[Path]:
 
 
 # --- small functions, shared fixtures ----------------------------------------------
-# Declarative policy tables: one statement after another, clearer whole.
+# Declarative tables: one row or statement after another, clearer whole.
 LONG_ALLOWED = {
+    # The metrics-and-alarms table: adding an alarm is a row here, so it grows by rows.
+    ("modules/metrics.py", "table"),
     ("modules/core.py", "_kms_key"),
     ("modules/build_project.py", "_project_statements"),
     ("ops/ci_access.py", "release_denies"),
