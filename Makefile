@@ -226,8 +226,8 @@ health: install check-one-env ## Stage states, alarms in ALARM and recent deploy
 summary: install check-one-env ## Deployment summary of ENV over DAYS (default 7)
 	$(OPS) summary $(ENV) --days $(or $(DAYS),7)
 
-dora: install check-one-env ## DORA metrics of ENV over DAYS (default 30)
-	$(OPS) dora $(ENV) --days $(or $(DAYS),30)
+dora: install check-one-env ## DORA metrics of ENV over DAYS (default 30) [EXPLAIN=ChangeFailureRate]
+	$(OPS) dora $(ENV) --days $(or $(DAYS),30) $(if $(EXPLAIN),--explain $(EXPLAIN))
 
 deployments: install check-one-env ## Recent deployment records of ENV [STATUS=FAILED]
 	$(OPS) deployments $(ENV) $(if $(STATUS),--status $(STATUS))

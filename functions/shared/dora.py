@@ -5,26 +5,14 @@ function can serve a scheduled publisher. Each metric comes with its DORA
 performance band and the number of deployments (or failures) it rests on, so
 a figure from two deployments is not read as a trend.
 
-What counts (docs/delivery-controls.md says the same, with the limits):
-- a **deployment** is a STANDARD execution that passed the production deploy
-  stage (ProductionDeploy; ProductionEnv in records written before it had a
-  stage of its own): it changed what the production target runs;
-- a **failed deployment** is a STANDARD execution that failed while
-  deploying production (its deploy, tests or bake), or a deployment rolled
-  back out of production afterwards (the rollback function's record names
-  it). A rejection, an approval time-out, a gate that held a release, a
-  build or a test-environment failure deployed nothing to production and is
-  not a change failure (shared/stages.py classifies each end);
-- **recovery** from a failure is the next successful deployment or
-  successful rollback execution after it; from an incident, the incident's
-  end. An incident that ended because its alarm went to INSUFFICIENT_DATA
-  is counted as recovered then, and flagged: the recovery time's detail
-  counts such recoveries (`endedUnknown`), whose real end is unknown;
-- **rework** is a deployment or rollback that recovers from a failure: work
-  done again because a change failed (DORA's 2024 rework rate);
-- **lead time** runs from the head commit's author time (CodeConnections'
-  AuthorDate) to the deployment's end. It is the author time, not the merge
-  time: a commit written long before it was merged looks slow.
+Each figure is computed from its evidence (`explain`): the records it
+counted, each with the rule that counted it (dora_rules.py: a deployment, a
+change failure and its causes, a recovery, rework), its base for a ratio,
+and the records it left out and why. docs/delivery-controls.md gives each
+metric's definition and limits. Lead time runs from the head commit's author
+time (CodeConnections' AuthorDate), not its merge time; an incident whose
+alarm went to INSUFFICIENT_DATA counts as recovered then, flagged
+(`endedUnknown`); shared/stages.py classifies how each execution ended.
 """
 
 from __future__ import annotations
@@ -35,8 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import dora_rules as why
 from . import records, stages
 from .contract import metrics as published
+from .dora_rules import Entry, Evidence
 
 PRODUCTION_TARGET = "production"
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -99,29 +89,32 @@ class Failure:
     # The incident that decides `recovered` ended on INSUFFICIENT_DATA: a
     # recovery is counted there, but whether the target was healthy is unknown.
     end_unknown: bool = False
+    # What made it a failure, first cause first: (rule, the record that shows it).
+    causes: tuple[tuple[str, str], ...] = ()
 
 
 def incidents(items: list[dict]) -> list[tuple[datetime, datetime | None]]:
     """(start, end) of the production target's incidents, oldest first."""
-    return [(start, end) for start, end, _ in _incident_windows(items)]
+    return [(start, end) for start, end, _, _ in _incident_windows(items)]
 
 
-def _incident_windows(items: list[dict]) -> list[tuple[datetime, datetime | None, bool]]:
-    """(start, end, whether that end is unknown) of the production target's
-    incidents, oldest first. An end is unknown when the alarm left ALARM for
-    INSUFFICIENT_DATA; an open incident has no end, known or not."""
+def _incident_windows(items: list[dict]) -> list[tuple[datetime, datetime | None, bool, str]]:
+    """(start, end, whether that end is unknown, record id) of the production
+    target's incidents, oldest first. An end is unknown when the alarm left
+    ALARM for INSUFFICIENT_DATA; an open incident has no end, known or not."""
     found = [
         (
             _time(r.get(records.INDEX_SORT)),
             _time(r.get("endTime")),
             r.get(END_REASON) == ENDED_UNKNOWN and _time(r.get("endTime")) is not None,
+            r[records.KEY],
         )
         for r in items
         if r[records.KEY].startswith(records.INCIDENT_PREFIX) and r.get("target") == PRODUCTION_TARGET
     ]
     # By start, then end (an open one last): never compares None with a time.
-    windows = [(start, end, unknown) for start, end, unknown in found if start]
-    return sorted(windows, key=lambda w: (w[0], w[1] is None, w[1] or w[0]))
+    windows = [window for window in found if window[0]]
+    return sorted(windows, key=lambda w: (w[0], w[1] is None, w[1] or w[0], w[3]))
 
 
 def failures(items: list[dict]) -> list[Failure]:
@@ -132,7 +125,8 @@ def failures(items: list[dict]) -> list[Failure]:
     found: dict[str, Failure] = {}
     for r in items:
         if _standard(r) and stages.is_change_failure(r) and _time(r.get("endTime")):
-            found[r[records.KEY]] = Failure(r[records.KEY], _time(r["endTime"]))
+            cause = (why.FAILED_IN_PRODUCTION, r[records.KEY])
+            found[r[records.KEY]] = Failure(r[records.KEY], _time(r["endTime"]), causes=(cause,))
     production_stages = (stages.PRODUCTION_DEPLOY_STAGE, stages.LEGACY_PRODUCTION_DEPLOY_STAGE)
     for r in items:
         rolled_back = r.get(records.ROLLED_BACK_EXECUTION_ID)
@@ -140,28 +134,30 @@ def failures(items: list[dict]) -> list[Failure]:
         rolled_out_of_production = r.get("stage") in production_stages
         if r[records.KEY].startswith(records.ROLLBACK_PREFIX) and rolled_back and when and rolled_out_of_production:
             if rolled_back not in found or when < found[rolled_back].at:
-                found[rolled_back] = Failure(rolled_back, when)
+                earlier = found[rolled_back].causes if rolled_back in found else ()
+                found[rolled_back] = Failure(rolled_back, when, causes=((why.ROLLED_BACK, r[records.KEY]), *earlier))
     reached = sorted(
         ((when, r[records.KEY]) for r in items if _standard(r) for when in [_reached_production(r)] if when),
     )
-    for start, end, end_unknown in _incident_windows(items):
+    for start, end, end_unknown, incident in _incident_windows(items):
         before = [execution for when, execution in reached if when <= start]
         if not before:
             continue
         execution = before[-1]
         earlier = found.get(execution)
+        causes = (*(earlier.causes if earlier else ()), (why.INCIDENT, incident))
         if earlier and earlier.by_incident:
             # Overlapping incidents after the same change: one failure, which
             # recovers when the last of them ends (never while one is open);
             # that last end says whether the recovery is known.
             recovered, unknown = _last_end((earlier.recovered, earlier.end_unknown), (end, end_unknown))
             found[execution] = Failure(
-                execution, min(earlier.at, start), recovered, by_incident=True, end_unknown=unknown
+                execution, min(earlier.at, start), recovered, by_incident=True, end_unknown=unknown, causes=causes
             )
         else:
             # The incident is what was seen: its window decides the recovery.
             at = min(start, earlier.at) if earlier else start
-            found[execution] = Failure(execution, at, end, by_incident=True, end_unknown=end_unknown)
+            found[execution] = Failure(execution, at, end, by_incident=True, end_unknown=end_unknown, causes=causes)
     return sorted(found.values(), key=lambda f: f.at)
 
 
@@ -196,9 +192,15 @@ def _reached_production(record: dict) -> datetime | None:
 
 def recoveries(items: list[dict]) -> list[datetime]:
     """When service was restored: successful deployments and successful rollback executions."""
-    restored = [_time(r["endTime"]) for r in deployments(items)]
+    return [when for when, _, _ in _restores(items)]
+
+
+def _restores(items: list[dict]) -> list[tuple[datetime, str, str]]:
+    """(when, execution, rule) of each restore: a successful deployment or a
+    successful rollback execution, oldest first."""
+    restored = [(_time(r["endTime"]), r[records.KEY], why.DEPLOYED) for r in deployments(items)]
     restored += [
-        _time(r.get("endTime"))
+        (_time(r.get("endTime")), r[records.KEY], why.ROLLBACK_EXECUTION)
         for r in items
         if r.get("executionType") == "ROLLBACK" and r.get("status") == "SUCCEEDED" and _time(r.get("endTime"))
     ]
@@ -221,31 +223,28 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
     """The five metrics over [start, end), from the environment's records
-    (which may reach further back: a recovery can start before the window)."""
-    window = [r for r in items if _in(r, start, end)]
-    deployed = deployments(window)
-    failed = [f for f in failures(items) if start <= f.at < end]
+    (which may reach further back: a recovery can start before the window).
+    Each figure is computed from its evidence (`explain`), so what
+    `ops dora --explain` lists is exactly what was counted."""
+    evidence = explain(items, start, end)
     days = max((end - start) / DAY, 1e-9)
-    rate = len(deployed) / days
+    frequency = evidence[published.DEPLOYMENT_FREQUENCY.name]
+    rate = len(frequency.counted) / days
     metrics = [
         Metric(
             published.DEPLOYMENT_FREQUENCY.name,
             round(rate, 4),
             "per day",
             _band(rate, FREQUENCY_BANDS, False),
-            len(deployed),
+            len(frequency.counted),
         )
     ]
-
-    leads = [
-        (_time(r["endTime"]) - _time(r[records.COMMIT_AUTHOR_TIME])).total_seconds()
-        for r in deployed
-        if _time(r.get(records.COMMIT_AUTHOR_TIME))
-    ]
+    leads = [entry.seconds for entry in evidence[published.LEAD_TIME_FOR_CHANGES.name].counted]
     metrics.append(_timed(published.LEAD_TIME_FOR_CHANGES.name, leads, LEAD_TIME_BANDS))
 
-    attempts = len(deployed) + sum(1 for f in failed if f.execution not in {r[records.KEY] for r in deployed})
-    failure_rate = len(failed) / attempts if attempts else None
+    failing = evidence[published.CHANGE_FAILURE_RATE.name]
+    attempts = len(failing.basis)
+    failure_rate = len(failing.counted) / attempts if attempts else None
     band = (
         "n/a"
         if failure_rate is None
@@ -253,26 +252,23 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
     )
     metrics.append(Metric(published.CHANGE_FAILURE_RATE.name, _round(failure_rate), "ratio", band, attempts))
 
-    restored = recoveries(items)
-    recovery_seconds, rework, ended_unknown = _recovered(failed, restored, deployed, items)
+    recovery = evidence[published.FAILED_DEPLOYMENT_RECOVERY_TIME.name]
     metrics.append(
         _timed(
             published.FAILED_DEPLOYMENT_RECOVERY_TIME.name,
-            recovery_seconds,
+            [entry.seconds for entry in recovery.counted],
             RECOVERY_BANDS,
-            rests_on=len(failed),
-            extra={"endedUnknown": ended_unknown},
+            rests_on=len(recovery.counted) + len(recovery.left_out),
+            extra={"endedUnknown": sum(entry.rule == why.RECOVERED_UNKNOWN for entry in recovery.counted)},
         )
     )
 
-    changes = len(deployed) + sum(
-        1 for t in restored if start <= t < end and t not in {_time(r["endTime"]) for r in deployed}
-    )
-    rework_in_window = sum(1 for t in rework if start <= t < end)
+    rework = evidence[published.DEPLOYMENT_REWORK_RATE.name]
+    changes = len(rework.basis)
     metrics.append(
         Metric(
             published.DEPLOYMENT_REWORK_RATE.name,
-            _round(rework_in_window / changes if changes else None),
+            _round(len(rework.counted) / changes if changes else None),
             "ratio",
             "n/a",
             changes,
@@ -281,28 +277,98 @@ def measure(items: list[dict], start: datetime, end: datetime) -> list[Metric]:
     return metrics
 
 
-def _recovered(failed, restored, deployed, items) -> tuple[list[float], set, int]:
-    """Each failure's recovery in seconds, the rework (recoveries, and
-    deployments made during an incident: hotfixes), and how many recoveries
-    an incident's INSUFFICIENT_DATA end marked: counted in the figure, and
-    flagged beside it, since the target's health then is unknown."""
-    recovery_seconds, rework, ended_unknown = [], set(), 0
+def explain(items: list[dict], start: datetime, end: datetime) -> dict[str, Evidence]:
+    """Each metric's evidence over [start, end): the records it counted and
+    the rule that counted each, its base for a ratio, and the records it
+    considered and left out, with the rule that left each out."""
+    window = [r for r in items if _in(r, start, end)]
+    deployed = deployments(window)
+    deployed_ids = {r[records.KEY] for r in deployed}
+    failed = [f for f in failures(items) if start <= f.at < end]
+    restores = _restores(items)
+    counted_deployments = tuple(Entry(r[records.KEY], _time(r["endTime"]), why.DEPLOYED) for r in deployed)
+    leads, no_lead = [], []
+    for r in deployed:
+        authored, ended = _time(r.get(records.COMMIT_AUTHOR_TIME)), _time(r["endTime"])
+        if authored:
+            leads.append(Entry(r[records.KEY], ended, why.LEAD_TIME, (ended - authored).total_seconds()))
+        else:
+            no_lead.append(Entry(r[records.KEY], ended, why.NO_AUTHOR_TIME))
+    failures_counted = tuple(Entry(f.execution, f.at, f.causes[0][0], cause=_causes(f)) for f in failed)
+    attempts = counted_deployments + tuple(
+        Entry(f.execution, f.at, why.FAILED_ATTEMPT) for f in failed if f.execution not in deployed_ids
+    )
+    recovered, unrecovered, rework = _recovered(failed, restores, deployed, items)
+    changes = counted_deployments + tuple(
+        Entry(execution, when, why.ROLLBACK_EXECUTION)
+        for when, execution, rule in restores
+        if rule == why.ROLLBACK_EXECUTION and start <= when < end
+    )
+    return {
+        published.DEPLOYMENT_FREQUENCY.name: Evidence(counted_deployments, left_out=_not_deployed(window)),
+        published.LEAD_TIME_FOR_CHANGES.name: Evidence(tuple(leads), left_out=tuple(no_lead)),
+        published.CHANGE_FAILURE_RATE.name: Evidence(
+            failures_counted,
+            basis=attempts,
+            left_out=tuple(e for e in _not_deployed(window) if e.id not in {f.execution for f in failed}),
+        ),
+        published.FAILED_DEPLOYMENT_RECOVERY_TIME.name: Evidence(recovered, left_out=unrecovered),
+        published.DEPLOYMENT_REWORK_RATE.name: Evidence(
+            tuple(sorted((e for e in rework.values() if start <= e.at < end), key=lambda e: (e.at, e.id))),
+            basis=changes,
+        ),
+    }
+
+
+def _causes(failure: Failure) -> str:
+    """The records that made it a failure, besides its own (a rollback, an incident)."""
+    return "; ".join(record for _, record in failure.causes if record != failure.execution)
+
+
+def _not_deployed(window: list[dict]) -> tuple[Entry, ...]:
+    """The executions of the window that deployed nothing to production, each
+    with how it ended (a rollback execution restores; it is no deployment)."""
+    left = []
+    for r in window:
+        if not records.is_deployment(r[records.KEY]):
+            continue
+        when = _time(r.get("endTime")) or _time(r.get(records.INDEX_SORT))
+        if r.get("executionType") == "ROLLBACK":
+            left.append(Entry(r[records.KEY], when, why.ROLLBACK_EXECUTION))
+        elif not stages.deployed_production(r):
+            left.append(Entry(r[records.KEY], when, r.get("outcome") or stages.classify(r) or why.IN_PROGRESS))
+    return tuple(sorted(left, key=lambda e: (e.at, e.id)))
+
+
+def _recovered(failed, restores, deployed, items):
+    """Each failure's recovery (counted, in seconds) or its absence, and the
+    rework by execution: the restore that recovered a failure, and
+    deployments made during an incident (hotfixes)."""
+    recovered, unrecovered, rework = [], [], {}
     for failure in failed:
         if failure.by_incident:
             after = failure.recovered
-            ended_unknown += bool(after and failure.end_unknown)
+            rule = why.RECOVERED_UNKNOWN if failure.end_unknown else why.RECOVERED_AT_INCIDENT_END
+            by = failure.causes[-1][1]
         else:
-            after = next((t for t in restored if t > failure.at), None)
-            rework.add(after)
+            restore = next(((when, execution) for when, execution, _ in restores if when > failure.at), None)
+            after, by = restore if restore else (None, "")
+            rule = why.RECOVERED_BY_RESTORE
+            if restore:
+                rework.setdefault(by, Entry(by, after, why.RECOVERS, cause=failure.execution))
         if after:
-            recovery_seconds.append((after - failure.at).total_seconds())
-    for incident_start, incident_end in incidents(items):
+            seconds = (after - failure.at).total_seconds()
+            recovered.append(Entry(failure.execution, failure.at, rule, seconds, cause=by))
+        else:
+            unrecovered.append(Entry(failure.execution, failure.at, why.NOT_RECOVERED))
+    for incident_start, incident_end, _, incident in _incident_windows(items):
         for r in deployed:
             began = _time(r.get(records.INDEX_SORT))
             if began and incident_start <= began and (incident_end is None or began < incident_end):
-                rework.add(_time(r["endTime"]))
-    rework.discard(None)
-    return recovery_seconds, rework, ended_unknown
+                rework.setdefault(
+                    r[records.KEY], Entry(r[records.KEY], _time(r["endTime"]), why.HOTFIX, cause=incident)
+                )
+    return tuple(recovered), tuple(unrecovered), rework
 
 
 def _in(record: dict, start: datetime, end: datetime) -> bool:

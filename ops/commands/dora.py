@@ -1,18 +1,21 @@
-"""The DORA metrics of an environment's pipeline (python -m ops dora ENV [--days 30] [--json]).
+"""The DORA metrics of an environment's pipeline
+(python -m ops dora ENV [--days 30] [--explain METRIC] [--json]).
 
 Read from the deployment records (functions/shared/dora.py says what counts);
 each metric with its DORA band and the number of deployments it rests on.
+--explain lists the records behind one figure: each one it counted with the
+rule that counted it, its base for a ratio, and what it left out and why.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 
-from functions.shared import dora, records, stages
+from functions.shared import dora, dora_rules, records, stages
+from functions.shared.contract import metrics as published
 from ops.arguments import Command
 from ops.aws import OpsError
-from ops.commands.options import add_days, days_back
+from ops.commands.options import add_choice, add_days, days_back
 from ops.common import Context, iso
 
 # The attributes functions/shared/dora.py reads, by the type the writers give
@@ -74,8 +77,9 @@ def _shown(metric: dora.Metric) -> str:
     return f"{metric.value:.2f} {metric.unit}"
 
 
-def cmd_dora(ctx: Context, args) -> int:
-    start, end = days_back(args.days)
+def _read(ctx: Context, start) -> tuple[list[dict], list[str]]:
+    """The records from `start` less the lookback margin, and those left out
+    for a field of an unexpected type (one line each)."""
     items, skipped = [], []
     for record in ctx.store().recent(ctx.config.name, since=iso(start - dora.LOOKBACK_MARGIN)):
         problem = _unreadable(record)
@@ -83,26 +87,46 @@ def cmd_dora(ctx: Context, args) -> int:
             skipped.append(f"{record.get(records.KEY, '(no id)')}: {problem}")
         else:
             items.append(record)
+    return items, skipped
+
+
+def _measured(ctx: Context, compute, items, start, end):
     try:
-        metrics = dora.measure(items, start, end)
+        return compute(items, start, end)
     except (TypeError, ValueError, KeyError, AttributeError) as error:
         # A shape _unreadable does not know: one line, not a traceback.
         raise OpsError(
             f"the deployment records of {ctx.config.name} could not be measured ({type(error).__name__}: {error}); "
             f"look for an odd record with python -m ops deployments {ctx.config.name} --json"
         ) from error
-    lines = [f"DORA metrics of {ctx.names.pipeline}, {iso(start)} to {iso(end)} ({args.days} days):"]
+
+
+def _warnings(ctx: Context, days: int, skipped: list[str]) -> list[str]:
+    lines = []
     if skipped:
         lines.append(
             f"! {len(skipped)} record(s) left out, a field of an unexpected type (first: {skipped[0]}); "
             "the metrics do not count them"
         )
     kept = ctx.config.deployment_record_ttl_days
-    if args.days + dora.LOOKBACK_MARGIN.days > kept:
+    if days + dora.LOOKBACK_MARGIN.days > kept:
         lines.append(
-            f"! records are kept {kept} days (deployment_record_ttl_days): a {args.days}-day window "
+            f"! records are kept {kept} days (deployment_record_ttl_days): a {days}-day window "
             "undercounts its oldest deployments and recoveries"
         )
+    return lines
+
+
+def cmd_dora(ctx: Context, args) -> int:
+    start, end = days_back(args.days)
+    items, skipped = _read(ctx, start)
+    metrics = _measured(ctx, dora.measure, items, start, end)
+    if args.explain:
+        evidence = _measured(ctx, dora.explain, items, start, end)[args.explain]
+        (metric,) = [m for m in metrics if m.name == args.explain]
+        return _explain(ctx, args, metric, evidence, (start, end), skipped)
+    lines = [f"DORA metrics of {ctx.names.pipeline}, {iso(start)} to {iso(end)} ({args.days} days):"]
+    lines += _warnings(ctx, args.days, skipped)
     for m in metrics:
         lines.append(f"  {m.name:30} {_shown(m):40} band {m.band:7} (rests on {m.rests_on})")
     data = {
@@ -110,27 +134,79 @@ def cmd_dora(ctx: Context, args) -> int:
         "start": iso(start),
         "end": iso(end),
         "skippedRecords": skipped,
-        "metrics": [
-            {
-                "name": m.name,
-                "value": m.value,
-                "unit": m.unit,
-                "band": m.band,
-                "restsOn": m.rests_on,
-                **(m.detail or {}),
-            }
-            for m in metrics
-        ],
+        "metrics": [_metric_json(m) for m in metrics],
     }
     ctx.emit(data, lines)
     return 0
+
+
+def _metric_json(m: dora.Metric) -> dict:
+    return {"name": m.name, "value": m.value, "unit": m.unit, "band": m.band, "restsOn": m.rests_on, **(m.detail or {})}
+
+
+# What each part of a metric's evidence is, by metric: (counted, basis) titles.
+PARTS = {
+    published.DEPLOYMENT_FREQUENCY.name: ("deployments", None),
+    published.LEAD_TIME_FOR_CHANGES.name: ("deployments with a lead time", None),
+    published.CHANGE_FAILURE_RATE.name: ("change failures", "attempts (deployments, and failures that never deployed)"),
+    published.FAILED_DEPLOYMENT_RECOVERY_TIME.name: ("recovered failures", None),
+    published.DEPLOYMENT_REWORK_RATE.name: ("rework", "changes (deployments and successful rollback executions)"),
+}
+
+
+def _entry_json(entry: dora_rules.Entry) -> dict:
+    shown = {"id": entry.id, "at": iso(entry.at), "rule": entry.rule, "why": dora_rules.RULES[entry.rule]}
+    if entry.seconds is not None:
+        shown["seconds"] = entry.seconds
+    if entry.cause:
+        shown["cause"] = entry.cause
+    return shown
+
+
+def _entry_line(entry: dora_rules.Entry) -> str:
+    value = f"  {timedelta(seconds=round(entry.seconds))}" if entry.seconds is not None else ""
+    cause = f"  <- {entry.cause}" if entry.cause else ""
+    return f"    {iso(entry.at)}  {entry.id:40} {entry.rule}: {dora_rules.RULES[entry.rule]}{value}{cause}"
+
+
+def _explain(ctx: Context, args, metric, evidence, window, skipped) -> int:
+    start, end = window
+    counted_title, basis_title = PARTS[metric.name]
+    parts = [(counted_title, evidence.counted), (basis_title, evidence.basis), ("left out", evidence.left_out)]
+    # The base is shown for ratios, left-out records where there are any.
+    parts = [(title, entries) for title, entries in parts if title and (entries or title == counted_title)]
+    lines = [
+        f"{metric.name} of {ctx.names.pipeline}, {iso(start)} to {iso(end)} ({args.days} days): "
+        f"{_shown(metric)}, band {metric.band} (rests on {metric.rests_on})"
+    ]
+    lines += _warnings(ctx, args.days, skipped)
+    for title, entries in parts:
+        lines.append(f"  {title} ({len(entries)}):")
+        lines += [_entry_line(entry) for entry in entries] or ["    (none)"]
+    data = {
+        "environment": ctx.config.name,
+        "start": iso(start),
+        "end": iso(end),
+        "skippedRecords": skipped,
+        "metric": _metric_json(metric),
+        "counted": [_entry_json(e) for e in evidence.counted],
+        "basis": [_entry_json(e) for e in evidence.basis],
+        "leftOut": [_entry_json(e) for e in evidence.left_out],
+    }
+    ctx.emit(data, lines)
+    return 0
+
+
+def arguments_dora(parser) -> None:
+    add_days(parser, default=30)
+    add_choice(parser, "--explain", tuple(PARTS), "DORA metric", "list the records behind this metric's figure")
 
 
 COMMANDS = {
     "dora": Command(
         cmd_dora,
         "DORA metrics of the environment's pipeline",
-        "dora production --days 30",
-        arguments=partial(add_days, default=30),
+        "dora production --days 30 --explain ChangeFailureRate",
+        arguments=arguments_dora,
     ),
 }
