@@ -245,3 +245,34 @@ def test_an_unknown_metric_is_a_usage_error_naming_the_metrics(seeded, capsys):
     assert raised.value.code == 2
     error = capsys.readouterr().err
     assert "'MTTR' is not a DORA metric" in error and "FailedDeploymentRecoveryTime" in error
+
+
+def test_records_from_before_these_features_are_explained_with_their_rules():
+    """Layout 1 (before v0.19.0: ProductionEnv held the approval and the
+    deploy), no `outcome`, no commit author time: each still gets a rule."""
+    legacy = [
+        {  # deployed under layout 1, before commit author times were recorded
+            records.KEY: "old1",
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(2, 9),
+            "status": "SUCCEEDED",
+            "succeededStages": {"TestEnv", "StagingEnv", "ProductionEnv"},
+            "endTime": at(2, 10),
+        },
+        {  # failed in the layout-1 production stage's deploy action, no outcome written
+            records.KEY: "old2",
+            records.INDEX_PARTITION: "test",
+            records.INDEX_SORT: at(3, 9),
+            "status": "FAILED",
+            "stage": "ProductionEnv",
+            "stageStatus": "FAILED",
+            "failedAction": "ProductionEnv/DeployProduction",
+            "succeededStages": {"TestEnv", "StagingEnv"},
+            "endTime": at(3, 10),
+        },
+    ]
+    evidence = dora.explain(legacy, START, END)
+    assert ids(evidence["DeploymentFrequency"].counted) == [("old1", "deployed")]
+    assert ids(evidence["LeadTimeForChanges"].left_out) == [("old1", "no-author-time")]
+    assert ids(evidence["ChangeFailureRate"].counted) == [("old2", "failed-in-production")]
+    assert ids(evidence["FailedDeploymentRecoveryTime"].left_out) == [("old2", "not-recovered")]
