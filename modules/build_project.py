@@ -26,6 +26,8 @@ from cdktf_cdktf_provider_aws.codebuild_report_group import (
 )
 from constructs import Construct
 
+from functions.shared.contract import metrics as published
+from functions.shared.contract import records
 from modules import iam
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
@@ -141,12 +143,13 @@ class BuildProject(Construct):
                 METRICS_NAMESPACE=METRICS_NAMESPACE,
                 TRIVY_VERSION=literal(config.build.trivy_version),
                 DEPLOYMENTS_TABLE=self.core.deployments_table_name,
+                # The buildspec writes no contract name of its own: the metric's comes from here.
+                COVERAGE_METRIC=published.TEST_COVERAGE.name,
             )
         elif row.kind == Kind.TEST:
             variables.update(
                 TARGET_ENVIRONMENT=row.target,
                 TEST_COMMAND=literal(row.command.of(commands)),
-                RESULT_ATTRIBUTE=row.result_attribute,
                 DEPLOYMENTS_TABLE=self.core.deployments_table_name,
             )
         else:
@@ -158,6 +161,10 @@ class BuildProject(Construct):
                 HEALTH_CHECK_URL=literal(target.health_check_url),
                 HEALTH_CHECK_DURATION=str(config.health_check_duration_minutes),
             )
+        if row.records_execution and row.result_attribute:
+            # The record's key and the attribute of its result, from the contract
+            # (functions/shared/contract/records.py): the buildspecs name neither.
+            variables.update(RECORD_ID_ATTRIBUTE=records.KEY, RESULT_ATTRIBUTE=row.result_attribute)
         return variables
 
     def _project_statements(self, row: projects.Project) -> list[Statement]:

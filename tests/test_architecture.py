@@ -11,7 +11,8 @@ fail on a planted break (the checkers: tests/support/architecture.py).
 3. One import name: the functions' code is `functions.<package>` and
    `functions.shared` everywhere (zip, ops, tests), never `shared.*`.
 4. The contract instead of literals: no product file under functions/ or
-   ops/ writes a record attribute or a metric name as a string.
+   ops/ writes a record attribute or a metric name as a string, and no
+   buildspec writes one at all (the stack passes them as variables).
 5. Small functions; an acceptance fixture used by its own file only; the
    CodePipeline semantics model imports no product code.
 """
@@ -24,12 +25,14 @@ import sys
 
 from tests.support.architecture import (
     ALLOWED_MODULES,
+    BUILDSPECS,
     FUNCTIONS_ROOT,
     LONG_ALLOWED,
     MODEL,
     PACKAGES,
     REPO,
     SHARED_FIXTURES,
+    buildspec_literals,
     copy_of_functions,
     cycles,
     fixture_breaks,
@@ -54,9 +57,9 @@ def test_the_layer_check_finds_review_importing_more_than_topology():
     assert layer_breaks(planted) == ["review.plan_files imports environments.config"]
 
 
-def test_the_layer_check_finds_topology_borrowing_more_than_the_stage_names():
-    planted = {"topology.naming": {"functions.shared.contract.stages", "functions.shared.contract.records"}}
-    assert layer_breaks(planted) == ["topology.naming imports functions.shared.contract.records"]
+def test_the_layer_check_finds_topology_borrowing_more_than_its_leaf_modules():
+    planted = {"topology.naming": {"functions.shared.contract.stages", "functions.shared.contract.metrics"}}
+    assert layer_breaks(planted) == ["topology.naming imports functions.shared.contract.metrics"]
 
 
 def test_the_layer_check_finds_a_function_importing_outside_functions():
@@ -194,6 +197,26 @@ def test_the_literal_scan_covers_every_publisher():
     }
     publishers |= {p.relative_to(REPO).as_posix() for p in (FUNCTIONS_ROOT / "execution_age").glob("*.py")}
     assert publishers <= scanned
+
+
+def test_no_buildspec_writes_a_record_attribute_or_metric_name():
+    found = [use for path in sorted(BUILDSPECS.glob("*.yml")) for use in buildspec_literals(path)]
+    assert found == [], "take the name from a variable the pipeline stack sets:\n" + "\n".join(found)
+
+
+def test_the_buildspec_scan_finds_a_planted_name():
+    """The break this replaced: build.yml wrote `TestCoverage` and
+    `unitTests` by hand."""
+    path = BUILDSPECS / "build.yml"
+    planted = (
+        path.read_text()
+        + "    RESULT_ATTRIBUTE: unitTests\n      - aws cloudwatch put-metric-data --metric-name TestCoverage\n"
+    )
+    lines = planted.count("\n")
+    assert buildspec_literals(path, planted) == [
+        f"buildspecs/build.yml:{lines - 1} 'unitTests'",
+        f"buildspecs/build.yml:{lines} 'TestCoverage'",
+    ]
 
 
 # --- 5. small functions, fixtures, the semantics model ------------------------------

@@ -12,11 +12,14 @@ import os
 import re
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
 
+from functions.shared.contract import metrics, records
 from topology import naming
 from topology.naming import METRICS_NAMESPACE
 from topology.projects import BUILDSPECS, buildspec_file
@@ -120,6 +123,7 @@ def test_coverage_gate(sandbox, coverage, passes):
         COVERAGE_THRESHOLD="80",
         ENVIRONMENT="staging",
         METRICS_NAMESPACE=METRICS_NAMESPACE,
+        COVERAGE_METRIC=metrics.TEST_COVERAGE.name,
     )
     assert (result.returncode == 0) is passes, result.stdout + result.stderr
     assert f"Coverage: {coverage}% of lines (threshold 80%)" in result.stdout
@@ -131,7 +135,7 @@ def test_coverage_gate(sandbox, coverage, passes):
         "--namespace",
         METRICS_NAMESPACE,
         "--metric-name",
-        "TestCoverage",
+        metrics.TEST_COVERAGE.name,
         "--dimensions",
         "Environment=staging",
         "--value",
@@ -217,3 +221,74 @@ def test_deploy_fails_when_the_role_cannot_be_assumed(sandbox):
     )
     assert result.returncode != 0
     assert "SHOULD-NOT-RUN" not in result.stdout
+
+
+# --- the result a recording project writes, with the real AWS CLI on moto -------
+RESULT_BLOCK = "Best effort: the deployment record may not exist yet"
+
+
+@pytest.mark.parametrize("kind", ["build", "integration-test", "e2e-test"])
+def test_a_projects_result_lands_on_its_record_under_the_contracts_names(stacks, tmp_path, kind):
+    """The post_build block, with the variables the stack gives the project
+    (the record's key and the result's attribute come from the contract:
+    the buildspec names neither), run in bash by the real AWS CLI against a
+    moto server: the execution's record gets the result; a record that does
+    not exist is left alone and the build does not fail."""
+    from tests.support.tables import create_contract_table
+    from tools.rehearse import MotoServer
+
+    project = stacks["pipeline-test"].resource("aws_codebuild_project", kind.replace("-", "_"))
+    given = {v["name"]: v["value"] for v in project["environment"]["environment_variable"]}
+    assert (given["RECORD_ID_ATTRIBUTE"], given["RESULT_ATTRIBUTE"]) == (
+        records.KEY,
+        {"build": records.UNIT_TESTS, "integration-test": records.INTEGRATION_TESTS}.get(kind, records.E2E_TESTS),
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = Path(__file__).resolve().parent / "support" / "aws_cli.py"
+    fake(bin_dir, "aws", f'exec "{sys.executable}" "{wrapper}" "$@"\n')
+    with MotoServer() as server:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        create_contract_table(client, "deployments")
+        (tmp_path / "canned.json").write_text("{}")
+        client.put_item(TableName="deployments", Item={records.KEY: {"S": "exec-1"}})
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env = {
+            **clean,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "AWS_ENDPOINT_URL": server.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "KIRO_CLI_CALLS": str(tmp_path / "calls"),
+            "KIRO_CLI_CANNED": str(tmp_path / "canned.json"),  # nothing canned: every call reaches moto
+            "DEPLOYMENTS_TABLE": "deployments",
+            "RECORD_ID_ATTRIBUTE": given["RECORD_ID_ATTRIBUTE"],
+            "RESULT_ATTRIBUTE": given["RESULT_ATTRIBUTE"],
+            "CODEBUILD_BUILD_SUCCEEDING": "1",
+        }
+        command = block(kind, "post_build", RESULT_BLOCK)
+        for execution in ("exec-1", "exec-missing"):
+            done = subprocess.run(
+                ["bash", "-c", command],
+                env={**env, "PIPELINE_EXECUTION_ID": execution},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            if execution == "exec-1":
+                assert "not updated" not in done.stdout, done.stdout + done.stderr
+        item = client.get_item(TableName="deployments", Key={records.KEY: {"S": "exec-1"}})["Item"]
+        assert item[given["RESULT_ATTRIBUTE"]] == {"S": "PASSED"}
+        assert "deployment record exec-missing not updated" in done.stdout
+        missing = client.get_item(TableName="deployments", Key={records.KEY: {"S": "exec-missing"}})
+        assert "Item" not in missing

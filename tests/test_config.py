@@ -298,7 +298,7 @@ class TestNaming:
         """environments reads topology, and the value rules it shares with the
         functions that consume the values (functions/shared/urls.py and
         window.py, standard library only); topology reads only the stage
-        names of the functions' contract, their one home."""
+        names and record attributes of the functions' contract, their one home."""
         code = (
             "import environments, topology.naming, topology.projects, topology.functions, sys; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'modules', 'ops', 'tools', 'boto3', 'cdktf'}), "
@@ -306,7 +306,8 @@ class TestNaming:
         )
         result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
         assert result.stdout.strip() == (
-            "[] ['functions.shared', 'functions.shared.contract', 'functions.shared.contract.stages', "
+            "[] ['functions.shared', 'functions.shared.contract', 'functions.shared.contract.records', "
+            "'functions.shared.contract.stages', "
             "'functions.shared.urls', 'functions.shared.window']"
         )
 

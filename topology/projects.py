@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+# The test-result attributes the projects write: their home is the record
+# contract, which the Lambda zips carry (a leaf module; tests/test_architecture.py).
+from functions.shared.contract.records import E2E_TESTS, INTEGRATION_TESTS, UNIT_TESTS
+
 # The pipeline's artifacts: the source the Source stage fetches, and what the
 # Build stage hands to the deploy projects.
 SOURCE_OUTPUT = "SourceOutput"
@@ -73,7 +77,7 @@ class Project:
     records_execution: bool = False
     # The application command a test project runs.
     command: Command | None = None
-    # The deployment record attribute a test project writes its result to.
+    # The deployment record attribute the project writes its result to (with records_execution).
     result_attribute: str | None = None
 
     def __post_init__(self) -> None:
@@ -97,6 +101,7 @@ PROJECTS: tuple[Project, ...] = (
         output_artifact=BUILD_OUTPUT,
         reports=(("tests", "TEST"), ("coverage", "CODE_COVERAGE")),
         records_execution=True,
+        result_attribute=UNIT_TESTS,
     ),
     Project(
         name="integration-test",
@@ -110,7 +115,7 @@ PROJECTS: tuple[Project, ...] = (
         reports=(("tests", "TEST"),),
         records_execution=True,
         command=Command.INTEGRATION_TEST,
-        result_attribute="integrationTests",
+        result_attribute=INTEGRATION_TESTS,
     ),
     Project(
         name="e2e-test",
@@ -124,7 +129,7 @@ PROJECTS: tuple[Project, ...] = (
         reports=(("tests", "TEST"),),
         records_execution=True,
         command=Command.E2E_TEST,
-        result_attribute="e2eTests",
+        result_attribute=E2E_TESTS,
     ),
     Project(
         name="deploy-test",

@@ -35,10 +35,14 @@ ALLOWED = {
 # Terraform provider exactly as the rehearsal and `make tf-validate` do, so
 # the Terraform CLI's facts keep one home. It must stay a leaf (standard
 # library only).
-# The stage and action names live in the functions' contract, which the Lambda
-# zips carry; topology re-exports them (functions/shared/contract/stages.py).
+# The stage and action names and the record's attribute names live in the
+# functions' contract, which the Lambda zips carry; topology reads them there
+# (functions/shared/contract/stages.py, records.py).
 # Each borrowed module must stay a leaf: it imports nothing of ours.
-ALLOWED_MODULES = {"ops": {"tools.terraform_cli"}, "topology": {"functions.shared.contract.stages"}}
+ALLOWED_MODULES = {
+    "ops": {"tools.terraform_cli"},
+    "topology": {"functions.shared.contract.stages", "functions.shared.contract.records"},
+}
 
 
 def module_name(path: Path) -> str:
@@ -213,6 +217,25 @@ def literal_uses(path: Path, source: str | None = None) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in GUARDED:
             found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.value!r}")
+    return found
+
+
+BUILDSPECS = REPO / "buildspecs"
+
+
+def buildspec_literals(path: Path, text: str | None = None) -> list[str]:
+    """`file:line 'name'` for each word of a buildspec equal to a guarded
+    name: the buildspecs read the contract's names from variables the
+    pipeline stack gives them (modules/build_project.py)."""
+    import re
+
+    found = []
+    for number, line in enumerate((path.read_text() if text is None else text).splitlines(), 1):
+        found += [
+            f"{path.relative_to(REPO)}:{number} {word!r}"
+            for word in re.findall(r"[A-Za-z]\w*", line)
+            if word in GUARDED
+        ]
     return found
 
 
