@@ -8,8 +8,9 @@
   `review` may import, on a sample input.
 * Every module under review/ is imported with `python3 -I -S` and only the
   repository root on sys.path, each in a fresh interpreter; of this
-  repository it may load only `review`, `topology` and the one leaf module
-  topology borrows (the stage names in functions/shared/contract/).
+  repository it may load only `review`, `topology` and the leaf modules
+  topology borrows (the stage and record attribute names in
+  functions/shared/contract/).
 * Both checks catch a planted break in a copy of the package.
 """
 
@@ -213,7 +214,7 @@ print(json.dumps(ours))
 """
 
 
-# The module topology borrows and the packages that hold it (their
+# The modules topology borrows and the packages that hold them (their
 # __init__.py files load with it).
 TOPOLOGY_BORROWS = {
     ".".join(name.split(".")[: n + 1]) for name in ALLOWED_MODULES["topology"] for n in range(name.count(".") + 1)

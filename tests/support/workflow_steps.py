@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 # has nothing installed, and `-m` finds our packages in the working
 # directory (the checkout's root there). `review` may import only `topology`
 # (tests/test_architecture.py), which borrows one leaf module of functions/
-# (the stage names: functions/shared/contract/stages.py), so a step's
+# (the stage and record attribute names: functions/shared/contract/), so a step's
 # directory links just these three; tests/test_review_package.py holds what
 # loads to exactly review, topology and that module.
 REVIEW_SEES = ("review", "topology", "functions")
