@@ -62,7 +62,7 @@ class Row:
     dimensions: tuple[tuple[str, str], ...] | None = None
 
     def dimensions_in(self, environment: str) -> dict[str, str]:
-        return dict(self.dimensions) if self.dimensions is not None else {"Environment": environment}
+        return dict(self.dimensions) if self.dimensions is not None else {published.ENVIRONMENT: environment}
 
 
 def ours(

@@ -211,7 +211,7 @@ class Validator:
             points = cloudwatch.get_metric_statistics(
                 Namespace=naming.METRICS_NAMESPACE,
                 MetricName=HEALTH_CHECK_STATUS.name,
-                Dimensions=[{"Name": "Environment", "Value": self.config.name}, {"Name": "Target", "Value": target}],
+                Dimensions=HEALTH_CHECK_STATUS.dimensions_of(self.config.name, target),
                 StartTime=now - PROBE_SILENCE,
                 # Past now: a round published this second still counts
                 # (the API takes whole seconds).

@@ -10,8 +10,9 @@ fail on a planted break (the checkers: tests/support/architecture.py).
    a function imports only its own package and shared/.
 3. One import name: the functions' code is `functions.<package>` and
    `functions.shared` everywhere (zip, ops, tests), never `shared.*`.
-4. The contract instead of literals: no product file under functions/ or
-   ops/ writes a record attribute or a metric name as a string, and no
+4. The contract instead of literals: no product file under functions/,
+   ops/ or modules/ writes a record attribute or a metric name as a string
+   or a keyword argument, nor a record's key as text, and no
    buildspec writes one at all (the stack passes them as variables).
 5. Small functions; an acceptance fixture used by its own file only; the
    CodePipeline semantics model imports no product code.
@@ -182,6 +183,26 @@ def test_the_literal_scan_finds_a_planted_literal():
     assert found == [
         f"functions/deployment_recorder/logic.py:{line} 'commitId'",
         f"functions/deployment_recorder/logic.py:{line} 'DeploymentFailure'",
+    ]
+
+
+def test_the_literal_scan_finds_an_attribute_written_as_a_keyword_or_a_record_key():
+    """The breaks a reviewer found: `record(failureReason=...)` names an
+    attribute as a keyword, and a record's dict mixes contract constants with
+    text keys AWS shares (`"status"`, `"alarmName"`). A log field and an AWS
+    answer read by its field name are not breaks."""
+    path = REPO / "functions" / "rollback" / "handler.py"
+    planted = path.read_text() + (
+        "\n\ndef planted(run, store):\n"
+        "    run.record(failureReason='x')\n"
+        "    log.info('rolled back', failureReason='x')\n"
+        "    store.claim('k', {records.ENVIRONMENT: 'test', 'status': 'STARTED'})\n"
+        "    return {'status': 'answer'}\n"
+    )
+    end = planted.count("\n")
+    assert literal_uses(path, planted) == [
+        f"functions/rollback/handler.py:{end - 3} 'failureReason'",
+        f"functions/rollback/handler.py:{end - 1} 'status'",
     ]
 
 

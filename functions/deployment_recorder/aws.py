@@ -8,6 +8,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.shared import records
 from functions.shared.records import Metrics, Update
 from functions.shared.store import Store
 
@@ -58,7 +59,7 @@ class Recorder:
         if not revisions:
             return None
         commit = revisions[0]["revisionId"]
-        self.store.update(deployment_id, commitId=commit)
+        self.store.update(deployment_id, **{records.COMMIT_ID: commit})
         return commit
 
 

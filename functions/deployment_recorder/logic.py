@@ -158,7 +158,7 @@ def plan(event: Event, *, pipeline: str, environment: str, ttl_days: int) -> Pla
     deployment_id = event.execution_id
     common = {"environment": environment, "pipelineName": pipeline, "pipelineExecutionId": event.execution_id}
     absent = {
-        "startTime": event.time,
+        records.START_TIME: event.time,
         records.EXPIRES: expires_at(event.time, ttl_days),
         stages.LAYOUT_ATTRIBUTE: stages.LAYOUT,
     }
@@ -179,7 +179,7 @@ def _stage_plan(event: Event, deployment_id: str, common: dict, absent: dict) ->
             deployment_id,
             set_values={
                 **common,
-                "stage": event.stage,
+                records.STAGE: event.stage,
                 records.STAGE_STATUS: event.state,
                 records.STAGE_UPDATED_AT: event.time,
             },
@@ -217,7 +217,7 @@ def _execution_plan(event: Event, deployment_id: str, common: dict, absent: dict
     """The execution's status (newest by time wins; within one second, the
     higher rank), its trigger, and its start."""
     status, rank = STATUS[event.state]
-    values = {**common, "status": status, records.STATUS_RANK: rank, records.UPDATED_AT: event.time}
+    values = {**common, records.STATUS: status, records.STATUS_RANK: rank, records.UPDATED_AT: event.time}
     # An execution's trigger never changes: the first event to carry it wins.
     trigger = {"triggerType": event.trigger_type, "executionType": event.execution_type} if event.trigger_type else {}
     final = rank == FINAL_RANK
@@ -245,7 +245,7 @@ def _execution_plan(event: Event, deployment_id: str, common: dict, absent: dict
             Update(
                 deployment_id,
                 set_values={
-                    "startTime": event.time,
+                    records.START_TIME: event.time,
                     records.STARTED_AT: event.time,
                     records.EXPIRES: expires_at(event.time, ttl_days),
                 },
@@ -261,7 +261,7 @@ def _execution_plan(event: Event, deployment_id: str, common: dict, absent: dict
 
 def final_state(record: dict[str, Any] | None) -> str | None:
     """`status@updatedAt` of a final record: which outcome its facts describe."""
-    if not record or record.get("status") not in FINAL_STATUSES:
+    if not record or record.get(records.STATUS) not in FINAL_STATUSES:
         return None
     return f"{record['status']}@{record.get(records.UPDATED_AT)}"
 
@@ -345,7 +345,7 @@ def _approval_facts(detail: dict[str, Any]) -> dict[str, str]:
 
 def duration_seconds(record: dict[str, Any]) -> int | None:
     """Seconds from STARTED to the final state, once both are known."""
-    start, end = record.get(records.STARTED_AT), record.get("endTime")
+    start, end = record.get(records.STARTED_AT), record.get(records.END_TIME)
     if not start or not end:
         return None
     elapsed = datetime.strptime(end, fields.TIME_FORMAT) - datetime.strptime(start, fields.TIME_FORMAT)
@@ -361,12 +361,12 @@ def pending_metrics(record: dict[str, Any] | None) -> Metrics | None:
     record whose STARTED has not arrived yet waits for it, so the duration is
     part of the same single publication.
     """
-    if not record or record.get("status") not in FINAL_STATUSES:
+    if not record or record.get(records.STATUS) not in FINAL_STATUSES:
         return None
     key = f"{record['status']}@{record.get(records.UPDATED_AT)}"
     if record.get(records.METRICS_PUBLISHED) == key or not record.get(records.STARTED_AT):
         return None
-    if record.get("executionType") == ROLLBACK:
+    if record.get(records.EXECUTION_TYPE) == ROLLBACK:
         if record.get(records.METRICS_PUBLISHED):
             # One rollback, counted once: a retried rollback execution that
             # ends again (FAILED, then SUCCEEDED) is still one rollback.
@@ -374,7 +374,7 @@ def pending_metrics(record: dict[str, Any] | None) -> Metrics | None:
         counts = {published.ROLLBACK_COUNT.name: 1}
     else:
         counts = outcome_metrics(record.get(records.OUTCOME) or stages.classify(record))
-    return Metrics(key, counts, duration_seconds(record) if record.get("executionType") != ROLLBACK else None)
+    return Metrics(key, counts, duration_seconds(record) if record.get(records.EXECUTION_TYPE) != ROLLBACK else None)
 
 
 # The count each outcome publishes: the contract's (contract/metrics.py),

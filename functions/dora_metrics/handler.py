@@ -25,13 +25,14 @@ from typing import Any
 import boto3
 
 from functions.shared import dora, fields, records, settings
+from functions.shared.contract import metrics as published
 from functions.shared.log import Logger
 from functions.shared.outcomes import MalformedEvent
 from functions.shared.store import Store
 
 log = Logger("dora-metrics")
-# CloudWatch has no per-day unit: the rate goes out unit-less (its name says per day).
-UNITS = {"per day": ("None", 1), "seconds": ("Seconds", 1), "ratio": ("Percent", 100)}
+# A ratio goes out as Percent (the contract's unit); the rate and times as they are.
+SCALE = {"per day": 1, "seconds": 1, "ratio": 100}
 # PutMetricData refuses data older than two weeks or more than two hours ahead.
 ACCEPTED_PAST, ACCEPTED_FUTURE = timedelta(days=14), timedelta(hours=2)
 
@@ -62,16 +63,8 @@ def metric_data(metrics: list[dora.Metric], environment: str, at: datetime) -> l
     for metric in metrics:
         if metric.value is None:
             continue
-        unit, scale = UNITS[metric.unit]
-        data.append(
-            {
-                "MetricName": metric.name,
-                "Dimensions": [{"Name": "Environment", "Value": environment}],
-                "Timestamp": at,
-                "Value": round(metric.value * scale, 4),
-                "Unit": unit,
-            }
-        )
+        value = round(metric.value * SCALE[metric.unit], 4)
+        data.append(published.BY_NAME[metric.name].datum(value, environment, at=at))
     return data
 
 

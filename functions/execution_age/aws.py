@@ -68,12 +68,5 @@ def publish_age(cloudwatch, *, namespace: str, environment: str, seconds: int) -
     """PutMetricData of `ExecutionAge` for the environment."""
     cloudwatch.put_metric_data(
         Namespace=namespace,
-        MetricData=[
-            {
-                "MetricName": published.EXECUTION_AGE.name,
-                "Dimensions": [{"Name": "Environment", "Value": environment}],
-                "Value": seconds,
-                "Unit": "Seconds",
-            }
-        ],
+        MetricData=[published.EXECUTION_AGE.datum(seconds, environment)],
     )

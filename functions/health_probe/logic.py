@@ -18,15 +18,9 @@ from functions.shared.contract import metrics as published
 
 HEALTHY_STATUS = range(200, 400)
 # EventBridge's `time` on a scheduled event. Of shared/ this module imports
-# only the contract (standard library only): the monitoring stack imports its
-# metric names (the TARGETS rule, which reads shared/urls.py, is in targets.py).
+# only the contract (standard library only; the TARGETS rule, which reads
+# shared/urls.py, is in targets.py).
 EVENT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-STATUS_METRIC = published.HEALTH_CHECK_STATUS.name
-LATENCY_METRIC = published.HEALTH_CHECK_LATENCY.name
-# One datum per round, whatever the targets say: the probe-silent alarm
-# watches it, so a probe that stops (errors, throttles, a disabled schedule)
-# is seen, and a bake fails closed.
-ROUNDS_METRIC = published.HEALTH_PROBE_ROUNDS.name
 
 
 @dataclass(frozen=True)
@@ -73,37 +67,17 @@ def metric_data(environment: str, results: list[Result], minute: datetime) -> li
     """One status datum (1 healthy, 0 not) per target, the latency of the
     healthy answer, and one round datum; the health alarms watch the status'
     Minimum, the probe-silent alarm the rounds' Sum."""
-    data = [
-        {
-            "MetricName": ROUNDS_METRIC,
-            "Dimensions": [{"Name": "Environment", "Value": environment}],
-            "Timestamp": minute,
-            "Value": 1.0,
-            "Unit": "Count",
-        }
-    ]
+    # One datum per round, whatever the targets say: the probe-silent alarm
+    # watches it, so a probe that stops (errors, throttles, a disabled
+    # schedule) is seen, and a bake fails closed.
+    data = [published.HEALTH_PROBE_ROUNDS.datum(1.0, environment, at=minute)]
     for result in sorted(results, key=lambda r: r.target):
-        dimensions = [{"Name": "Environment", "Value": environment}, {"Name": "Target", "Value": result.target}]
-        data.append(
-            {
-                "MetricName": STATUS_METRIC,
-                "Dimensions": dimensions,
-                "Timestamp": minute,
-                "Value": 1.0 if result.healthy else 0.0,
-                "Unit": "None",
-            }
-        )
+        status = 1.0 if result.healthy else 0.0
+        data.append(published.HEALTH_CHECK_STATUS.datum(status, environment, result.target, at=minute))
         answered = [a for a in result.attempts if a.healthy]
         if answered:
-            data.append(
-                {
-                    "MetricName": LATENCY_METRIC,
-                    "Dimensions": dimensions,
-                    "Timestamp": minute,
-                    "Value": round(answered[0].latency_ms, 1),
-                    "Unit": "Milliseconds",
-                }
-            )
+            latency = round(answered[0].latency_ms, 1)
+            data.append(published.HEALTH_CHECK_LATENCY.datum(latency, environment, result.target, at=minute))
     return data
 
 

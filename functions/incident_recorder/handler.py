@@ -102,8 +102,8 @@ def plan(change: Change, *, environment: str, targets: dict[str, str], ttl_days:
         set_if_absent={
             records.INDEX_PARTITION: environment,
             records.INDEX_SORT: start,
-            "alarmName": change.alarm,
-            "target": target,
+            records.ALARM_NAME: change.alarm,
+            records.TARGET: target,
             records.EXPIRES: records.expires_at(start, ttl_days),
             **values,
         },

@@ -158,13 +158,13 @@ class Invocation:
             lambda: aws().claim(
                 self.key,
                 {
-                    "environment": config()["ENVIRONMENT"],
-                    "startTime": request.time,
-                    "status": logic.STARTED,
-                    "stage": request.stage,
-                    "alarmName": request.alarm,
-                    "reason": request.reason,
-                    "pipelineName": pipeline_name(),
+                    records.ENVIRONMENT: config()["ENVIRONMENT"],
+                    records.START_TIME: request.time,
+                    records.STATUS: logic.STARTED,
+                    records.STAGE: request.stage,
+                    records.ALARM_NAME: request.alarm,
+                    records.REASON: request.reason,
+                    records.PIPELINE_NAME: pipeline_name(),
                     records.EXPIRES: records.expires_at(request.time, config()["RECORD_TTL_DAYS"]),
                     **extra,
                 },
@@ -173,7 +173,10 @@ class Invocation:
 
     def fail(self, reason: str, target: str | None, **record) -> dict:
         command = logic.manual_command(pipeline_name(), self.request.stage, target)
-        self.record(status="ROLLBACK_FAILED", failureReason=reason, manualCommand=command, **record)
+        self.record(
+            **{records.STATUS: "ROLLBACK_FAILED", records.FAILURE_REASON: reason, records.MANUAL_COMMAND: command},
+            **record,
+        )
         log.error("automatic rollback not possible; manual rollback needed", reason=reason, command=command)
         self.notify("Manual rollback needed", Problem=reason, Command=command)
         return {"result": "failed", "reason": reason, "command": command}
@@ -187,10 +190,12 @@ class Invocation:
         minutes = logic.expected_minutes(last_good)
         command = "\n".join(steps)
         self.record(
-            status="ROLLBACK_FAILED",
-            failureReason=reason,
-            manualCommand=command,
-            fallbackCommit=(last_good or {}).get(records.COMMIT_ID) or "unknown",
+            **{
+                records.STATUS: "ROLLBACK_FAILED",
+                records.FAILURE_REASON: reason,
+                records.MANUAL_COMMAND: command,
+                records.FALLBACK_COMMIT: (last_good or {}).get(records.COMMIT_ID) or "unknown",
+            },
             **record,
         )
         log.error("no valid rollback target; a new release of the last good commit is the way back", reason=reason)
@@ -249,17 +254,17 @@ def handler(event, context=None) -> dict:
 
     run.key = now_.key(decision.stage)
     log.add(record=run.key, execution=now_.execution_id)
-    existing = run.claim(rolledBackExecutionId=now_.execution_id)
+    existing = run.claim(**{records.ROLLED_BACK_EXECUTION_ID: now_.execution_id})
     if existing is not None:
-        if existing.get("status") != logic.STARTED:
-            log.info("this deployment is already handled", status=existing.get("status"))
-            return {"result": "duplicate", "status": existing.get("status")}
+        if existing.get(records.STATUS) != logic.STARTED:
+            log.info("this deployment is already handled", status=existing.get(records.STATUS))
+            return {"result": "duplicate", "status": existing.get(records.STATUS)}
         log.warning("resuming a rollback whose record was claimed but not finished")
         # Its first attempt may have started the rollback already (or be
         # starting it now, a parallel delivery): then only settle the record.
         latest = (run.call(lambda: aws().stage_state(decision.stage)) or {}).get("latestExecution") or {}
         if latest.get("type") == "ROLLBACK" and latest.get("status") in ("InProgress", "Succeeded"):
-            if run.settle(rollbackExecutionId=latest["pipelineExecutionId"]):
+            if run.settle(**{records.ROLLBACK_EXECUTION_ID: latest["pipelineExecutionId"]}):
                 run.notify("Rollback Initiated", **{"Rollback execution": latest["pipelineExecutionId"]})
                 return {"result": "resumed", records.ROLLBACK_EXECUTION_ID: latest["pipelineExecutionId"]}
             return {"result": "duplicate", records.ROLLBACK_EXECUTION_ID: latest["pipelineExecutionId"]}
@@ -285,11 +290,11 @@ def _no_target_for_codepipeline(run: Invocation, skip: logic.Skip) -> dict | Non
         return None  # unknown: leave it to CodePipeline, as before
     if not isinstance(target, logic.NoTarget) or target.last_good is None:
         return None
-    existing = run.claim(rolledBackExecutionId=skip.deploying)
-    if existing is not None and existing.get("status") != logic.STARTED:
+    existing = run.claim(**{records.ROLLED_BACK_EXECUTION_ID: skip.deploying})
+    if existing is not None and existing.get(records.STATUS) != logic.STARTED:
         return {"result": "duplicate"}
     reason = f"CodePipeline's own rollback of {skip.deploying} will find no target: {target.reason}"
-    return run.fall_back(reason, target.last_good, rolledBackExecutionId=skip.deploying)
+    return run.fall_back(reason, target.last_good, **{records.ROLLED_BACK_EXECUTION_ID: skip.deploying})
 
 
 def _after_a_failed_rollback(run: Invocation, refusal: logic.Refuse) -> dict:
@@ -297,7 +302,7 @@ def _after_a_failed_rollback(run: Invocation, refusal: logic.Refuse) -> dict:
     way. Page the way back (a new release of the last good commit), once per
     alarm transition."""
     existing = run.claim()
-    if existing is not None and existing.get("status") != logic.STARTED:
+    if existing is not None and existing.get(records.STATUS) != logic.STARTED:
         return {"result": "duplicate"}
     try:
         good = logic.last_good(itertools.islice(history(run), 200), run.request.stage)
@@ -317,7 +322,9 @@ def _answered_already(run: Invocation, state: dict | None) -> bool:
         return False
     rollback = latest.get("pipelineExecutionId")
     try:
-        found = next((r for r in itertools.islice(history(run), 100) if r.get("pipelineExecutionId") == rollback), None)
+        found = next(
+            (r for r in itertools.islice(history(run), 100) if r.get(records.PIPELINE_EXECUTION_ID) == rollback), None
+        )
     except (*AWS_ERRORS, retry.Ambiguous):
         return False  # unknown: page rather than stay silent
     answered = logic.alarm_precedes(run.request, found)
@@ -339,7 +346,7 @@ def _finish_unfinished(run: Invocation, state: dict | None) -> dict | None:
         run.key = key
         # Settled once: the attempt that started it may still be alive and
         # settle it itself (parallel deliveries); whoever settles announces.
-        if run.settle(rollbackExecutionId=latest["pipelineExecutionId"]):
+        if run.settle(**{records.ROLLBACK_EXECUTION_ID: latest["pipelineExecutionId"]}):
             log.info("finished the record of a rollback an earlier attempt started", record=key)
             run.notify("Rollback Initiated", **{"Rollback execution": latest["pipelineExecutionId"]})
             settled.append(key)
@@ -354,7 +361,9 @@ def _finish_unfinished(run: Invocation, state: dict | None) -> dict | None:
 
 def _record_of(run: Invocation, execution: str) -> dict | None:
     try:
-        return next((r for r in itertools.islice(history(run), 200) if r.get("pipelineExecutionId") == execution), None)
+        return next(
+            (r for r in itertools.islice(history(run), 200) if r.get(records.PIPELINE_EXECUTION_ID) == execution), None
+        )
     except (*AWS_ERRORS, retry.Ambiguous):
         return None
 
@@ -369,10 +378,10 @@ def _without_rollback(run: Invocation, outcome) -> dict:
     transition still at ROLLBACK_STARTED is our own (a lost acknowledgement, or
     an attempt that died before writing the outcome): finish it."""
     existing = run.claim()
-    if existing is not None and existing.get("status") != logic.STARTED:
+    if existing is not None and existing.get(records.STATUS) != logic.STARTED:
         return {"result": "duplicate"}
     if isinstance(outcome, logic.Skip):
-        run.record(status="SKIPPED_STAGE_IN_PROGRESS", skipReason=outcome.reason)
+        run.record(**{records.STATUS: "SKIPPED_STAGE_IN_PROGRESS", records.SKIP_REASON: outcome.reason})
         log.info("not rolling back", reason=outcome.reason)
         return {"result": "skipped", "reason": outcome.reason}
     return run.fail(outcome.reason, None)
@@ -393,7 +402,7 @@ def _roll_back(run: Invocation, current: str, version: int | None = None) -> dic
         return run.fail(f"could not read the deployment history: {error_text(error)}", None)
     if isinstance(target, logic.NoTarget):
         if target.last_good is not None:
-            return run.fall_back(target.reason, target.last_good, rolledBackExecutionId=current)
+            return run.fall_back(target.reason, target.last_good, **{records.ROLLED_BACK_EXECUTION_ID: current})
         return run.fail(target.reason, None)
     details = {records.ROLLED_BACK_EXECUTION_ID: current, records.TARGET_EXECUTION_ID: target.target_execution}
     try:
@@ -419,7 +428,7 @@ def _roll_back(run: Invocation, current: str, version: int | None = None) -> dic
             rollbackExecutionId=rollback_execution,
         )
 
-    settled = run.settle(rollbackExecutionId=rollback_execution, **details)
+    settled = run.settle(**{records.ROLLBACK_EXECUTION_ID: rollback_execution}, **details)
     log.info("rollback initiated", rollbackExecutionId=rollback_execution, **details)
     if not settled:
         # Another delivery saw the rollback running and settled the record

@@ -178,11 +178,13 @@ def _succeeded_in(record: dict[str, Any], stage: str) -> bool:
     if stages:
         return stage in stages
     # Records written before succeededStages existed: a whole-run success.
-    return record.get("status") == "SUCCEEDED"
+    return record.get(records.STATUS) == "SUCCEEDED"
 
 
 def is_rollback_execution(record: dict[str, Any]) -> bool:
-    return record.get("executionType") == ROLLBACK or execution_type(record.get("triggerType")) == ROLLBACK
+    return (
+        record.get(records.EXECUTION_TYPE) == ROLLBACK or execution_type(record.get(records.TRIGGER_TYPE)) == ROLLBACK
+    )
 
 
 def _version(record: dict[str, Any]) -> int | None:
@@ -215,17 +217,17 @@ def choose_target(
     last_good = None
     oldest_usable = (now - timedelta(days=artifact_days) + ARTIFACT_MARGIN) if now and artifact_days else None
     for record in records_:
-        execution = record.get("pipelineExecutionId")
+        execution = record.get(records.PIPELINE_EXECUTION_ID)
         if str(record.get(records.KEY, "")).startswith(ROLLBACK_PREFIX):
             # A rollback record is newer than the deployment it undid, so it
             # is read first.
-            if record.get("stage") == stage and record.get("status") in ("ROLLBACK_IN_PROGRESS", STARTED):
+            if record.get(records.STAGE) == stage and record.get(records.STATUS) in ("ROLLBACK_IN_PROGRESS", STARTED):
                 rolled_back.add(record.get(records.ROLLED_BACK_EXECUTION_ID))
             continue
         if not execution:
             continue
         if execution == current:
-            current_start = record.get("startTime")
+            current_start = record.get(records.START_TIME)
             continue
         if current_start is None:
             continue  # newer than the running deployment: not yet in the stage
@@ -233,7 +235,7 @@ def choose_target(
             continue  # CodePipeline refuses a ROLLBACK-type target
         if execution in rolled_back:
             continue  # it was rolled back out of this stage once already
-        if not (str(record.get("startTime", "")) < str(current_start) and _succeeded_in(record, stage)):
+        if not (str(record.get(records.START_TIME, "")) < str(current_start) and _succeeded_in(record, stage)):
             continue
         last_good = last_good or record
         refusal = _refusal(record, version, oldest_usable, artifact_days)
@@ -251,7 +253,7 @@ def choose_target(
 
 def _refusal(record: dict[str, Any], version: int | None, oldest_usable, artifact_days) -> str | None:
     """Why a good execution cannot be a target, or None."""
-    execution = record.get("pipelineExecutionId")
+    execution = record.get(records.PIPELINE_EXECUTION_ID)
     if version is not None and _version(record) != version:
         return (
             f"{execution} ran in pipeline version {_version(record) or 'unknown'}, not the current {version} "
@@ -264,7 +266,7 @@ def _refusal(record: dict[str, Any], version: int | None, oldest_usable, artifac
 
 def _start(record: dict[str, Any]) -> datetime | None:
     try:
-        return records.parse_time(record.get("startTime"))
+        return records.parse_time(record.get(records.START_TIME))
     except (TypeError, ValueError):
         return None
 
@@ -276,13 +278,13 @@ def last_good(records_: Iterable[dict[str, Any]], stage: str) -> dict[str, Any] 
     rolled_back = set()
     for record in records_:
         if str(record.get(records.KEY, "")).startswith(ROLLBACK_PREFIX):
-            if record.get("stage") == stage:
+            if record.get(records.STAGE) == stage:
                 rolled_back.add(record.get(records.ROLLED_BACK_EXECUTION_ID))
             continue
-        execution = record.get("pipelineExecutionId")
+        execution = record.get(records.PIPELINE_EXECUTION_ID)
         if not execution or is_rollback_execution(record) or execution in rolled_back:
             continue
-        if _succeeded_in(record, stage) and record.get("status") in ("SUCCEEDED", "FAILED", "IN_PROGRESS"):
+        if _succeeded_in(record, stage) and record.get(records.STATUS) in ("SUCCEEDED", "FAILED", "IN_PROGRESS"):
             return record
     return None
 
@@ -364,7 +366,7 @@ def unfinished_claims(records_: Iterable[dict[str, Any]], stage: str) -> list[st
     return [
         r[records.KEY]
         for r in records_
-        if str(r.get(records.KEY, "")).startswith(prefix) and r.get("status") == STARTED
+        if str(r.get(records.KEY, "")).startswith(prefix) and r.get(records.STATUS) == STARTED
     ]
 
 

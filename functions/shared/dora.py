@@ -69,13 +69,13 @@ def _time(text: Any) -> datetime | None:
 
 
 def _standard(record: dict) -> bool:
-    return record.get("executionType", "STANDARD") != "ROLLBACK" and records.is_deployment(record[records.KEY])
+    return record.get(records.EXECUTION_TYPE, "STANDARD") != "ROLLBACK" and records.is_deployment(record[records.KEY])
 
 
 def deployments(items: list[dict]) -> list[dict]:
     """Successful deployments, oldest first."""
-    done = [r for r in items if _standard(r) and stages.deployed_production(r) and _time(r.get("endTime"))]
-    return sorted(done, key=lambda r: r["endTime"])
+    done = [r for r in items if _standard(r) and stages.deployed_production(r) and _time(r.get(records.END_TIME))]
+    return sorted(done, key=lambda r: r[records.END_TIME])
 
 
 @dataclass(frozen=True)
@@ -105,12 +105,12 @@ def _incident_windows(items: list[dict]) -> list[tuple[datetime, datetime | None
     found = [
         (
             _time(r.get(records.INDEX_SORT)),
-            _time(r.get("endTime")),
-            r.get(END_REASON) == ENDED_UNKNOWN and _time(r.get("endTime")) is not None,
+            _time(r.get(records.END_TIME)),
+            r.get(END_REASON) == ENDED_UNKNOWN and _time(r.get(records.END_TIME)) is not None,
             r[records.KEY],
         )
         for r in items
-        if r[records.KEY].startswith(records.INCIDENT_PREFIX) and r.get("target") == PRODUCTION_TARGET
+        if r[records.KEY].startswith(records.INCIDENT_PREFIX) and r.get(records.TARGET) == PRODUCTION_TARGET
     ]
     # By start, then end (an open one last): never compares None with a time.
     windows = [window for window in found if window[0]]
@@ -124,14 +124,14 @@ def failures(items: list[dict]) -> list[Failure]:
     alarm left ALARM)."""
     found: dict[str, Failure] = {}
     for r in items:
-        if _standard(r) and stages.is_change_failure(r) and _time(r.get("endTime")):
+        if _standard(r) and stages.is_change_failure(r) and _time(r.get(records.END_TIME)):
             cause = (why.FAILED_IN_PRODUCTION, r[records.KEY])
-            found[r[records.KEY]] = Failure(r[records.KEY], _time(r["endTime"]), causes=(cause,))
+            found[r[records.KEY]] = Failure(r[records.KEY], _time(r[records.END_TIME]), causes=(cause,))
     production_stages = (stages.PRODUCTION_DEPLOY_STAGE, stages.LEGACY_PRODUCTION_DEPLOY_STAGE)
     for r in items:
         rolled_back = r.get(records.ROLLED_BACK_EXECUTION_ID)
         when = _time(r.get(records.INDEX_SORT))
-        rolled_out_of_production = r.get("stage") in production_stages
+        rolled_out_of_production = r.get(records.STAGE) in production_stages
         if r[records.KEY].startswith(records.ROLLBACK_PREFIX) and rolled_back and when and rolled_out_of_production:
             if rolled_back not in found or when < found[rolled_back].at:
                 earlier = found[rolled_back].causes if rolled_back in found else ()
@@ -186,7 +186,7 @@ def _reached_production(record: dict) -> datetime | None:
     if starts:
         return min(starts)
     if stages.deployed_production(record):
-        return _time(record.get("endTime"))
+        return _time(record.get(records.END_TIME))
     return None
 
 
@@ -198,11 +198,13 @@ def recoveries(items: list[dict]) -> list[datetime]:
 def _restores(items: list[dict]) -> list[tuple[datetime, str, str]]:
     """(when, execution, rule) of each restore: a successful deployment or a
     successful rollback execution, oldest first."""
-    restored = [(_time(r["endTime"]), r[records.KEY], why.DEPLOYED) for r in deployments(items)]
+    restored = [(_time(r[records.END_TIME]), r[records.KEY], why.DEPLOYED) for r in deployments(items)]
     restored += [
-        (_time(r.get("endTime")), r[records.KEY], why.ROLLBACK_EXECUTION)
+        (_time(r.get(records.END_TIME)), r[records.KEY], why.ROLLBACK_EXECUTION)
         for r in items
-        if r.get("executionType") == "ROLLBACK" and r.get("status") == "SUCCEEDED" and _time(r.get("endTime"))
+        if r.get(records.EXECUTION_TYPE) == "ROLLBACK"
+        and r.get(records.STATUS) == "SUCCEEDED"
+        and _time(r.get(records.END_TIME))
     ]
     return sorted(restored)
 
@@ -286,10 +288,10 @@ def explain(items: list[dict], start: datetime, end: datetime) -> dict[str, Evid
     deployed_ids = {r[records.KEY] for r in deployed}
     failed = [f for f in failures(items) if start <= f.at < end]
     restores = _restores(items)
-    counted_deployments = tuple(Entry(r[records.KEY], _time(r["endTime"]), why.DEPLOYED) for r in deployed)
+    counted_deployments = tuple(Entry(r[records.KEY], _time(r[records.END_TIME]), why.DEPLOYED) for r in deployed)
     leads, no_lead = [], []
     for r in deployed:
-        authored, ended = _time(r.get(records.COMMIT_AUTHOR_TIME)), _time(r["endTime"])
+        authored, ended = _time(r.get(records.COMMIT_AUTHOR_TIME)), _time(r[records.END_TIME])
         if authored:
             leads.append(Entry(r[records.KEY], ended, why.LEAD_TIME, (ended - authored).total_seconds()))
         else:
@@ -332,11 +334,11 @@ def _not_deployed(window: list[dict]) -> tuple[Entry, ...]:
     for r in window:
         if not records.is_deployment(r[records.KEY]):
             continue
-        when = _time(r.get("endTime")) or _time(r.get(records.INDEX_SORT))
-        if r.get("executionType") == "ROLLBACK":
+        when = _time(r.get(records.END_TIME)) or _time(r.get(records.INDEX_SORT))
+        if r.get(records.EXECUTION_TYPE) == "ROLLBACK":
             left.append(Entry(r[records.KEY], when, why.ROLLBACK_EXECUTION))
         elif not stages.deployed_production(r):
-            left.append(Entry(r[records.KEY], when, r.get("outcome") or stages.classify(r) or why.IN_PROGRESS))
+            left.append(Entry(r[records.KEY], when, r.get(records.OUTCOME) or stages.classify(r) or why.IN_PROGRESS))
     return tuple(sorted(left, key=lambda e: (e.at, e.id)))
 
 
@@ -366,13 +368,13 @@ def _recovered(failed, restores, deployed, items):
             began = _time(r.get(records.INDEX_SORT))
             if began and incident_start <= began and (incident_end is None or began < incident_end):
                 rework.setdefault(
-                    r[records.KEY], Entry(r[records.KEY], _time(r["endTime"]), why.HOTFIX, cause=incident)
+                    r[records.KEY], Entry(r[records.KEY], _time(r[records.END_TIME]), why.HOTFIX, cause=incident)
                 )
     return tuple(recovered), tuple(unrecovered), rework
 
 
 def _in(record: dict, start: datetime, end: datetime) -> bool:
-    when = _time(record.get("endTime")) or _time(record.get(records.INDEX_SORT))
+    when = _time(record.get(records.END_TIME)) or _time(record.get(records.INDEX_SORT))
     return when is not None and start <= when < end
 
 

@@ -26,7 +26,7 @@ DEPLOY_ACTIONS = {"TestEnv": "DeployTest", "StagingEnv": "DeployStaging", "Produ
 # attribute): ProductionEnv held the approval *and* the production deploy,
 # so passing it meant deploying. Layout 2: the deploy has its own stage.
 LAYOUT = 2
-LAYOUT_ATTRIBUTE = "recordLayout"
+LAYOUT_ATTRIBUTE = records.RECORD_LAYOUT
 LEGACY_PRODUCTION_DEPLOY_STAGE = "ProductionEnv"
 
 # A manual approval action times out after 7 days ("If the approval action is
@@ -85,7 +85,7 @@ def failed_stage(record: dict[str, Any]) -> str | None:
     failed = record.get(records.FAILED_ACTION)
     if isinstance(failed, str) and "/" in failed:
         return failed.split("/", 1)[0]
-    return record.get("stage") if record.get(records.STAGE_STATUS) == "FAILED" else None
+    return record.get(records.STAGE) if record.get(records.STAGE_STATUS) == "FAILED" else None
 
 
 def classify(record: dict[str, Any], *, actions_read: bool = False) -> str | None:
@@ -97,7 +97,7 @@ def classify(record: dict[str, Any], *, actions_read: bool = False) -> str | Non
     Without them, an unknown failure counts as a failed deploy: it pages
     rather than hide (the event order must not decide a quieter outcome).
     """
-    status = record.get("status")
+    status = record.get(records.STATUS)
     simple = {"SUCCEEDED": DEPLOYED, "STOPPED": STOPPED, "SUPERSEDED": SUPERSEDED, "CANCELED": CANCELED}
     if status in simple:
         return simple[status]
@@ -134,5 +134,5 @@ def is_change_failure(record: dict[str, Any]) -> bool:
     """A STANDARD execution that failed while deploying production (its
     deploy, its tests or its bake). Failures elsewhere deployed nothing to
     production; rejections, time-outs and gates deployed nothing at all."""
-    outcome = record.get("outcome") or classify(record)
+    outcome = record.get(records.OUTCOME) or classify(record)
     return outcome == DEPLOY_FAILED and failed_stage(record) == production_deploy_stage(record)

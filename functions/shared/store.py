@@ -363,11 +363,10 @@ def _may_have_been_stored(error: ClientError) -> bool:
 
 def metric_data(metrics: records.Metrics, environment: str) -> list[dict[str, Any]]:
     """The PutMetricData entries of one outcome: its counts, and its duration."""
-    entries = [(name, value, "Count") for name, value in sorted(metrics.counts.items())]
+    data = [published.BY_NAME[name].datum(value, environment) for name, value in sorted(metrics.counts.items())]
     if metrics.duration is not None:
-        entries.append((published.DEPLOYMENT_DURATION.name, metrics.duration, "Seconds"))
-    dimensions = [{"Name": "Environment", "Value": environment}]
-    return [{"MetricName": n, "Dimensions": dimensions, "Value": v, "Unit": u} for n, v, u in entries]
+        data.append(published.DEPLOYMENT_DURATION.datum(metrics.duration, environment))
+    return data
 
 
 def _expression(update: records.Update) -> dict[str, Any]:

@@ -90,14 +90,14 @@ def cmd_override(ctx: Context, args) -> int:
             AUDIT_TOKEN: uuid.uuid4().hex,
             records.INDEX_PARTITION: ctx.config.name,
             records.INDEX_SORT: now,
-            "status": REQUESTED,
-            "stage": args.stage,
+            records.STATUS: REQUESTED,
+            records.STAGE: args.stage,
             records.CONDITION_TYPE: condition,
-            "pipelineName": ctx.names.pipeline,
-            "pipelineExecutionId": execution,
-            "reason": reason,
+            records.PIPELINE_NAME: ctx.names.pipeline,
+            records.PIPELINE_EXECUTION_ID: execution,
+            records.REASON: reason,
             records.OVERRIDDEN_BY: caller,
-            "rules": rules or {"(not reported)": "unknown"},
+            records.RULES: rules or {"(not reported)": "unknown"},
             records.EXPIRES: records.expires_at(now, ctx.config.deployment_record_ttl_days),
         },
     )
@@ -179,7 +179,7 @@ def _override(ctx: Context, key: str, args, execution: str, condition: str) -> l
     except AWS_ERRORS as error:
         failure = explain(error, f"overriding {args.stage}'s {args.condition} condition")
         try:
-            store.update(key, status=FAILED, failureReason=str(failure))
+            store.update(key, **{records.STATUS: FAILED, records.FAILURE_REASON: str(failure)})
         except AWS_ERRORS:
             failure = OpsError(f"{failure}; the audit record {key} still says {REQUESTED}")
         raise failure from error

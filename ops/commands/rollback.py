@@ -46,7 +46,7 @@ def cmd_rollback(ctx: Context, args) -> int:
     except AWS_ERRORS as error:
         if code(error) in OUTDATED_TARGET:
             last_good = next(
-                (r for r in ctx.store().recent(ctx.config.name) if r.get("pipelineExecutionId") == target), None
+                (r for r in ctx.store().recent(ctx.config.name) if r.get(records.PIPELINE_EXECUTION_ID) == target), None
             )
             raise OpsError(_fallback(ctx, args.stage, explain(error, "RollbackStage"), last_good, present)) from error
         raise
@@ -56,7 +56,12 @@ def cmd_rollback(ctx: Context, args) -> int:
     ]
     done += _record(ctx, args.stage, current, target, rollback_execution)
     ctx.emit(
-        {"stage": args.stage, "from": current, "target": target, records.ROLLBACK_EXECUTION_ID: rollback_execution},
+        {
+            records.STAGE: args.stage,
+            "from": current,
+            records.TARGET: target,
+            records.ROLLBACK_EXECUTION_ID: rollback_execution,
+        },
         done,
     )
     return 0
@@ -90,11 +95,11 @@ def _record(ctx: Context, stage: str, current: str | None, target: str, rollback
         ctx.store().claim(
             f"{records.ROLLBACK_PREFIX}manual#{stage}#{started}",
             {
-                "environment": ctx.config.name,
-                "startTime": started,
-                "status": "ROLLBACK_IN_PROGRESS",
-                "stage": stage,
-                "pipelineName": ctx.names.pipeline,
+                records.ENVIRONMENT: ctx.config.name,
+                records.START_TIME: started,
+                records.STATUS: "ROLLBACK_IN_PROGRESS",
+                records.STAGE: stage,
+                records.PIPELINE_NAME: ctx.names.pipeline,
                 records.TARGET_EXECUTION_ID: target,
                 records.ROLLED_BACK_EXECUTION_ID: current or "unknown",
                 records.ROLLBACK_EXECUTION_ID: rollback_execution,

@@ -17,18 +17,19 @@ from topology import naming
 def cmd_summary(ctx: Context, args) -> int:
     start, end = days_back(args.days)
     cloudwatch, metrics = ctx.client("cloudwatch"), {}
-    for metric in (published.DEPLOYMENT_SUCCESS.name, published.DEPLOYMENT_FAILURE.name, published.ROLLBACK_COUNT.name):
+    for counted in (published.DEPLOYMENT_SUCCESS, published.DEPLOYMENT_FAILURE, published.ROLLBACK_COUNT):
+        metric = counted.name
         with calling(f"metric {naming.METRICS_NAMESPACE} {metric} of {ctx.config.name}"):
             points = cloudwatch.get_metric_statistics(
                 Namespace=naming.METRICS_NAMESPACE,
                 MetricName=metric,
-                Dimensions=[{"Name": "Environment", "Value": ctx.config.name}],
+                Dimensions=counted.dimensions_of(ctx.config.name),
                 StartTime=start,
                 EndTime=end,
                 Period=86400,
-                Statistics=["Sum"],
+                Statistics=[counted.statistic],
             )["Datapoints"]
-        metrics[metric] = int(sum(p["Sum"] for p in points))
+        metrics[metric] = int(sum(p[counted.statistic] for p in points))
     deployments = [
         r
         for r in query_deployments(ctx, 10_000, since=iso(start))
@@ -36,9 +37,9 @@ def cmd_summary(ctx: Context, args) -> int:
     ]
     durations = []
     for record in deployments:
-        if record.get(records.STARTED_AT) and record.get("endTime"):
+        if record.get(records.STARTED_AT) and record.get(records.END_TIME):
             begin = records.parse_time(record[records.STARTED_AT])
-            finish = records.parse_time(record["endTime"])
+            finish = records.parse_time(record[records.END_TIME])
             durations.append((finish - begin).total_seconds() / 60)
     finished = metrics[published.DEPLOYMENT_SUCCESS.name] + metrics[published.DEPLOYMENT_FAILURE.name]
     summary = {

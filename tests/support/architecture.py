@@ -209,15 +209,51 @@ CONTRACT = REPO / "functions" / "shared" / "contract"
 GUARDED = (records.ATTRIBUTES - records.AWS_FIELD_TWINS) | metrics.NAMES
 
 
+# Every attribute name, twins included: where code is plainly writing one of
+# our records (a dict whose keys include a contract constant), no key is text.
+ATTRIBUTE_NAMES = records.ATTRIBUTES
+# Calls whose keyword names are log fields, not record attributes.
+LOGGERS = {"log", "logger"}
+
+
+def _is_contract_name(node: ast.AST) -> bool:
+    """`records.X`: a contract constant."""
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "records"
+
+
+def _is_log_call(node: ast.Call) -> bool:
+    return (
+        isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and node.func.value.id in LOGGERS
+    )
+
+
 def literal_uses(path: Path, source: str | None = None) -> list[str]:
-    """`file:line 'name'` for each string constant equal to a guarded name
-    (docstrings included: a name in prose is written with its constant too)."""
+    """`file:line 'name'` for each place a record attribute or metric name is
+    written as text: a string constant equal to a guarded name (docstrings
+    included: a name in prose is written with its constant too); a keyword
+    argument named after one (`record(failureReason=...)`; log fields
+    excepted); and, in a dict that is plainly a record (a key is a contract
+    constant), a text key equal to any attribute, the names AWS shares too."""
     tree = ast.parse(path.read_text() if source is None else source)
     found = []
+
+    def at(node: ast.AST, name: str) -> None:
+        found.append(f"{path.relative_to(REPO)}:{node.lineno} {name!r}")
+
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in GUARDED:
-            found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.value!r}")
-    return found
+            at(node, node.value)
+        elif isinstance(node, ast.Call) and not _is_log_call(node):
+            for keyword in node.keywords:
+                if keyword.arg in GUARDED:
+                    at(keyword.value, keyword.arg)
+        elif isinstance(node, ast.Dict) and any(_is_contract_name(k) for k in node.keys if k is not None):
+            for key in node.keys:
+                text = isinstance(key, ast.Constant) and isinstance(key.value, str)
+                if text and key.value in ATTRIBUTE_NAMES - GUARDED:
+                    at(key, key.value)
+    # One line per place, by line (ast.walk is breadth-first), in the order found within a line.
+    return sorted(dict.fromkeys(found), key=lambda line: int(line.split(":")[1].split()[0]))
 
 
 BUILDSPECS = REPO / "buildspecs"
@@ -241,7 +277,7 @@ def buildspec_literals(path: Path, text: str | None = None) -> list[str]:
 
 def product_files() -> list[Path]:
     files = []
-    for root in ("functions", "ops"):
+    for root in ("functions", "ops", "modules"):
         for path in sorted((REPO / root).rglob("*.py")):
             if "__pycache__" not in path.parts and not path.is_relative_to(CONTRACT):
                 files.append(path)

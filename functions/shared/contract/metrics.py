@@ -8,6 +8,8 @@ docs/deployment-records.md says how often each can reach CloudWatch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from .. import stages
 
@@ -26,6 +28,22 @@ class Metric:
     unit: str  # PutMetricData's Unit
     statistic: str  # what alarms and the dashboard read
     dimensions: tuple[str, ...] = (ENVIRONMENT,)
+
+    def dimensions_of(self, *values: str) -> list[dict[str, str]]:
+        """Its Dimensions (PutMetricData, GetMetricStatistics) with `values`,
+        the environment first."""
+        if len(values) != len(self.dimensions):
+            raise ValueError(f"{self.name} has dimensions {self.dimensions}, given {values}")
+        return [{"Name": name, "Value": value} for name, value in zip(self.dimensions, values, strict=True)]
+
+    def datum(self, value: float, *dimension_values: str, at: datetime | None = None) -> dict[str, Any]:
+        """One PutMetricData entry of this metric: its name, its unit, and its
+        dimensions in order with `dimension_values` (the environment first),
+        so a publisher names none of them itself."""
+        entry: dict[str, Any] = {"MetricName": self.name, "Dimensions": self.dimensions_of(*dimension_values)}
+        if at is not None:
+            entry["Timestamp"] = at
+        return {**entry, "Value": value, "Unit": self.unit}
 
 
 # The deployment recorder's outcome counts (publish_metrics: at most once per final state).

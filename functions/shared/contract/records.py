@@ -48,6 +48,8 @@ STAGE_STATUS = "stageStatus"
 STAGE_UPDATED_AT = "stageUpdatedAt"
 # The pipeline structure version an execution ran in (a Number).
 PIPELINE_VERSION = "pipelineVersion"
+# Which stages the record's stage names mean (a Number; shared/stages.py LAYOUT).
+RECORD_LAYOUT = "recordLayout"
 # How an execution ended (shared/stages.py's OUTCOMES).
 OUTCOME = "outcome"
 # Bookkeeping: order under out-of-order events, and outcome metrics at most once.
@@ -72,6 +74,8 @@ ROLLBACK_EXECUTION_ID = "rollbackExecutionId"
 FAILURE_REASON = "failureReason"
 MANUAL_COMMAND = "manualCommand"
 SKIP_REASON = "skipReason"
+# The commit a manual fallback would release again (no execution to roll back to).
+FALLBACK_COMMIT = "fallbackCommit"
 INITIATED_BY = "initiatedBy"
 
 # --- an override (python -m ops override) -------------------------------------
@@ -95,6 +99,8 @@ ATTRIBUTES = frozenset(
 # words of the functions' own answers and ops' JSON output.
 AWS_FIELD_TWINS = frozenset(
     {
+        # OverrideStageCondition's request field, which the override record keeps.
+        CONDITION_TYPE,
         ENVIRONMENT,
         START_TIME,
         STATUS,
