@@ -51,6 +51,7 @@ def test_zip_entries_are_sorted_sources_with_fixed_time_and_mode(tmp_path):
         "functions/shared/contract/stages.py",
         "functions/shared/dora.py",
         "functions/shared/dora_rules.py",
+        "functions/shared/errors.py",
         "functions/shared/executions.py",
         "functions/shared/fields.py",
         "functions/shared/log.py",

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.shared import errors
 from functions.shared.store import Store
 
 AWS_ERRORS = (BotoCoreError, ClientError)
@@ -74,15 +75,8 @@ class Rollbacks:
         self.sns.publish(TopicArn=self.topic_arn, **subject_and_message)
 
 
-def error_code(error: Exception) -> str | None:
-    return error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
-
-
-def error_text(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        e = error.response.get("Error", {})
-        return f"{e.get('Code')}: {e.get('Message')}"
-    return str(error)
+# An AWS error's code and text: one reader for every function (shared/errors.py).
+error_code, error_text = errors.code, errors.text
 
 
 def parse_alarm_map(raw: str) -> dict[str, str]:

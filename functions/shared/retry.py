@@ -25,6 +25,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from . import errors
+
 T = TypeVar("T")
 
 TRANSIENT_CODES = frozenset(
@@ -60,7 +62,7 @@ class Ambiguous(Exception):
 
 def is_transient(error: Exception) -> bool:
     if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code") in TRANSIENT_CODES
+        return errors.code(error) in TRANSIENT_CODES
     return isinstance(error, AMBIGUOUS + UNREACHED)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import records
+from . import errors, records
 from .contract import metrics as published
 
 _serialize = TypeSerializer().serialize
@@ -81,7 +81,7 @@ def _unless_condition_fails(write: Callable[..., dict], **request: Any) -> dict 
     try:
         return write(**request) or {}
     except ClientError as error:
-        if error.response["Error"]["Code"] != CONDITION_FAILED:
+        if errors.code(error) != CONDITION_FAILED:
             raise
     return None
 
@@ -356,7 +356,7 @@ _UNCERTAIN_STATUSES = frozenset({408, 504})
 
 
 def _may_have_been_stored(error: ClientError) -> bool:
-    code = error.response.get("Error", {}).get("Code")
+    code = errors.code(error)
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return code in _UNCERTAIN_CODES or status in _UNCERTAIN_STATUSES
 

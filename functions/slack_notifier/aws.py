@@ -11,7 +11,7 @@ from collections.abc import Callable
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.shared import records
+from functions.shared import errors, records
 from functions.shared.store import Store
 
 AWS_ERRORS = (BotoCoreError, ClientError)
@@ -45,7 +45,7 @@ class Notifier:
         try:
             value = self.secrets.get_secret_value(SecretId=self.secret_id)["SecretString"].strip()
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            if errors.code(error) != "ResourceNotFoundException":
                 raise
             value = None
         self._webhook = (self.clock(), value)
