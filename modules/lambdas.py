@@ -1,8 +1,10 @@
 """The functions table (topology/functions.py) made into function units
-(modules/function.py), with their triggers: a row's settings, statement
-resources and shared statement builders get their values here, from the
-environment and the other stacks' outputs. A new function whose settings and
-resources are among these is a row in the table, and nothing here changes.
+(modules/function.py), with their triggers: the settings each function
+reads (the contract's, functions/shared/contract/settings.py BY_PACKAGE), a
+row's statement resources and shared statement builders get their values
+here, from the environment and the other stacks' outputs. A new function
+whose settings and resources are among these is a row in the table, its
+package and its settings' line in the contract, and nothing here changes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_resource_policy import CloudwatchLo
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 
 from environments import EnvironmentConfig
+from functions.shared.contract import settings as setting
 from modules import iam
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
@@ -63,30 +66,36 @@ def health_alarms(names: ResourceNames) -> dict[str, str]:
     return {names.health_alarm(target): stage for target, stage in DEPLOY_STAGES.items()}
 
 
-# Each setting a row may name, by its environment variable; None leaves it out.
+def _window(w: Wiring, field: str) -> str | None:
+    """A field of the change window, or None when the pipeline has none."""
+    window = w.config.change_window
+    return literal(getattr(window, field)) if window.enabled else None
+
+
+# Each setting a function may read (the contract's names), by its value here; None leaves it out.
 SETTINGS: dict[str, Callable[[Wiring], str | None]] = {
-    "TABLE_NAME": lambda w: w.core.deployments_table_name,
-    "TABLE_INDEX": lambda w: w.names.deployments_index,
-    "PIPELINE_NAME": lambda w: w.pipeline.pipeline_name,
-    "PIPELINE_ARN": lambda w: w.pipeline.pipeline_arn,
+    setting.TABLE_NAME: lambda w: w.core.deployments_table_name,
+    setting.TABLE_INDEX: lambda w: w.names.deployments_index,
+    setting.PIPELINE_NAME: lambda w: w.pipeline.pipeline_name,
+    setting.PIPELINE_ARN: lambda w: w.pipeline.pipeline_arn,
     # Where the rollback function announces its rollbacks.
-    "TOPIC_ARN": lambda w: w.topics["rollbacks"].arn,
-    "ENVIRONMENT": lambda w: w.config.name,
-    "METRICS_NAMESPACE": lambda w: METRICS_NAMESPACE,
-    "RECORD_TTL_DAYS": lambda w: str(w.config.deployment_record_ttl_days),
-    "ROLLBACK_ALARMS": lambda w: literal_json(health_alarms(w.names)),
-    "ARTIFACT_EXPIRATION_DAYS": lambda w: str(w.config.artifact_lifecycle.expiration_days),
-    "TARGETS": lambda w: literal_json({t: w.config.deploy_target(t).health_check_url for t in DEPLOY_STAGES}),
-    "TIMEOUT_SECONDS": lambda w: str(PROBE_TIMEOUT_SECONDS),
+    setting.TOPIC_ARN: lambda w: w.topics["rollbacks"].arn,
+    setting.ENVIRONMENT: lambda w: w.config.name,
+    setting.METRICS_NAMESPACE: lambda w: METRICS_NAMESPACE,
+    setting.RECORD_TTL_DAYS: lambda w: str(w.config.deployment_record_ttl_days),
+    setting.ROLLBACK_ALARMS: lambda w: literal_json(health_alarms(w.names)),
+    setting.ARTIFACT_EXPIRATION_DAYS: lambda w: str(w.config.artifact_lifecycle.expiration_days),
+    setting.TARGETS: lambda w: literal_json({t: w.config.deploy_target(t).health_check_url for t in DEPLOY_STAGES}),
+    setting.TIMEOUT_SECONDS: lambda w: str(PROBE_TIMEOUT_SECONDS),
     # The change window's, left out when the pipeline has none.
-    "WINDOW_CRON": lambda w: literal(w.config.change_window.cron) if w.config.change_window.enabled else None,
-    "WINDOW_TIME_ZONE": lambda w: literal(w.config.change_window.time_zone) if w.config.change_window.enabled else None,
-    "INCIDENT_WAIT_MINUTES": lambda w: str(INCIDENT_WAIT_MINUTES),
-    "APPROVAL_TIMEOUT_MINUTES": lambda w: str(APPROVAL_TIMEOUT_MINUTES),
-    "BAKE_MINUTES": lambda w: str(w.config.health_check_duration_minutes),
-    "WINDOW_DAYS": lambda w: str(DORA_WINDOW_DAYS),
-    "ALARM_TARGETS": lambda w: literal_json({w.names.health_alarm(t): t for t in DEPLOY_STAGES}),
-    "SECRET_ID": lambda w: w.names.resource_secret(SLACK_WEBHOOK),
+    setting.WINDOW_CRON: lambda w: _window(w, "cron"),
+    setting.WINDOW_TIME_ZONE: lambda w: _window(w, "time_zone"),
+    setting.INCIDENT_WAIT_MINUTES: lambda w: str(INCIDENT_WAIT_MINUTES),
+    setting.APPROVAL_TIMEOUT_MINUTES: lambda w: str(APPROVAL_TIMEOUT_MINUTES),
+    setting.BAKE_MINUTES: lambda w: str(w.config.health_check_duration_minutes),
+    setting.WINDOW_DAYS: lambda w: str(DORA_WINDOW_DAYS),
+    setting.ALARM_TARGETS: lambda w: literal_json({w.names.health_alarm(t): t for t in DEPLOY_STAGES}),
+    setting.SECRET_ID: lambda w: w.names.resource_secret(SLACK_WEBHOOK),
 }
 
 # Each resource a row's Grant may name.
@@ -122,8 +131,22 @@ def _lookup(table: Mapping, key: str, row: Function, what: str):
 
 
 def environment(row: Function, w: Wiring) -> dict[str, str]:
+    """The function's settings (the contract's, for its package), each with
+    its value; an optional one without a value is left out."""
+    if row.package not in setting.BY_PACKAGE:
+        raise ValueError(
+            f"topology/functions.py: function {row.function!r} runs package {row.package!r}, which "
+            "functions/shared/contract/settings.py does not know: add its settings to BY_PACKAGE"
+        )
     # Every name is checked before any value is read.
-    resolvers = {name: _lookup(SETTINGS, name, row, "the setting") for name in row.settings}
+    names = setting.BY_PACKAGE[row.package]
+    unknown = [name for name in names if name not in SETTINGS]
+    if unknown:
+        raise ValueError(
+            f"functions/shared/contract/settings.py: package {row.package!r} reads the setting {unknown[0]!r}, "
+            f"which modules/lambdas.py gives no value: add it to SETTINGS there"
+        )
+    resolvers = {name: SETTINGS[name] for name in names}
     values = {name: resolve(w) for name, resolve in resolvers.items()}
     return {name: value for name, value in values.items() if value is not None}
 

@@ -15,6 +15,7 @@ import pytest
 
 from environments import load
 from functions.shared.contract import metrics as published
+from functions.shared.contract import settings as contract_settings
 from modules import lambdas, metrics
 from ops.commands import logs
 from topology import functions, naming
@@ -44,7 +45,7 @@ def test_ids_names_and_purposes_are_unique():
 
 def test_every_setting_resource_and_builder_a_row_names_has_a_value():
     for row in FUNCTIONS:
-        assert set(row.settings) <= set(lambdas.SETTINGS), row.function
+        assert set(contract_settings.BY_PACKAGE[row.package]) <= set(lambdas.SETTINGS), row.function
         for statement in row.statements:
             if isinstance(statement, Grant):
                 assert set(statement.resources) <= set(lambdas.RESOURCES), row.function
@@ -56,7 +57,6 @@ def test_every_setting_resource_and_builder_a_row_names_has_a_value():
 @pytest.mark.parametrize(
     "change, named",
     [
-        ({"settings": ("TABLE_NAME", "NO_SUCH_SETTING")}, "the setting 'NO_SUCH_SETTING'"),
         ({"statements": (Grant(sid="S", actions=("s3:GetObject",), resources=("no_such_bucket",)),)}, "no_such_bucket"),
         ({"statements": ("no_such_builder",)}, "the statement builder 'no_such_builder'"),
     ],
@@ -65,7 +65,7 @@ def test_a_row_naming_an_unknown_value_fails_with_one_clear_line(change, named):
     row = dataclasses.replace(FUNCTIONS[0], **change)
     with pytest.raises(ValueError, match="topology/functions.py: function 'health_probe' names ") as raised:
         # A unit reads nothing of the wiring before it finds the unknown name.
-        lambdas.environment(row, None) if "settings" in change else lambdas.statements(row, None)
+        lambdas.statements(row, None)
     assert named in str(raised.value) and "\n" not in str(raised.value)
 
 
@@ -104,8 +104,9 @@ def test_the_stack_makes_exactly_the_tables_functions(stacks, env_config):
         assert function["timeout"] == row.timeout
         # Every variable is a setting of the row (the window's only where there is one).
         variables = set(function["environment"]["variables"])
-        optional = {"WINDOW_CRON", "WINDOW_TIME_ZONE"}
-        assert set(row.settings) - optional <= variables <= set(row.settings)
+        optional = {contract_settings.WINDOW_CRON, contract_settings.WINDOW_TIME_ZONE}
+        reads = set(contract_settings.BY_PACKAGE[row.package])
+        assert reads - optional <= variables <= reads
         sids = {
             s["sid"]
             for s in stack.policy_statements(
@@ -237,3 +238,25 @@ def test_functions_and_alarms_are_made_only_from_their_tables():
     assert {name: kinds for name, kinds in made.items() if kinds - allowed.get(name, set())} == {}
     # The check can fail: a hand-made alarm beside the table.
     assert makers("self.alarms.alarm('extra', description='d')") == {"alarm"}
+
+
+def test_a_setting_the_stack_has_no_value_for_fails_with_one_clear_line(monkeypatch):
+    reads = {**contract_settings.BY_PACKAGE, "health_probe": ("TARGETS", "NO_SUCH_SETTING")}
+    monkeypatch.setattr(contract_settings, "BY_PACKAGE", reads)
+    with pytest.raises(ValueError) as raised:
+        # Nothing of the wiring is read before the unknown name is found.
+        lambdas.environment(FUNCTIONS[0], None)
+    assert str(raised.value) == (
+        "functions/shared/contract/settings.py: package 'health_probe' reads the setting 'NO_SUCH_SETTING', "
+        "which modules/lambdas.py gives no value: add it to SETTINGS there"
+    )
+
+
+def test_a_function_whose_package_has_no_settings_in_the_contract_is_a_clear_error():
+    import dataclasses
+
+    import pytest
+
+    row = dataclasses.replace(FUNCTIONS[0], function="weekly_digest", package="weekly_digest")
+    with pytest.raises(ValueError, match="runs package 'weekly_digest', which functions/shared/contract/settings.py"):
+        lambdas.environment(row, None)

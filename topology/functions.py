@@ -1,14 +1,16 @@
 """The Lambda functions of `monitoring-{env}`: one row per function, as
 projects.py is for the CodeBuild projects. A row says what the function is
 for, the package it runs (functions/<package>/handler.py), what invokes it
-(a schedule, an event pattern, the notification topics), the settings it reads, the IAM
-statements of its role and the concurrency it reserves when the environment
-opts in (`reserve_function_concurrency`). modules/lambdas.py turns each row
-into a function unit (modules/function.py); adding a function is a row here
-and its package under functions/.
+(a schedule, an event pattern, the notification topics), the IAM statements
+of its role and the concurrency it reserves when the environment opts in
+(`reserve_function_concurrency`). The settings it reads are its package's,
+in the contract (functions/shared/contract/settings.py BY_PACKAGE), their one
+home. modules/lambdas.py turns each row into a function unit
+(modules/function.py); adding a function is a row here, its package under
+functions/ and its settings' line in the contract.
 
-A row names its settings and its statements' resources; their values (which
-are other stacks' outputs, known at deploy time) are resolved in one place,
+A row names its statements' resources; their values, and the settings'
+(other stacks' outputs, known at deploy time), are resolved in one place,
 modules/lambdas.py (SETTINGS, RESOURCES, BUILDERS).
 
 Why reservations are opt-in: "When a function has reserved concurrency, no
@@ -151,8 +153,9 @@ class Function:
     package: str
     timeout: int
     trigger: Schedule | EventPattern | EveryTopic
-    # The environment variables it reads (values: modules/lambdas.py SETTINGS).
-    settings: tuple[str, ...]
+    # The environment variables it reads are its package's settings in the
+    # contract (functions/shared/contract/settings.py BY_PACKAGE, their one
+    # home); their values: modules/lambdas.py SETTINGS.
     # Its own statements, besides those every function has (logs, key, dead
     # letters, traces): a Grant, or the name of a shared builder (modules/lambdas.py BUILDERS).
     statements: tuple[Grant | str, ...] = ()
@@ -182,7 +185,6 @@ FUNCTIONS = (
             description="Checks each deploy target's health URL for the health alarms",
             expression=rate_expression(PROBE_PERIOD_SECONDS // 60),
         ),
-        settings=("TARGETS", "ENVIRONMENT", "METRICS_NAMESPACE", "TIMEOUT_SECONDS"),
         # A round is worth nothing a minute later: no retries of a failed or
         # throttled round (the next one is due), nothing kept for hours.
         asynchronous=Asynchronous(
@@ -205,17 +207,6 @@ FUNCTIONS = (
             name=lambda names: names.alarm_rollback_rule,
             description="Health alarms of this environment entering ALARM start a stage rollback",
             pattern=health_alarm_changes("ALARM"),
-        ),
-        settings=(
-            "TABLE_NAME",
-            "TABLE_INDEX",
-            "PIPELINE_ARN",
-            "TOPIC_ARN",
-            "ENVIRONMENT",
-            "RECORD_TTL_DAYS",
-            "ROLLBACK_ALARMS",
-            # Targets older than this have lost their artifacts: refused.
-            "ARTIFACT_EXPIRATION_DAYS",
         ),
         statements=(
             Grant(
@@ -251,7 +242,6 @@ FUNCTIONS = (
             pattern=pipeline_state_changes,
             to_pipeline_log=True,
         ),
-        settings=("TABLE_NAME", "PIPELINE_NAME", "ENVIRONMENT", "METRICS_NAMESPACE", "RECORD_TTL_DAYS"),
         statements=(
             Grant(
                 sid="RecordDeployments",
@@ -283,19 +273,6 @@ FUNCTIONS = (
             description="Publishes the age of the oldest running execution for the duration alarm",
             expression=rate_expression(AGE_SCHEDULE_MINUTES),
         ),
-        # The known waits and when each is expected to end: the window (the
-        # pipeline's own cron and time zone, when it has one), the incident
-        # gate's WaitTime, the approval's time-out, the bake.
-        settings=(
-            "PIPELINE_NAME",
-            "ENVIRONMENT",
-            "METRICS_NAMESPACE",
-            "WINDOW_CRON",
-            "WINDOW_TIME_ZONE",
-            "INCIDENT_WAIT_MINUTES",
-            "APPROVAL_TIMEOUT_MINUTES",
-            "BAKE_MINUTES",
-        ),
         statements=(
             # GetPipelineState: which condition holds an execution, since when.
             Grant(
@@ -325,7 +302,6 @@ FUNCTIONS = (
             description="Publishes the DORA metrics of the last days from the deployment records",
             expression="rate(1 hour)",
         ),
-        settings=("TABLE_NAME", "TABLE_INDEX", "ENVIRONMENT", "METRICS_NAMESPACE", "WINDOW_DAYS"),
         statements=("read_deployment_history",),
         # An hourly schedule.
         reserved_concurrency=1,
@@ -352,7 +328,6 @@ FUNCTIONS = (
             # states reaches the rule as its own event.
             pattern=health_alarm_changes("ALARM", "OK", "INSUFFICIENT_DATA"),
         ),
-        settings=("TABLE_NAME", "ENVIRONMENT", "ALARM_TARGETS", "RECORD_TTL_DAYS"),
         statements=(Grant(sid="RecordIncidents", actions=("dynamodb:UpdateItem",), resources=("deployments_table",)),),
         publishes_metrics=False,
         # Three health alarms may change state together.
@@ -366,7 +341,6 @@ FUNCTIONS = (
         package="slack_notifier",
         timeout=30,
         trigger=EveryTopic(subscription="slack"),
-        settings=("SECRET_ID", "TABLE_NAME", "ENVIRONMENT"),
         statements=(
             Grant(sid="ReadSlackWebhook", actions=("secretsmanager:GetSecretValue",), resources=("slack_webhook",)),
             Grant(

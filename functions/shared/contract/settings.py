@@ -105,6 +105,7 @@ ROLLBACK = {
     RECORD_TTL_DAYS: positive_int,
     # A JSON object of alarm to stage; rollback/aws.py's parse_alarm_map reads it.
     ROLLBACK_ALARMS: json.loads,
+    # Targets older than this have lost their artifacts: refused.
     ARTIFACT_EXPIRATION_DAYS: positive_int,
 }
 INCIDENT_RECORDER = {
@@ -129,8 +130,11 @@ HEALTH_PROBE = {
 }
 SLACK_NOTIFIER = {SECRET_ID: str, TABLE_NAME: str, ENVIRONMENT: str}
 EXECUTION_AGE = {PIPELINE_NAME: str, ENVIRONMENT: str, METRICS_NAMESPACE: str}
-# Optional settings: name -> (parser, default when unset or empty). The
-# approval timeout's default is CodePipeline's (shared/stages.py's APPROVAL_TIMEOUT).
+# Optional settings: name -> (parser, default when unset or empty). The known
+# waits and when each is expected to end: the window (the pipeline's own cron
+# and time zone, when it has one: the stack leaves them out otherwise), the
+# incident gate's WaitTime, the approval's time-out (its default is
+# CodePipeline's, shared/stages.py's APPROVAL_TIMEOUT), the bake.
 EXECUTION_AGE_OPTIONAL: dict[str, tuple[Any, Any]] = {
     WINDOW_CRON: (str.strip, ""),
     WINDOW_TIME_ZONE: (str.strip, "UTC"),
@@ -139,15 +143,21 @@ EXECUTION_AGE_OPTIONAL: dict[str, tuple[Any, Any]] = {
     BAKE_MINUTES: (positive_int, 10),
 }
 
-# Every function's variables, by the module of its Lambda handler string.
+# Every function's variables, in order, by its package (functions/<package>/):
+# the monitoring stack gives each function these (modules/lambdas.py; an
+# optional one only when it has a value), and its handler reads them.
+BY_PACKAGE: dict[str, tuple[str, ...]] = {
+    "deployment_recorder": tuple(DEPLOYMENT_RECORDER),
+    "rollback": tuple(ROLLBACK),
+    "incident_recorder": tuple(INCIDENT_RECORDER),
+    "dora_metrics": tuple(DORA_METRICS),
+    "health_probe": tuple(HEALTH_PROBE),
+    "slack_notifier": tuple(SLACK_NOTIFIER),
+    "execution_age": (*EXECUTION_AGE, *EXECUTION_AGE_OPTIONAL),
+}
+# The same, by the module of its Lambda handler string.
 BY_HANDLER: dict[str, frozenset[str]] = {
-    "functions.deployment_recorder.handler": frozenset(DEPLOYMENT_RECORDER),
-    "functions.rollback.handler": frozenset(ROLLBACK),
-    "functions.incident_recorder.handler": frozenset(INCIDENT_RECORDER),
-    "functions.dora_metrics.handler": frozenset(DORA_METRICS),
-    "functions.health_probe.handler": frozenset(HEALTH_PROBE),
-    "functions.slack_notifier.handler": frozenset(SLACK_NOTIFIER),
-    "functions.execution_age.handler": frozenset(EXECUTION_AGE) | frozenset(EXECUTION_AGE_OPTIONAL),
+    f"functions.{package}.handler": frozenset(names) for package, names in BY_PACKAGE.items()
 }
 
 # What shared/settings.py re-exports: the reader, its parsers, and every setting.
