@@ -4,9 +4,9 @@ them, the runbook and `ops` pass them to CodePipeline. One home, here,
 because the Lambda zips carry functions/ and nothing of topology/.
 
 No imports at all (functions/shared/stages.py re-exports every name with
-`import *`): topology/ imports this module (its one import from
-outside topology/, tests/test_architecture.py), and so does review/ on the
-CI runner's bare python3.
+`import *`): topology/ imports this module (with contract/records.py, the
+only modules it imports from outside topology/, tests/test_architecture.py),
+and so does review/ on the CI runner's bare python3.
 """
 
 # Each deploy target has a deploy stage (rolled back on failure; where the
