@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-# The test-result attributes the projects write: their home is the record
-# contract, which the Lambda zips carry (a leaf module; tests/test_architecture.py).
+# The test-result attributes the projects write and the stages and deploy
+# actions they run in: their home is the contract, which the Lambda zips
+# carry (leaf modules; tests/test_architecture.py).
 from functions.shared.contract.records import E2E_TESTS, INTEGRATION_TESTS, UNIT_TESTS
+from functions.shared.contract.stages import BUILD_STAGE, DEPLOY_ACTIONS, DEPLOY_STAGES
 
 # The pipeline's artifacts: the source the Source stage fetches, and what the
 # Build stage hands to the deploy projects.
@@ -93,7 +95,7 @@ PROJECTS: tuple[Project, ...] = (
     Project(
         name="build",
         kind=Kind.BUILD,
-        stage="Build",
+        stage=BUILD_STAGE,
         action="Build",
         order=1,
         input_artifact=SOURCE_OUTPUT,
@@ -106,7 +108,7 @@ PROJECTS: tuple[Project, ...] = (
     Project(
         name="integration-test",
         kind=Kind.TEST,
-        stage="TestEnv",
+        stage=DEPLOY_STAGES["test"],
         action="IntegrationTest",
         order=2,
         input_artifact=SOURCE_OUTPUT,
@@ -120,7 +122,7 @@ PROJECTS: tuple[Project, ...] = (
     Project(
         name="e2e-test",
         kind=Kind.TEST,
-        stage="StagingEnv",
+        stage=DEPLOY_STAGES["staging"],
         action="EndToEndTest",
         order=2,
         input_artifact=SOURCE_OUTPUT,
@@ -134,8 +136,8 @@ PROJECTS: tuple[Project, ...] = (
     Project(
         name="deploy-test",
         kind=Kind.DEPLOY,
-        stage="TestEnv",
-        action="DeployTest",
+        stage=DEPLOY_STAGES["test"],
+        action=DEPLOY_ACTIONS[DEPLOY_STAGES["test"]],
         order=1,
         input_artifact=BUILD_OUTPUT,
         buildspec="deploy.yml",
@@ -144,8 +146,8 @@ PROJECTS: tuple[Project, ...] = (
     Project(
         name="deploy-staging",
         kind=Kind.DEPLOY,
-        stage="StagingEnv",
-        action="DeployStaging",
+        stage=DEPLOY_STAGES["staging"],
+        action=DEPLOY_ACTIONS[DEPLOY_STAGES["staging"]],
         order=1,
         input_artifact=BUILD_OUTPUT,
         buildspec="deploy.yml",
@@ -154,8 +156,8 @@ PROJECTS: tuple[Project, ...] = (
     Project(
         name="deploy-production",
         kind=Kind.DEPLOY,
-        stage="ProductionDeploy",
-        action="DeployProduction",
+        stage=DEPLOY_STAGES["production"],
+        action=DEPLOY_ACTIONS[DEPLOY_STAGES["production"]],
         order=1,
         input_artifact=BUILD_OUTPUT,
         buildspec="deploy.yml",

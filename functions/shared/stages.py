@@ -19,9 +19,6 @@ from . import records
 from .contract import stages as names
 from .contract.stages import *  # noqa: F403
 
-# The action of each deploy stage that changes what its target runs.
-DEPLOY_ACTIONS = {"TestEnv": "DeployTest", "StagingEnv": "DeployStaging", "ProductionDeploy": "DeployProduction"}
-
 # Records carry `recordLayout`. Layout 1 (records written before v0.19.0, no
 # attribute): ProductionEnv held the approval *and* the production deploy,
 # so passing it meant deploying. Layout 2: the deploy has its own stage.

@@ -35,6 +35,9 @@ WINDOW_TARGET = "production"
 GATE_ACTION = "Checkpoint"
 GATE_STAGES = (WINDOW_STAGE, *INCIDENT_GATE_STAGES.values())
 PRODUCTION_DEPLOY_STAGE = DEPLOY_STAGES["production"]
+# The action of each deploy stage that changes what its target runs
+# (topology/projects.py's deploy rows run them; the rollback reads them).
+DEPLOY_ACTIONS = {"TestEnv": "DeployTest", "StagingEnv": "DeployStaging", "ProductionDeploy": "DeployProduction"}
 
 # Deploy targets whose stage bakes after deploying: it watches its health
 # alarm for the health-check duration and rolls back if it fires.
