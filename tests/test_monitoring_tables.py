@@ -257,6 +257,6 @@ def test_a_function_whose_package_has_no_settings_in_the_contract_is_a_clear_err
 
     import pytest
 
-    row = dataclasses.replace(FUNCTIONS[0], function="weekly_digest", package="weekly_digest")
-    with pytest.raises(ValueError, match="runs package 'weekly_digest', which functions/shared/contract/settings.py"):
+    row = dataclasses.replace(FUNCTIONS[0], function="no_such_function", package="no_such_package")
+    with pytest.raises(ValueError, match="runs package 'no_such_package', which functions/shared/contract/settings.py"):
         lambdas.environment(row, None)
