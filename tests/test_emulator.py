@@ -3,7 +3,8 @@ emulated, and which second-plan differences are excused."""
 
 from __future__ import annotations
 
-from tools import emulator
+from tools import emulator, stack_graph
+from tools.terraform_cli import Result
 from topology import naming
 
 
@@ -19,7 +20,7 @@ def test_what_is_not_emulated_includes_its_dependents(stacks):
     assert all(not a.startswith("aws_iam_role") for a in excluded)
     # The connection's ARN is stood in for; nothing refers to the resource any more.
     assert "${aws_codeconnections_connection." not in repr(patched)
-    assert set(emulator.apply_targets(patched, excluded)).isdisjoint(excluded)
+    assert set(stack_graph.apply_targets(patched, excluded)).isdisjoint(excluded)
 
 
 def test_a_dependent_of_a_not_emulated_resource_is_excluded_with_its_reason():
@@ -80,43 +81,93 @@ def test_only_listed_attributes_are_excused():
     assert emulator.known_artifact(change("aws_kms_key", {}, {}, actions=("delete", "create"))) is None
 
 
+# Terraform's own error texts for the two answers the emulator lost (emulator.run_terraform).
+LOCK_ID = "96612110-3296-36ce-a909-69729b5c8170"
+LOCK_FOUND_BY_RETRY = (
+    "Error: Error acquiring the state lock\n\nError message: operation error DynamoDB: PutItem, https response "
+    "error\nStatusCode: 400, RequestID:\nKvKTX5r7,\nConditionalCheckFailedException: The conditional request "
+    f"failed\nLock Info:\n  ID:        {LOCK_ID}\n  Path:      b/pipeline-test\n"
+)
+FUNCTION_FOUND_BY_RETRY = (
+    "Error: creating Lambda Function (kiro-pipeline-production-incident-recorder): operation error Lambda: "
+    "CreateFunction, https response error StatusCode: 409, RequestID: GNlS, ResourceConflictException: "
+    "Function already exist: kiro-pipeline-production-incident-recorder\n\n"
+    "  with aws_lambda_function.incident_recorder,\n"
+    "  on cdk.tf.json line 2204, in resource.aws_lambda_function.incident_recorder:\n"
+)
+
+
+def _result(code: int, stderr: str = "") -> Result:
+    return Result(code=code, stdout="", stderr=stderr)
+
+
 def test_a_lock_left_by_a_lost_answer_is_recognised():
     """The rehearsal's one retry: Terraform's own lock, found by the SDK's
     retried PutItem after the emulator lost the first answer (seen in CI)."""
-    from types import SimpleNamespace
-
-    from tools.rehearse import _own_stale_lock
-
-    stderr = (
-        "Error: Error acquiring the state lock\n\nError message: operation error DynamoDB: PutItem, https response "
-        "error\nStatusCode: 400, RequestID:\nKvKTX5r7,\nConditionalCheckFailedException: The conditional request "
-        "failed\nLock Info:\n  ID:        96612110-3296-36ce-a909-69729b5c8170\n  Path:      b/pipeline-test\n"
-    )
-    assert _own_stale_lock(SimpleNamespace(code=1, stderr=stderr, stdout="")) == "96612110-3296-36ce-a909-69729b5c8170"
-    assert _own_stale_lock(SimpleNamespace(code=0, stderr=stderr, stdout="")) is None
-    assert _own_stale_lock(SimpleNamespace(code=1, stderr="Error: Invalid reference", stdout="")) is None
+    assert emulator.own_stale_lock(_result(1, LOCK_FOUND_BY_RETRY)) == LOCK_ID
+    assert emulator.own_stale_lock(_result(0, LOCK_FOUND_BY_RETRY)) is None
+    assert emulator.own_stale_lock(_result(1, "Error: Invalid reference")) is None
 
 
 def test_a_function_made_by_a_call_whose_answer_was_lost_is_recognised():
     """Terraform's own error text when a retried CreateFunction finds the
     function the first call made (seen in a loaded rehearsal): imported, not failed."""
-    from types import SimpleNamespace
-
-    from tools.rehearse import _created_twice
-
-    stderr = (
-        "Error: creating Lambda Function (kiro-pipeline-production-incident-recorder): operation error Lambda: "
-        "CreateFunction, https response error StatusCode: 409, RequestID: GNlS, ResourceConflictException: "
-        "Function already exist: kiro-pipeline-production-incident-recorder\n\n"
-        "  with aws_lambda_function.incident_recorder,\n"
-        "  on cdk.tf.json line 2204, in resource.aws_lambda_function.incident_recorder:\n"
-    )
-    assert _created_twice(SimpleNamespace(code=1, stderr=stderr, stdout="")) == (
+    assert emulator.created_twice(_result(1, FUNCTION_FOUND_BY_RETRY)) == (
         "aws_lambda_function.incident_recorder",
         "kiro-pipeline-production-incident-recorder",
     )
-    assert _created_twice(SimpleNamespace(code=1, stderr="Error: AccessDenied", stdout="")) is None
-    assert _created_twice(SimpleNamespace(code=0, stderr=stderr, stdout="")) is None
+    assert emulator.created_twice(_result(1, "Error: AccessDenied")) is None
+    assert emulator.created_twice(_result(0, FUNCTION_FOUND_BY_RETRY)) is None
+
+
+def test_each_lost_answer_is_recovered_once_and_reported(tmp_path):
+    """The lock is released and the apply run again; the function it then
+    finds is imported and the apply run again; both are reported."""
+
+    class Terraform:
+        def __init__(self, *results: Result):
+            self.results, self.calls = list(results), []
+
+        def run(self, cwd, *args: str) -> Result:
+            assert cwd == tmp_path, cwd
+            self.calls.append(args)
+            return self.results.pop(0)
+
+    done = _result(0)
+    terraform = Terraform(_result(1, LOCK_FOUND_BY_RETRY), done, _result(1, FUNCTION_FOUND_BY_RETRY), done, done)
+    result, recovered = emulator.run_terraform(terraform, tmp_path, "apply", "-auto-approve")
+    assert result is done
+    assert terraform.calls == [
+        ("apply", "-auto-approve"),
+        ("force-unlock", "-force", LOCK_ID),
+        ("apply", "-auto-approve"),
+        (
+            "import",
+            "-input=false",
+            "-no-color",
+            "aws_lambda_function.incident_recorder",
+            "kiro-pipeline-production-incident-recorder",
+        ),
+        ("apply", "-auto-approve"),
+    ]
+    assert recovered == [
+        "released a lock the emulator's lost answer left behind (apply)",
+        "imported aws_lambda_function.incident_recorder, made by a CreateFunction whose answer the emulator lost",
+    ]
+    # A plan that fails for its own reason is not retried.
+    failed = _result(1, "Error: Invalid reference")
+    terraform = Terraform(failed)
+    assert emulator.run_terraform(terraform, tmp_path, "plan") == (failed, [])
+    assert terraform.calls == [("plan",)]
+
+
+def test_codepipeline_timestamps_are_epoch_seconds_of_moto_s_naive_utc():
+    """The moto server's CodePipeline patch (tools/moto_server.py): moto's
+    utcnow() is naive UTC, read as UTC whatever the machine's time zone."""
+    from datetime import UTC, datetime
+
+    assert emulator._epoch_seconds(datetime(1970, 1, 1, 0, 0, 1)) == 1.0
+    assert emulator._epoch_seconds(datetime(1970, 1, 1, 0, 1, tzinfo=UTC)) == 60.0
 
 
 def test_what_depends_on_an_unappliable_update_is_left_out_of_the_apply():
@@ -133,11 +184,11 @@ def test_what_depends_on_an_unappliable_update_is_left_out_of_the_apply():
         }
     }
     unappliable = {"aws_codebuild_project.build": emulator.NOT_UPDATABLE["aws_codebuild_project"]}
-    held = emulator.dependents(config, unappliable, "whose update the emulator cannot apply")
+    held = stack_graph.dependents(config, unappliable, "whose update the emulator cannot apply")
     assert held == {
         "aws_codepipeline.pipeline": "depends on aws_codebuild_project.build, whose update the emulator cannot apply"
     }
-    assert emulator.apply_targets(config, {**unappliable, **held}) == ["aws_s3_bucket.b"]
+    assert stack_graph.apply_targets(config, {**unappliable, **held}) == ["aws_s3_bucket.b"]
 
 
 def test_the_core_stacks_lifecycle_configurations_take_the_fast_path_as_the_s3_api_reads_them(stacks):

@@ -12,7 +12,7 @@ health URLs) in all three environment files. Then:
   its environment files changes no test outcome (the tests read
   tests/fixtures/environments/);
 - the newcomer path runs there, reading the team's files: `python -m
-  environments`, then the rehearsal of `test` (tools/rehearse.py: a moto
+  environments`, then the rehearsal of `test` (tools/rehearse/run.py: a moto
   server started in the team's account; bootstrap, deployer roles,
   preflight, the three stacks with real Terraform, `ops validate`). Its ✗
   lines must be exactly the closed lists of checks the emulator cannot

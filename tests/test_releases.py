@@ -1,5 +1,5 @@
 """The upgrade gate's unit parts: the release list it reads (RELEASES,
-tools/previous_version.py) and its verdict on a plan (tools/rehearse.py)."""
+tools/previous_version.py) and its verdict on a plan (tools/rehearse/results.py)."""
 
 from __future__ import annotations
 

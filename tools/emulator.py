@@ -1,22 +1,35 @@
-"""Everything the deploy rehearsal does differently because it runs against
-moto instead of AWS: the one place that says where the emulator falls short.
+"""Everything the deploy rehearsal (tools/rehearse/) does differently because
+it runs against moto instead of AWS: the one place that says where the
+emulator falls short, and what is done about it. The rehearsal changes only
+its scratch copies of the stacks, never cdktf.out/ nor the stacks' code.
 
-Only scratch copies are changed (tools/rehearse.py); cdktf.out/ and the
-stacks' code are not.
-
-* Endpoints: the provider, the S3 backend and every `terraform_remote_state`
-  read get the moto server's endpoints, fake credentials and path-style S3.
-* `NOT_EMULATED`: resource types moto has no API for. They are planned with
-  the rest and not applied (`-target` excludes them and what depends on them).
-* `SCRATCH_ONLY`: settings moto refuses although AWS accepts them.
-* `aws:SecureTransport`: moto cannot evaluate the condition and applies a
-  bucket policy's conditional Deny to every request, TLS or not. The scratch
-  copies drop the `DenyInsecureTransport` statement from S3 bucket policies,
-  and the state bucket's policy is removed after bootstrap. The statements
-  themselves are asserted on the synthesized JSON (tests/test_core_stack.py,
-  tests/test_bootstrap.py).
-* `KNOWN_ARTIFACTS`: differences moto introduces into the second plan, each
-  with its reason. Anything else in a second plan is a defect.
+* Endpoints (`patch`): the provider, the S3 backend and every
+  `terraform_remote_state` read get the moto server's endpoints, fake
+  credentials and path-style S3.
+* `NOT_EMULATED`: resource types moto has no API for, planned with the rest
+  and not applied (`-target` leaves out them and what depends on them);
+  `STAND_INS` replace references to them.
+* `CODEPIPELINE_SOURCE_LOCATION`: moto's CreateProject demands locations
+  that AWS does not take for CODEPIPELINE projects.
+* `aws:SecureTransport`: moto applies a bucket policy's conditional Deny to
+  every request, TLS or not. The scratch copies drop the
+  `DenyInsecureTransport` statements, and `prepare_backend` removes the state
+  bucket's policy; the statements are asserted on the synthesized JSON
+  (tests/test_core_stack.py, tests/test_bootstrap.py).
+* `NOT_UPDATABLE` (`unappliable_updates`): updates moto does not implement;
+  an upgrade plans and reports them, and does not apply them.
+* `SLOW_TO_CREATE` (`fast_created`, `fast_create`): made through the API and
+  imported, instead of waiting on the provider's settle delay.
+* Lost answers (`run_terraform`): the retry of a call moto answered too late
+  meets Terraform's own state lock, or the Lambda function the first call made.
+* `KNOWN_ARTIFACTS` (`known_artifact`): differences moto introduces into the
+  second plan, each with its reason. Anything else in a second plan is a defect.
+* `health_probe_round`: moto never runs the scheduled health probe; one round
+  of its handler runs in the rehearsal, with the deployed settings.
+* `NOT_EMULATED_CHECKS`, `PREFLIGHT_NOT_EMULATED`: the `ops validate` and
+  `ops preflight` failures the emulator explains.
+* `patch_codepipeline_timestamps` (run by tools/moto_server.py): moto's
+  CodePipeline answers ISO-8601 strings where AWS sends epoch seconds.
 """
 
 from __future__ import annotations
@@ -24,9 +37,16 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
+
+from tools.s3_lifecycle import lifecycle_rule
+from tools.stack_graph import addresses, dependents
+from tools.terraform_cli import REPO, Result, Terraform
 
 # Endpoint keys of the provider's `endpoints` block (5.x and 6.x) for every
 # service the stacks use.
@@ -101,8 +121,6 @@ PREFLIGHT_NOT_EMULATED = {
     "GitHub connection ": "moto has no CodeConnections",
 }
 
-_REFERENCE = re.compile(r"\$\{(aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
-
 
 def _backend_settings(url: str) -> dict:
     return {
@@ -139,55 +157,11 @@ def _drop_insecure_transport_denies(config: dict) -> None:
             document["statement"] = [s for s in document["statement"] if s.get("sid") != INSECURE_TRANSPORT_SID]
 
 
-def addresses(config: dict) -> list[str]:
-    return [f"{kind}.{name}" for kind, items in config.get("resource", {}).items() for name in items]
-
-
-def _dependencies(config: dict) -> dict[str, set[str]]:
-    """Resource address -> the resource addresses it references or depends on."""
-    found = {}
-    for kind, items in config.get("resource", {}).items():
-        for name, body in items.items():
-            text = repr(body)
-            found[f"{kind}.{name}"] = set(_REFERENCE.findall(text))
-    # References through data sources (policy documents) count too.
-    data_refs = {
-        f"data.{kind}.{name}": set(_REFERENCE.findall(repr(body)))
-        for kind, items in config.get("data", {}).items()
-        for name, body in items.items()
-    }
-    for address, body_refs in found.items():
-        kind, name = address.split(".", 1)
-        text = repr(config["resource"][kind][name])
-        for data_address, refs in data_refs.items():
-            if "${" + data_address + "." in text:
-                body_refs |= refs
-    return found
-
-
 def not_emulated(config: dict) -> dict[str, str]:
     """Every resource that cannot be created on moto, with why: the types in
     NOT_EMULATED, and whatever depends on one of them."""
     excluded = {a: NOT_EMULATED[a.split(".")[0]] for a in addresses(config) if a.split(".")[0] in NOT_EMULATED}
     return {**excluded, **dependents(config, excluded, "which is not emulated")}
-
-
-def dependents(config: dict, excluded: dict[str, str], why: str) -> dict[str, str]:
-    """What depends, directly or not, on an excluded resource: address ->
-    "depends on X, {why}". `terraform apply -target` applies a target's
-    dependencies too, so a dependent must be left out with what it needs."""
-    found: dict[str, str] = {}
-    dependencies = _dependencies(config)
-    changed = True
-    while changed:
-        changed = False
-        for address, refs in dependencies.items():
-            if address not in excluded and address not in found:
-                blocked = sorted(refs & (excluded.keys() | found.keys()))
-                if blocked:
-                    found[address] = f"depends on {blocked[0]}, {why}"
-                    changed = True
-    return found
 
 
 def _stand_in(config: dict, region: str, account: str) -> dict:
@@ -216,10 +190,6 @@ def patch(config: dict, url: str) -> tuple[dict, dict[str, str]]:
     _drop_insecure_transport_denies(patched)
     _codepipeline_source_locations(patched)
     return patched, not_emulated(patched)
-
-
-def apply_targets(config: dict, excluded: dict[str, str]) -> list[str]:
-    return [a for a in addresses(config) if a not in excluded]
 
 
 # Types whose update moto does not implement (it answers 500, which the
@@ -258,13 +228,17 @@ def known_artifact(change: dict) -> str | None:
     return None
 
 
+def client(service: str, url: str, region: str, session_factory: Callable = boto3.session.Session):
+    """A boto3 client of the moto server, with the fake credentials it takes."""
+    return session_factory().client(
+        service, endpoint_url=url, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
 def prepare_backend(config, url: str, session_factory: Callable = boto3.session.Session) -> None:
     """After bootstrap: remove the state bucket's policy, whose
     aws:SecureTransport Deny moto would apply to every request."""
-    s3 = session_factory().client(
-        "s3", endpoint_url=url, region_name=config.region, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    s3.delete_bucket_policy(Bucket=config.state_bucket)
+    client("s3", url, config.region, session_factory).delete_bucket_policy(Bucket=config.state_bucket)
 
 
 # Resources whose create the provider follows with a wait that buys nothing
@@ -279,40 +253,7 @@ SLOW_TO_CREATE = {
     ),
 }
 
-_LIFECYCLE_BLOCKS = {  # Terraform block -> (S3 API member, {Terraform attribute: API member})
-    "expiration": ("Expiration", {"days": "Days"}),
-    "noncurrent_version_expiration": ("NoncurrentVersionExpiration", {"noncurrent_days": "NoncurrentDays"}),
-    "abort_incomplete_multipart_upload": (
-        "AbortIncompleteMultipartUpload",
-        {"days_after_initiation": "DaysAfterInitiation"},
-    ),
-}
-_TRANSITION = {"days": "Days", "storage_class": "StorageClass"}
 _BUCKET_ID = re.compile(r"\$\{aws_s3_bucket\.([\w-]+)\.(?:id|bucket)\}")
-
-
-def _lifecycle_rule(rule: dict) -> dict | None:
-    """Terraform's `rule` block as S3's LifecycleRule, or None when it holds
-    anything this converter does not know."""
-    known = {"id", "status", "filter", "transition", *_LIFECYCLE_BLOCKS}
-    if set(rule) - known:
-        return None
-    api = {"ID": rule["id"], "Status": rule["status"]}
-    filters = rule.get("filter") or [{}]
-    if len(filters) != 1 or set(filters[0]) - {"prefix"}:
-        return None
-    api["Filter"] = {"Prefix": filters[0]["prefix"]} if "prefix" in filters[0] else {}
-    for block, (member, fields) in _LIFECYCLE_BLOCKS.items():
-        for item in rule.get(block, []):
-            if set(item) - set(fields):
-                return None
-            api[member] = {fields[k]: v for k, v in item.items()}
-    transitions = rule.get("transition", [])
-    if any(set(t) - set(_TRANSITION) for t in transitions):
-        return None
-    if transitions:
-        api["Transitions"] = [{_TRANSITION[k]: v for k, v in t.items()} for t in transitions]
-    return api
 
 
 def fast_created(config: dict) -> dict[str, tuple[str, dict]]:
@@ -321,7 +262,7 @@ def fast_created(config: dict) -> dict[str, tuple[str, dict]]:
     found = {}
     for name, body in config.get("resource", {}).get("aws_s3_bucket_lifecycle_configuration", {}).items():
         bucket = _BUCKET_ID.fullmatch(str(body.get("bucket", "")))
-        rules = [_lifecycle_rule(r) for r in body.get("rule", [])]
+        rules = [lifecycle_rule(r) for r in body.get("rule", [])]
         extra = set(body) - {"//", "bucket", "rule", "transition_default_minimum_object_size"}
         if bucket and rules and all(rules) and not extra:
             request = {"LifecycleConfiguration": {"Rules": rules}}
@@ -335,12 +276,104 @@ def fast_create(planned: dict[str, tuple[str, dict]], buckets: dict[str, str], u
     """Make each planned lifecycle configuration through the API; returns the
     `import` blocks that take them into the state. `buckets`: bucket resource
     name -> the bucket's name, read from the state."""
-    s3 = boto3.client(
-        "s3", endpoint_url=url, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    s3 = client("s3", url, region)
     imports = []
     for address, (bucket_resource, request) in sorted(planned.items()):
         bucket = buckets[bucket_resource]
         s3.put_bucket_lifecycle_configuration(Bucket=bucket, **request)
         imports.append({"to": address, "id": bucket})
     return imports
+
+
+# Answers the emulator loses (`run_terraform`).
+_LOCK_ID = re.compile(r"Lock Info:\s+ID:\s+([0-9a-f-]{36})")
+# A Lambda function that a retried CreateFunction finds already made: moto was
+# slow to answer the first call, the SDK retried, the first had succeeded.
+_CREATED_TWICE = re.compile(
+    r"ResourceConflictException: Function already exist: (?P<name>[\w-]+)"
+    r".*?with (?P<address>aws_lambda_function\.[\w-]+),",
+    re.DOTALL,
+)
+
+
+def own_stale_lock(result: Result) -> str | None:
+    """The ID of a lock that a failed lock acquisition reports, when the
+    failure is the conditional check on it (a retried PutItem of our own)."""
+    text = result.stderr + result.stdout
+    if result.code == 0 or "Error acquiring the state lock" not in text or "ConditionalCheckFailed" not in text:
+        return None
+    found = _LOCK_ID.search(text)
+    return found.group(1) if found else None
+
+
+def created_twice(result: Result) -> tuple[str, str] | None:
+    """(address, function name) when an apply failed only because its own
+    retried CreateFunction found the function its first call made."""
+    found = _CREATED_TWICE.search(result.stderr + result.stdout) if result.code else None
+    return (found.group("address"), found.group("name")) if found else None
+
+
+def run_terraform(terraform: Terraform, scratch: Path, *args: str) -> tuple[Result, list[str]]:
+    """One Terraform command, and the lost answers it recovered from (for the
+    report's artifacts). Under load, moto can answer a call so late that the
+    SDK retries it, and the retry meets what the first call did; both cases
+    were seen, in CI and in a loaded rehearsal (tests/test_emulator.py holds
+    Terraform's error texts). A lost answer to Terraform's lock PutItem: the SDK's
+    retry finds Terraform's own lock and fails; that lock (made by this very
+    command) is released and the command run once more. A lost answer to an
+    apply's CreateFunction: what it made is taken into the state, as an
+    operator would import it, and the apply run once more."""
+    recovered = []
+    result = terraform.run(scratch, *args)
+    stale = own_stale_lock(result)
+    if stale:
+        terraform.run(scratch, "force-unlock", "-force", stale)
+        recovered.append(f"released a lock the emulator's lost answer left behind ({args[0]})")
+        result = terraform.run(scratch, *args)
+    twice = created_twice(result) if args[0] == "apply" else None
+    if twice:
+        terraform.run(scratch, "import", "-input=false", "-no-color", *twice)
+        recovered.append(f"imported {twice[0]}, made by a CreateFunction whose answer the emulator lost")
+        result = terraform.run(scratch, *args)
+    return result, recovered
+
+
+_HEALTH_PROBE_ROUND = "import json; from functions.health_probe import handler; print(json.dumps(handler.handler({})))"
+
+
+def health_probe_round(config, url: str, env_vars: dict[str, str], python: Callable) -> subprocess.CompletedProcess:
+    """moto never runs the health probe: its EventBridge stores a rule's
+    schedule and never fires it (moto/events has no timer), and its Lambda
+    runs a function only on Invoke, in Docker ("Invoking functions is
+    supported - they will run inside a Docker container",
+    https://docs.getmoto.org/en/latest/docs/services/lambda.html). So one
+    round of the probe's handler runs here, by `python` (the rehearsal's
+    runner; its output is returned), with the deployed function's own
+    environment, as its schedule would; `ops validate` then sees its data.
+    The targets' example URLs do not resolve here, so every target reports
+    0, quickly (timeout lowered to 2 s for the same reason)."""
+    name = config.names.lambda_function("health-probe")
+    settings = client("lambda", url, config.region).get_function_configuration(FunctionName=name)
+    variables = settings["Environment"]["Variables"]
+    return python(
+        ["-c", _HEALTH_PROBE_ROUND], {**env_vars, **variables, "TIMEOUT_SECONDS": "2", "PYTHONPATH": str(REPO)}
+    )
+
+
+def _epoch_seconds(moment: datetime) -> float:
+    # moto's utcnow() is naive UTC; a naive timestamp() would read it as local time.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def patch_codepipeline_timestamps() -> None:
+    """In the moto server's own process (tools/moto_server.py): moto's
+    CodePipeline writes ISO-8601 strings where its protocol, AWS JSON 1.1,
+    has epoch seconds (botocore's model: `"timestampFormat"` unset, JSON
+    protocol default `unixTimestamp`; getmoto/moto#9763 reports the same of
+    other JSON-protocol services). The AWS SDK for Go in the provider cannot
+    decode them, so no pipeline could be read back. The patch is confined to
+    moto's CodePipeline module and to that process; the tests' in-process
+    moto is untouched."""
+    from moto.codepipeline import models
+
+    models.iso_8601_datetime_with_milliseconds = _epoch_seconds
