@@ -38,7 +38,7 @@ from tests.support.synth import SynthesizedStack  # noqa: E402 - after enable()
 # Fixtures that put a test in a tier (conftest marks each test; see pytest.ini).
 # function_zips: every synth needs the zips, so a fixture that synthesizes asks for them.
 SYNTH_FIXTURES = {"synth_dir", "function_zips"}
-EMULATION_FIXTURES = {"aws_credentials", "no_aws_credentials"}
+EMULATION_FIXTURES = {"aws_credentials", "no_aws_credentials", "moto_url"}
 SLOW_MARKERS = {"slow", "terraform"}
 
 
@@ -70,6 +70,21 @@ def pytest_collection_modifyitems(config, items):
 
 
 _FIRST = ("test_upgrade_rehearsal.py", "test_rehearsal.py")
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    """A moto server in this process for one test module: its URL (for
+    clients and tools that talk HTTP to an endpoint, such as Terraform)."""
+    from moto.server import ThreadedMotoServer
+
+    from tools.rehearse import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
 
 
 @pytest.fixture(scope="session")

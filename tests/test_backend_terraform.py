@@ -12,13 +12,11 @@ from __future__ import annotations
 import copy
 import json
 import re
-import socket
 import time
 import urllib.request
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from environments import load
 from ops import cli
@@ -30,17 +28,6 @@ pytestmark = pytest.mark.terraform
 ENV = "test"
 LOCK_ERROR = "Error acquiring the state lock"
 NO_INPUT = ("-input=false", "-no-color")
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture

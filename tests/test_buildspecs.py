@@ -12,7 +12,6 @@ import os
 import re
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -234,6 +233,7 @@ def test_a_projects_result_lands_on_its_record_under_the_contracts_names(stacks,
     the buildspec names neither), run in bash by the real AWS CLI against a
     moto server: the execution's record gets the result; a record that does
     not exist is left alone and the build does not fail."""
+    from tests.support import aws_cli
     from tests.support.tables import create_contract_table
     from tools.rehearse import MotoServer
 
@@ -245,8 +245,6 @@ def test_a_projects_result_lands_on_its_record_under_the_contracts_names(stacks,
     )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    wrapper = Path(__file__).resolve().parent / "support" / "aws_cli.py"
-    fake(bin_dir, "aws", f'exec "{sys.executable}" "{wrapper}" "$@"\n')
     with MotoServer() as server:
         client = boto3.client(
             "dynamodb",
@@ -258,18 +256,9 @@ def test_a_projects_result_lands_on_its_record_under_the_contracts_names(stacks,
         create_contract_table(client, "deployments")
         (tmp_path / "canned.json").write_text("{}")
         client.put_item(TableName="deployments", Item={records.KEY: {"S": "exec-1"}})
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        # Nothing canned: every call reaches moto.
         env = {
-            **clean,
-            "PATH": f"{bin_dir}:{os.environ['PATH']}",
-            "AWS_ENDPOINT_URL": server.url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": str(tmp_path / "none"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-            "KIRO_CLI_CALLS": str(tmp_path / "calls"),
-            "KIRO_CLI_CANNED": str(tmp_path / "canned.json"),  # nothing canned: every call reaches moto
+            **aws_cli.environment(server.url, tmp_path, bin_dir, tmp_path / "canned.json", tmp_path / "calls"),
             "DEPLOYMENTS_TABLE": "deployments",
             "RECORD_ID_ATTRIBUTE": given["RECORD_ID_ATTRIBUTE"],
             "RESULT_ATTRIBUTE": given["RESULT_ATTRIBUTE"],

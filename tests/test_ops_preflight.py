@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -555,21 +554,8 @@ def test_a_wrong_target_profile_is_a_usage_error_before_any_call(argv, message, 
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 @pytest.mark.integration
-def test_preflight_against_the_emulator_says_every_check(emulator, tmp_path):
+def test_preflight_against_the_emulator_says_every_check(moto_url, tmp_path):
     """`python -m ops preflight test` as a user runs it, against moto: a line
     for each check, the ones moto cannot answer failing alone, exit 1."""
     store = mirror(tmp_path / "mirror", "5.100.0")
@@ -582,7 +568,7 @@ def test_preflight_against_the_emulator_says_every_check(emulator, tmp_path):
         "test",
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
-        AWS_ENDPOINT_URL=emulator,
+        AWS_ENDPOINT_URL=moto_url,
         AWS_DEFAULT_REGION="us-east-1",
         TF_CLI_CONFIG_FILE=str(tmp_path / "cli.tfrc"),
         KIRO_TF_PROVIDER_MIRROR="",

@@ -25,7 +25,6 @@ import re
 import shlex
 import stat
 import subprocess
-import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ import pytest
 
 from environments import load
 from ops import cli
+from tests.support import aws_cli
 from tests.support.tables import create_contract_table
 from tools.rehearse import MotoServer
 
@@ -43,7 +43,6 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-WRAPPER = REPO / "tests" / "support" / "aws_cli.py"
 CONNECTION_ARN = "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 TOKEN = "3fa3a1d6-1c4b-4d2b-9c1e-aa0f00000001"
 FOLLOW_SECONDS = 4
@@ -192,34 +191,17 @@ def shell(tmp_path_factory, function_zips):
     root = tmp_path_factory.mktemp("readme-commands")
     bin_dir = root / "bin"
     bin_dir.mkdir()
-    for name, body in {
-        "aws": f'exec "{sys.executable}" "{WRAPPER}" "$@"\n',
-        # No state exists here: answer the one output the README reads.
-        "terraform": f'case "$*" in *"output -raw github_connection_arn") echo "{CONNECTION_ARN}";; '
-        '*) echo "terraform stand-in: $*" >&2; exit 1;; esac\n',
-    }.items():
-        script = bin_dir / name
-        script.write_text("#!/bin/sh\n" + body)
-        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    # No state exists here: answer the one output the README reads.
+    terraform = bin_dir / "terraform"
+    terraform.write_text(
+        f'#!/bin/sh\ncase "$*" in *"output -raw github_connection_arn") echo "{CONNECTION_ARN}";; '
+        '*) echo "terraform stand-in: $*" >&2; exit 1;; esac\n'
+    )
+    terraform.chmod(terraform.stat().st_mode | stat.S_IEXEC)
     (root / "canned.json").write_text(json.dumps(CANNED))
     with MotoServer() as server:
         _world(server.url)
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env = {
-            **clean,
-            "PATH": f"{bin_dir}:{os.environ['PATH']}",
-            "HOME": str(root),
-            "AWS_ENDPOINT_URL": server.url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": str(root / "none"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(root / "none"),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_PAGER": "",
-            "KIRO_CLI_CANNED": str(root / "canned.json"),
-            "KIRO_CLI_CALLS": str(root / "calls"),
-        }
+        env = aws_cli.environment(server.url, root, bin_dir, root / "canned.json", root / "calls")
         yield root, env
 
 

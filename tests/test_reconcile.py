@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -165,19 +164,6 @@ def test_an_aws_error_while_checking_the_account_says_what_was_being_done():
 
 
 # --- as a user runs them: the JSON fields and exit codes ---------------------------
-@pytest.fixture(scope="module")
-def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 def ops(moto_url: str, *argv: str, environments: Path = FIXTURE_ENVIRONMENTS) -> subprocess.CompletedProcess:
     env = {
         **os.environ,

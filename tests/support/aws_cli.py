@@ -38,6 +38,31 @@ from pathlib import Path
 AWSCLI_VENV = Path(__file__).resolve().parents[2] / ".venv-awscli"
 
 
+def environment(url: str, root: Path, bin_dir: Path, canned: Path, calls: Path) -> dict[str, str]:
+    """The environment a test runs bash in so that `aws` (this wrapper, put
+    on PATH in `bin_dir`) talks to the moto server at `url` with test
+    credentials, never the user's: their AWS_* variables and files are left
+    out; `canned` and `calls` are the KIRO_CLI_* files above."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    (bin_dir / "aws").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).resolve()}" "$@"\n')
+    (bin_dir / "aws").chmod(0o755)
+    return {
+        **clean,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "HOME": str(root),
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(root / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(root / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_PAGER": "",
+        "KIRO_CLI_CANNED": str(canned),
+        "KIRO_CLI_CALLS": str(calls),
+    }
+
+
 class _Answer:
     status_code = 200
     headers: dict = {}
