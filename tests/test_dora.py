@@ -12,9 +12,8 @@ from moto import mock_aws
 
 from environments import load
 from functions.shared import dora, records
-from functions.shared.store import Store
 from ops import cli
-from tests.support.tables import create_contract_table
+from tests.support.tables import seed_ledger
 
 # Records written before v0.19.0 (layout 1): ProductionEnv held the approval
 # and the production deploy. Layout 2: ProductionEnv is the approval alone.
@@ -208,13 +207,8 @@ def aws(ops_on_moto):
 
 
 def test_ops_dora_end_to_end_on_moto(aws, capsys):
-    names = load("test").names
-    client = boto3.client("dynamodb")
-    create_contract_table(client, names.deployments_table, names.deployments_index)
-    store = Store(client, names.deployments_table, names.deployments_index)
     base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=28)
-    for item in ledger(base):
-        store.claim(item[records.KEY], {records.INDEX_PARTITION: "test", **item})
+    seed_ledger(load("test").names, ledger(base))
     assert cli.main(["dora", "test", "--days", "30", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     got = {m["name"]: m for m in report["metrics"]}
@@ -242,11 +236,7 @@ def scheduled(aws_credentials, monkeypatch):
     with mock_aws():
         dora_schedule.config.cache_clear()
         dora_schedule.clients.cache_clear()
-        client = boto3.client("dynamodb")
-        create_contract_table(client, names.deployments_table, names.deployments_index)
-        store = Store(client, names.deployments_table, names.deployments_index)
-        for item in ledger(BASE):
-            store.claim(item[records.KEY], {records.INDEX_PARTITION: "test", **item})
+        seed_ledger(names, ledger(BASE))
         yield dora_schedule
         dora_schedule.config.cache_clear()
         dora_schedule.clients.cache_clear()
@@ -336,9 +326,6 @@ def test_ops_dora_shows_recoveries_whose_end_is_unknown(aws, capsys):
     """An incident ended by its alarm going to INSUFFICIENT_DATA is a counted
     recovery, flagged in the report (text and JSON)."""
     names = load("test").names
-    client = boto3.client("dynamodb")
-    create_contract_table(client, names.deployments_table, names.deployments_index)
-    store = Store(client, names.deployments_table, names.deployments_index)
     day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=5)
     deployed = {
         records.KEY: "d1",
@@ -357,8 +344,7 @@ def test_ops_dora_shows_recoveries_whose_end_is_unknown(aws, capsys):
         "endTime": records.format_time(day + timedelta(hours=4, minutes=30)),
         "endReason": "INSUFFICIENT_DATA",
     }
-    for item in (deployed, incident):
-        store.claim(item[records.KEY], {records.INDEX_PARTITION: "test", **item})
+    seed_ledger(names, [deployed, incident])
     assert cli.main(["dora", "test", "--json"]) == 0
     got = {m["name"]: m for m in json.loads(capsys.readouterr().out)["metrics"]}
     recovery = got["FailedDeploymentRecoveryTime"]

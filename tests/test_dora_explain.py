@@ -14,14 +14,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
 from environments import load
 from functions.shared import dora, records
-from functions.shared.store import Store
 from ops import cli
-from tests.support.tables import create_contract_table
+from tests.support.tables import seed_ledger
 
 BASE = datetime(2026, 10, 1, tzinfo=UTC)
 START, END = BASE, BASE + timedelta(days=30)
@@ -203,14 +201,9 @@ def test_the_docs_list_every_rule_with_its_sentence():
 # --- the command, end to end on moto ------------------------------------------------
 @pytest.fixture
 def seeded(ops_on_moto):
-    names = load("test").names
-    client = boto3.client("dynamodb")
-    create_contract_table(client, names.deployments_table, names.deployments_index)
-    store = Store(client, names.deployments_table, names.deployments_index)
     # The same ledger, ending yesterday: the command's window is the last 30 days.
     base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=29)
-    for item in ledger(base):
-        store.claim(item[records.KEY], item)
+    seed_ledger(load("test").names, ledger(base))
     return base
 
 

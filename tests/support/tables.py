@@ -47,6 +47,19 @@ def create_contract_table(client, name: str, index: str = naming.DEPLOYMENTS_IND
     return name
 
 
+def seed_ledger(names, items, environment: str = "test") -> None:
+    """The environment's deployments table (from the contract), holding
+    `items` as the writers store them (Store.claim); each record belongs to
+    `environment` unless it says otherwise."""
+    from functions.shared.store import Store
+
+    client = boto3.client("dynamodb")
+    create_contract_table(client, names.deployments_table, names.deployments_index)
+    store = Store(client, names.deployments_table, names.deployments_index)
+    for item in items:
+        store.claim(item[records.KEY], {records.INDEX_PARTITION: environment, **item})
+
+
 def all_items(table: str) -> list[dict]:
     items, request = [], {"TableName": table}
     while True:
