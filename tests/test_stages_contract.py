@@ -6,15 +6,25 @@ pipeline no longer has."""
 
 from __future__ import annotations
 
-from functions.shared import stages
 from functions.shared.contract import stages as names
 from topology import naming, projects
 
 
-def test_the_deploy_actions_the_functions_know_are_the_projects_deploy_actions():
-    assert stages.DEPLOY_ACTIONS == {
-        row.stage: row.action for row in projects.all_projects() if row.kind == projects.Kind.DEPLOY
+def test_each_deploy_action_the_rollback_looks_for_deploys_in_its_stage_of_the_synthesized_pipeline(stacks):
+    """The rollback function finds what a stage deployed by the action
+    DEPLOY_ACTIONS names (rollback/logic.py): in the pipeline the stack
+    makes, that action is in that stage and runs a deploy project."""
+    pipeline = stacks["pipeline-production"].resource("aws_codepipeline", "pipeline")
+    deploy_projects = {
+        f"${{aws_codebuild_project.{row.name.replace('-', '_')}.name}}"
+        for row in projects.all_projects()
+        if row.kind == projects.Kind.DEPLOY
     }
+    for stage_name, action_name in names.DEPLOY_ACTIONS.items():
+        (stage,) = [s for s in pipeline["stage"] if s["name"] == stage_name]
+        (action,) = [a for a in stage["action"] if a["name"] == action_name]
+        assert action["configuration"]["ProjectName"] in deploy_projects, stage_name
+    assert set(names.DEPLOY_ACTIONS) == set(names.DEPLOY_STAGES.values())
 
 
 def test_production_is_deployed_by_the_pipelines_last_stage():
