@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 
 from environments import load
 from functions.shared import records
 from ops.commands.deployments import STATUSES
+from tests.support.sessions import moto_environment
 from tests.support.tables import contract_table_request
+from tools import emulator
 from tools.rehearse import MotoServer
 
 # Tier: a moto server, and the CLI in processes of its own.
@@ -42,13 +42,7 @@ EXECUTION = "3137f7cb-7cf7-4ad9-8b6a-0c0b1b2e4f5a"
 
 @functools.cache
 def client(url: str, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return emulator.client(service, url, "us-east-1")
 
 
 @pytest.fixture(scope="module")
@@ -62,19 +56,13 @@ def server():
 
 def ops(url: str, *argv: str) -> subprocess.CompletedProcess:
     """`python -m ops ARGV` as a user runs it, with credentials for the moto server only."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    environ = {
-        **clean,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": url,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
     return subprocess.run(
-        [sys.executable, "-m", "ops", *argv], cwd=REPO, env=environ, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ops", *argv],
+        cwd=REPO,
+        env=moto_environment(url),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

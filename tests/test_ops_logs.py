@@ -6,7 +6,6 @@ groups the stacks create (their names from topology/naming.py)."""
 from __future__ import annotations
 
 import functools
-import os
 import re
 import signal
 import subprocess
@@ -20,6 +19,8 @@ from botocore.stub import Stubber
 
 from environments import load
 from ops.commands import logs as command
+from tests.support.sessions import moto_environment
+from tools import emulator
 from tools.rehearse import MotoServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,13 +32,7 @@ QUIET_GROUP = NAMES.lambda_log_group("health-probe")  # exists, never written
 
 @functools.cache
 def client(url: str, service: str = "logs"):
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return emulator.client(service, url, "us-east-1")
 
 
 def write(url: str, group: str, *messages: str, stream: str = "s", ago_seconds: float = 0) -> None:
@@ -59,18 +54,7 @@ def server():
 
 
 def environment(url: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return {
-        **clean,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": url,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "PYTHONUNBUFFERED": "1",
-    }
+    return {**moto_environment(url), "PYTHONUNBUFFERED": "1"}
 
 
 def ops(url: str, *argv: str) -> subprocess.CompletedProcess:

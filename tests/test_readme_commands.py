@@ -29,13 +29,13 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 
 from environments import load
 from ops import cli
 from tests.support import aws_cli
 from tests.support.tables import create_contract_table
+from tools import emulator
 from tools.rehearse import MotoServer
 
 # Tier: a moto server and the real AWS CLI.
@@ -130,13 +130,7 @@ def _world(url: str) -> None:
     )
 
     def client(service):
-        return boto3.client(
-            service,
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return emulator.client(service, url, "us-east-1")
 
     dynamodb = client("dynamodb")
     create_contract_table(dynamodb, names.deployments_table)

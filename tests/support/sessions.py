@@ -3,6 +3,8 @@ them, botocore Stubbers on the services moto does not implement."""
 
 from __future__ import annotations
 
+import os
+
 import boto3
 from botocore.stub import Stubber
 
@@ -27,3 +29,18 @@ class StubbingSession:
     def stub(self, service: str) -> Stubber:
         self.client(service)
         return self.stubs[service]
+
+
+def moto_environment(url: str, region: str = "us-east-1") -> dict[str, str]:
+    """The environment of a process (`python -m ops`, bash) that must reach
+    only the moto server at `url`: the caller's AWS_* variables and profile
+    files are left out, fake credentials and the endpoint put in."""
+    from tools.rehearse import aws_environment
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {
+        **clean,
+        **aws_environment(url, region),
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
