@@ -25,6 +25,7 @@ from tests.support.iam_trust_eval import (
     assume_role,
     save_trust_policy,
     shown,
+    trust_before_v0_20,
 )
 
 ACCOUNT = "123456789012"  # the guide's example account
@@ -195,21 +196,6 @@ def test_what_is_not_modelled_is_refused_rather_than_guessed():
 # --- Our trust policy --------------------------------------------------------
 
 
-def old_trust_policy(config, target) -> dict:
-    """The deployer roles' trust before this version: the project role's ARN as principal."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "OnlyItsDeployProject",
-                "Effect": "Allow",
-                "Principal": {"AWS": deployers.project_role_arn(config, target)},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-
-
 @pytest.fixture(params=["same account", "target in another account"])
 def setting(request):
     config = load("test")
@@ -225,7 +211,7 @@ def test_our_trust_saves_before_the_pipeline_stack_exists_and_the_old_one_did_no
     config, target, _ = setting
     save_trust_policy(deployers.trust_policy(config, target), existing_roles=[])
     with pytest.raises(MalformedPolicyDocument, match="Invalid principal in policy"):
-        save_trust_policy(old_trust_policy(config, target), existing_roles=[])
+        save_trust_policy(trust_before_v0_20(deployers.project_role_arn(config, target)), existing_roles=[])
 
 
 def test_the_deploy_project_role_may_assume_its_deployer_role(setting):
@@ -257,7 +243,7 @@ def test_a_recreated_project_role_keeps_access_with_our_trust_and_lost_it_with_t
     recreated = dataclasses.replace(first, unique_id="AROARECREATED0000001")
     ours = save_trust_policy(deployers.trust_policy(config, target), [])
     assert assume_role(ours, target.role_arn, Caller(recreated))
-    old = save_trust_policy(old_trust_policy(config, target), [first])
+    old = save_trust_policy(trust_before_v0_20(deployers.project_role_arn(config, target)), [first])
     assert assume_role(old, target.role_arn, Caller(first))
     assert not assume_role(old, target.role_arn, Caller(recreated))
     # What preflight then reads back from IAM: the old role's unique ID.

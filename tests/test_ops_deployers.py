@@ -9,6 +9,7 @@ moto cannot judge the trust half (see the moto test below)."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -25,7 +26,7 @@ from botocore.exceptions import ClientError
 from environments import DIRECTORY_VARIABLE, ConfigError, load
 from environments.config import standard_deploy_targets
 from ops import cli, deployers, iam_roles
-from tests.support.iam_trust_eval import MalformedPolicyDocument, Role, save_trust_policy
+from tests.support.iam_trust_eval import MalformedPolicyDocument, Role, save_trust_policy, trust_before_v0_20
 from tools import rehearse
 
 ACCOUNT = "123456789012"  # moto's, and the fixtures'
@@ -129,27 +130,13 @@ def test_deployer_assumes_is_validated():
     assert all(p.startswith("deployer_assumes:") for p in caught.value.problems)
 
 
-def old_trust(config, target) -> dict:
-    """The trust earlier versions wrote: the deploy project role's ARN as principal."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "OnlyItsDeployProject",
-                "Effect": "Allow",
-                "Principal": {"AWS": deployers.project_role_arn(config, target)},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-
-
 def test_a_role_with_the_trust_of_an_earlier_version_is_repaired(aws, capsys):
     config = load("test")
     target = config.deploy_target("test")
     name = target.role_arn.split("/")[-1]
     iam = boto3.client("iam")
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(old_trust(config, target)))
+    earlier = trust_before_v0_20(deployers.project_role_arn(config, target))
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(earlier))
     assert deployers.trust_problems(config, target, iam.get_role(RoleName=name)["Role"])
     assert cli.main(["deployer-roles", "test"]) == 0
     assert f"+ {name}: trusted only by {deployers.project_role_arn(config, target)}" in capsys.readouterr().out
@@ -173,12 +160,13 @@ def test_trust_problems_names_what_is_wrong_and_the_command_that_repairs_it():
     config = load("test")
     target = config.deploy_target("staging")
     fix = f"python -m ops deployer-roles test --profile <a profile of account {ACCOUNT}>"
-    deleted = old_trust(config, target)
+    earlier = trust_before_v0_20(deployers.project_role_arn(config, target))
+    deleted = copy.deepcopy(earlier)
     deleted["Statement"][0]["Principal"] = {"AWS": "AROA1234567890EXAMPLE"}  # how IAM shows a deleted role
     widened = deployers.trust_policy(config, target)
     widened["Statement"][0].pop("Condition")
     cases = {
-        "old form": (old_trust(config, target), "IAM pinned it to that role's unique ID"),
+        "old form": (earlier, "IAM pinned it to that role's unique ID"),
         "deleted role": (deleted, "AROA1234567890EXAMPLE, the unique ID of a role that was deleted"),
         "any role of the account": (widened, "other than the one deployer-roles writes"),
         "unreadable": ({"AssumeRolePolicyDocument": "%7Bnot json"}, "other than the one deployer-roles writes"),
@@ -323,7 +311,7 @@ def test_deployer_roles_run_before_any_stack_in_the_configured_account(tmp_path,
             assert deployers.trust_problems(config, target, found) == []
             save_trust_policy(iam_roles.document(found["AssumeRolePolicyDocument"]), existing)
             with pytest.raises(MalformedPolicyDocument):
-                save_trust_policy(old_trust(config, target), existing)
+                save_trust_policy(trust_before_v0_20(deployers.project_role_arn(config, target)), existing)
         # And a second run, as a user would type it, changes nothing.
         again = subprocess.run(
             [sys.executable, "-m", "ops", "deployer-roles", "test"],

@@ -273,3 +273,20 @@ def assume_role(stored: dict, target_role_arn: str, caller: Caller) -> Decision:
     if caller.role.account != trusting:
         return Decision(False, "cross-account: the trusted account's evaluation (its identity policy) does not allow")
     return Decision(False, "the trust policy admits the caller's account, whose identity policy does not allow it")
+
+
+def trust_before_v0_20(project_role_arn: str) -> dict:
+    """The deployer roles' trust that versions before v0.20.0 wrote: the
+    deploy project role's ARN as principal (IAM pins it to the role's unique
+    ID when saved, so it breaks when the role is recreated)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OnlyItsDeployProject",
+                "Effect": "Allow",
+                "Principal": {"AWS": project_role_arn},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
