@@ -113,6 +113,9 @@ KILLERS: dict[str, str] = {
     "stop-execution:abandon-waits": "model",
     "structure-version:current-version": "model",
     "succeeded-in-stage-filter:all-versions": "model",
+    "transition-holds:ignored": "model",
+    "transition-resumes:always": "model",
+    "transition-which-resume:oldest-only": "model",
     "update-in-flight:version-not-incremented": "update-no-good",
 }
 

@@ -10,6 +10,7 @@ call applied whose response is then lost (a read timeout).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict, deque
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -50,9 +51,16 @@ def operation_name(snake: str) -> str:
     return "".join(part.capitalize() for part in snake.split("_"))
 
 
+# DisableStageTransition's reason: "Length Constraints: Minimum length of 1.
+# Maximum length of 300. Pattern: [a-zA-Z0-9!@ \(\)\.\*\?\-]+" (API reference).
+TRANSITION_REASON = re.compile(r"[a-zA-Z0-9!@ \(\)\.\*\?\-]{1,300}")
+
+
 class ModelClient:
     def __init__(self, simulation: Simulation):
         self._sim = simulation
+        # Who the calls are made as (a transition's lastChangedBy).
+        self.caller = f"arn:aws:sts::{simulation.account}:assumed-role/model/simulation"
         self.calls: list[tuple[str, dict]] = []
         self._faults: dict[str, deque] = defaultdict(deque)
         self.exceptions = EXCEPTIONS
@@ -258,6 +266,35 @@ class ModelClient:
 
         return self._call("retry_stage_execution", params, answer)
 
+    def disable_stage_transition(self, **params) -> dict:
+        def answer():
+            self._inbound(params)
+            reason = params["reason"]
+            # DisableStageTransition, reason: "Pattern: [a-zA-Z0-9!@ \\(\\)\\.\\*\\?\\-]+"
+            # (API reference); botocore's validator checks lengths, not patterns.
+            if not TRANSITION_REASON.fullmatch(reason):
+                raise ModelError("ValidationException", f"reason {reason!r} does not match the documented pattern")
+            self._sim.set_transition(params["stageName"], False, self.caller, reason)
+            return {}
+
+        return self._call("disable_stage_transition", params, answer)
+
+    def enable_stage_transition(self, **params) -> dict:
+        def answer():
+            self._inbound(params)
+            self._sim.set_transition(params["stageName"], True, self.caller)
+            return {}
+
+        return self._call("enable_stage_transition", params, answer)
+
+    def _inbound(self, params: dict) -> None:
+        self._stage(params["stageName"])
+        if params["transitionType"] != "Inbound":
+            raise ModelError("ValidationException", "the model has inbound transitions only")
+        if params["stageName"] == self._sim.pipeline.stages[0].name:
+            # Assumed: the first stage has no transition into it.
+            raise ModelError("ValidationException", "the first stage has no inbound transition")
+
     def stop_pipeline_execution(self, **params) -> dict:
         def answer():
             execution = self._sim.execution(params["pipelineExecutionId"])
@@ -321,6 +358,13 @@ def _action_state(action: ActionRun) -> dict:
 def stage_state(sim: Simulation, stage) -> dict:
     runs = [r for r in sim.timeline.stage_runs if r.decl.name == stage.name]
     state: dict[str, Any] = {"stageName": stage.name, "actionStates": []}
+    if stage is not sim.pipeline.stages[0]:
+        t = sim.transition(stage.name)
+        state["inboundTransitionState"] = {"enabled": t.enabled}
+        if t.changed_at is not None:
+            state["inboundTransitionState"].update(lastChangedBy=t.changed_by, lastChangedAt=t.changed_at)
+        if not t.enabled:
+            state["inboundTransitionState"]["disabledReason"] = t.reason
     latest = runs[-1] if runs else None
     waiting = [
         e

@@ -40,6 +40,7 @@ EVENTS_PAGE = USER_GUIDE + "detect-state-changes-cloudwatch-events.html"
 ROLLBACK_PAGE = USER_GUIDE + "stage-rollback.html"
 AUTO_ROLLBACK_PAGE = USER_GUIDE + "stage-rollback-auto.html"
 CLOUDWATCH_EVENTS = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html"
+TRANSITIONS_PAGE = USER_GUIDE + "transitions.html"
 
 # --- switches: one per plausible reading; the first value is the default ---------
 SWITCHES: dict[str, tuple] = {
@@ -56,6 +57,7 @@ SWITCHES: dict[str, tuple] = {
     "outdated_target_error": ("PipelineExecutionOutdatedException", "UnableToRollbackStageException"),
     "stage_started_event_at": ("entry-condition", "first-action"),
     "cron_month_numbers": ("1-12", "0-11"),
+    "reenable_lets_through": ("queue", "latest"),
 }
 
 
@@ -76,6 +78,7 @@ class Readings:
     outdated_target_error: str = "PipelineExecutionOutdatedException"
     stage_started_event_at: str = "entry-condition"
     cron_month_numbers: str = "1-12"
+    reenable_lets_through: str = "queue"
 
     def __post_init__(self):
         for f in fields(self):
@@ -812,3 +815,59 @@ def listed_as_succeeded(mode: Mode, execution_version: int, current_version: int
 def alarm_event_due(mode: Mode, previous: str, new: str) -> bool:
     """An alarm state change event is sent when the state changes."""
     return previous != new or mode.mutated(alarm_event_due, "every-set")
+
+
+# --- stage transitions -------------------------------------------------------------
+
+
+@rule(
+    "transition-holds",
+    DOCUMENTED,
+    TRANSITIONS_PAGE,
+    "Any revisions that were already running in the stages that come after the disabled transition continue "
+    "through the pipeline, but any subsequent revisions do not continue past the disabled transition.",
+    mutations={"ignored": "a disabled inbound transition lets executions into the stage"},
+)
+def transition_holds(mode: Mode, enabled: bool) -> bool:
+    """An execution waits before a stage whose inbound transition is disabled;
+    one already in the stage (or past it) goes on."""
+    return not enabled and not mode.mutated(transition_holds, "ignored")
+
+
+# The documented limit after which a re-enabled transition lets nothing through.
+TRANSITION_RESUME_LIMIT = timedelta(days=30)
+
+
+@rule(
+    "transition-resumes",
+    DOCUMENTED,
+    TRANSITIONS_PAGE,
+    "When you re-enable a disabled transition, the latest revision runs through the remaining stages of the "
+    "pipeline unless more than 30 days have passed. Pipeline execution won't resume for a transition that has "
+    "been disabled more than 30 days unless a new change is detected or you manually rerun the pipeline.",
+    mutations={"always": "a transition disabled for more than 30 days still lets the waiting execution through"},
+)
+def transition_resumes(mode: Mode, disabled_for: timedelta) -> bool:
+    """Whether re-enabling lets the executions waiting at the transition go on."""
+    return disabled_for <= TRANSITION_RESUME_LIMIT or mode.mutated(transition_resumes, "always")
+
+
+@rule(
+    "transition-which-resume",
+    ASSUMED,
+    TRANSITIONS_PAGE,
+    "If any revisions have been run through the earlier stages after the transition was disabled, in a few "
+    "moments, the pipeline starts running the latest revision through the stages after the formerly disabled "
+    "transition. (Written for the one execution mode of V1 pipelines; silent on QUEUED mode.)",
+    mutations={"oldest-only": "only the oldest waiting execution goes on"},
+    switches=("reenable_lets_through",),
+)
+def transition_lets_through(mode: Mode, waiting: list) -> tuple[list, list]:
+    """Of the executions waiting (oldest first) at a re-enabled transition,
+    which go on (by the execution mode's order) and which are left waiting for
+    good: all of them in turn (a queue), or the latest only."""
+    if mode.mutated(transition_lets_through, "oldest-only"):
+        return waiting[:1], waiting[1:]
+    if mode.readings.reenable_lets_through == "latest":
+        return waiting[-1:], waiting[:-1]
+    return list(waiting), []

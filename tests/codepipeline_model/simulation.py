@@ -54,6 +54,9 @@ from .rules import (
     stage_started_at,
     stop_mode,
     target_changes,
+    transition_holds,
+    transition_lets_through,
+    transition_resumes,
     update_effect,
     window_allows,
     window_rule_status,
@@ -159,6 +162,18 @@ class Execution:
     source_done: bool = False
     artifacts_ok: bool = True
     source_action: str = "Source"
+    # Left waiting for good at a re-enabled transition (transition rules).
+    stranded: bool = False
+
+
+@dataclass(eq=False)
+class Transition:
+    """A stage's inbound transition (enabled by default)."""
+
+    enabled: bool = True
+    changed_at: datetime | None = None
+    changed_by: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -244,6 +259,7 @@ class Simulation:
         self.artifact_lifecycle_days = artifact_lifecycle_days
         self._deploys = {k: set(v) for k, v in deploys.items()} if deploys is not None else None
         self.executions: list[Execution] = []
+        self.transitions: dict[str, Transition] = {}
         self.timeline = Timeline()
         self.subscribers: list[Callable[[dict], Any]] = []
         self.events: list[dict] = []
@@ -288,7 +304,14 @@ class Simulation:
         return self.run_until(lambda sim: not sim.active() and not sim.world.scheduled, limit)
 
     def active(self) -> list[Execution]:
-        return [e for e in self.executions if e.status in ACTIVE]
+        """Executions that may change by themselves as time passes (not those
+        waiting at a disabled transition, or left there for good)."""
+        return [e for e in self.executions if e.status in ACTIVE and not self._parked(e)]
+
+    def _parked(self, e: Execution) -> bool:
+        if e.run is not None or e.position >= len(e.stages):
+            return False
+        return e.stranded or not self.transition(e.stages[e.position]).enabled
 
     def execution(self, execution_id: str) -> Execution:
         found = next((e for e in self.executions if e.id == execution_id), None)
@@ -393,6 +416,9 @@ class Simulation:
                 waiting[e.stages[e.position]].append(e)
         changed = False
         for stage, queue in waiting.items():
+            queue = [e for e in queue if not e.stranded]
+            if not queue or transition_holds(self.mode, self.transition(stage).enabled):
+                continue
             locked = stage_locked(self.mode, self.pipeline.execution_mode)
             if locked and self.occupied(stage):
                 continue
@@ -405,6 +431,32 @@ class Simulation:
                 self._enter(e, stage)
             changed = changed or bool(enter or superseded)
         return changed
+
+    def transition(self, stage: str) -> Transition:
+        return self.transitions.setdefault(stage, Transition())
+
+    def set_transition(self, stage: str, enabled: bool, by: str, reason: str = "") -> None:
+        """Disable or enable `stage`'s inbound transition. Re-enabling decides,
+        once, which executions that waited at it may go on."""
+        t = self.transition(stage)
+        if enabled and not t.enabled:
+            waiting = sorted(
+                (
+                    e
+                    for e in self.executions
+                    if e.status == IN_PROGRESS and e.run is None and e.stages[e.position : e.position + 1] == [stage]
+                ),
+                key=lambda e: e.number,
+            )
+            _, stay = transition_lets_through(self.mode, waiting)
+            if not transition_resumes(self.mode, self.now - t.changed_at):
+                stay = waiting
+            for e in stay:
+                e.stranded = True
+        if enabled != t.enabled:
+            t.enabled, t.changed_at = enabled, self.now
+        t.changed_by, t.reason = by, ("" if enabled else reason)
+        self._settle()
 
     def _checks(self, e: Execution, kind: str) -> bool:
         return e.type == "STANDARD" or rollback_checks(self.mode, kind)
@@ -764,7 +816,7 @@ class Simulation:
         self.version, in_flight = update_effect(self.mode, self.version)
         self.pipeline, self.updated = new, self.now
         if in_flight == "cancel":
-            for e in self.active():
+            for e in [e for e in self.executions if e.status in ACTIVE]:
                 self._cancel(e)
         self._settle()
 
