@@ -89,6 +89,67 @@ AUDIT_TOKEN = "auditToken"  # noqa: S105 - an attribute name, not a secret
 TARGET = "target"
 END_REASON = "endReason"
 
+# --- the artifact a deployment carried (issue 24 item 3 fills it) --------------
+# SHA-256 over the artifact's canonical manifest; `ops changes` shows it, or
+# "not recorded" on records written before it existed.
+ARTIFACT_DIGEST = "artifactDigest"
+
+# --- a build's provenance (`build#{executionId}`: buildspecs/build.yml puts it
+# once, never overwriting; the deploy projects and `ops provenance` read it) ---
+# Its digest is ARTIFACT_DIGEST; with it the signature over that digest (KMS
+# Sign, MessageType DIGEST, base64), the key and algorithm that made it, where
+# the manifest and the CycloneDX SBOM lie in the artifacts bucket and the
+# SBOM's SHA-256, the CodeBuild build ID and when the build recorded it; and
+# COMMIT_ID, PIPELINE_EXECUTION_ID.
+ARTIFACT_SIGNATURE = "artifactSignature"
+SIGNING_KEY = "signingKeyArn"
+SIGNING_ALGORITHM = "signingAlgorithm"
+MANIFEST_LOCATION = "manifestLocation"
+SBOM_LOCATION = "sbomLocation"
+SBOM_DIGEST = "sbomSha256"
+BUILD_ID = "buildId"
+BUILT_AT = "builtAt"
+
+# --- an ops run that changed something (ops/ledger_runs.py) ---------------------
+# The command (`deployer-roles`, `ci-roles`, `freeze add`...), what it changed
+# (a list of lines), who ran it (STS caller ARN); `reason` when one was given.
+COMMAND = "opsCommand"
+CHANGED = "whatChanged"
+RAN_BY = "ranBy"
+
+# --- a freeze: the gate's move (HELD / RELEASED), the end of the freeze it
+# enforces, the stage whose inbound transition it moved; a lift's author is
+# OVERRIDDEN_BY and its why REASON, as an override's.
+FREEZE_UNTIL = "freezeUntil"
+FROZEN_STAGE = "frozenStage"
+
+# --- an infrastructure apply (the apply workflow's record-apply step) -----------
+# The merged pull request, the stacks applied with their reviewed plan
+# fingerprints (review/plan_binding.py), who merged, and the workflow run.
+PULL_REQUEST = "pullRequest"
+STACKS = "appliedStacks"
+PLAN_FINGERPRINTS = "planFingerprints"
+MERGED_BY = "mergedBy"
+RUN_URL = "runUrl"
+# The delivery-control changes the applied plans made, in words
+# (review/policies/controls.py, as the plan review comment says them):
+# "stack: text", weakened ones marked; empty when none changed.
+CONTROL_CHANGES = "controlChanges"
+# Every attribute an apply record holds: tools/apply_record.py writes exactly
+# these, and the apply role may put no other (ops/ci_access.py, dynamodb:Attributes).
+APPLY_ATTRIBUTES = (
+    KEY,
+    ENVIRONMENT,
+    START_TIME,
+    PULL_REQUEST,
+    STACKS,
+    PLAN_FINGERPRINTS,
+    MERGED_BY,
+    COMMIT_ID,
+    RUN_URL,
+    CONTROL_CHANGES,
+)
+
 # Every attribute name, for the tests that hold code and docs to it.
 ATTRIBUTES = frozenset(
     value
@@ -126,7 +187,30 @@ NOTIFICATION_PREFIX = "notification#"
 OVERRIDE_PREFIX = "override#"
 # A health alarm's ALARM -> OK window (incident_recorder/handler.py).
 INCIDENT_PREFIX = "incident#"
-KIND_PREFIXES = (ROLLBACK_PREFIX, NOTIFICATION_PREFIX, OVERRIDE_PREFIX, INCIDENT_PREFIX)
+# An ops reconciler's run that changed something (ops/ledger_runs.py).
+RUN_PREFIX = "run#"
+# A Terraform apply of the apply workflow (tools/record-apply.sh). The apply
+# role may write only records under this prefix (ops/ci_access.py).
+APPLY_PREFIX = "apply#"
+# A build's provenance record (buildspecs/build.yml), one per execution.
+BUILD_PREFIX = "build#"
+# The freeze gate holding or releasing production (freeze_gate/handler.py),
+# one per change of the transition.
+FREEZE_PREFIX = "freeze#"
+# A freeze lifted by hand (python -m ops freeze lift), keyed by the end of the
+# freeze it lifts: the gate finds it by that end.
+FREEZE_LIFT_PREFIX = "freeze-lift#"
+KIND_PREFIXES = (
+    ROLLBACK_PREFIX,
+    NOTIFICATION_PREFIX,
+    OVERRIDE_PREFIX,
+    INCIDENT_PREFIX,
+    RUN_PREFIX,
+    APPLY_PREFIX,
+    BUILD_PREFIX,
+    FREEZE_PREFIX,
+    FREEZE_LIFT_PREFIX,
+)
 
 # --- statuses ------------------------------------------------------------------
 # A deployment's (CodePipeline's execution statuses, as the recorder writes them).

@@ -87,6 +87,9 @@ WINDOW_TIME_ZONE = "WINDOW_TIME_ZONE"
 INCIDENT_WAIT_MINUTES = "INCIDENT_WAIT_MINUTES"
 APPROVAL_TIMEOUT_MINUTES = "APPROVAL_TIMEOUT_MINUTES"
 BAKE_MINUTES = "BAKE_MINUTES"
+CALENDAR_NAME = "CALENDAR_NAME"
+FREEZE_STAGE = "FREEZE_STAGE"
+DEPLOYMENTS_TOPIC_ARN = "DEPLOYMENTS_TOPIC_ARN"
 
 # --- each function's settings: name -> parser (required) -----------------------
 DEPLOYMENT_RECORDER = {
@@ -130,6 +133,15 @@ HEALTH_PROBE = {
 }
 SLACK_NOTIFIER = {SECRET_ID: str, TABLE_NAME: str, ENVIRONMENT: str}
 EXECUTION_AGE = {PIPELINE_NAME: str, ENVIRONMENT: str, METRICS_NAMESPACE: str}
+FREEZE_GATE = {
+    CALENDAR_NAME: str,
+    PIPELINE_NAME: str,
+    FREEZE_STAGE: str,
+    TABLE_NAME: str,
+    ENVIRONMENT: str,
+    RECORD_TTL_DAYS: positive_int,
+    DEPLOYMENTS_TOPIC_ARN: arn("sns"),
+}
 # Optional settings: name -> (parser, default when unset or empty). The known
 # waits and when each is expected to end: the window (the pipeline's own cron
 # and time zone, when it has one: the stack leaves them out otherwise), the
@@ -154,6 +166,7 @@ BY_PACKAGE: dict[str, tuple[str, ...]] = {
     "health_probe": tuple(HEALTH_PROBE),
     "slack_notifier": tuple(SLACK_NOTIFIER),
     "execution_age": (*EXECUTION_AGE, *EXECUTION_AGE_OPTIONAL),
+    "freeze_gate": tuple(FREEZE_GATE),
 }
 # The same, by the module of its Lambda handler string.
 BY_HANDLER: dict[str, frozenset[str]] = {

@@ -31,6 +31,18 @@ INCIDENT_GATE_STAGES = {"test": "TestGate", "staging": "StagingGate", "productio
 # the incident gate (two conditions: one override never waives the other).
 WINDOW_STAGE = "ProductionWindow"
 WINDOW_TARGET = "production"
+# Production's freeze point (freeze_gate): the inbound transition of the
+# first gate stage after the approval -- the window's stage, else the
+# incident gate -- so that a release held by a freeze meets the window and
+# the incident gate after the freeze, never with answers from before it.
+FREEZE_TARGET = "production"
+
+
+def freeze_stage(*, window: bool) -> str:
+    """The stage whose inbound transition a freeze disables."""
+    return WINDOW_STAGE if window else INCIDENT_GATE_STAGES[FREEZE_TARGET]
+
+
 # The action of a gate stage (a stage needs one): it only says the gate passed.
 GATE_ACTION = "Checkpoint"
 GATE_STAGES = (WINDOW_STAGE, *INCIDENT_GATE_STAGES.values())
