@@ -123,8 +123,15 @@ def read_or_none(read: Callable, *absent: str):
         raise
 
 
-def apply(ctx: Context, reconciler: Reconciler) -> int:
-    """Run a reconciler as a command: its steps with --json, else its report."""
+def apply(ctx: Context, reconciler: Reconciler, command: str | None = None) -> int:
+    """Run a reconciler as a command: its steps with --json, else its report.
+    When a step changed something, the run is recorded in the ledger as
+    `command`'s (ops/ledger_runs.py): best effort, after the report, so a
+    record that cannot be written changes neither the work nor the exit code."""
     steps = reconciler.run()
     ctx.emit([step.as_json() for step in steps], [reconciler.report()])
+    if command:
+        from ops.ledger_runs import record_run
+
+        record_run(ctx, command, [f"{step.subject}: {step.setting}" for step in steps if step.changed])
     return 0

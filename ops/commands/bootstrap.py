@@ -10,7 +10,7 @@ def cmd_bootstrap(ctx: Context, args) -> int:
     from ops.bootstrap import Bootstrapper
     from ops.reconcile import apply
 
-    return apply(ctx, Bootstrapper(ctx.config, ctx.session))
+    return apply(ctx, Bootstrapper(ctx.config, ctx.session), "bootstrap")
 
 
 COMMANDS = {

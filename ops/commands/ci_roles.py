@@ -16,7 +16,7 @@ def cmd_ci_roles(ctx: Context, args) -> int:
         # No AWS call: for teams that create IAM with their own tooling.
         print(json.dumps(documents(ctx.config, check_repository(args.repository)), indent=2, sort_keys=True))
         return 0
-    return apply(ctx, CiRoles(ctx.config, args.repository, ctx.session))
+    return apply(ctx, CiRoles(ctx.config, args.repository, ctx.session), "ci-roles")
 
 
 def _arguments(parser) -> None:

@@ -10,7 +10,7 @@ def cmd_deployer_roles(ctx: Context, args) -> int:
     from ops.deployers import DeployerRoles
     from ops.reconcile import apply
 
-    return apply(ctx, DeployerRoles(ctx.config, ctx.session))
+    return apply(ctx, DeployerRoles(ctx.config, ctx.session), "deployer-roles")
 
 
 COMMANDS = {

@@ -6,19 +6,25 @@ import argparse
 
 from ops.arguments import Command
 from ops.common import Context
+from ops.ledger_runs import record_run
 from ops.values import email, github_owner, github_repo
 from topology import naming
 
 
+def parameter_path(environment: str) -> str:
+    """Where the environment's parameters live (`ops changes` describes them there)."""
+    return f"/{naming.PROJECT}/{environment}"
+
+
 def _parameter_names(ctx: Context) -> dict[str, str]:
-    prefix = f"/{naming.PROJECT}/{ctx.config.name}"
+    prefix = parameter_path(ctx.config.name)
     return {key: f"{prefix}/{key}" for key in ("github-owner", "github-repo", "notification-email")}
 
 
 def cmd_setup_parameters(ctx: Context, args) -> int:
     ssm, names = ctx.client("ssm"), _parameter_names(ctx)
     if args.show:
-        path = f"/{naming.PROJECT}/{ctx.config.name}"
+        path = parameter_path(ctx.config.name)
         found = {p["Name"]: p["Value"] for p in ssm.get_parameters_by_path(Path=path)["Parameters"]}
         ctx.emit(found, [f"{name} = {found.get(name, '(not set)')}" for name in names.values()])
         return 0
@@ -34,6 +40,10 @@ def cmd_setup_parameters(ctx: Context, args) -> int:
         "github-repo": ctx.config.github.repo,
         "notification-email": ctx.config.notification_email,
     }
+    # Read before writing, only to say in the ledger which names changed
+    # (ops/ledger_runs.py records names, never values).
+    path = parameter_path(ctx.config.name)
+    before = {p["Name"]: p["Value"] for p in ssm.get_parameters_by_path(Path=path)["Parameters"]}
     for key, value in values.items():
         ssm.put_parameter(Name=names[key], Value=value, Type="String", Overwrite=True)
     # An export for other tools: the pipeline reads environments/{env}.py,
@@ -46,6 +56,12 @@ def cmd_setup_parameters(ctx: Context, args) -> int:
         if v != configured[k]
     ]
     ctx.emit({names[k]: v for k, v in values.items()}, lines)
+    changed = [
+        f"{names[k]}: {'set' if names[k] in before else 'created'}"
+        for k, v in values.items()
+        if before.get(names[k]) != v
+    ]
+    record_run(ctx, "setup-parameters", changed)
     return 0
 
 

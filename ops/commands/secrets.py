@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from ops.arguments import Command
 from ops.aws import EXIT_USAGE, OpsError
 from ops.common import Context, code
+from ops.ledger_runs import record_run
 
 _SLACK_WEBHOOK = re.compile(r"^https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+$")
 
@@ -42,6 +43,8 @@ def cmd_setup_secrets(ctx: Context, args) -> int:
             SecretString=value,
         )
         action = "created"
+    # A new version of the secret: recorded by name (never its value).
+    record_run(ctx, "setup-secrets", [f"{name}: {action}, a new version"])
     ctx.emit(
         {"secret": name, "action": action},
         [
