@@ -39,13 +39,15 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from functions.rollback import logic
 from functions.rollback.aws import AWS_ERRORS, Rollbacks, error_code, error_text, parse_alarm_map
-from functions.shared import records, retry, settings
+from functions.shared import changes, records, retry, settings
+from functions.shared.contract.stages import DEPLOY_STAGES
 from functions.shared.log import Logger
 
 log = Logger("rollback")
@@ -58,6 +60,46 @@ OUTDATED_TARGET = frozenset({"UnableToRollbackStageException", "PipelineExecutio
 def now() -> datetime:
     """The time a target's artifact age is judged at (tests replace it)."""
     return datetime.now(UTC)
+
+
+# What changed since the last good release (functions/shared/changes.py): its
+# first lines ride on every page, best effort. Computed when the page is sent,
+# so after RollbackStage, in a thread given SUMMARY_SECONDS: a slow or failed
+# summary never delays the rollback, and delays the page by at most that.
+SUMMARY_SECONDS = 2.0
+# How far back the summary reads the ledger (a last good release older than
+# this is "not found" here; `ops changes` reads everything).
+SUMMARY_LOOKBACK = timedelta(days=90)
+
+
+def what_changed(stage: str) -> str:
+    """The first lines of `python -m ops changes` for the target `stage`
+    deploys, and the command; or why not, and the command."""
+    environment = config()["ENVIRONMENT"]
+    target = next((name for name, deploys in DEPLOY_STAGES.items() if deploys == stage), None)
+    if target is None:
+        return f"not computed ({stage} deploys no target); run: python -m ops changes {environment}"
+    command = f"python -m ops changes {environment} --target {target}"
+    found: list[str] = []
+    failed: list[str] = []
+
+    def summarize() -> None:
+        try:
+            since = records.format_time(now() - SUMMARY_LOOKBACK)
+            items = list(aws().store.recent(environment, since=since))
+            view = changes.build(items, [], environment=environment, repository="", target=target)
+            found.extend(changes.first_lines(view, changes.PAGE_LINES))
+        except Exception as error:  # noqa: BLE001 - best effort: any failure is one line on the page
+            failed.append(f"{type(error).__name__}: {error}"[:300])
+
+    worker = threading.Thread(target=summarize, name="what-changed", daemon=True)
+    worker.start()
+    worker.join(SUMMARY_SECONDS)
+    if found:
+        return "\n  " + "\n  ".join(found)
+    why = failed[0] if failed else f"not done within {SUMMARY_SECONDS:g} s"
+    log.warning("no summary of what changed on the page", reason=why)
+    return f"not available ({why}); run: {command}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -131,7 +173,11 @@ class Invocation:
         self.call(lambda: aws().update(self.key, **values))
 
     def notify(self, subject: str, **details) -> bool:
-        """Publish to the rollbacks topic; a failure is logged, never fatal."""
+        """Publish to the rollbacks topic; a failure is logged, never fatal.
+        Every page carries what changed since the last good release (after
+        any RollbackStage: a page is sent only after it), first, so the
+        page's own details (its `Do:` commands) stay last."""
+        details = {"What changed": what_changed(self.request.stage), **details}
         try:
             self.call(
                 lambda: aws().notify(
