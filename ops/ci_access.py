@@ -19,7 +19,8 @@ roles the review, apply and drift workflows assume (docs/review-and-apply.md).
   a build or an execution, approve, override a condition, roll back, retry
   or unblock a stage, answer an action's job, set an alarm's state or
   publish a metric, invoke a function, write an object outside the state
-  bucket or an item outside the lock table, send an event or make a
+  bucket or an item outside the lock table (but its own `apply#` records
+  in the deployments table, apply_record_writes), send an event or make a
   schedule (release_denies; docs/security.md tables each way and its test).
   It passes each family of the stacks' roles only to that family's service
   (codebuild, codepipeline, lambda).
@@ -39,6 +40,7 @@ from __future__ import annotations
 import re
 
 from environments import EnvironmentConfig
+from functions.shared import records
 from ops import iam_roles
 from ops.aws import OpsError
 from ops.reconcile import Reconciler, explained
@@ -257,6 +259,7 @@ def permissions_policy(config: EnvironmentConfig, kind: str) -> dict:
                 "Resource": environment_roles,
             },
             *release_denies(config),
+            *apply_record_writes(config),
         ],
     }
 
@@ -403,8 +406,20 @@ def release_denies(config: EnvironmentConfig) -> list[dict]:
             # DynamoDB locking). The deployment records are the functions'.
             "Sid": "NoItemWritesButTheStateLock",
             "Effect": "Deny",
-            "Action": list(ITEM_WRITES),
+            "Action": [action for action in ITEM_WRITES if action != PUT_ITEM],
             "NotResource": naming.arn(partition, "dynamodb", region, account, f"table/{config.state_lock_table}"),
+        },
+        {
+            # PutItem too, with one exception: the apply workflow's own
+            # records in the deployments table, which apply_record_writes
+            # limits to `apply#` keys and their attributes.
+            "Sid": "NoPutItemButTheStateLockAndApplyRecords",
+            "Effect": "Deny",
+            "Action": PUT_ITEM,
+            "NotResource": [
+                naming.arn(partition, "dynamodb", region, account, f"table/{config.state_lock_table}"),
+                _deployments_table(config),
+            ],
         },
         {
             # The stacks' rules match only aws.* sources, which PutEvents
@@ -422,6 +437,71 @@ def release_denies(config: EnvironmentConfig) -> list[dict]:
             "Effect": "Deny",
             "Action": list(SCHEDULES),
             "Resource": "*",
+        },
+    ]
+
+
+PUT_ITEM = "dynamodb:PutItem"
+
+
+def _deployments_table(config: EnvironmentConfig) -> str:
+    return naming.arn(
+        config.partition, "dynamodb", config.region, config.account_id, f"table/{config.names.deployments_table}"
+    )
+
+
+def apply_record_writes(config: EnvironmentConfig) -> list[dict]:
+    """The one item write the apply role makes outside the lock table: its
+    own record of each apply in the deployments table (tools/record-apply.sh),
+    under an `apply#` key and with the contract's APPLY_ATTRIBUTES only. Never
+    a deployment, rollback, override or incident record: it cannot forge what
+    the rollback function chooses its target by, or DORA's figures.
+
+    dynamodb:LeadingKeys: "Allows a user to access items that have a specific
+    partition key value" (https://repost.aws/knowledge-center/dynamodb-table-restrict-attributes,
+    the DynamoDB developer guide's "Using IAM policy conditions for
+    fine-grained access control" names the same keys). A request's leading
+    keys are a set, so the denies use ForAnyValue (any key not an apply
+    record's) and the allow ForAllValues, which "also returns true if there
+    are no context keys in the request"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition_examples-multi-valued-context-keys.html):
+    a request without the key is denied by its own statement (Null).
+    dynamodb:Attributes for PutItem ("only allows the request if the item has
+    specific attributes in addition to the primary key", same knowledge-center
+    page): assumed to list the item's top-level attribute names; were it
+    absent, its deny would not apply and the key limit still holds.
+    IAM cannot require the put's condition: the apply role could overwrite
+    an `apply#` record (the script never does: attribute_not_exists)."""
+    table = _deployments_table(config)
+    prefix = f"{records.APPLY_PREFIX}*"
+    return [
+        {
+            "Sid": "PutItemOnlyApplyRecords",
+            "Effect": "Deny",
+            "Action": PUT_ITEM,
+            "Resource": table,
+            "Condition": {"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": [prefix]}},
+        },
+        {
+            "Sid": "PutItemOnlyWithItsKey",
+            "Effect": "Deny",
+            "Action": PUT_ITEM,
+            "Resource": table,
+            "Condition": {"Null": {"dynamodb:LeadingKeys": "true"}},
+        },
+        {
+            "Sid": "PutItemOnlyApplyAttributes",
+            "Effect": "Deny",
+            "Action": PUT_ITEM,
+            "Resource": table,
+            "Condition": {"ForAnyValue:StringNotEquals": {"dynamodb:Attributes": list(records.APPLY_ATTRIBUTES)}},
+        },
+        {
+            "Sid": "WriteApplyRecords",
+            "Effect": "Allow",
+            "Action": PUT_ITEM,
+            "Resource": table,
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [prefix]}},
         },
     ]
 

@@ -64,9 +64,21 @@ def _listed(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _condition_holds(operator: str, key: str, expected, context: dict[str, str]) -> bool:
+def _condition_holds(operator: str, key: str, expected, context: dict) -> bool:
     actual = {k.lower(): v for k, v in context.items()}.get(key.lower())
     expected = _listed(expected)
+    if operator == "Null":
+        # "true": the key is absent from the request (or empty); "false": present.
+        return (actual is None or actual == []) == (expected == ["true"])
+    if operator.startswith(("ForAllValues:", "ForAnyValue:")):
+        # A multivalued key: ForAllValues holds when every value of the request
+        # meets the operator, and "also returns true if there are no context
+        # keys in the request"; ForAnyValue when at least one does, never
+        # without the key (IAM User Guide, multivalued context keys).
+        qualifier, _, inner = operator.partition(":")
+        values = [] if actual is None else _listed(actual)
+        held = [_condition_holds(inner, key, expected, {key: value}) for value in values]
+        return all(held) if qualifier == "ForAllValues" else any(held)
     if operator == "StringEquals":
         return actual is not None and actual in expected
     if operator == "StringNotEquals":
@@ -74,6 +86,9 @@ def _condition_holds(operator: str, key: str, expected, context: dict[str, str])
         return actual is None or actual not in expected
     if operator in ("StringLike", "ArnLike"):
         return actual is not None and any(_glob(e, actual) for e in expected)
+    if operator == "StringNotLike":
+        # Negated: matches none of the patterns (or the key is absent).
+        return actual is None or not any(_glob(e, actual) for e in expected)
     raise NotImplementedError(f"the test evaluator does not know the condition operator {operator}")
 
 
@@ -309,8 +324,11 @@ def test_no_artifact_is_written_but_the_state_is(boundary):
 def test_no_deployment_record_is_written_but_the_lock_is(boundary):
     c = config(boundary)
     records = [arn("dynamodb", f"table/{c.names.deployments_table}"), arn("dynamodb", "table/anything")]
+    # PutItem: denied everywhere but the lock table and, for the apply
+    # workflow's own records only, the deployments table
+    # (test_the_apply_role_writes_only_apply_records).
+    assert_denied(boundary, ["dynamodb:PutItem"], records[1:], "NoPutItemButTheStateLockAndApplyRecords")
     actions = (
-        "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:BatchWriteItem",
@@ -322,6 +340,48 @@ def test_no_deployment_record_is_written_but_the_lock_is(boundary):
     lock = arn("dynamodb", f"table/{c.state_lock_table}")
     for action in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"):
         assert decide(apply_role(boundary), action, lock)[0] == ALLOW, action
+
+
+@BOTH
+def test_the_apply_role_writes_only_apply_records(boundary):
+    """The apply workflow's record of an apply (tools/record-apply.sh) is the
+    one item the apply role may put outside the lock table: under an `apply#`
+    key, with the apply record's attributes only. A deployment record (what
+    the rollback function and DORA read), a rollback or incident record, an
+    apply record with another attribute, or a put that names no key, is
+    refused: explicitly, although PowerUserAccess alone allows each."""
+    from functions.shared.contract import records
+
+    table = arn("dynamodb", f"table/{config(boundary).names.deployments_table}")
+    role = apply_role(boundary)
+
+    def put(keys, attributes=records.APPLY_ATTRIBUTES):
+        context = {"dynamodb:Attributes": list(attributes)}
+        if keys is not None:
+            context["dynamodb:LeadingKeys"] = keys
+        assert decide([power_user_access()], "dynamodb:PutItem", table, context)[0] == ALLOW
+        return decide(role, "dynamodb:PutItem", table, context)
+
+    decision, sids = put([f"{records.APPLY_PREFIX}42#4242#1"])
+    assert decision == ALLOW and "WriteApplyRecords" in sids
+    forged = {
+        "a deployment record": ["3137f7cb-7cf7-4ad9-8b6a-0c0b1b2e4f5a"],
+        "a rollback record": [f"{records.ROLLBACK_PREFIX}ProductionDeploy#x"],
+        "an incident record": [f"{records.INCIDENT_PREFIX}kiro-pipeline-production-health-production#t"],
+        "a run record": [f"{records.RUN_PREFIX}ci-roles#t#x"],
+        "an apply key beside another": [f"{records.APPLY_PREFIX}1#2#3", "3137f7cb-7cf7-4ad9-8b6a-0c0b1b2e4f5a"],
+    }
+    for what, keys in forged.items():
+        decision, sids = put(keys)
+        assert (decision, "PutItemOnlyApplyRecords" in sids) == (EXPLICIT_DENY, True), what
+    decision, sids = put(None)
+    assert (decision, sids) == (EXPLICIT_DENY, ["PutItemOnlyWithItsKey"])
+    decision, sids = put([f"{records.APPLY_PREFIX}1#2#3"], (*records.APPLY_ATTRIBUTES, records.OUTCOME))
+    assert (decision, sids) == (EXPLICIT_DENY, ["PutItemOnlyApplyAttributes"])
+    # Nothing else on the table: no update, no delete, of any record, apply records included.
+    for action in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+        context = {"dynamodb:LeadingKeys": [f"{records.APPLY_PREFIX}1#2#3"]}
+        assert decide(role, action, table, context)[0] == EXPLICIT_DENY, action
 
 
 @BOTH
@@ -405,6 +465,10 @@ TESTS_OF_DENIES = {
     "NoFunctionInvoked": "test_no_function_is_invoked",
     "NoObjectWritesButTheState": "test_no_artifact_is_written_but_the_state_is",
     "NoItemWritesButTheStateLock": "test_no_deployment_record_is_written_but_the_lock_is",
+    "NoPutItemButTheStateLockAndApplyRecords": "test_no_deployment_record_is_written_but_the_lock_is",
+    "PutItemOnlyApplyRecords": "test_the_apply_role_writes_only_apply_records",
+    "PutItemOnlyWithItsKey": "test_the_apply_role_writes_only_apply_records",
+    "PutItemOnlyApplyAttributes": "test_the_apply_role_writes_only_apply_records",
     "NoEventsSent": "test_no_event_is_sent",
     "NoSchedules": "test_no_schedule_is_made",
     "NeverPassBuildRolesElsewhere": "test_each_role_family_is_passed_only_to_its_service",
@@ -575,6 +639,16 @@ TERRAFORM_ACTIONS: dict[str, tuple[str, ...]] = {
     "aws_sns_topic_policy": ("sns:SetTopicAttributes", "sns:GetTopicAttributes"),
     "aws_sns_topic_subscription": ("sns:Subscribe", "sns:GetSubscriptionAttributes", "sns:Unsubscribe"),
     "aws_sqs_queue": ("sqs:CreateQueue", "sqs:SetQueueAttributes", "sqs:GetQueueAttributes", "sqs:DeleteQueue"),
+    # The change calendar (modules/freeze.py).
+    "aws_ssm_document": (
+        "ssm:CreateDocument",
+        "ssm:DescribeDocument",
+        "ssm:GetDocument",
+        "ssm:DescribeDocumentPermission",
+        "ssm:ListTagsForResource",
+        "ssm:UpdateDocument",
+        "ssm:DeleteDocument",
+    ),
     # IAM: on the role's own ARN, below.
     "aws_iam_role": (
         "iam:CreateRole",

@@ -276,6 +276,7 @@ def test_apply_finds_the_merged_pull_request_and_refuses_a_direct_push(tmp_path)
         "merge_commit_sha": "m" * 40,
         "head": {"sha": HEAD},
         "base": {"ref": "main"},
+        "merged_by": {"login": "alice"},
     }
     bot = {"login": "github-actions[bot]", "type": "Bot"}
     forged = {"user": {"login": "mallory", "type": "User"}, "body": comment.replace(HEAD, "f" * 40)}
@@ -284,7 +285,7 @@ def test_apply_finds_the_merged_pull_request_and_refuses_a_direct_push(tmp_path)
         "rest.issues.listComments": [forged, {"user": bot, "body": comment}],
     }
     found = run_script(script, tmp_path, {"eventName": "push", "sha": "m" * 40}, responses)
-    assert found.failed is None and found.outputs == {"pull-request": "12", "head": HEAD}
+    assert found.failed is None and found.outputs == {"pull-request": "12", "head": HEAD, "merged-by": "alice"}
     assert (tmp_path / "reviewed-comment.md").read_text() == comment
     read = run_step(step(job, "Read the reviewed plans")["run"], tmp_path, [], {"HEAD_SHA": HEAD})
     assert read.code == 0 and read.outputs["environments"] == "[]"
