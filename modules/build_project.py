@@ -8,6 +8,8 @@ No state moves: its elements keep their stack-level logical IDs (modules/ids.py)
 
 from __future__ import annotations
 
+import json
+
 from cdktf_cdktf_provider_aws.codebuild_project import (
     CodebuildProject,
     CodebuildProjectArtifacts,
@@ -28,6 +30,7 @@ from constructs import Construct
 
 from functions.shared.contract import metrics as published
 from functions.shared.contract import records
+from functions.shared.contract import stages as contract_stages
 from modules import iam
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
@@ -39,6 +42,39 @@ from topology.naming import METRICS_NAMESPACE
 from topology.projects import Kind
 
 BUILDSPECS = projects.BUILDSPECS
+# The condition an override of a stage's bake names (OverrideStageCondition's
+# conditionType; `ops override` writes it on its audit record).
+BAKE_CONDITION = "ON_SUCCESS"
+
+
+def provenance_contract() -> str:
+    """The names the provenance blocks of buildspecs/build.yml and deploy.yml
+    read (PROVENANCE_CONTRACT, JSON): the contract's, so the buildspecs
+    name no record attribute, prefix or stage of their own."""
+    return json.dumps(
+        {
+            "key": records.KEY,
+            "build_prefix": records.BUILD_PREFIX,
+            "digest_attr": records.ARTIFACT_DIGEST,
+            "signature_attr": records.ARTIFACT_SIGNATURE,
+            "signing_key_attr": records.SIGNING_KEY,
+            "algorithm_attr": records.SIGNING_ALGORITHM,
+            "sbom_attr": records.SBOM_LOCATION,
+            "sbom_digest_attr": records.SBOM_DIGEST,
+            "manifest_attr": records.MANIFEST_LOCATION,
+            "build_attr": records.BUILD_ID,
+            "commit_attr": records.COMMIT_ID,
+            "execution_attr": records.PIPELINE_EXECUTION_ID,
+            "built_at_attr": records.BUILT_AT,
+            "succeeded_attr": records.SUCCEEDED_STAGES,
+            "environment_attr": records.INDEX_PARTITION,
+            "condition_attr": records.CONDITION_TYPE,
+            "override_prefix": records.OVERRIDE_PREFIX,
+            "staging_stage": contract_stages.DEPLOY_STAGES["staging"],
+            "bake_condition": BAKE_CONDITION,
+        },
+        sort_keys=True,
+    )
 
 
 class BuildProject(Construct):
@@ -145,6 +181,10 @@ class BuildProject(Construct):
                 DEPLOYMENTS_TABLE=self.core.deployments_table_name,
                 # The buildspec writes no contract name of its own: the metric's comes from here.
                 COVERAGE_METRIC=published.TEST_COVERAGE.name,
+                # Provenance: the key it signs with, where the SBOM goes, the record's names.
+                SIGNING_KEY_ARN=self.core.signing_key_arn,
+                ARTIFACTS_BUCKET=self.core.artifacts_bucket_name,
+                PROVENANCE_CONTRACT=literal(provenance_contract()),
             )
         elif row.kind == Kind.TEST:
             variables.update(
@@ -160,6 +200,15 @@ class BuildProject(Construct):
                 DEPLOY_ROLE_ARN=target.role_arn,
                 HEALTH_CHECK_URL=literal(target.health_check_url),
                 HEALTH_CHECK_DURATION=str(config.health_check_duration_minutes),
+                # Provenance: what it verifies the received bytes against, and whom it pages.
+                PIPELINE_NAME=self.names.pipeline,
+                DEPLOYMENTS_TABLE=self.core.deployments_table_name,
+                DEPLOYMENTS_INDEX=self.names.deployments_index,
+                SIGNING_KEY_ARN=self.core.signing_key_arn,
+                PAGE_TOPIC_ARN=self._deployments_topic_arn,
+                # Production deploys only bytes that passed staging.
+                REQUIRE_STAGING="true" if row.target == "production" else "false",
+                PROVENANCE_CONTRACT=literal(provenance_contract()),
             )
         if row.records_execution and row.result_attribute:
             # The record's key and the attribute of its result, from the contract
@@ -235,10 +284,69 @@ class BuildProject(Construct):
                     resources=[core.deployments_table_arn],
                 )
             )
+        if row.kind == Kind.BUILD:
+            statements += self._signing_statements()
         if row.kind == Kind.DEPLOY:
             target = self.config.deploy_target(row.target)
             statements.append(
                 Statement(sid="AssumeTargetDeployRole", actions=["sts:AssumeRole"], resources=[target.role_arn])
+            )
+            statements += self._verifying_statements(row)
+        return statements
+
+    @property
+    def _deployments_topic_arn(self) -> str:
+        # Built from its name: the topic is the monitoring stack's, which depends on this one.
+        return self.stack.arn("sns", self.names.topic("deployments"))
+
+    def _signing_statements(self) -> list[Statement]:
+        """The build signs its artifact's digest and records it once: kms:Sign
+        on the signing key (whose policy denies it to every other principal,
+        modules/core.py), a PutItem that may only create build records
+        ("dynamodb:LeadingKeys: Allows a user to access items that have a
+        specific partition key value",
+        https://repost.aws/knowledge-center/dynamodb-table-restrict-attributes;
+        that StringLike matches it by prefix is assumed),
+        and GetItem to read its own record back when a retried build finds
+        one. The SBOM and manifest go to the artifacts bucket under
+        WriteBuildOutput's s3:PutObject."""
+        core = self.core
+        return [
+            Statement(sid="SignArtifactDigests", actions=["kms:Sign"], resources=[core.signing_key_arn]),
+            Statement(
+                sid="RecordBuildProvenance",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[core.deployments_table_arn],
+                conditions={("ForAllValues:StringLike", "dynamodb:LeadingKeys"): [f"{records.BUILD_PREFIX}*"]},
+            ),
+        ]
+
+    def _verifying_statements(self, row: projects.Project) -> list[Statement]:
+        """A deploy project verifies what it received: kms:Verify (never
+        kms:Sign), the build record and the deployment record (GetItem), the
+        override audit records (Query on the index, production only), its own
+        execution (GetPipelineExecution: a rollback's target), and a page to
+        the deployments topic."""
+        core, names = self.core, self.names
+        statements = [
+            Statement(sid="VerifyArtifactSignatures", actions=["kms:Verify"], resources=[core.signing_key_arn]),
+            Statement(
+                sid="ReadProvenanceRecords", actions=["dynamodb:GetItem"], resources=[core.deployments_table_arn]
+            ),
+            Statement(
+                sid="ReadOwnExecution",
+                actions=["codepipeline:GetPipelineExecution"],
+                resources=[self.stack.arn("codepipeline", names.pipeline)],
+            ),
+            Statement(sid="PageDeployments", actions=["sns:Publish"], resources=[self._deployments_topic_arn]),
+        ]
+        if row.target == "production":
+            statements.append(
+                Statement(
+                    sid="ReadOverrideRecords",
+                    actions=["dynamodb:Query"],
+                    resources=[f"{core.deployments_table_arn}/index/{names.deployments_index}"],
+                )
             )
         return statements
 

@@ -61,6 +61,9 @@ class CoreOutputs:
     """
 
     kms_key_arn: str
+    # The asymmetric key the build signs its artifact's digest with (only the
+    # build project's role may sign; the deploy projects verify).
+    signing_key_arn: str
     artifacts_bucket_name: str
     artifacts_bucket_arn: str
     deployments_table_name: str
@@ -75,6 +78,7 @@ class CoreStack(BaseStack):
     def __init__(self, scope: Construct, config: EnvironmentConfig):
         super().__init__(scope, "core", config)
         self.key = self._kms_key()
+        self.signing_key = self._signing_key()
         self.bucket = self._artifacts_bucket()
         self.table = self._deployments_table()
         self.pipeline_log_group = self.log_group("pipeline_log_group", self.names.pipeline_log_group, self.key.arn)
@@ -82,6 +86,7 @@ class CoreStack(BaseStack):
 
         self.outputs = CoreOutputs(
             kms_key_arn=self.key.arn,
+            signing_key_arn=self.signing_key.arn,
             artifacts_bucket_name=self.bucket.bucket,
             artifacts_bucket_arn=self.bucket.arn,
             deployments_table_name=self.table.name,
@@ -210,6 +215,63 @@ class CoreStack(BaseStack):
             tags={"Name": names.kms_key},
         )
         KmsAlias(self, "key_alias", name=names.kms_alias, target_key_id=key.key_id)
+        return key
+
+    def _signing_key(self) -> KmsKey:
+        """The key the build signs each artifact's manifest digest with
+        (docs/security.md, "The same bytes from build to production").
+
+        Only the build project's role may sign. The account statement ("gives
+        the AWS account that owns the KMS key permission to use IAM policies to
+        allow access to all AWS KMS operations on the KMS key",
+        https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)
+        alone would let any principal whose IAM policy grants kms:Sign sign; the
+        Deny closes that to all but the build role (an explicit deny wins over
+        any allow: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+        kms:Verify comes from IAM policies (the deploy roles, `ops provenance`)."""
+        config, names = self.config, self.names
+        build_role = naming.arn(self.partition, "iam", "", config.account_id, f"role/{names.role('build')}")
+        statements = [
+            Statement(
+                sid="EnableRootAccountAdministration",
+                actions=["kms:*"],
+                resources=["*"],  # key policy: "*" is this key
+                aws_principals=[account_root(self.partition, config.account_id)],
+            ),
+            Statement(
+                sid="OnlyTheBuildRoleSigns",
+                effect="Deny",
+                actions=["kms:Sign"],
+                resources=["*"],  # key policy: "*" is this key
+                aws_principals=["*"],
+                conditions={("ArnNotEquals", "aws:PrincipalArn"): [build_role]},
+            ),
+        ]
+        key_policy = policy_document(self, "signing_key_policy", statements)
+        skip_checks(
+            key_policy,
+            {
+                "CKV_AWS_109": "a key policy's * resource is the key itself; only the account root holds kms:*",
+                "CKV_AWS_111": "a key policy's * resource is the key itself; the only other statement is a Deny",
+                "CKV_AWS_356": "AWS requires Resource * in a key policy, where it means this key only",
+            },
+        )
+        key = KmsKey(
+            self,
+            "signing_key",
+            description=f"Signs kiro-pipeline {config.name} build artifacts' manifest digests",
+            customer_master_key_spec="ECC_NIST_P256",
+            key_usage="SIGN_VERIFY",
+            # Automatic rotation is for symmetric encryption keys only (checkov's
+            # CKV_AWS_7 knows: it leaves asymmetric keys alone): "Automatic key
+            # rotation is supported only on symmetric encryption KMS keys"
+            # (https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html).
+            enable_key_rotation=False,
+            deletion_window_in_days=config.kms_deletion_window_days,
+            policy=key_policy.json,
+            tags={"Name": names.signing_key},
+        )
+        KmsAlias(self, "signing_key_alias", name=names.signing_key_alias, target_key_id=key.key_id)
         return key
 
     # --- S3 --------------------------------------------------------------

@@ -27,6 +27,7 @@ def synthesized():
 
     core = CoreOutputs(
         kms_key_arn=KEY,
+        signing_key_arn="arn:aws:kms:us-east-1:123456789012:key/signing",
         artifacts_bucket_name="artifacts",
         artifacts_bucket_arn="arn:aws:s3:::artifacts",
         deployments_table_name="records",
@@ -86,7 +87,7 @@ def test_with_a_permissions_boundary_the_role_carries_it():
     from modules.build_project import BuildProject
     from modules.core import CoreOutputs
 
-    core = CoreOutputs(*(["x"] * 9))
+    core = CoreOutputs(*(["x"] * len(dataclasses.fields(CoreOutputs))))
     config = dataclasses.replace(load("test"), iam_permissions_boundary_arn=BOUNDARY)
     stack = BaseStack(Testing.app(), "pipeline", config)
     BuildProject(stack, projects.project("build"), core)

@@ -248,6 +248,7 @@ def test_outputs_are_named_for_what_they_are(core):
     named = {n: o["value"] for n, o in core.outputs.items() if not n.startswith("cross-stack-output-")}
     assert named == {
         "kms_key_arn": KEY_REF,
+        "signing_key_arn": "${aws_kms_key.signing_key.arn}",
         "artifacts_bucket_name": "${aws_s3_bucket.artifacts_bucket.bucket}",
         "artifacts_bucket_arn": "${aws_s3_bucket.artifacts_bucket.arn}",
         "deployments_table_name": "${aws_dynamodb_table.deployments_table.name}",

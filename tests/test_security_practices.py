@@ -84,9 +84,15 @@ def test_every_log_group_has_retention(stacks):
 
 
 def test_every_kms_key_rotates(stacks):
+    """Every encryption key rotates; the signing keys cannot: "Automatic key
+    rotation is supported only on symmetric encryption KMS keys"
+    (https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html)."""
     keys = list(resources(stacks, "aws_kms_key"))
-    assert len(keys) == 3
-    assert all(body["enable_key_rotation"] is True for _, _, body in keys)
+    signing = [body for _, _, body in keys if body.get("key_usage") == "SIGN_VERIFY"]
+    encrypting = [body for _, _, body in keys if body.get("key_usage") != "SIGN_VERIFY"]
+    assert (len(encrypting), len(signing)) == (3, 3)
+    assert all(body["enable_key_rotation"] is True for body in encrypting)
+    assert all(body["customer_master_key_spec"] == "ECC_NIST_P256" for body in signing)
 
 
 def test_every_bucket_and_topic_denies_plain_http(stacks):

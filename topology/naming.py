@@ -134,6 +134,15 @@ class ResourceNames:
         return f"alias/{self.kms_key}"
 
     @property
+    def signing_key(self) -> str:
+        """The asymmetric key the build signs artifact digests with."""
+        return resource_name(self.env, "signing-key")
+
+    @property
+    def signing_key_alias(self) -> str:
+        return f"alias/{self.signing_key}"
+
+    @property
     def artifacts_bucket(self) -> str:
         name = resource_name(self.env, "artifacts")
         return f"{name}-{self.artifacts_bucket_suffix}" if self.artifacts_bucket_suffix else name
@@ -229,6 +238,18 @@ class ResourceNames:
     @property
     def health_probe_schedule(self) -> str:
         return resource_name(self.env, "health-probe")
+
+    @property
+    def freeze_gate_schedule(self) -> str:
+        return resource_name(self.env, "freeze-gate")
+
+    @property
+    def freeze_calendar(self) -> str:
+        """The SSM Change Calendar of one-off freezes (python -m ops freeze).
+        SSM document names: "Pattern: ^[a-zA-Z0-9_\\-.]{3,128}$", and "You can't
+        use the following strings as document name prefixes ... aws, amazon,
+        amzn" (CreateDocument, https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html)."""
+        return resource_name(self.env, "freezes")
 
     @property
     def functions_dlq(self) -> str:

@@ -142,6 +142,8 @@ PROJECTS: tuple[Project, ...] = (
         input_artifact=BUILD_OUTPUT,
         buildspec="deploy.yml",
         target="test",
+        # Its execution ID: whose build record vouches for the bytes (or a rollback's target's).
+        records_execution=True,
     ),
     Project(
         name="deploy-staging",
@@ -152,6 +154,8 @@ PROJECTS: tuple[Project, ...] = (
         input_artifact=BUILD_OUTPUT,
         buildspec="deploy.yml",
         target="staging",
+        # Its execution ID: whose build record vouches for the bytes (or a rollback's target's).
+        records_execution=True,
     ),
     Project(
         name="deploy-production",
@@ -162,6 +166,8 @@ PROJECTS: tuple[Project, ...] = (
         input_artifact=BUILD_OUTPUT,
         buildspec="deploy.yml",
         target="production",
+        # Its execution ID: whose build record vouches for the bytes (or a rollback's target's).
+        records_execution=True,
     ),
     # Every stage needs an action; a gate stage's is this project's
     # Checkpoint, which only logs that its entry condition let the release in.
