@@ -38,7 +38,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 SUPPORTED_NODE := 22 24
 
 .PHONY: help install install-scan install-awscli node-check check-one-env functions synth test test-fast test-all acceptance plan-fixtures bench-tests docs lint format scan tf-validate rehearse rehearse-upgrade bench diff deploy destroy bootstrap clean check-env \
-	preflight deployer-roles ci-roles setup-secrets setup-parameters subscribe validate health summary dora deployments logs alarms trigger approve reject stop rollback override
+	preflight deployer-roles ci-roles setup-secrets setup-parameters subscribe validate health summary dora changes provenance deployments logs alarms trigger approve reject stop rollback override freeze
 
 help: ## Show this help
 	@echo "kiro-pipeline: Terraform (CDKTF, Python) for the Kiro CD pipeline"
@@ -228,6 +228,15 @@ summary: install check-one-env ## Deployment summary of ENV over DAYS (default 7
 
 dora: install check-one-env ## DORA metrics of ENV over DAYS (default 30) [EXPLAIN=ChangeFailureRate]
 	$(OPS) dora $(ENV) --days $(or $(DAYS),30) $(if $(EXPLAIN),--explain $(EXPLAIN))
+
+changes: install check-one-env ## What changed in ENV since its last good release on TARGET (default production) [FROM=exec TO=exec]
+	$(OPS) changes $(ENV) --target $(or $(TARGET),production) $(if $(or $(FROM),$(TO)),--from "$(FROM)" --to "$(TO)")
+
+provenance: install check-one-env ## The chain behind a release of ENV: commit, build, digest, signature, SBOM [EXECUTION=id]
+	$(OPS) provenance $(ENV) $(EXECUTION)
+
+freeze: install check-one-env ## Change freezes of ENV: ACTION=list (default) [ALL=1] | add FROM= TO= REASON= | remove ID= REASON= | lift REASON=
+	$(OPS) freeze $(ENV) $(or $(ACTION),list) $(if $(FROM),--from "$(FROM)") $(if $(TO),--to "$(TO)") $(if $(ID),--id "$(ID)") $(if $(REASON),--reason "$(REASON)") $(if $(ALL),--all)
 
 deployments: install check-one-env ## Recent deployment records of ENV [STATUS=FAILED]
 	$(OPS) deployments $(ENV) $(if $(STATUS),--status $(STATUS))

@@ -28,4 +28,6 @@ CONFIG = EnvironmentConfig(
     # Releases start Monday to Thursday, 09:00-16:59 UTC; outside that, the
     # break-glass is `python -m ops override production --stage ProductionWindow`.
     change_window=ChangeWindow(enabled=True),
+    # One-off freezes (holidays, launches): `python -m ops freeze production add ...`.
+    respect_freezes=True,
 )

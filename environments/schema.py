@@ -223,8 +223,13 @@ class EnvironmentConfig:
     commands: ApplicationCommands = field(default_factory=ApplicationCommands)
     # When production deploys may start (off unless enabled; production enables it).
     change_window: ChangeWindow = field(default_factory=ChangeWindow)
+    # Whether production releases of this pipeline wait out the one-off
+    # freezes of its change calendar (`python -m ops freeze`): on, the stacks
+    # add the calendar and the freeze gate function (monitoring-{env}). Off by
+    # default; production turns it on.
+    respect_freezes: bool = False
     # Whether each Lambda function gets its own reserved concurrency (13 per
-    # environment; topology/functions.py lists them). Off by default: a
+    # environment, 14 with respect_freezes; topology/functions.py lists them). Off by default: a
     # reservation is taken from the account's concurrency limit, Lambda keeps
     # at least 100 unreserved, and a new account's limit can be as low as 10,
     # so reservations make `monitoring-{env}` fail to deploy there. Worth it in

@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 
 from environments import EnvironmentConfig
 from functions.shared.contract import settings as setting
+from functions.shared.contract.stages import freeze_stage
 from modules import iam
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
@@ -35,6 +36,7 @@ from topology.functions import (
     Function,
     Grant,
     Schedule,
+    wanted,
 )
 from topology.naming import DEPLOY_STAGES, METRICS_NAMESPACE, ResourceNames
 
@@ -96,6 +98,9 @@ SETTINGS: dict[str, Callable[[Wiring], str | None]] = {
     setting.WINDOW_DAYS: lambda w: str(DORA_WINDOW_DAYS),
     setting.ALARM_TARGETS: lambda w: literal_json({w.names.health_alarm(t): t for t in DEPLOY_STAGES}),
     setting.SECRET_ID: lambda w: w.names.resource_secret(SLACK_WEBHOOK),
+    setting.CALENDAR_NAME: lambda w: w.names.freeze_calendar,
+    setting.FREEZE_STAGE: lambda w: freeze_stage(window=w.config.change_window.enabled),
+    setting.DEPLOYMENTS_TOPIC_ARN: lambda w: w.topics["deployments"].arn,
 }
 
 # Each resource a row's Grant may name.
@@ -104,6 +109,15 @@ RESOURCES: dict[str, Callable[[Wiring], str]] = {
     "pipeline": lambda w: w.pipeline.pipeline_arn,
     "pipeline_stages": lambda w: f"{w.pipeline.pipeline_arn}/*",
     "rollbacks_topic": lambda w: w.topics["rollbacks"].arn,
+    "deployments_topic": lambda w: w.topics["deployments"].arn,
+    # GetCalendarState's resource is the calendar's document ("document" in the
+    # Service Authorization Reference for Systems Manager).
+    "freeze_calendar": lambda w: w.stack.arn("ssm", f"document/{w.names.freeze_calendar}"),
+    # "To allow the user to disable and enable transitions for a single stage
+    # in a pipeline, you must specify the stage", as
+    # arn:aws:codepipeline:us-west-2:111222333444:MyFirstPipeline/Staging
+    # (CodePipeline user guide, identity-based policy examples).
+    "freeze_stage": lambda w: f"{w.pipeline.pipeline_arn}/{freeze_stage(window=w.config.change_window.enabled)}",
     # "Secrets Manager automatically adds a hyphen and six random characters
     # after the secret name at the end of the ARN" (CreateSecret, Name,
     # https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html).
@@ -181,7 +195,7 @@ def spec(row: Function, w: Wiring) -> FunctionSpec:
 def build(w: Wiring, rows: tuple[Function, ...]) -> dict[str, PythonFunction]:
     """A unit per row, with its trigger, by construct ID."""
     units = {}
-    for row in rows:
+    for row in (row for row in rows if wanted(w.config, row)):
         unit = PythonFunction(w.stack, spec(row, w), key_arn=w.core.kms_key_arn, dead_letters_arn=w.dead_letters_arn)
         trigger = row.trigger
         if isinstance(trigger, EveryTopic):

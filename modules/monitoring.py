@@ -20,6 +20,7 @@ from modules import dashboard, lambdas, metrics
 from modules.alarms import AlarmFactory, Metric
 from modules.base_stack import BaseStack
 from modules.core import CoreOutputs
+from modules.freeze import change_calendar
 from modules.iam import Statement, account_root, from_service
 from modules.literal import literal_json
 from modules.pipeline import PipelineOutputs
@@ -46,6 +47,9 @@ class MonitoringStack(BaseStack):
         )
         self.alarms = AlarmFactory(self, self.names, config.polling_interval_minutes * 60)
         self._alarms()
+        if config.respect_freezes:
+            self.freeze_calendar = change_calendar(self)
+            TerraformOutput(self, "freeze_calendar_name", value=self.freeze_calendar.name)
         wiring = lambdas.Wiring(self, core, pipeline, self.topics, self.dead_letters.arn)
         self.functions = lambdas.build(wiring, FUNCTIONS)
         self.rollback, self.recorder = self.functions["rollback"], self.functions["deployment_recorder"]

@@ -75,7 +75,14 @@ _FIRST = ("test_upgrade_rehearsal.py", "test_rehearsal.py")
 @pytest.fixture(scope="module")
 def moto_url():
     """A moto server in this process for one test module: its URL (for
-    clients and tools that talk HTTP to an endpoint, such as Terraform)."""
+    clients and tools that talk HTTP to an endpoint, such as Terraform).
+
+    The server keeps its accounts in this process's moto state, which other
+    modules' servers share: it is reset when the server starts and before it
+    stops, so no module sees another's resources (an IAM backend made
+    without AWS's managed policies, say)."""
+    import urllib.request
+
     from moto.server import ThreadedMotoServer
 
     from tools.rehearse import free_port
@@ -83,7 +90,15 @@ def moto_url():
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    yield f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}"
+
+    def reset() -> None:
+        # moto's own reset endpoint ("/moto-api/reset"), a POST.
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=30).read()
+
+    reset()
+    yield url
+    reset()
     server.stop()
 
 

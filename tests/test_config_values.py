@@ -270,8 +270,11 @@ class TestReservedConcurrency:
         assert config.reserve_function_concurrency is False
         assert functions.reserved_total(config) == 0
         opted_in = dataclasses.replace(config, reserve_function_concurrency=True)
-        # 13 per environment, as issue 22 counted them.
-        assert functions.reserved_total(opted_in) == sum(functions.RESERVED_CONCURRENCY.values()) == 13
+        # 13 per environment, as issue 22 counted them; the freeze gate's 1 more
+        # where the environment respects freezes (it has the function only then).
+        assert functions.reserved_total(opted_in) == 13
+        frozen = dataclasses.replace(opted_in, respect_freezes=True)
+        assert functions.reserved_total(frozen) == sum(functions.RESERVED_CONCURRENCY.values()) == 14
         assert functions.reserved_concurrency(opted_in, "rollback") == 1
         assert functions.reserved_concurrency(config, "rollback") is None
 
@@ -282,7 +285,13 @@ class TestReservedConcurrency:
     def test_no_synthesized_function_reserves_concurrency_unless_opted_in(self, stacks):
         monitoring = [stack for name, stack in stacks.items() if name.startswith("monitoring-")]
         lambdas = [f for stack in monitoring for f in stack.resources("aws_lambda_function").values()]
-        assert len(monitoring) == 3 and len(lambdas) == 3 * len(functions.RESERVED_CONCURRENCY)
+        # Every function of the table, in each environment that has it (the freeze gate: where freezes count).
+        expected = sum(
+            functions.wanted(stack_config, row)
+            for stack_config in (load(name) for name in ("test", "staging", "production"))
+            for row in functions.FUNCTIONS
+        )
+        assert len(monitoring) == 3 and len(lambdas) == expected
         assert [f["function_name"] for f in lambdas if "reserved_concurrent_executions" in f] == []
         # checkov's CKV_AWS_115 wants a reservation: each function says why it has none.
         assert all(any(s.startswith("checkov:skip=CKV_AWS_115: ") for s in f["//"]["checkov"]) for f in lambdas)
@@ -293,7 +302,8 @@ class TestReservedConcurrency:
             f["function_name"].removeprefix("kiro-pipeline-test-"): f.get("reserved_concurrent_executions")
             for f in lambdas
         }
-        assert reserved == functions.RESERVED_CONCURRENCY
+        # monitoring-test does not respect freezes: no freeze gate there.
+        assert reserved == {p: n for p, n in functions.RESERVED_CONCURRENCY.items() if p != "freeze-gate"}
         assert not [s for f in lambdas for s in f["//"]["checkov"] if "CKV_AWS_115" in s]
 
     def test_the_permissions_boundary_reaches_terraform_as_written(self, opted_in):

@@ -24,6 +24,7 @@ STAR_RESOURCE_ALLOWED = {
     ("core", "key_policy", "AllowPipelineNotificationsToEncryptedTopics"): "key policy: * is the key itself",
     ("core", "key_policy", "AllowProjectRolesThroughTheirServices"): "key policy: * is the key itself",
     ("core", "key_policy", "AllowDynamoDbGrantsForThisEnvironment"): "key policy: * is the key itself",
+    ("core", "signing_key_policy", "EnableRootAccountAdministration"): "key policy: * is the key itself",
     # cloudwatch:PutMetricData has no resource type; a namespace condition limits it.
     ("pipeline", "build_role_policy_document", "PublishCoverageMetric"): "PutMetricData has no resource type",
     (
@@ -50,9 +51,13 @@ STAR_RESOURCE_ALLOWED = {
     ("monitoring", "execution_age_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     ("monitoring", "slack_notifier_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
     ("monitoring", "health_probe_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
+    ("monitoring", "freeze_gate_role_policy_document", "SendTraces"): "X-Ray trace actions have no resource type",
 }
 # Only the account root may hold a service-wide action, and only on the key.
-STAR_ACTION_ALLOWED = {("core", "key_policy", "EnableRootAccountAdministration")}
+STAR_ACTION_ALLOWED = {
+    ("core", "key_policy", "EnableRootAccountAdministration"),
+    ("core", "signing_key_policy", "EnableRootAccountAdministration"),
+}
 
 POLICY_ATTRIBUTES = ("policy", "assume_role_policy", "policy_document")
 DOCUMENT_REFERENCE = re.compile(r"^\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}$")
@@ -133,9 +138,13 @@ def test_pass_role_is_specific_and_conditioned(stacks):
 
 
 def test_denies_are_denies(stacks):
-    """The only Deny is the non-TLS guard; it may use s3:* because it denies."""
+    """The Denies are the non-TLS guard (it may use s3:* because it denies)
+    and the signing key's: no one but the build role signs (modules/core.py)."""
     denies = [(c, d, s["sid"]) for c, d, s in statements(stacks) if s["effect"] == "Deny"]
-    assert denies and all(sid == "DenyInsecureTransport" for _, _, sid in denies)
+    assert denies and all(
+        sid == "DenyInsecureTransport" or (d, sid) == ("signing_key_policy", "OnlyTheBuildRoleSigns")
+        for _, d, sid in denies
+    )
 
 
 @pytest.mark.parametrize(

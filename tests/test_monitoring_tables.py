@@ -74,8 +74,12 @@ def test_reserved_concurrency_is_the_tables_and_preflight_reads_it():
 
     assert functions.RESERVED_CONCURRENCY == {row.purpose: row.reserved_concurrency for row in FUNCTIONS}
     assert preflight.RESERVED_CONCURRENCY is functions.RESERVED_CONCURRENCY
-    opted = type("Config", (), {"reserve_function_concurrency": True})()
+    opted = type("Config", (), {"reserve_function_concurrency": True, "respect_freezes": True})()
     assert functions.reserved_total(opted) == sum(row.reserved_concurrency for row in FUNCTIONS)
+    # A function the environment does not have reserves nothing.
+    unfrozen = type("Config", (), {"reserve_function_concurrency": True, "respect_freezes": False})()
+    optional = sum(row.reserved_concurrency for row in FUNCTIONS if row.only_if == "respect_freezes")
+    assert optional > 0 and functions.reserved_total(unfrozen) == functions.reserved_total(opted) - optional
 
 
 def test_ops_logs_reads_every_function_of_the_table():
@@ -96,8 +100,9 @@ def test_a_rate_below_a_minute_is_refused():
 def test_the_stack_makes_exactly_the_tables_functions(stacks, env_config):
     stack, names = monitoring(stacks, env_config), env_config.names
     made = stack.resources("aws_lambda_function")
-    assert set(made) == {row.function for row in FUNCTIONS}
-    for row in FUNCTIONS:
+    rows = [row for row in FUNCTIONS if functions.wanted(env_config, row)]
+    assert set(made) == {row.function for row in rows}
+    for row in rows:
         function = made[row.function]
         assert function["handler"] == f"functions.{row.package}.handler.handler"
         assert function["function_name"] == names.lambda_function(row.purpose)
@@ -123,6 +128,9 @@ def test_each_trigger_is_the_rule_or_subscriptions_its_row_says(stacks, env_conf
     stack, names = monitoring(stacks, env_config), env_config.names
     rules = stack.resources("aws_cloudwatch_event_rule")
     for row in FUNCTIONS:
+        if not functions.wanted(env_config, row):
+            assert row.function not in stack.resources("aws_lambda_function")
+            continue
         trigger = row.trigger
         if isinstance(trigger, EveryTopic):
             for topic in TOPICS:

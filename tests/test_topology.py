@@ -146,3 +146,19 @@ def test_stack_parts_inverts_stack_id():
     for bad in ("core", "network-test", "-test", "core-"):
         with pytest.raises(ValueError, match="not a stack ID"):
             naming.stack_parts(bad)
+
+
+def test_every_function_condition_names_a_boolean_field_of_the_configuration():
+    """topology/functions.py links a function to the configuration by a
+    field's name (`only_if`), as the projects' command links do: each must be
+    a boolean field of EnvironmentConfig, so the stack and preflight never
+    read a missing attribute."""
+    from environments.config import EnvironmentConfig
+    from topology.functions import FUNCTIONS
+
+    fields = {f.name: f for f in dataclasses.fields(EnvironmentConfig)}
+    conditions = {row.only_if for row in FUNCTIONS if row.only_if}
+    assert conditions, "no function is conditional any more: drop this test with the field"
+    for name in conditions:
+        assert name in fields, f"only_if={name!r} is not a field of EnvironmentConfig"
+        assert fields[name].type in (bool, "bool"), f"only_if={name!r} is not a boolean field"

@@ -167,6 +167,10 @@ class Function:
     log_group_in_core: bool = False
     asynchronous: Asynchronous | None = None
     reserved_concurrency: int
+    # A boolean field of the environment's configuration that must be on for
+    # the function to exist (None: always). The field's name is the link, as
+    # projects.Command's: tests/test_topology.py holds it to a field.
+    only_if: str | None = None
 
 
 FUNCTIONS = (
@@ -353,6 +357,43 @@ FUNCTIONS = (
         # Three topics may publish together.
         reserved_concurrency=2,
     ),
+    Function(
+        function="freeze_gate",
+        purpose="freeze-gate",
+        does="Holds production releases while the change calendar is CLOSED (a one-off freeze), by the inbound "
+        "transition of the first production gate stage; lets them through when it opens or the freeze is lifted.",
+        package="freeze_gate",
+        timeout=60,
+        # Every minute, reading the calendar's state each time: a lost or late
+        # calendar event cannot leave a freeze unenforced, and the gate holds a
+        # freeze that starts within the next two minutes (freeze_gate/logic.py LEAD).
+        trigger=Schedule(
+            rule="freeze_gate_schedule",
+            target="freeze_gate",
+            name=lambda names: names.freeze_gate_schedule,
+            description="Holds production releases during the change calendar's freezes",
+            expression=rate_expression(1),
+        ),
+        statements=(
+            Grant(sid="ReadTheChangeCalendar", actions=("ssm:GetCalendarState",), resources=("freeze_calendar",)),
+            Grant(sid="ReadThePipelineState", actions=("codepipeline:GetPipelineState",), resources=("pipeline",)),
+            Grant(
+                sid="HoldAndReleaseTheFreezeStage",
+                actions=("codepipeline:DisableStageTransition", "codepipeline:EnableStageTransition"),
+                resources=("freeze_stage",),
+            ),
+            Grant(
+                sid="RecordFreezesAndReadLifts",
+                actions=("dynamodb:GetItem", "dynamodb:PutItem"),
+                resources=("deployments_table",),
+            ),
+            Grant(sid="AnnounceFreezes", actions=("sns:Publish",), resources=("deployments_topic",)),
+        ),
+        publishes_metrics=False,
+        # A one-minute schedule.
+        reserved_concurrency=1,
+        only_if="respect_freezes",
+    ),
 )
 
 # A function's purpose and the concurrency it reserves when the environment
@@ -364,6 +405,12 @@ class OptsIn(Protocol):
     """What this module reads of an environment's configuration."""
 
     reserve_function_concurrency: bool
+    respect_freezes: bool
+
+
+def wanted(config: OptsIn, row: Function) -> bool:
+    """Whether the environment has this function (its `only_if` field is on)."""
+    return row.only_if is None or bool(getattr(config, row.only_if))
 
 
 def reserved_concurrency(config: OptsIn, purpose: str) -> int | None:
@@ -377,4 +424,6 @@ def reserved_concurrency(config: OptsIn, purpose: str) -> int | None:
 def reserved_total(config: OptsIn) -> int:
     """The concurrency one environment's functions reserve in its account:
     0 unless it opts in (what preflight compares with the account's limit)."""
-    return sum(RESERVED_CONCURRENCY.values()) if config.reserve_function_concurrency else 0
+    if not config.reserve_function_concurrency:
+        return 0
+    return sum(row.reserved_concurrency for row in FUNCTIONS if wanted(config, row))

@@ -82,7 +82,7 @@ def cmd_override(ctx: Context, args) -> int:
     caller = ctx.client("sts").get_caller_identity()["Arn"]
     now = iso(datetime.now(UTC))
     key = f"{records.OVERRIDE_PREFIX}{args.stage}#{now}#{execution}"
-    _audit(
+    write_audit(
         ctx,
         key,
         {
@@ -130,7 +130,7 @@ def _held(ctx: Context, args, condition: str) -> tuple[dict, str]:
     return stage_state, execution
 
 
-def _audit(ctx: Context, key: str, item: dict) -> None:
+def write_audit(ctx: Context, key: str, item: dict, what: str = "override") -> None:
     """Write the audit record, or refuse: no audit, no override.
 
     The write is conditional (a new record only), and the SDK resends a
@@ -153,9 +153,9 @@ def _audit(ctx: Context, key: str, item: dict) -> None:
         # there with this run's token, it was written.
         if _written_by(store, key, item[AUDIT_TOKEN]):
             return
-        raise explain(error, "writing the audit record (no audit, no override)") from error
+        raise explain(error, f"writing the audit record (no audit, no {what})") from error
     if existing is not None and existing.get(AUDIT_TOKEN) != item[AUDIT_TOKEN]:
-        raise OpsError(f"an override of this execution was recorded this very second ({key}); check it, then retry")
+        raise OpsError(f"another {what} was recorded this very second under this key ({key}); check it, then retry")
 
 
 def _written_by(store, key: str, token: str) -> bool:

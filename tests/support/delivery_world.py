@@ -31,6 +31,7 @@ from environments import load
 from environments.config import ChangeWindow
 from functions.shared import dora, records
 from tests.codepipeline_model import Readings, Simulation, World
+from tests.codepipeline_model.calendar import CalendarSSM
 from tests.support.tables import all_items, create_deployments_table
 from topology import naming
 
@@ -63,6 +64,9 @@ class DeliveryWorld:
     # Run the execution-age function every 5 minutes (costly over a
     # simulated week: only the scenarios that judge ExecutionAge ask for it).
     ages_every_5_minutes: bool = False
+    # The change calendar (tests/codepipeline_model/calendar.py answers its
+    # SSM calls) and the freeze gate, run every minute as its schedule does.
+    freezes: bool = False
 
     def __post_init__(self):
         names = naming.ResourceNames(self.env, "123456789012")
@@ -126,6 +130,43 @@ class DeliveryWorld:
         self.incidents.config.cache_clear()
         self.incidents.store.cache_clear()
         self._execution_age(mp)
+        if self.freezes:
+            self._freeze_gate(mp)
+
+    def _freeze_gate(self, mp) -> None:
+        from functions.shared.contract import calendar
+        from functions.shared.contract.stages import freeze_stage
+
+        self.calendar = CalendarSSM(lambda: self.sim.now)
+        self.calendar.create_document(
+            Name=self.names.freeze_calendar,
+            Content=calendar.empty(),
+            DocumentType="ChangeCalendar",
+            DocumentFormat="TEXT",
+        )
+        sns, sqs = boto3.client("sns"), boto3.client("sqs")
+        self.deployments_topic = sns.create_topic(Name=self.names.topic("deployments"))["TopicArn"]
+        self.news_queue = sqs.create_queue(QueueName=f"{self.env}-news")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self.news_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=self.deployments_topic, Protocol="sqs", Endpoint=arn)
+        self._news: list[dict] = []
+        window = any(s["name"] == naming.WINDOW_STAGE for s in self.pipeline["stage"])
+        for name, value in {
+            "CALENDAR_NAME": self.names.freeze_calendar,
+            "FREEZE_STAGE": freeze_stage(window=window),
+            "DEPLOYMENTS_TOPIC_ARN": self.deployments_topic,
+        }.items():
+            mp.setenv(name, value)
+        self.gate = importlib.import_module("functions.freeze_gate.handler")
+        self.gate.cold_start()
+        clients = {
+            "ssm": self.calendar,
+            "codepipeline": self.sim.client,
+            "dynamodb": boto3.client("dynamodb"),
+            "sns": sns,
+        }
+        mp.setattr(self.gate, "clients", lambda: clients)
+        self.gate_moves: list[tuple[dt.datetime, dict]] = []
 
     def _execution_age(self, mp) -> None:
         """The execution-age function, run every 5 minutes by `run`, with the
@@ -179,7 +220,15 @@ class DeliveryWorld:
 
     def run(self, until: dt.datetime) -> None:
         """Advance to `until`, running the execution-age function every 5
-        minutes as its schedule does (`ages`: what it published, when)."""
+        minutes as its schedule does (`ages`: what it published, when), and
+        the freeze gate every minute (`gate_moves`: what it moved, when)."""
+        if self.freezes:
+            while self.sim.now < until:
+                self.sim.advance(to=min(until, self.sim.now + dt.timedelta(minutes=1)))
+                moved = self.gate.handler({}, Context("gate"), now=self.sim.now)
+                if moved["result"] != "STAY":
+                    self.gate_moves.append((self.sim.now, moved))
+            return
         if not self.ages_every_5_minutes:
             self.sim.advance(to=until)
             return
@@ -240,15 +289,31 @@ class DeliveryWorld:
 
         world = self
 
+        from ops.commands import freeze
+
         class Session:
             def client(self, service, **kwargs):
-                return world.sim.client if service == "codepipeline" else boto3.client(service, region_name="us-east-1")
+                if service == "codepipeline":
+                    return world.sim.client
+                if service == "ssm" and world.freezes:
+                    return world.calendar
+                return boto3.client(service, region_name="us-east-1")
 
         self.monkeypatch.setattr(common, "session", lambda region, profile: Session())
+        self.monkeypatch.setattr(freeze, "now", lambda: world.sim.now)
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             code = cli.main(list(argv))
         return code, out.getvalue()
+
+    def news(self) -> list[dict]:
+        """What the deployments topic said (freezes held, released, lifted)."""
+        sqs = boto3.client("sqs")
+        while batch := sqs.receive_message(QueueUrl=self.news_queue, MaxNumberOfMessages=10).get("Messages", []):
+            for message in batch:
+                self._news.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.news_queue, ReceiptHandle=message["ReceiptHandle"])
+        return list(self._news)
 
     def dora(self, start: dt.datetime, end: dt.datetime) -> dict[str, dora.Metric]:
         return {m.name: m for m in dora.measure(self.records(), start, end)}

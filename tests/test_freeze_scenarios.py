@@ -1,0 +1,170 @@
+"""Change freezes end to end: `python -m ops freeze` writes the change
+calendar, the freeze gate (functions/freeze_gate) runs every minute, on the
+CodePipeline semantics model with its stage transitions, moto behind the
+ledger and the topics, and the model's Change Calendar fake behind SSM
+(moto has neither TEXT documents nor GetCalendarState).
+
+Expected outcomes come from the documentation, never from the product:
+- a disabled inbound transition holds "any subsequent revisions", and one
+  "already running in the stages that come after" it goes on (transition-holds);
+- on re-enabling, "the pipeline starts running the latest revision through
+  the stages after the formerly disabled transition" (transition-resumes;
+  in QUEUED mode, which executions go on is a reading: both are run);
+- "During events, the state of a DEFAULT_OPEN calendar is CLOSED" (Systems
+  Manager Change Calendar);
+- the window (Mon-Thu 09:00-16:59 UTC) and the incident gate are the next
+  stages' entry conditions (docs/codepipeline-semantics.md), so a release
+  let through by the freeze meets them afterwards.
+
+Production's pipeline (tests/support/delivery_world.py): approval, window,
+incident gate, deploy; every action takes 5 minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from moto import mock_aws
+
+from functions.shared import records
+from tests.codepipeline_model import Readings
+from tests.support.delivery_world import DeliveryWorld
+
+UTC = dt.UTC
+MON, TUE, WED, THU, FRI = (dt.datetime(2026, 3, day, tzinfo=UTC) for day in range(2, 7))
+READINGS = Readings.combinations("window_outside", "reenable_lets_through")
+
+
+def at(day: dt.datetime, hour: int, minute: int = 0) -> dt.datetime:
+    return day.replace(hour=hour, minute=minute)
+
+
+@pytest.fixture
+def world_of(scenario_pipelines, aws_credentials, monkeypatch):
+    with mock_aws():
+
+        def make(start: dt.datetime, **options) -> DeliveryWorld:
+            return DeliveryWorld(
+                "production", scenario_pipelines["production"], start, monkeypatch=monkeypatch, freezes=True, **options
+            )
+
+        yield make
+
+
+def freeze(w: DeliveryWorld, start: str, end: str, reason: str = "Quarter close") -> str:
+    code, out = w.ops("freeze", "production", "add", "--from", start, "--to", end, "--reason", reason)
+    assert code == 0, out
+    return out
+
+
+def deployments(w: DeliveryWorld, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, str]]:
+    return [
+        (d.time, d.revision)
+        for d in w.sim.timeline.deployments
+        if d.stage == "ProductionDeploy" and start <= d.time < end
+    ]
+
+
+def kinds(w: DeliveryWorld, prefix: str) -> list[dict]:
+    return [r for r in w.records() if r[records.KEY].startswith(prefix)]
+
+
+@pytest.mark.parametrize("readings", READINGS, ids=Readings.short)
+def test_a_freeze_added_while_a_release_waits_holds_it_and_lets_it_through_after(world_of, readings):
+    """c1 waits for its approval from Monday 15:00. A freeze is added Monday
+    16:00 for Tuesday 00:00 to Wednesday 12:00. The approval comes Tuesday
+    10:00: c1 then waits before ProductionWindow (the freeze point). Nothing
+    reaches production during the freeze. At Wednesday 12:00 the calendar is
+    OPEN again, the gate re-enables the transition, and c1 meets the window
+    (open: Wednesday noon) and the gate: 12:00 + 5 (window checkpoint) + 5
+    (gate checkpoint) + 5 (deploy) = 12:15."""
+    w = world_of(at(MON, 14, 55), readings=readings)
+    w.push("c1", at(MON, 15))
+    w.run(at(MON, 16))
+    freeze(w, "2026-03-03T00:00Z", "2026-03-04T12:00Z")
+    w.world.at(at(TUE, 10), lambda sim: _approve(sim))
+    w.run(at(WED, 13))
+
+    assert deployments(w, at(TUE, 0), at(WED, 12)) == []
+    assert w.deployed("c1", "production") == at(WED, 12, 15)
+    held, released = w.gate_moves
+    # The gate holds LEAD (2 minutes) before the freeze starts, and releases
+    # on the minute it ends.
+    assert (held[0], held[1]["result"]) == (at(MON, 23, 58), "HELD")
+    assert (released[0], released[1]["result"]) == (at(WED, 12), "RELEASED")
+    moves = sorted(r[records.STATUS] for r in kinds(w, records.FREEZE_PREFIX))
+    assert moves == ["HELD", "RELEASED"]
+    subjects = [n["Subject"] for n in w.news()]
+    assert subjects == [
+        "Change freeze: kiro-pipeline-production holds production releases until 2026-03-04T12:00:00Z",
+        "Change freeze over: kiro-pipeline-production releases go on",
+    ]
+    (run,) = kinds(w, records.RUN_PREFIX)
+    assert run[records.COMMAND] == "freeze add" and run[records.REASON] == "Quarter close"
+
+
+def _approve(sim) -> None:
+    """Approve production's waiting approval, as an approver would."""
+    state = sim.client.get_pipeline_state(name=sim.pipeline.name)
+    stage = next(s for s in state["stageStates"] if s["stageName"] == "ProductionEnv")
+    token = stage["actionStates"][0]["latestExecution"]["token"]
+    sim.client.put_approval_result(
+        pipelineName=sim.pipeline.name,
+        stageName="ProductionEnv",
+        actionName="ApproveProduction",
+        result={"summary": "ok", "status": "Approved"},
+        token=token,
+    )
+
+
+@pytest.mark.parametrize("readings", READINGS, ids=Readings.short)
+def test_lifting_a_freeze_lets_a_hotfix_through_audited_while_the_window_still_holds(world_of, readings):
+    """A freeze from Tuesday 00:00 to Friday 00:00. The hotfix h1 is pushed
+    Wednesday 18:00 and approved 10 minutes after its approval is asked
+    (18:10 -> 18:20): it waits at the freeze point. At 18:30 an engineer
+    lifts the freeze: h1 enters ProductionWindow at once -- but the window
+    (Mon-Thu 09:00-16:59) is closed on Wednesday evening. Waiting, it deploys
+    Thursday 09:00 + 5 + 5 + 5 = 09:15; failing instead, it never deploys.
+    Either way, nothing deploys outside the window, and the lift is audited:
+    a record written before the transition moved, and a message."""
+    w = world_of(at(MON, 9, 55), readings=readings)
+    w.run(at(MON, 10))
+    freeze(w, "2026-03-03", "2026-03-06", "Board week")
+    w.push("h1", at(WED, 18))
+    w.world.approval("ApproveProduction").approve(after=dt.timedelta(minutes=10))
+    w.run(at(WED, 18, 30))
+    assert deployments(w, at(MON, 10), at(WED, 18, 30)) == []
+    code, out = w.ops("freeze", "production", "lift", "--reason", "Hotfix for INC-7")
+    assert code == 0, out
+    w.run(at(THU, 12))
+
+    expected = at(THU, 9, 15) if readings.window_outside == "wait" else None
+    assert w.deployed("h1", "production") == expected
+    (lift,) = kinds(w, records.FREEZE_LIFT_PREFIX)
+    assert lift[records.KEY] == "freeze-lift#2026-03-06T00:00:00Z"
+    assert (lift[records.REASON], lift[records.STATUS]) == ("Hotfix for INC-7", "LIFTED")
+    assert lift[records.OVERRIDDEN_BY].startswith("arn:aws:")
+    # The gate does not hold again during the rest of the lifted freeze.
+    assert [m["result"] for _, m in w.gate_moves] == ["HELD"]
+    subjects = [n["Subject"] for n in w.news()]
+    assert subjects[-1] == "Change freeze lifted: kiro-pipeline-production"
+
+
+def test_a_release_already_past_the_freeze_point_is_named_with_the_command_that_stops_it(world_of):
+    """c1 is approved Monday 17:30, after the window closed: it waits inside
+    ProductionWindow (its entry condition) for Tuesday 09:00. A freeze from
+    Tuesday 00:00 is added Monday 18:00. A disabled transition holds only
+    later revisions ("Any revisions that were already running in the stages
+    that come after the disabled transition continue"): the gate's message
+    names c1's execution and the `ops stop` line."""
+    w = world_of(at(MON, 16, 55), readings=Readings(window_outside="wait"))
+    w.push("c1", at(MON, 17))
+    w.world.approval("ApproveProduction").approve(after=dt.timedelta(minutes=15))
+    w.run(at(MON, 18))
+    freeze(w, "2026-03-03", "2026-03-04")
+    w.run(at(TUE, 1))
+    c1 = next(e for e in w.sim.executions if e.revision == "c1")
+    (held,) = [n for n in w.news() if n["Subject"].startswith("Change freeze:")]
+    assert f"execution {c1.id}" in held["Message"]
+    assert f"python -m ops stop production --execution-id {c1.id}" in held["Message"]
