@@ -84,13 +84,26 @@ def state_at(content: str, at: datetime) -> tuple[str, datetime | None]:
 class CalendarSSM:
     """`ssm` for the calls a Change Calendar takes, on `clock()`'s time."""
 
-    def __init__(self, clock: Callable[[], datetime], account: str = "123456789012", region: str = "us-east-1"):
-        self.clock, self.account, self.region = clock, account, region
+    def __init__(
+        self,
+        clock: Callable[[], datetime],
+        account: str = "123456789012",
+        region: str = "us-east-1",
+        others: Any = None,
+    ):
+        # `others`: a client for every other SSM call (moto's), so one `ssm`
+        # serves a command that also reads parameters.
+        self.clock, self.account, self.region, self.others = clock, account, region, others
         self.documents: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict]] = []
         self._faults: dict[str, list[ClientError]] = {}
         self.exceptions = EXCEPTIONS
         self.meta = SimpleNamespace(service_model=SSM, region_name=region)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or self.__dict__.get("others") is None:
+            raise AttributeError(name)
+        return getattr(self.others, name)
 
     def fail(self, operation: str, code: str, times: int = 1) -> None:
         self._faults.setdefault(operation, []).extend([_error(code, code, operation)] * times)

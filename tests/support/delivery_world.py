@@ -137,7 +137,7 @@ class DeliveryWorld:
         from functions.shared.contract import calendar
         from functions.shared.contract.stages import freeze_stage
 
-        self.calendar = CalendarSSM(lambda: self.sim.now)
+        self.calendar = CalendarSSM(lambda: self.sim.now, others=boto3.client("ssm"))
         self.calendar.create_document(
             Name=self.names.freeze_calendar,
             Content=calendar.empty(),
