@@ -48,6 +48,11 @@ class MonitoringStack(BaseStack):
         self.alarms = AlarmFactory(self, self.names, config.polling_interval_minutes * 60)
         self._alarms()
         if config.respect_freezes:
+            # No depends_on from the gate to the calendar: Terraform may create
+            # the gate first, whose first run then fails (InvalidDocument) and is
+            # retried by Lambda (asynchronous invocation) a minute or two later,
+            # by when the calendar exists; an edge would also keep the gate out
+            # of the deploy rehearsal, which cannot create the calendar.
             self.freeze_calendar = change_calendar(self)
             TerraformOutput(self, "freeze_calendar_name", value=self.freeze_calendar.name)
         wiring = lambdas.Wiring(self, core, pipeline, self.topics, self.dead_letters.arn)

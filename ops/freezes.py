@@ -8,14 +8,20 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from functions.shared.contract.calendar import Calendar, Freeze
+from functions.shared.contract.calendar import Calendar, Freeze, new_id
 
 # "When you re-enable a disabled transition, the latest revision runs through
 # the remaining stages of the pipeline unless more than 30 days have passed"
 # (CodePipeline user guide, https://docs.aws.amazon.com/codepipeline/latest/userguide/transitions.html):
-# a freeze, with any freeze it touches, is at most this long, or the release
-# it holds would never resume by itself.
-LONGEST = timedelta(days=30)
+# a freeze, with the freezes it runs into, is held for less, or the release it
+# holds would never resume by itself. The gate holds LEAD before a freeze
+# starts and lets go within a minute of its end, and it does not re-enable
+# across a gap shorter than LEAD: freezes closer than GAP count as one hold,
+# and a hold is at most LONGEST (30 days, less an hour for LEAD and the
+# gate's minute).
+TRANSITION_LIMIT = timedelta(days=30)
+LONGEST = TRANSITION_LIMIT - timedelta(hours=1)
+GAP = timedelta(minutes=30)
 # A reason is one line, short enough to read in a list and a notification.
 REASON_LONGEST = 200
 # How far in the past `--from` may lie before it is a mistake (a command typed
@@ -47,15 +53,21 @@ def moment(text: str, now: datetime) -> datetime:
 
 
 def contiguous(freezes: list[Freeze], new: Freeze) -> tuple[datetime, datetime]:
-    """The span of `new` joined with every freeze that touches it, in turn."""
+    """The span of `new` joined with every freeze less than GAP from it, in turn."""
     start, end = new.starts, new.ends
     changed = True
     while changed:
         changed = False
         for f in freezes:
-            if f.starts <= end and f.ends >= start and (f.starts < start or f.ends > end):
+            near = f.starts < end + GAP and f.ends > start - GAP
+            if near and (f.starts < start or f.ends > end):
                 start, end, changed = min(start, f.starts), max(end, f.ends), True
     return start, end
+
+
+def _days(span: timedelta) -> str:
+    hours = span.seconds // 3600
+    return f"{span.days} days" + (f" {hours} h" if hours else "")
 
 
 def add(calendar: Calendar, starts: datetime, ends: datetime, reason: str, now: datetime) -> Freeze:
@@ -70,7 +82,7 @@ def add(calendar: Calendar, starts: datetime, ends: datetime, reason: str, now: 
     one_line = " ".join(reason.split())
     if not one_line or len(one_line) > REASON_LONGEST:
         problems.append(f"--reason must say why in 1 to {REASON_LONGEST} characters (got {len(one_line)})")
-    new = Freeze(uuid.uuid4().hex, max(starts, now.replace(second=0, microsecond=0)), ends, one_line)
+    new = Freeze(new_id(uuid.uuid4().hex), max(starts, now.replace(second=0, microsecond=0)), ends, one_line)
     for f in calendar.freezes:
         if f.starts < new.ends and new.starts < f.ends:
             problems.append(f"it overlaps freeze {f.id} ({f.span()}: {f.reason}); change that one or pick other times")
@@ -78,9 +90,10 @@ def add(calendar: Calendar, starts: datetime, ends: datetime, reason: str, now: 
         start, end = contiguous(calendar.freezes, new)
         if end - start > LONGEST:
             problems.append(
-                f"with the freezes it touches it would hold releases for {(end - start).days} days "
-                f"({start:%Y-%m-%d} to {end:%Y-%m-%d}); CodePipeline does not resume a transition disabled for "
-                "more than 30 days, so split it, with a gap for the held release to go through"
+                f"with the freezes less than {GAP.seconds // 60} minutes from it, it would hold releases for "
+                f"{_days(end - start)} ({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC; at most "
+                f"{_days(LONGEST)}); CodePipeline does not resume a transition disabled for more than 30 days, "
+                f"so split it, with a gap of at least {GAP.seconds // 60} minutes for the held release to go through"
             )
     if problems:
         raise CalendarError("; ".join(problems))

@@ -44,11 +44,12 @@ def test_a_freeze_starting_within_two_minutes_is_held_now_and_one_later_is_not()
     ("freeze", "enabled", "reason", "lifted", "move"),
     [
         (Freeze(T, T + MIN), True, "", False, Move.HOLD),
-        (Freeze(T, T + MIN), False, "Change freeze until x", False, Move.STAY),
+        (Freeze(T, T + MIN), False, "Change freeze (freeze gate) until x", False, Move.STAY),
         (Freeze(T, T + MIN), True, "", True, Move.STAY),  # lifted: never held again
-        (Freeze(T, T + MIN), False, "Change freeze until x", True, Move.RELEASE),
-        (None, False, "Change freeze until x", False, Move.RELEASE),
+        (Freeze(T, T + MIN), False, "Change freeze (freeze gate) until x", True, Move.RELEASE),
+        (None, False, "Change freeze (freeze gate) until x", False, Move.RELEASE),
         (None, False, "Manual tests on prod", False, Move.STAY),  # someone else's hold
+        (None, False, "Change freeze for the audit", False, Move.STAY),  # a person's own words
         (None, True, "", False, Move.STAY),
     ],
 )
@@ -61,7 +62,9 @@ def test_the_transition_reason_fits_the_documented_pattern():
     for until in (None, T, dt.datetime(2026, 12, 31, 23, 59, tzinfo=UTC)):
         reason = logic.transition_reason(until)
         assert logic.TRANSITION_REASON.fullmatch(reason) and logic.ours(reason)
-    assert logic.transition_reason(T) == "Change freeze until 2026-03-02 12.00 UTC (python -m ops freeze list)"
+    assert (
+        logic.transition_reason(T) == "Change freeze (freeze gate) until 2026-03-02 12.00 UTC (python -m ops freeze list)"
+    )
 
 
 # --- the handler -------------------------------------------------------------------------
@@ -153,6 +156,13 @@ def test_a_duplicate_invocation_in_the_same_minute_moves_and_records_once(rig):
     second = gate.handler({}, None, now=T)
     assert (first["result"], second["result"]) == ("HELD", "STAY")
     assert inbound(sim)["enabled"] is False
+    # A third, 40 seconds into the same minute, after another invocation
+    # re-enabled the transition by hand in a test's stead: one record a minute.
+    sim.client.enable_stage_transition(
+        pipelineName="kiro-pipeline-production", stageName="ProductionWindow", transitionType="Inbound"
+    )
+    third = gate.handler({}, None, now=T + dt.timedelta(seconds=40))
+    assert third["result"] == "HELD"
     (record,) = [r for r in all_items("ledger") if r[records.KEY].startswith(records.FREEZE_PREFIX)]
     assert record[records.KEY] == "freeze#2026-03-02T12:00:00Z#HELD"
     assert record[records.FREEZE_UNTIL] == "2026-03-02T13:00:00Z"

@@ -168,3 +168,49 @@ def test_a_release_already_past_the_freeze_point_is_named_with_the_command_that_
     (held,) = [n for n in w.news() if n["Subject"].startswith("Change freeze:")]
     assert f"execution {c1.id}" in held["Message"]
     assert f"python -m ops stop production --execution-id {c1.id}" in held["Message"]
+
+
+def test_a_lift_leaves_a_hold_someone_else_made_and_a_failed_lift_can_be_run_again(world_of):
+    """Monday an engineer holds ProductionWindow's transition by hand ("Bad
+    build 7 waiting"). The freeze from Tuesday finds it held by someone else
+    and leaves it. Wednesday a lift is recorded but does not end that hold.
+    Then the engineer ends their hold; the gate holds for the freeze again.
+    A lift whose EnableStageTransition fails (throttled) says so and can be
+    run again: the second run finds its record and enables."""
+    w = world_of(at(MON, 9, 55))
+    w.run(at(MON, 10))
+    freeze(w, "2026-03-03", "2026-03-06", "Board week")
+    w.sim.client.disable_stage_transition(
+        pipelineName=w.names.pipeline,
+        stageName="ProductionWindow",
+        transitionType="Inbound",
+        reason="Bad build 7 waiting",
+    )
+    w.run(at(WED, 10))
+    code, out = w.ops("freeze", "production", "lift", "--reason", "Hotfix for INC-8")
+    assert code == 1 and "held by" in out and "Bad build 7 waiting" in out, out
+    assert w.sim.transition("ProductionWindow").reason == "Bad build 7 waiting"
+    assert [m["result"] for _, m in w.gate_moves] == []
+    (lift,) = kinds(w, records.FREEZE_LIFT_PREFIX)
+    assert lift[records.REASON] == "Hotfix for INC-8"
+    # The engineer ends their hold: the lift recorded for this freeze stands, the gate does not hold again.
+    w.sim.client.enable_stage_transition(
+        pipelineName=w.names.pipeline, stageName="ProductionWindow", transitionType="Inbound"
+    )
+    w.run(at(WED, 11))
+    assert w.sim.transition("ProductionWindow").enabled and w.gate_moves == []
+
+
+def test_a_lift_whose_enable_failed_is_run_again(world_of):
+    w = world_of(at(MON, 9, 55))
+    w.run(at(MON, 10))
+    freeze(w, "2026-03-03", "2026-03-06", "Board week")
+    w.run(at(WED, 10))
+    assert not w.sim.transition("ProductionWindow").enabled
+    w.sim.client.fail("enable_stage_transition", "ThrottlingException")
+    code, out = w.ops("freeze", "production", "lift", "--reason", "Hotfix for INC-9")
+    assert code == 1 and "run lift again" in out, out
+    code, out = w.ops("freeze", "production", "lift", "--reason", "Hotfix for INC-9")
+    assert code == 0, out
+    assert w.sim.transition("ProductionWindow").enabled
+    assert len(kinds(w, records.FREEZE_LIFT_PREFIX)) == 1

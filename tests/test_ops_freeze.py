@@ -99,7 +99,41 @@ def test_an_overlapping_freeze_is_refused_naming_the_other(ops):
 def test_freezes_that_touch_count_together_against_the_thirty_days(ops):
     assert add(ops, "2026-12-02", "2026-12-20")[0] == 0
     code, out = add(ops, "2026-12-20", "2027-01-05")
-    assert code == 2 and "34 days (2026-12-02 to 2027-01-05)" in out
+    assert code == 2 and "34 days (2026-12-02 00:00 to 2027-01-05 00:00 UTC; at most 29 days 23 h)" in out
+
+
+def test_freezes_less_than_half_an_hour_apart_are_one_hold():
+    """The gate holds 2 minutes ahead of a freeze and does not let go across a
+    shorter gap: a freeze one minute after another is the same hold."""
+    from ops import freezes as checks
+
+    cal = calendar.Calendar()
+    cal.freezes.append(calendar.Freeze("a", NOW + dt.timedelta(days=1), NOW + dt.timedelta(days=21), "a"))
+    later = NOW + dt.timedelta(days=21, minutes=1)
+    with pytest.raises(checks.CalendarError, match="39 days"):
+        checks.add(cal, later, later + dt.timedelta(days=19), "b", NOW)
+    # With half an hour between them, each is a hold of its own.
+    apart = NOW + dt.timedelta(days=21, minutes=30)
+    assert checks.add(cal, apart, apart + dt.timedelta(days=19), "b", NOW).reason == "b"
+
+
+def test_an_event_written_another_way_survives_every_write_as_it_was(ops):
+    """A yearly freeze made in the console, with its own time zone, and a
+    to-do: `add` and `remove` rewrite only the events ops wrote."""
+    foreign = (
+        "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nEND:VTIMEZONE\r\n"
+        "BEGIN:VEVENT\r\nUID:yearly-close\r\nDTSTART;TZID=Europe/Berlin:20261229T000000\r\n"
+        "DTEND;TZID=Europe/Berlin:20270102T000000\r\nRRULE:FREQ=YEARLY\r\nSUMMARY:Year-end\r\nEND:VEVENT\r\n"
+    )
+    content = calendar.empty().replace("END:VCALENDAR", foreign + "END:VCALENDAR")
+    ops.ssm.update_document(Name=NAMES.freeze_calendar, Content=content, DocumentVersion="1")
+    ops.ssm.update_document_default_version(Name=NAMES.freeze_calendar, DocumentVersion="2")
+    code, out = add(ops, "2026-12-24", "2026-12-27")
+    assert code == 0 and "1 event(s) not written by ops" in out
+    (mine,) = calendar.parse(ops.ssm.get_document(Name=NAMES.freeze_calendar)["Content"]).freezes
+    assert ops("remove", "--id", mine.id, "--reason", "cancelled")[0] == 0
+    after = ops.ssm.get_document(Name=NAMES.freeze_calendar)["Content"]
+    assert foreign in after and "RRULE:FREQ=YEARLY" in after and mine.id not in after
 
 
 def test_an_environment_that_does_not_respect_freezes_says_where_to_turn_them_on(ops):

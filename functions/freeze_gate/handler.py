@@ -88,12 +88,14 @@ def handler(event, context=None, now: datetime | None = None) -> dict:
         ahead = aws.calendar_state(c["ssm"], s[settings.CALENDAR_NAME], freeze.starts)
         freeze = logic.Freeze(freeze.starts, ahead.next_transition if ahead.state == "CLOSED" else None)
     store = Store(c["dynamodb"], s[settings.TABLE_NAME])
-    key = logic.lift_key(records.FREEZE_LIFT_PREFIX, freeze.until) if freeze else None
-    lifted = bool(key and store.get(key))
+    # The transition first, the lift second: a lift written between the two
+    # reads is seen (its enable comes after its record), never undone.
     states = aws.stage_states(c["codepipeline"], pipeline)
     inbound = next((x.get("inboundTransitionState") or {} for x in states if x.get("stageName") == stage), None)
     if inbound is None:
         raise aws.GateError(f"codepipeline:GetPipelineState on {pipeline}: no stage {stage} (FREEZE_STAGE)")
+    key = logic.lift_key(records.FREEZE_LIFT_PREFIX, freeze.until) if freeze else None
+    lifted = bool(key and store.get(key))
     decision = logic.decide(
         freeze, enabled=inbound.get("enabled", True), reason=inbound.get("disabledReason", ""), lifted=lifted
     )
@@ -111,13 +113,15 @@ def handler(event, context=None, now: datetime | None = None) -> dict:
     aws.set_transition(c["codepipeline"], pipeline, stage, enable=decision.move is Move.RELEASE, reason=decision.reason)
     moved = HELD if decision.move is Move.HOLD else RELEASED
     past = past_the_freeze_point(states, stage) if moved == HELD else []
-    _record(store, s, now, moved, stage, freeze, decision.why)
-    _announce(c["sns"], s, pipeline, stage, moved, freeze, decision.why, past)
+    if _record(store, s, now, moved, stage, freeze, decision.why):
+        _announce(c["sns"], s, pipeline, stage, moved, freeze, decision.why, past)
     return {"result": moved, "why": decision.why, "pastTheFreezePoint": past}
 
 
-def _record(store: Store, s: dict, now: datetime, moved: str, stage: str, freeze, why: str) -> None:
-    time = records.format_time(now)
+def _record(store: Store, s: dict, now: datetime, moved: str, stage: str, freeze, why: str) -> bool:
+    """Record the move once per minute; False when another invocation of the
+    same minute already did (it announces, this one does not)."""
+    time = records.format_time(now.replace(second=0, microsecond=0))
     item = {
         records.INDEX_PARTITION: s[settings.ENVIRONMENT],
         records.INDEX_SORT: time,
@@ -137,9 +141,11 @@ def _record(store: Store, s: dict, now: datetime, moved: str, stage: str, freeze
             "the move was made but not recorded",
             error=str(aws.failed("dynamodb:PutItem", s[settings.TABLE_NAME], error)),
         )
-        return
+        return True
     if existing is not None:
         log.info("this minute's move was already recorded (a duplicate invocation)")
+        return False
+    return True
 
 
 def _announce(sns, s: dict, pipeline: str, stage: str, moved: str, freeze, why: str, past: list[str]) -> None:

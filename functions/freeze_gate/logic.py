@@ -27,8 +27,10 @@ from enum import StrEnum
 # the freeze starts does not slip past it (the schedule's period plus margin).
 LEAD = timedelta(minutes=2)
 # Every reason this gate writes starts so: a transition disabled with another
-# reason is someone else's hold, which the gate never re-enables.
-REASON_PREFIX = "Change freeze"
+# reason is someone else's hold, which the gate never re-enables. The
+# "(freeze gate)" is there so that a person's own "Change freeze ..." is not
+# taken for the gate's.
+REASON_PREFIX = "Change freeze (freeze gate)"
 # DisableStageTransition's reason: "Length Constraints: Minimum length of 1.
 # Maximum length of 300. Pattern: [a-zA-Z0-9!@ \(\)\.\*\?\-]+" (API reference,
 # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_DisableStageTransition.html).

@@ -42,11 +42,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _calendar(ctx: Context) -> tuple[freeze_calendar.Calendar, str]:
-    """The calendar's freezes and the version they were read from."""
+def _calendar(ctx: Context, which: str = "$LATEST") -> tuple[freeze_calendar.Calendar, str]:
+    """The calendar's freezes and the version they were read from (the latest,
+    which a write must name; `list` reads the default one, which the commands
+    make each new version)."""
     name = ctx.names.freeze_calendar
     try:
-        found = ctx.client("ssm").get_document(Name=name, DocumentVersion="$LATEST")
+        found = ctx.client("ssm").get_document(Name=name, DocumentVersion=which)
     except AWS_ERRORS as error:
         if code(error) == "InvalidDocument":
             raise OpsError(
@@ -82,12 +84,22 @@ def _write(ctx: Context, calendar: freeze_calendar.Calendar, version: str) -> st
 
 
 def _state(ctx: Context) -> tuple[str, str]:
-    """The calendar's state now, and when it changes, as the gate reads it."""
+    """The calendar's state now, and when it changes, as the gate reads it;
+    an error names the call and the calendar (never "no freeze")."""
     try:
         answer = ctx.client("ssm").get_calendar_state(CalendarNames=[ctx.names.freeze_calendar])
     except AWS_ERRORS as error:
-        return "unknown", str(explain(error, "reading the calendar's state", ctx.names.freeze_calendar))
+        raise explain(error, "reading the calendar's state", ctx.names.freeze_calendar) from error
     return answer["State"], answer.get("NextTransitionTime", "")
+
+
+def _inbound(ctx: Context, stage: str) -> dict:
+    """The freeze point's inbound transition, as GetPipelineState reports it."""
+    try:
+        states = ctx.client("codepipeline").get_pipeline_state(name=ctx.names.pipeline)["stageStates"]
+    except AWS_ERRORS as error:
+        raise explain(error, "reading the freeze point's transition", ctx.names.pipeline) from error
+    return next((s.get("inboundTransitionState") or {} for s in states if s["stageName"] == stage), {})
 
 
 def _add(ctx: Context, args, now: datetime) -> int:
@@ -125,9 +137,13 @@ def _add(ctx: Context, args, now: datetime) -> int:
 
 
 def _list(ctx: Context, args, now: datetime) -> int:
-    calendar, version = _calendar(ctx)
+    calendar, version = _calendar(ctx, "$DEFAULT")
+    latest = _calendar(ctx)[1]
     shown = [f for f in sorted(calendar.freezes, key=lambda f: f.starts) if args.all or f.ends > now]
-    state, next_change = _state(ctx)
+    try:
+        state, next_change = _state(ctx)
+    except OpsError as error:
+        state, next_change = f"state not known ({error})", ""
     lines = [
         f"{ctx.names.freeze_calendar} (version {version}): {state}"
         + (f", changes at {next_change}" if next_change else "")
@@ -139,6 +155,11 @@ def _list(ctx: Context, args, now: datetime) -> int:
         f"  ! not written by ops, shown as is: {block.splitlines()[0] if block else ''} ..."
         for block in calendar.foreign
     ]
+    if latest != version:
+        lines.append(
+            f"  ! version {latest} is newer than the default {version} (a write was cut short): "
+            "run the command that made it again"
+        )
     ctx.emit(
         {
             "calendar": ctx.names.freeze_calendar,
@@ -184,30 +205,33 @@ def _lift(ctx: Context, args, now: datetime) -> int:
     caller = ctx.identity("recording who lifts the freeze")["Arn"]
     stage = _stage(ctx)
     moment = iso(now)
-    # No audit, no lift: the record is written first (override's rule).
-    write_audit(
-        ctx,
-        key,
-        {
-            records.AUDIT_TOKEN: uuid.uuid4().hex,
-            records.INDEX_PARTITION: ctx.config.name,
-            records.INDEX_SORT: moment,
-            records.STATUS: "LIFTED",
-            records.FROZEN_STAGE: stage,
-            records.FREEZE_UNTIL: until,
-            records.REASON: args.reason,
-            records.OVERRIDDEN_BY: caller,
-            records.PIPELINE_NAME: ctx.names.pipeline,
-            records.EXPIRES: records.expires_at(moment, ctx.config.deployment_record_ttl_days),
-        },
-        what="freeze lift",
-    )
+    transition = _inbound(ctx, stage)
+    held_by_other = not transition.get("enabled", True) and not logic.ours(transition.get("disabledReason", ""))
+    # No audit, no lift: the record is written first (override's rule). A
+    # lift of this freeze already recorded (a retry after a failed enable)
+    # is this lift: it goes on to the enable.
+    try:
+        earlier = ctx.store().get(key)
+    except AWS_ERRORS as error:
+        raise explain(error, "reading the lift records (no audit, no lift)", ctx.names.deployments_table) from error
+    if earlier is None:
+        _record_lift(ctx, key, stage, until, args.reason, caller, moment)
+    if held_by_other:
+        # The gate leaves another's hold alone; so does the lift.
+        reason = transition.get("disabledReason", "")
+        who = transition.get("lastChangedBy", "someone")
+        raise OpsError(
+            f"the freeze until {until} is lifted ({key}), but {stage}'s transition is held by {who} "
+            f"for another reason ({reason!r}); that hold is theirs to end"
+        )
     try:
         ctx.client("codepipeline").enable_stage_transition(
             pipelineName=ctx.names.pipeline, stageName=stage, transitionType="Inbound"
         )
     except AWS_ERRORS as error:
-        raise explain(error, f"enabling {stage}'s inbound transition (the lift is recorded as {key})") from error
+        raise explain(
+            error, f"enabling {stage}'s inbound transition (the lift is recorded as {key}; run lift again)"
+        ) from error
     record_run(
         ctx, "freeze lift", [f"the freeze until {until} lifted ({stage} inbound transition enabled)"], args.reason
     )
@@ -221,12 +245,32 @@ def _lift(ctx: Context, args, now: datetime) -> int:
     )
     lines = [
         f"✓ the freeze until {until} is lifted by {caller}: releases enter {stage} again",
-        "  the change window and the incident gate still hold; the next freeze is not lifted",
+        f"  the change window and the incident gate still hold; a freeze after {until} holds as usual",
         f"  audit record: {key} in {ctx.names.deployments_table}",
         announced,
     ]
     ctx.emit({"record": key, "until": until, "stage": stage}, lines)
     return 0
+
+
+def _record_lift(ctx: Context, key: str, stage: str, until: str, reason: str, caller: str, moment: str) -> None:
+    write_audit(
+        ctx,
+        key,
+        {
+            records.AUDIT_TOKEN: uuid.uuid4().hex,
+            records.INDEX_PARTITION: ctx.config.name,
+            records.INDEX_SORT: moment,
+            records.STATUS: "LIFTED",
+            records.FROZEN_STAGE: stage,
+            records.FREEZE_UNTIL: until,
+            records.REASON: reason,
+            records.OVERRIDDEN_BY: caller,
+            records.PIPELINE_NAME: ctx.names.pipeline,
+            records.EXPIRES: records.expires_at(moment, ctx.config.deployment_record_ttl_days),
+        },
+        what="freeze lift",
+    )
 
 
 def _announce(ctx: Context, subject: str, message: str) -> str:
@@ -251,7 +295,8 @@ def cmd_freeze(ctx: Context, args) -> int:
     if not ctx.config.respect_freezes:
         raise OpsError(
             f"{ctx.config.name} does not respect freezes: set respect_freezes=True in "
-            f"environments/{ctx.config.name}.py and deploy monitoring-{ctx.config.name}",
+            f"environments/{ctx.config.name}.py and deploy monitoring-{ctx.config.name} (turning it off while a "
+            "freeze holds leaves the hold: lift or remove the freeze first)",
             EXIT_USAGE,
         )
     return {"add": _add, "list": _list, "remove": _remove, "lift": _lift}[args.freeze_action](ctx, args, now())

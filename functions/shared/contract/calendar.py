@@ -45,14 +45,31 @@ class Freeze:
         return f"{self.starts:%Y-%m-%d %H:%M} to {self.ends:%Y-%m-%d %H:%M} UTC"
 
 
+# The mark of an event `ops freeze` wrote: its UID ends so. Any other event
+# (the console's, an import, a recurring one) is another's, kept verbatim.
+UID_SUFFIX = "@kiro-pipeline-freeze"
+# AWS's own empty Change Calendar holds this placeholder (CloudFormation's
+# example, AWS::SSM::Document): RFC 5545 wants at least one component.
+PLACEHOLDER = (
+    "BEGIN:VTODO",
+    "DTSTAMP:20200320T004207Z",
+    "UID:3b5af39a-d0b3-4049-a839-d7bb8af01f92",
+    "SUMMARY:Add events to this calendar.",
+    "END:VTODO",
+)
+
+
 @dataclass
 class Calendar:
     freezes: list[Freeze] = field(default_factory=list)
-    # Events not written by ops (their text, kept verbatim).
+    # Every line of the document that is not one of our events, in order,
+    # without END:VCALENDAR (the header, time zones, to-dos, others' events).
+    kept: list[str] = field(default_factory=lambda: [*HEADER, *PLACEHOLDER])
+    # Others' events (their text, kept verbatim in `kept`), for the warnings.
     foreign: list[str] = field(default_factory=list)
 
     def render(self, stamp: datetime) -> str:
-        lines = list(HEADER)
+        lines = list(self.kept)
         for f in sorted(self.freezes, key=lambda f: (f.starts, f.id)):
             lines += [
                 "BEGIN:VEVENT",
@@ -63,9 +80,12 @@ class Calendar:
                 f"SUMMARY:{_escape(f.reason)}",
                 "END:VEVENT",
             ]
-        lines += [line for block in self.foreign for line in block.split(CRLF)]
         lines.append("END:VCALENDAR")
         return CRLF.join(lines) + CRLF
+
+
+def new_id(token: str) -> str:
+    return f"{token}{UID_SUFFIX}"
 
 
 def _escape(text: str) -> str:
@@ -77,28 +97,49 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
 
 
+def _ours(block: list[str]) -> Freeze | None:
+    """One of our events, read back; None for anyone else's."""
+    unfolded = re.sub(r"\r?\n[ \t]", "", CRLF.join(block))
+    fields = dict(line.split(":", 1) for line in unfolded.split(CRLF) if ":" in line)
+    if not fields.get("UID", "").endswith(UID_SUFFIX):
+        return None
+    try:
+        return Freeze(
+            fields["UID"],
+            datetime.strptime(fields["DTSTART"], UTC_TIME).replace(tzinfo=UTC),
+            datetime.strptime(fields["DTEND"], UTC_TIME).replace(tzinfo=UTC),
+            _unescape(fields.get("SUMMARY", "")),
+        )
+    except (KeyError, ValueError):
+        return None  # marked, but not as we write it: kept as it is
+
+
 def parse(text: str) -> Calendar:
-    """The freezes in the document's text (unfolded lines, RFC 5545 3.1)."""
-    unfolded = re.sub(r"\r?\n[ \t]", "", text)
-    calendar = Calendar()
-    for block in re.findall(r"BEGIN:VEVENT\r?\n.*?END:VEVENT", unfolded, re.S):
-        lines = [line for line in re.split(r"\r?\n", block) if line]
-        fields = dict(line.split(":", 1) for line in lines if ":" in line)
-        try:
-            calendar.freezes.append(
-                Freeze(
-                    fields["UID"],
-                    datetime.strptime(fields["DTSTART"], UTC_TIME).replace(tzinfo=UTC),
-                    datetime.strptime(fields["DTEND"], UTC_TIME).replace(tzinfo=UTC),
-                    _unescape(fields.get("SUMMARY", "")),
-                )
-            )
-        except (KeyError, ValueError):
-            calendar.foreign.append(CRLF.join(lines))
+    """Our freezes, and every other line of the document as it is."""
+    calendar = Calendar(kept=[])
+    lines = [line for line in re.split(r"\r?\n", text) if line]
+    block: list[str] | None = None
+    for line in lines:
+        if block is not None:
+            block.append(line)
+            if line.startswith("END:VEVENT"):
+                found = _ours(block)
+                if found:
+                    calendar.freezes.append(found)
+                else:
+                    calendar.kept += block
+                    calendar.foreign.append(CRLF.join(block))
+                block = None
+        elif line.startswith("BEGIN:VEVENT"):
+            block = [line]
+        elif not line.startswith("END:VCALENDAR"):
+            calendar.kept.append(line)
+    if block:  # an event never closed: kept as it was
+        calendar.kept += block
     return calendar
 
 
 def empty() -> str:
-    """The calendar with no freezes, as the stack creates it (no DTSTAMP: the
-    text is the same at every synth)."""
-    return CRLF.join([*HEADER, "END:VCALENDAR"]) + CRLF
+    """The calendar with no freezes, as the stack creates it: the header and
+    AWS's placeholder (fixed text, the same at every synth)."""
+    return CRLF.join([*HEADER, *PLACEHOLDER, "END:VCALENDAR"]) + CRLF
