@@ -41,6 +41,11 @@ from topology import projects
 from topology.naming import METRICS_NAMESPACE
 from topology.projects import Kind
 
+# A pipeline execution ID ("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+# CodePipeline API reference) as an IAM StringLike pattern: the deployment
+# records' keys, and no other kind of record's.
+EXECUTION_ID_SHAPE = "????????-????-????-????-????????????"
+
 BUILDSPECS = projects.BUILDSPECS
 # The condition an override of a stage's bake names (OverrideStageCondition's
 # conditionType; `ops override` writes it on its audit record).
@@ -206,6 +211,8 @@ class BuildProject(Construct):
                 DEPLOYMENTS_INDEX=self.names.deployments_index,
                 SIGNING_KEY_ARN=self.core.signing_key_arn,
                 PAGE_TOPIC_ARN=self._deployments_topic_arn,
+                # The stage it runs in: whether its execution is a rollback, GetPipelineState says.
+                DEPLOY_STAGE=contract_stages.DEPLOY_STAGES[row.target],
                 # Production deploys only bytes that passed staging.
                 REQUIRE_STAGING="true" if row.target == "production" else "false",
                 PROVENANCE_CONTRACT=literal(provenance_contract()),
@@ -277,11 +284,29 @@ class BuildProject(Construct):
                     ],
                 )
             )
+            # Its result (and the build's digest) on its execution's own
+            # deployment record, and nothing else: keys shaped as execution
+            # IDs only (never a build#, override#, rollback# ... record), and
+            # only these attributes ("dynamodb:Attributes" limits "the
+            # attributes that a user can access", with the primary key among
+            # them, same knowledge-center page as LeadingKeys). Code run by the
+            # build or the tests can therefore not forge succeededStages, an
+            # override record or a build record. That StringLike's `?` matches
+            # one character of a key is assumed, as for the prefix above.
+            written = [records.KEY, row.result_attribute]
+            if row.kind == Kind.BUILD:
+                written.append(records.ARTIFACT_DIGEST)
             statements.append(
                 Statement(
                     sid="RecordTestResult",
                     actions=["dynamodb:UpdateItem"],
                     resources=[core.deployments_table_arn],
+                    conditions={
+                        ("ForAllValues:StringLike", "dynamodb:LeadingKeys"): [EXECUTION_ID_SHAPE],
+                        ("ForAllValues:StringEquals", "dynamodb:Attributes"): written,
+                        # ForAllValues holds for a request without the key: require it.
+                        ("Null", "dynamodb:Attributes"): ["false"],
+                    },
                 )
             )
         if row.kind == Kind.BUILD:
@@ -335,7 +360,8 @@ class BuildProject(Construct):
             ),
             Statement(
                 sid="ReadOwnExecution",
-                actions=["codepipeline:GetPipelineExecution"],
+                # GetPipelineState: whether the execution in its stage is a rollback.
+                actions=["codepipeline:GetPipelineExecution", "codepipeline:GetPipelineState"],
                 resources=[self.stack.arn("codepipeline", names.pipeline)],
             ),
             Statement(sid="PageDeployments", actions=["sns:Publish"], resources=[self._deployments_topic_arn]),

@@ -245,15 +245,39 @@ class World:
         return bash(command("build", "post_build", "== provenance"), work, env)
 
     def deploy(
-        self, received: Path, target: str, *, execution: str = EXECUTION, rollback_to: str | None = None
+        self,
+        received: Path,
+        target: str,
+        *,
+        execution: str = EXECUTION,
+        rollback_to: str | None = None,
+        stage_says_rollback: bool = False,
     ) -> subprocess.CompletedProcess:
+        """The deploy block, with GetPipelineExecution's answer for `execution`
+        and GetPipelineState's for the stage (canned: moto has neither)."""
         answer = {"pipelineExecutionId": execution, "executionType": "ROLLBACK" if rollback_to else "STANDARD"}
         if rollback_to:
             answer["rollbackMetadata"] = {"rollbackTargetPipelineExecutionId": rollback_to}
-        self.canned.write_text(json.dumps({"codepipeline.GetPipelineExecution": {"pipelineExecution": answer}}))
+        rolling_back = bool(rollback_to) or stage_says_rollback
+        stage = naming.DEPLOY_STAGES[target]
+        latest = {"pipelineExecutionId": execution, "status": "InProgress"}
+        latest["type"] = "ROLLBACK" if rolling_back else "STANDARD"
+        state = {
+            "pipelineName": f"kiro-pipeline-{ENV}",
+            "stageStates": [{"stageName": stage, "latestExecution": latest}],
+        }
+        self.canned.write_text(
+            json.dumps(
+                {
+                    "codepipeline.GetPipelineExecution": {"pipelineExecution": answer},
+                    "codepipeline.GetPipelineState": state,
+                }
+            )
+        )
         env = {
             **self.env,
             "PIPELINE_EXECUTION_ID": execution,
+            "DEPLOY_STAGE": stage,
             "TARGET_ENVIRONMENT": target,
             "REQUIRE_STAGING": "true" if target == "production" else "false",
         }
@@ -495,6 +519,19 @@ def test_a_rollback_to_a_release_with_no_digest_pages_and_proceeds(world, tmp_pa
     print(done.stdout)  # docs/delivery-controls.md quotes this run
 
 
+def test_a_rollback_whose_variables_are_its_targets_still_pages_and_proceeds(world, tmp_path):
+    """ "CodePipeline will use the variables and artifacts from the execution to
+    which it is rolling back": if #{codepipeline.PipelineExecutionId} is the
+    target's, GetPipelineExecution reads STANDARD. The stage's execution type
+    (GetPipelineState) still says ROLLBACK: the target with no build record
+    pages and proceeds, never refused during an incident."""
+    old = "99999999-8888-7777-6666-555555555555"
+    done = world.deploy(tree(tmp_path / "old", FILES), "production", execution=old, stage_says_rollback=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"rollback to execution {old}, which has no build record" in done.stdout
+    assert len(world.pages()) == 1
+
+
 def test_a_rollback_verifies_against_its_targets_digest(world, built, tmp_path):
     """A rollback to a release that has a record is held to it (and not asked about staging again)."""
     work, _ = built
@@ -540,3 +577,28 @@ def test_each_project_is_given_the_contracts_names(stacks, kind):
     assert "signing_key" in given["SIGNING_KEY_ARN"]
     if kind != "build":
         assert given["REQUIRE_STAGING"] == ("true" if kind == "deploy-production" else "false")
+
+
+def test_the_build_and_test_roles_update_only_their_executions_result(stacks, env_config):
+    """Code run by the build or the tests holds those roles: they may update a
+    record keyed as an execution ID, and only its result (the build: and its
+    digest), never a build#, override# or rollback# record nor succeededStages
+    (production's staging check reads them)."""
+    pipeline = stacks[naming.stack_id("pipeline", env_config.name)]
+    documents = pipeline.data("aws_iam_policy_document")
+    expected = {
+        "build": ["deploymentId", records.UNIT_TESTS, records.ARTIFACT_DIGEST],
+        "integration_test": ["deploymentId", records.INTEGRATION_TESTS],
+        "e2e_test": ["deploymentId", records.E2E_TESTS],
+    }
+    for project, attributes in expected.items():
+        (statement,) = [
+            s for s in documents[f"{project}_role_policy_document"]["statement"] if s["sid"] == "RecordTestResult"
+        ]
+        conditions = {(c["test"], c["variable"]): c["values"] for c in statement["condition"]}
+        assert statement["actions"] == ["dynamodb:UpdateItem"]
+        assert conditions[("ForAllValues:StringLike", "dynamodb:LeadingKeys")] == [
+            "????????-????-????-????-????????????"
+        ]
+        assert conditions[("ForAllValues:StringEquals", "dynamodb:Attributes")] == attributes
+        assert conditions[("Null", "dynamodb:Attributes")] == ["false"]
