@@ -280,8 +280,12 @@ def test_apply_finds_the_merged_pull_request_and_refuses_a_direct_push(tmp_path)
     }
     bot = {"login": "github-actions[bot]", "type": "Bot"}
     forged = {"user": {"login": "mallory", "type": "User"}, "body": comment.replace(HEAD, "f" * 40)}
+    # The commit's list gives the short form ("pull-request-simple": no
+    # merged_by); the full one (pulls.get) says who merged.
+    short = {k: v for k, v in merged.items() if k != "merged_by"}
     responses = {
-        "rest.repos.listPullRequestsAssociatedWithCommit": [merged],
+        "rest.repos.listPullRequestsAssociatedWithCommit": [short],
+        "rest.pulls.get": merged,
         "rest.issues.listComments": [forged, {"user": bot, "body": comment}],
     }
     found = run_script(script, tmp_path, {"eventName": "push", "sha": "m" * 40}, responses)
@@ -296,7 +300,11 @@ def test_apply_finds_the_merged_pull_request_and_refuses_a_direct_push(tmp_path)
     twice = {**responses, "rest.issues.listComments": [{"user": bot, "body": comment}] * 2}
     assert "has 2 plan comments" in run_script(script, tmp_path, {"eventName": "push", "sha": "m" * 40}, twice).failed
     # A pull request merged into another branch is not applied.
-    elsewhere = {**responses, "rest.repos.listPullRequestsAssociatedWithCommit": [{**merged, "base": {"ref": "x"}}]}
+    elsewhere = {
+        **responses,
+        "rest.repos.listPullRequestsAssociatedWithCommit": [{**short, "base": {"ref": "x"}}],
+        "rest.pulls.get": {**merged, "base": {"ref": "x"}},
+    }
     assert (
         "no pull request merged into main"
         in run_script(script, tmp_path, {"eventName": "push", "sha": "m" * 40}, elsewhere).failed
