@@ -23,6 +23,8 @@ from functions.shared.contract import calendar
 from tests.codepipeline_model import Simulation, World
 from tests.codepipeline_model.calendar import CalendarSSM
 from tests.support.tables import all_items, create_contract_table
+from tests.test_codepipeline_model import build
+from tests.test_codepipeline_model import pipeline as model_pipeline
 
 UTC = dt.UTC
 T = dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -63,46 +65,16 @@ def test_the_transition_reason_fits_the_documented_pattern():
         reason = logic.transition_reason(until)
         assert logic.TRANSITION_REASON.fullmatch(reason) and logic.ours(reason)
     assert (
-        logic.transition_reason(T) == "Change freeze (freeze gate) until 2026-03-02 12.00 UTC (python -m ops freeze list)"
+        logic.transition_reason(T)
+        == "Change freeze (freeze gate) until 2026-03-02 12.00 UTC (python -m ops freeze list)"
     )
 
 
 # --- the handler -------------------------------------------------------------------------
 def pipeline() -> dict:
-    source = {
-        "name": "Source",
-        "action": [
-            {
-                "name": "Source",
-                "category": "Source",
-                "provider": "CodeStarSourceConnection",
-                "run_order": 1,
-                "configuration": {"ConnectionArn": "${aws_codeconnections_connection.github.arn}"},
-                "output_artifacts": ["SourceOutput"],
-            }
-        ],
-    }
-    deploy = {
-        "name": "ProductionWindow",
-        "action": [
-            {
-                "name": "Checkpoint",
-                "category": "Build",
-                "provider": "CodeBuild",
-                "run_order": 1,
-                "configuration": {"ProjectName": "${aws_codebuild_project.gate.name}"},
-                "input_artifacts": ["SourceOutput"],
-            }
-        ],
-    }
-    return {
-        "name": "kiro-pipeline-production",
-        "pipeline_type": "V2",
-        "execution_mode": "QUEUED",
-        "role_arn": "${aws_iam_role.pipeline_role.arn}",
-        "artifact_store": [{"location": "${aws_s3_bucket.artifacts.bucket}", "type": "S3"}],
-        "stage": [source, deploy],
-    }
+    """Source, then the freeze point (a gate stage with one CodeBuild action)."""
+    gate = {"name": "ProductionWindow", "action": [build("Checkpoint")]}
+    return {**model_pipeline(gate), "name": "kiro-pipeline-production"}
 
 
 @pytest.fixture

@@ -23,10 +23,10 @@ import argparse
 from dataclasses import replace
 from datetime import datetime
 
-from functions.shared import changes, records
+from functions.shared import changes
 from ops.arguments import Command
 from ops.aws import AWS_ERRORS, EXIT_USAGE, OpsError, calling, explain
-from ops.commands.dora import _unreadable
+from ops.commands.dora import readable
 from ops.commands.options import add_choice
 from ops.commands.parameters import parameter_path
 from ops.common import Context
@@ -37,15 +37,8 @@ from topology import naming
 def _ledger(ctx: Context) -> tuple[list[dict], list[str]]:
     """Every record of the environment, and those left out for a field of an
     unexpected type (one line each: `ops dora`'s rule)."""
-    items, skipped = [], []
     with calling(f"table {ctx.names.deployments_table}"):
-        for record in ctx.store().recent(ctx.config.name):
-            problem = _unreadable(record)
-            if problem:
-                skipped.append(f"{record.get(records.KEY, '(no id)')}: {problem}")
-            else:
-                items.append(record)
-    return items, skipped
+        return readable(ctx.store().recent(ctx.config.name))
 
 
 def _parameters(ctx: Context) -> list[changes.ConfigChange]:

@@ -80,8 +80,14 @@ def _shown(metric: dora.Metric) -> str:
 def _read(ctx: Context, start) -> tuple[list[dict], list[str]]:
     """The records from `start` less the lookback margin, and those left out
     for a field of an unexpected type (one line each)."""
+    return readable(ctx.store().recent(ctx.config.name, since=iso(start - dora.LOOKBACK_MARGIN)))
+
+
+def readable(found) -> tuple[list[dict], list[str]]:
+    """The records of `found` the computations can read, and one line for
+    each left out for a field of an unexpected type (`ops changes` reads so too)."""
     items, skipped = [], []
-    for record in ctx.store().recent(ctx.config.name, since=iso(start - dora.LOOKBACK_MARGIN)):
+    for record in found:
         problem = _unreadable(record)
         if problem:
             skipped.append(f"{record.get(records.KEY, '(no id)')}: {problem}")

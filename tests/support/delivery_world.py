@@ -272,12 +272,7 @@ class DeliveryWorld:
         return sum(p["Sum"] for p in stats["Datapoints"])
 
     def pages(self) -> list[dict]:
-        sqs = boto3.client("sqs")
-        while batch := sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", []):
-            for message in batch:
-                self._pages.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
-        return list(self._pages)
+        return _drain(self.queue, self._pages)
 
     def ops(self, *argv: str) -> tuple[int, str]:
         """`python -m ops ARGV` against this world: CodePipeline is the
@@ -308,15 +303,20 @@ class DeliveryWorld:
 
     def news(self) -> list[dict]:
         """What the deployments topic said (freezes held, released, lifted)."""
-        sqs = boto3.client("sqs")
-        while batch := sqs.receive_message(QueueUrl=self.news_queue, MaxNumberOfMessages=10).get("Messages", []):
-            for message in batch:
-                self._news.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.news_queue, ReceiptHandle=message["ReceiptHandle"])
-        return list(self._news)
+        return _drain(self.news_queue, self._news)
 
     def dora(self, start: dt.datetime, end: dt.datetime) -> dict[str, dora.Metric]:
         return {m.name: m for m in dora.measure(self.records(), start, end)}
+
+
+def _drain(queue: str, into: list[dict]) -> list[dict]:
+    """Every message on the SQS `queue` (an SNS topic's subscription) so far, kept in `into`."""
+    sqs = boto3.client("sqs")
+    while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            into.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    return list(into)
 
 
 # Mon-Thu 09:00-16:59: no Friday releases.
