@@ -164,7 +164,11 @@ def synthesize(revision: str | None = None, cache: Path = CACHE, log=print, env:
         shutil.copyfile(path, partial / "environments" / path.name)
     if chosen:
         log(f"  with the environments of {chosen[0].parent}")
-    environ = {k: v for k, v in os.environ.items() if k not in ("ENV", "KIRO_FUNCTIONS_DIST", "CDKTF_CONTEXT_JSON")}
+    # Not KIRO_ENVIRONMENTS_DIR either: the chosen files are now the archive's
+    # environments/, and the variable would make the old code load this
+    # checkout's fixtures, whose fields its schema may not know.
+    dropped = ("ENV", "KIRO_FUNCTIONS_DIST", "CDKTF_CONTEXT_JSON", DIRECTORY_VARIABLE)
+    environ = {k: v for k, v in os.environ.items() if k not in dropped}
     environ.update(CDKTF_OUTDIR=str(partial / "cdktf.out"), PYTHONDONTWRITEBYTECODE="1", CHECKPOINT_DISABLE="1")
     if env:
         environ["ENV"] = env  # main.py synthesizes only this environment
