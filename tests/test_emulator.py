@@ -95,6 +95,16 @@ FUNCTION_FOUND_BY_RETRY = (
     "  with aws_lambda_function.incident_recorder,\n"
     "  on cdk.tf.json line 2204, in resource.aws_lambda_function.incident_recorder:\n"
 )
+# As a fresh-clone acceptance run printed it (the upgrade gate, 2026-12-07).
+PROJECT_FOUND_BY_RETRY = (
+    "Error: creating CodeBuild Project (kiro-pipeline-production-build): operation error CodeBuild: "
+    "CreateProject, https response error StatusCode: 400, RequestID: 8TskHbAa4HU3, "
+    "ResourceAlreadyExistsException: Project already exists: "
+    "arn:aws:codebuild:us-east-1:123456789012:project/kiro-pipeline-production-build\n\n"
+    "  with aws_codebuild_project.build,\n"
+    "  on cdk.tf.json line 1628, in resource.aws_codebuild_project.build:\n"
+    "1628:       },\n"
+)
 
 
 def _result(code: int, stderr: str = "") -> Result:
@@ -109,15 +119,23 @@ def test_a_lock_left_by_a_lost_answer_is_recognised():
     assert emulator.own_stale_lock(_result(1, "Error: Invalid reference")) is None
 
 
-def test_a_function_made_by_a_call_whose_answer_was_lost_is_recognised():
-    """Terraform's own error text when a retried CreateFunction finds the
-    function the first call made (seen in a loaded rehearsal): imported, not failed."""
+def test_what_a_call_whose_answer_was_lost_made_is_recognised():
+    """Terraform's own error texts when a retried create finds what the first
+    call made (CreateFunction in a loaded rehearsal, CreateProject in a
+    fresh-clone run): imported by its import ID, not failed."""
     assert emulator.created_twice(_result(1, FUNCTION_FOUND_BY_RETRY)) == (
         "aws_lambda_function.incident_recorder",
         "kiro-pipeline-production-incident-recorder",
+        "CreateFunction",
+    )
+    assert emulator.created_twice(_result(1, PROJECT_FOUND_BY_RETRY)) == (
+        "aws_codebuild_project.build",
+        "kiro-pipeline-production-build",
+        "CreateProject",
     )
     assert emulator.created_twice(_result(1, "Error: AccessDenied")) is None
     assert emulator.created_twice(_result(0, FUNCTION_FOUND_BY_RETRY)) is None
+    assert emulator.created_twice(_result(0, PROJECT_FOUND_BY_RETRY)) is None
 
 
 def test_each_lost_answer_is_recovered_once_and_reported(tmp_path):
@@ -154,6 +172,19 @@ def test_each_lost_answer_is_recovered_once_and_reported(tmp_path):
         "released a lock the emulator's lost answer left behind (apply)",
         "imported aws_lambda_function.incident_recorder, made by a CreateFunction whose answer the emulator lost",
     ]
+    # The project a lost CreateProject answer left is imported by its name.
+    terraform = Terraform(_result(1, PROJECT_FOUND_BY_RETRY), done, done)
+    assert emulator.run_terraform(terraform, tmp_path, "apply") == (
+        done,
+        ["imported aws_codebuild_project.build, made by a CreateProject whose answer the emulator lost"],
+    )
+    assert terraform.calls[1] == (
+        "import",
+        "-input=false",
+        "-no-color",
+        "aws_codebuild_project.build",
+        "kiro-pipeline-production-build",
+    )
     # A plan that fails for its own reason is not retried.
     failed = _result(1, "Error: Invalid reference")
     terraform = Terraform(failed)

@@ -21,7 +21,8 @@ its scratch copies of the stacks, never cdktf.out/ nor the stacks' code.
 * `SLOW_TO_CREATE` (`fast_created`, `fast_create`): made through the API and
   imported, instead of waiting on the provider's settle delay.
 * Lost answers (`run_terraform`): the retry of a call moto answered too late
-  meets Terraform's own state lock, or the Lambda function the first call made.
+  meets Terraform's own state lock, or the Lambda function or CodeBuild
+  project the first call made.
 * `KNOWN_ARTIFACTS` (`known_artifact`): differences moto introduces into the
   second plan, each with its reason. Anything else in a second plan is a defect.
 * `health_probe_round`: moto never runs the scheduled health probe; one round
@@ -289,13 +290,24 @@ def fast_create(planned: dict[str, tuple[str, dict]], buckets: dict[str, str], u
 
 # Answers the emulator loses (`run_terraform`).
 _LOCK_ID = re.compile(r"Lock Info:\s+ID:\s+([0-9a-f-]{36})")
-# A Lambda function that a retried CreateFunction finds already made: moto was
-# slow to answer the first call, the SDK retried, the first had succeeded.
-_CREATED_TWICE = re.compile(
-    r"ResourceConflictException: Function already exist: (?P<name>[\w-]+)"
-    r".*?with (?P<address>aws_lambda_function\.[\w-]+),",
-    re.DOTALL,
-)
+# What a retried create call finds already made: moto was slow to answer the
+# first call, the SDK retried, the first had succeeded. Per call: Terraform's
+# error text (the provider's "creating ..." line, then "with <address>,"),
+# whose `name` is the resource's import ID. CreateFunction was seen in a
+# loaded rehearsal, CreateProject in a fresh-clone acceptance run (the
+# upgrade gate's pipeline-production, 2026-12-07).
+_CREATED_TWICE = {
+    "CreateFunction": re.compile(
+        r"ResourceConflictException: Function already exist: (?P<name>[\w-]+)"
+        r".*?with (?P<address>aws_lambda_function\.[\w-]+),",
+        re.DOTALL,
+    ),
+    "CreateProject": re.compile(
+        r"ResourceAlreadyExistsException: Project already exists: arn:[\w-]+:codebuild:[\w-]+:\d+:project/"
+        r"(?P<name>[\w-]+).*?with (?P<address>aws_codebuild_project\.[\w-]+),",
+        re.DOTALL,
+    ),
+}
 
 
 def own_stale_lock(result: Result) -> str | None:
@@ -308,11 +320,17 @@ def own_stale_lock(result: Result) -> str | None:
     return found.group(1) if found else None
 
 
-def created_twice(result: Result) -> tuple[str, str] | None:
-    """(address, function name) when an apply failed only because its own
-    retried CreateFunction found the function its first call made."""
-    found = _CREATED_TWICE.search(result.stderr + result.stdout) if result.code else None
-    return (found.group("address"), found.group("name")) if found else None
+def created_twice(result: Result) -> tuple[str, str, str] | None:
+    """(address, import ID, call) when an apply failed only because its own
+    retried create call found what its first call made."""
+    if not result.code:
+        return None
+    text = result.stderr + result.stdout
+    for call, pattern in _CREATED_TWICE.items():
+        found = pattern.search(text)
+        if found:
+            return found.group("address"), found.group("name"), call
+    return None
 
 
 def run_terraform(terraform: Terraform, scratch: Path, *args: str) -> tuple[Result, list[str]]:
@@ -323,8 +341,8 @@ def run_terraform(terraform: Terraform, scratch: Path, *args: str) -> tuple[Resu
     Terraform's error texts). A lost answer to Terraform's lock PutItem: the SDK's
     retry finds Terraform's own lock and fails; that lock (made by this very
     command) is released and the command run once more. A lost answer to an
-    apply's CreateFunction: what it made is taken into the state, as an
-    operator would import it, and the apply run once more."""
+    apply's CreateFunction or CreateProject: what it made is taken into the
+    state, as an operator would import it, and the apply run once more."""
     recovered = []
     result = terraform.run(scratch, *args)
     stale = own_stale_lock(result)
@@ -334,8 +352,9 @@ def run_terraform(terraform: Terraform, scratch: Path, *args: str) -> tuple[Resu
         result = terraform.run(scratch, *args)
     twice = created_twice(result) if args[0] == "apply" else None
     if twice:
-        terraform.run(scratch, "import", "-input=false", "-no-color", *twice)
-        recovered.append(f"imported {twice[0]}, made by a CreateFunction whose answer the emulator lost")
+        address, name, call = twice
+        terraform.run(scratch, "import", "-input=false", "-no-color", address, name)
+        recovered.append(f"imported {address}, made by a {call} whose answer the emulator lost")
         result = terraform.run(scratch, *args)
     return result, recovered
 
