@@ -1,6 +1,7 @@
 """Checking a new freeze against the calendar (`python -m ops freeze add`):
-times, overlaps, the 30-day limit. The calendar's format is the contract's
-(functions/shared/contract/calendar.py).
+times, overlaps, the 30-day limit; and finding a hold the freeze gate left
+behind (`ops freeze lift`, `ops health`). The calendar's format is the
+contract's (functions/shared/contract/calendar.py).
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from functions.freeze_gate.logic import ours
 from functions.shared.contract.calendar import Calendar, Freeze, new_id
+from functions.shared.contract.stages import freeze_stage
 
 # "When you re-enable a disabled transition, the latest revision runs through
 # the remaining stages of the pipeline unless more than 30 days have passed"
@@ -98,3 +101,21 @@ def add(calendar: Calendar, starts: datetime, ends: datetime, reason: str, now: 
     if problems:
         raise CalendarError("; ".join(problems))
     return new
+
+
+def left_behind(respect_freezes: bool, state: dict) -> list[str]:
+    """The stages whose inbound transition still carries the freeze gate's
+    hold in an environment that no longer respects freezes: the gate is gone
+    with `respect_freezes` (topology/functions.py), so nothing re-enables
+    them. Either gate stage is looked at, in case the change window was
+    turned off too. `state`: GetPipelineState's answer."""
+    if respect_freezes:
+        return []
+    candidates = {freeze_stage(window=True), freeze_stage(window=False)}
+    return [
+        s["stageName"]
+        for s in state.get("stageStates", [])
+        if s["stageName"] in candidates
+        and not (s.get("inboundTransitionState") or {}).get("enabled", True)
+        and ours((s.get("inboundTransitionState") or {}).get("disabledReason", ""))
+    ]

@@ -214,3 +214,79 @@ def test_a_lift_whose_enable_failed_is_run_again(world_of):
     assert code == 0, out
     assert w.sim.transition("ProductionWindow").enabled
     assert len(kinds(w, records.FREEZE_LIFT_PREFIX)) == 1
+
+
+def test_a_hold_left_when_freezes_are_turned_off_is_shown_by_health_and_ended_by_lift(world_of, monkeypatch):
+    """A freeze from Tuesday to Friday holds h1 (pushed Wednesday 10:00,
+    approved 10 minutes after its approval is asked). At 11:00 the team sets
+    respect_freezes=False and deploys: the gate and the calendar are gone,
+    the transition stays disabled ("any subsequent revisions do not continue
+    past the disabled transition"; nothing is left to re-enable it), so at
+    13:00 h1 has not deployed. `ops health` shows the hold and says it is the
+    gate's, left behind (exit 1); `ops freeze lift` ends it, audited, and
+    on re-enabling "the pipeline starts running the latest revision": h1
+    meets the window (open Wednesday 13:00) and the gate: 13:15."""
+    import dataclasses
+
+    from environments import load
+    from ops import cli
+
+    w = world_of(at(MON, 9, 55))
+    w.run(at(MON, 10))
+    freeze(w, "2026-03-03", "2026-03-06", "Board week")
+    w.push("h1", at(WED, 10))
+    w.world.approval("ApproveProduction").approve(after=dt.timedelta(minutes=10))
+    w.run(at(WED, 11))
+    assert not w.sim.transition("ProductionWindow").enabled
+    monkeypatch.setattr(cli, "load", lambda name: dataclasses.replace(load(name), respect_freezes=False))
+    w.freezes = False  # the gate's schedule is gone with it
+    w.run(at(WED, 13))
+    assert w.deployed("h1", "production") is None
+
+    code, out = w.ops("health", "production")
+    assert code == 1, out
+    assert "ProductionWindow" in out and "⏸ entry held by" in out and "Change freeze (freeze gate)" in out
+    assert "left when respect_freezes was turned off: nothing ends it; python -m ops freeze production lift" in out
+
+    code, out = w.ops("freeze", "production", "lift", "--reason", "Freezes off since 11:00")
+    assert code == 0, out
+    w.run(at(WED, 14))
+    assert w.deployed("h1", "production") == at(WED, 13, 15)
+    (lift,) = kinds(w, records.FREEZE_LIFT_PREFIX)
+    assert lift[records.KEY] == "freeze-lift#left-behind#2026-03-04T13:00:00Z"
+    assert (lift[records.REASON], lift[records.FROZEN_STAGE]) == ("Freezes off since 11:00", "ProductionWindow")
+    assert records.FREEZE_UNTIL not in lift
+    assert w.news()[-1]["Subject"] == "Change freeze hold ended: kiro-pipeline-production"
+    # Nothing left: health is clean of it, and a second lift lifts nothing.
+    code, out = w.ops("health", "production")
+    assert "⏸" not in out and "left when" not in out, out
+    code, out = w.ops("freeze", "production", "lift", "--reason", "again")
+    assert code == 2 and "no hold of the freeze gate is in place" in out, out
+    assert len(kinds(w, records.FREEZE_LIFT_PREFIX)) == 1
+
+
+def test_an_engineers_own_hold_is_shown_by_health_and_not_ended_by_lift_when_freezes_are_off(world_of, monkeypatch):
+    """An engineer's hold ("Bad build 7 waiting") in an environment that does
+    not respect freezes: health shows who holds it and why, and does not call
+    it left behind; `ops freeze lift` refuses, leaving it."""
+    import dataclasses
+
+    from environments import load
+    from ops import cli
+
+    w = world_of(at(MON, 9, 55))
+    w.freezes = False
+    monkeypatch.setattr(cli, "load", lambda name: dataclasses.replace(load(name), respect_freezes=False))
+    w.sim.client.disable_stage_transition(
+        pipelineName=w.names.pipeline,
+        stageName="ProductionWindow",
+        transitionType="Inbound",
+        reason="Bad build 7 waiting",
+    )
+    w.run(at(MON, 10))
+    code, out = w.ops("health", "production")
+    assert "⏸ entry held by" in out and "Bad build 7 waiting" in out and "left when" not in out, out
+    code, out = w.ops("freeze", "production", "lift", "--reason", "hotfix")
+    assert code == 2 and "nothing to lift" in out, out
+    assert not w.sim.transition("ProductionWindow").enabled
+    assert kinds(w, records.FREEZE_LIFT_PREFIX) == []

@@ -253,24 +253,23 @@ def _lift(ctx: Context, args, now: datetime) -> int:
     return 0
 
 
-def _record_lift(ctx: Context, key: str, stage: str, until: str, reason: str, caller: str, moment: str) -> None:
-    write_audit(
-        ctx,
-        key,
-        {
-            records.AUDIT_TOKEN: uuid.uuid4().hex,
-            records.INDEX_PARTITION: ctx.config.name,
-            records.INDEX_SORT: moment,
-            records.STATUS: "LIFTED",
-            records.FROZEN_STAGE: stage,
-            records.FREEZE_UNTIL: until,
-            records.REASON: reason,
-            records.OVERRIDDEN_BY: caller,
-            records.PIPELINE_NAME: ctx.names.pipeline,
-            records.EXPIRES: records.expires_at(moment, ctx.config.deployment_record_ttl_days),
-        },
-        what="freeze lift",
-    )
+def _record_lift(ctx: Context, key: str, stage: str, until: str | None, reason: str, caller: str, moment: str) -> None:
+    """The lift's audit record; `until` is the end of the freeze lifted (none
+    for a hold left behind, whose freeze the calendar no longer says)."""
+    item = {
+        records.AUDIT_TOKEN: uuid.uuid4().hex,
+        records.INDEX_PARTITION: ctx.config.name,
+        records.INDEX_SORT: moment,
+        records.STATUS: "LIFTED",
+        records.FROZEN_STAGE: stage,
+        records.REASON: reason,
+        records.OVERRIDDEN_BY: caller,
+        records.PIPELINE_NAME: ctx.names.pipeline,
+        records.EXPIRES: records.expires_at(moment, ctx.config.deployment_record_ttl_days),
+    }
+    if until:
+        item[records.FREEZE_UNTIL] = until
+    write_audit(ctx, key, item, what="freeze lift")
 
 
 def _announce(ctx: Context, subject: str, message: str) -> str:
@@ -293,6 +292,8 @@ def _json(f: freeze_calendar.Freeze) -> dict:
 
 def cmd_freeze(ctx: Context, args) -> int:
     if not ctx.config.respect_freezes:
+        if args.freeze_action == "lift":
+            return _lift_left_behind(ctx, args, now())
         raise OpsError(
             f"{ctx.config.name} does not respect freezes: set respect_freezes=True in "
             f"environments/{ctx.config.name}.py and deploy monitoring-{ctx.config.name} (turning it off while a "
@@ -300,6 +301,48 @@ def cmd_freeze(ctx: Context, args) -> int:
             EXIT_USAGE,
         )
     return {"add": _add, "list": _list, "remove": _remove, "lift": _lift}[args.freeze_action](ctx, args, now())
+
+
+def _lift_left_behind(ctx: Context, args, now: datetime) -> int:
+    """`lift` where the environment no longer respects freezes: ends a hold
+    the freeze gate left when `respect_freezes` was turned off (nothing else
+    would ever end it), audited as any lift. With no such hold, it refuses
+    as every freeze command does there."""
+    try:
+        state = ctx.client("codepipeline").get_pipeline_state(name=ctx.names.pipeline)
+    except AWS_ERRORS as error:
+        raise explain(error, "reading the transitions for a hold the freeze gate left", ctx.names.pipeline) from error
+    stages = freezes.left_behind(ctx.config.respect_freezes, state)
+    if not stages:
+        raise OpsError(
+            f"{ctx.config.name} does not respect freezes and no hold of the freeze gate is in place: nothing to "
+            f"lift (to use freezes, set respect_freezes=True in environments/{ctx.config.name}.py and deploy "
+            f"monitoring-{ctx.config.name})",
+            EXIT_USAGE,
+        )
+    caller = ctx.identity("recording who lifts the freeze")["Arn"]
+    moment = iso(now)
+    key = f"{records.FREEZE_LIFT_PREFIX}left-behind#{moment}"
+    _record_lift(ctx, key, ",".join(stages), None, args.reason, caller, moment)
+    for stage in stages:
+        try:
+            ctx.client("codepipeline").enable_stage_transition(
+                pipelineName=ctx.names.pipeline, stageName=stage, transitionType="Inbound"
+            )
+        except AWS_ERRORS as error:
+            raise explain(
+                error, f"enabling {stage}'s inbound transition (the lift is recorded as {key}; run lift again)"
+            ) from error
+    ended = f"the freeze gate's hold left behind on {', '.join(stages)} ended (respect_freezes is off)"
+    record_run(ctx, "freeze lift", [ended], args.reason)
+    announced = _announce(
+        ctx,
+        f"Change freeze hold ended: {ctx.names.pipeline}",
+        f"{caller} ended {ended}.\nReason: {args.reason}\nThe change window and the incident gate still apply.",
+    )
+    lines = [f"✓ {ended}", f"  audit record: {key} in {ctx.names.deployments_table}", announced]
+    ctx.emit({"record": key, "stages": stages}, lines)
+    return 0
 
 
 def arguments_freeze(parser: argparse.ArgumentParser) -> None:

@@ -198,7 +198,8 @@ BUILD_PREFIX = "build#"
 # one per change of the transition.
 FREEZE_PREFIX = "freeze#"
 # A freeze lifted by hand (python -m ops freeze lift), keyed by the end of the
-# freeze it lifts: the gate finds it by that end.
+# freeze it lifts: the gate finds it by that end. A hold the gate left when
+# respect_freezes was turned off is ended under `freeze-lift#left-behind#<when>`.
 FREEZE_LIFT_PREFIX = "freeze-lift#"
 KIND_PREFIXES = (
     ROLLBACK_PREFIX,
