@@ -11,6 +11,9 @@ tools/apply_record.py (standard library, topology and the record contract).
   the job: the step exits 0 with a notice and the first record stays.
 - A table that is not there is a warning, never a failed job: the apply is done.
 - Nothing applied: nothing recorded.
+- An apply that stops after applying something (a stack's apply fails
+  partway, a later stack's plan is refused) is recorded with what was
+  applied, the partly applied stack among it, and where and why it stopped.
 """
 
 from __future__ import annotations
@@ -57,7 +60,9 @@ def dynamodb(moto_url):
 
 def record_step() -> dict:
     found = step(yaml.safe_load(APPLY_ENV.read_text())["jobs"]["apply"], "Record the apply in the ledger")
-    assert found.get("if") is None  # after a successful apply only (GitHub's default success())
+    # After the apply step, whether it succeeded, failed or was cancelled;
+    # never when it did not run (a failed checkout or synth changed nothing).
+    assert found.get("if") == "always() && steps.apply.outcome != 'skipped'"
     return found
 
 
@@ -105,7 +110,7 @@ def test_the_record_lands_and_a_replay_neither_overwrites_it_nor_fails_the_job(t
     assert item[records.PLAN_FINGERPRINTS] == {"M": {"pipeline-staging": {"S": fingerprint["fingerprint"]}}}
     assert item[records.MERGED_BY] == {"S": "bob"} and item[records.COMMIT_ID] == {"S": GITHUB["GITHUB_SHA"]}
     assert item[records.RUN_URL] == {"S": "https://github.com/your-org/kiro-codebuild-worker/actions/runs/4242"}
-    assert set(item) == set(records.APPLY_ATTRIBUTES)
+    assert set(item) == set(records.APPLY_ATTRIBUTES) - {records.APPLY_STOPPED}  # it did not stop
     # The same run and attempt again: not overwritten, and the job goes on.
     again = run_record_step(tmp_path, moto_url, merged_by="mallory")
     assert again.returncode == 0, again.stdout + again.stderr
@@ -162,3 +167,59 @@ def test_the_record_says_in_words_what_the_applied_plan_did_to_the_delivery_cont
     assert all(line.startswith("pipeline-production: ") for line in said) and len(said) == 2
     unchanged = apply_record.item("production", reviewed, applied, plans={}, **common)
     assert unchanged[records.CONTROL_CHANGES] == {"L": []}
+
+
+def _three_changed_stacks(tmp_path: Path) -> dict[str, dict]:
+    plans = {f"{concern}-staging": change(f"aws_x.{concern}", "new") for concern in ("core", "pipeline", "monitoring")}
+    reviewed_file(tmp_path, plans)
+    return plans
+
+
+def test_an_apply_that_fails_partway_is_recorded_with_what_it_applied_and_where_it_stopped(
+    tmp_path, dynamodb, moto_url
+):
+    """core-staging applies; pipeline-staging's apply fails partway (Terraform
+    keeps in state what it made before the error); monitoring-staging is
+    never reached. The record counts pipeline-staging among the applied, since
+    some of its changes may be live, and says where it stopped."""
+    plans = _three_changed_stacks(tmp_path)
+    (tmp_path / ".fake-terraform").mkdir(exist_ok=True)
+    (tmp_path / ".fake-terraform" / "pipeline-staging.apply-fails").touch()
+    done = apply_run(tmp_path, plans, dict.fromkeys(plans, 2))
+    assert done.code != 0
+    assert [c.split()[0] for c in done.terraform_calls if " apply " in f" {c} "] == ["core-staging", "pipeline-staging"]
+    recorded = run_record_step(tmp_path, moto_url)
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    item = dynamodb.get_item(TableName=TABLE, Key={records.KEY: {"S": f"{records.APPLY_PREFIX}42#4242#1"}})["Item"]
+    assert item[records.STACKS] == {"L": [{"S": "core-staging"}, {"S": "pipeline-staging"}]}
+    assert set(item[records.PLAN_FINGERPRINTS]["M"]) == {"core-staging", "pipeline-staging"}
+    assert item[records.APPLY_STOPPED] == {
+        "S": "pipeline-staging: its apply failed partway (some of its changes may be applied)"
+    }
+    assert set(item) == set(records.APPLY_ATTRIBUTES)
+
+
+def test_an_apply_refused_after_applying_a_stack_is_recorded_with_that_stack(tmp_path, dynamodb, moto_url):
+    """core-staging applies; pipeline-staging's plan is not the reviewed one
+    (refused); the record holds core-staging and the refusal."""
+    plans = _three_changed_stacks(tmp_path)
+    done = apply_run(
+        tmp_path, {**plans, "pipeline-staging": change("aws_x.pipeline", "other")}, dict.fromkeys(plans, 2)
+    )
+    assert done.code != 0 and done.outputs.get("refused") == "true"
+    assert run_record_step(tmp_path, moto_url).returncode == 0
+    item = dynamodb.get_item(TableName=TABLE, Key={records.KEY: {"S": f"{records.APPLY_PREFIX}42#4242#1"}})["Item"]
+    assert item[records.STACKS] == {"L": [{"S": "core-staging"}]}
+    assert item[records.APPLY_STOPPED] == {
+        "S": "pipeline-staging: refused before its apply (its plan is not the reviewed one)"
+    }
+
+
+def test_an_apply_that_stops_before_applying_anything_records_nothing(tmp_path, moto_url):
+    plans = _three_changed_stacks(tmp_path)
+    (tmp_path / ".fake-terraform").mkdir(exist_ok=True)
+    (tmp_path / ".fake-terraform" / "core-staging.plan-fails").touch()
+    assert apply_run(tmp_path, plans, dict.fromkeys(plans, 2)).code != 0
+    assert (tmp_path / "plans" / "stopped").read_text().startswith("core-staging: stopped before its apply")
+    done = run_record_step(tmp_path, moto_url)
+    assert done.returncode == 0 and done.stdout == "no stack was applied: nothing to record\n"

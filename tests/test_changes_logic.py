@@ -300,3 +300,20 @@ def test_a_digest_comes_from_the_record_or_its_builds_provenance():
         "r3": "sha256:" + "3" * 64,
     }
     assert view.newest.digest == "sha256:" + "3" * 64
+
+
+def test_an_apply_that_stopped_says_where_and_one_that_did_not_says_nothing_of_it():
+    """The apply record's `applyStopped` (tools/apply_record.py): shown in
+    the line and the JSON; absent (every apply before the field, and every
+    complete one) it is null and the line says nothing of it."""
+    stopped = "pipeline-test: its apply failed partway (some of its changes may be applied)"
+    items = scenario()
+    (apply,) = [i for i in items if i[records.KEY] == f"{records.APPLY_PREFIX}42#200#1"]
+    complete = changes.build(items, [], environment="test", repository=REPOSITORY, target="production")
+    assert complete.applies[0][records.APPLY_STOPPED] is None
+    assert not any("STOPPED" in line for line in changes.lines(complete))
+    apply[records.APPLY_STOPPED] = stopped
+    view = changes.build(items, [], environment="test", repository=REPOSITORY, target="production")
+    (line,) = [line for line in changes.lines(view) if "pull request #42" in line]
+    assert f"pull request #42  STOPPED: {stopped}  stacks pipeline-test" in line
+    assert changes.as_json(view)["applies"][0][records.APPLY_STOPPED] == stopped

@@ -2,7 +2,8 @@
 ledger (`python -m ops changes` lists it under "infrastructure applies").
 
     python3 -m tools.apply_record --environment ENV --reviewed reviewed/reviewed.json \\
-        --applied plans/applied --pull-request N --merged-by WHO --commit SHA \\
+        --applied plans/applied [--applying plans/applying] [--stopped plans/stopped] \\
+        --pull-request N --merged-by WHO --commit SHA \\
         --run-url URL --run-id ID --attempt N --out-dir plans
 
 writes `apply-record.json` (the item, in DynamoDB's typed JSON) and
@@ -15,7 +16,10 @@ overwritten: the key is the pull request, the workflow run and its attempt
 The item holds exactly the contract's APPLY_ATTRIBUTES (the apply role may
 put no other): the pull request, the stacks applied (in order) with their
 reviewed plan fingerprints (review/plan_binding.py), who merged, the
-commit and the run's URL. It has no `expiresAt`: the workflow does not know
+commit and the run's URL; for an apply that stopped, where and why
+(`applyStopped`), the stack whose apply failed partway counted among the
+applied (some of its changes may be live). Each file --applied, --applying
+and --stopped may be missing (none of that happened). It has no `expiresAt`: the workflow does not know
 the environment's `deployment_record_ttl_days`, so apply records are kept
 until deleted (a few hundred bytes per apply). Standard library only: it runs
 on the runner's bare python3.
@@ -52,10 +56,12 @@ def item(
     attempt: str,
     now: datetime,
     plans: dict[str, dict] | None = None,
+    stopped: str = "",
 ) -> dict:
     """The record, in DynamoDB's typed JSON (what `aws dynamodb put-item --item` takes).
     `plans`: each applied stack's `terraform show -json` plan, whose
-    delivery-control changes the record keeps in words."""
+    delivery-control changes the record keeps in words. `stopped`: where and
+    why the apply stopped ("" for one that applied every stack it had to)."""
     stacks = reviewed.get("stacks", {})
     fingerprints = {stack: stacks.get(stack, {}).get("fingerprint", "not reviewed") for stack in applied}
     typed = {
@@ -70,9 +76,19 @@ def item(
         records.RUN_URL: {"S": run_url},
         records.CONTROL_CHANGES: {"L": [{"S": line} for line in control_changes(applied, plans or {})]},
     }
-    if tuple(typed) != records.APPLY_ATTRIBUTES:  # the apply role may put no other
-        raise ValueError(f"an apply record holds {', '.join(records.APPLY_ATTRIBUTES)}, not {', '.join(typed)}")
+    if stopped:
+        typed[records.APPLY_STOPPED] = {"S": stopped}
+    expected = tuple(a for a in records.APPLY_ATTRIBUTES if stopped or a != records.APPLY_STOPPED)
+    if tuple(typed) != expected:  # the apply role may put no other
+        raise ValueError(f"an apply record holds {', '.join(expected)}, not {', '.join(typed)}")
     return typed
+
+
+def _lines(path: str | None) -> list[str]:
+    """The non-empty lines of a file the apply step may not have written."""
+    if not path or not Path(path).exists():
+        return []
+    return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
 
 
 def control_changes(applied: list[str], plans: dict[str, dict]) -> list[str]:
@@ -94,10 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("environment", "reviewed", "applied", "pull-request", "merged-by", "commit", "run-url", "run-id"):
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--attempt", default="1")
+    parser.add_argument("--applying", help="the stack whose apply failed partway, if any")
+    parser.add_argument("--stopped", help="where and why the apply stopped, if it did")
     parser.add_argument("--out-dir", required=True)
     args = parser.parse_args(argv)
     try:
-        applied = [line.strip() for line in Path(args.applied).read_text().splitlines() if line.strip()]
+        applied = _lines(args.applied) + _lines(args.applying)
+        stopped = " ".join(_lines(args.stopped))
         reviewed = json.loads(Path(args.reviewed).read_text())
         # The plans the apply step checked and applied (plans/<stack>.json beside plans/applied).
         folder = Path(args.applied).parent
@@ -116,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             attempt=args.attempt,
             now=datetime.now(UTC),
             plans=plans,
+            stopped=stopped,
         )
         out = Path(args.out_dir)
         (out / "apply-record.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -226,6 +226,9 @@ def _entry(record: dict, attributes: tuple[str, ...]) -> dict:
         if attribute == records.CONTROL_CHANGES and isinstance(value, list):
             shown[attribute] = value  # an empty list is an answer: no control changed
             continue
+        if attribute == records.APPLY_STOPPED:
+            shown[attribute] = value or None  # absent: the apply did not stop
+            continue
         shown[attribute] = value if value not in (None, "", [], {}) else NOT_RECORDED
     return shown
 
@@ -238,6 +241,7 @@ _APPLY = (
     records.COMMIT_ID,
     records.RUN_URL,
     records.CONTROL_CHANGES,
+    records.APPLY_STOPPED,
 )
 _RUN = (records.COMMAND, records.CHANGED, records.RAN_BY, records.REASON)
 _OVERRIDE = (
@@ -433,8 +437,9 @@ def _apply_line(entry: dict) -> str:
         said = "; ".join(controls) if controls else "none"
     else:
         said = str(controls)  # "not recorded": an apply record from before the field
+    stopped = f"  STOPPED: {entry[records.APPLY_STOPPED]}" if entry.get(records.APPLY_STOPPED) else ""
     return (
-        f"{entry[records.INDEX_SORT]}  pull request #{entry[records.PULL_REQUEST]}  stacks {shown}  "
+        f"{entry[records.INDEX_SORT]}  pull request #{entry[records.PULL_REQUEST]}{stopped}  stacks {shown}  "
         f"merged by {entry[records.MERGED_BY]}  commit {entry[records.COMMIT_ID]}  run {entry[records.RUN_URL]}  "
         f"delivery controls changed: {said}"
     )

@@ -58,7 +58,7 @@ def bare_python(bin_dir: Path, workdir: Path) -> None:
 
 
 # The stand-in: `terraform -chdir=DIR CMD ...`. Per stack (DIR's name), a
-# file in $FAKE_TF_DIR decides: STACK.init-fails, STACK.plan-fails,
+# file in $FAKE_TF_DIR decides: STACK.init-fails, STACK.plan-fails, STACK.apply-fails,
 # STACK.plan-exit (the plan's exit code, e.g. 2 for "changes"), STACK.json
 # (what `show -json` prints). Every call is logged to $FAKE_TF_DIR/calls.
 FAKE_TERRAFORM = r"""#!/usr/bin/env bash
@@ -76,7 +76,10 @@ case "$1" in
   show) if [ "$2" = "-json" ]; then
           cat "$FAKE_TF_DIR/$stack.json" 2>/dev/null || echo '{"format_version":"1.2","resource_changes":[]}'
         else echo "No changes. Your infrastructure matches the configuration."; fi;;
-  apply) echo "Apply complete! ($stack)";;
+  apply) if [ -f "$FAKE_TF_DIR/$stack.apply-fails" ]; then
+           echo "Error: creating CodeBuild Project ($stack-build): AccessDeniedException" >&2; exit 1
+         fi
+         echo "Apply complete! ($stack)";;
   *) echo "unexpected: $*" >&2; exit 1;;
 esac
 """

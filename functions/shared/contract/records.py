@@ -135,8 +135,13 @@ RUN_URL = "runUrl"
 # (review/policies/controls.py, as the plan review comment says them):
 # "stack: text", weakened ones marked; empty when none changed.
 CONTROL_CHANGES = "controlChanges"
+# An apply that stopped (a stack's apply failed partway, or a later stack's
+# plan failed or was refused): where and why, in words. Absent when every
+# stack was applied as reviewed.
+APPLY_STOPPED = "applyStopped"
 # Every attribute an apply record holds: tools/apply_record.py writes exactly
-# these, and the apply role may put no other (ops/ci_access.py, dynamodb:Attributes).
+# these (APPLY_STOPPED only for an apply that stopped), and the apply role may
+# put no other (ops/ci_access.py, dynamodb:Attributes).
 APPLY_ATTRIBUTES = (
     KEY,
     ENVIRONMENT,
@@ -148,6 +153,7 @@ APPLY_ATTRIBUTES = (
     COMMIT_ID,
     RUN_URL,
     CONTROL_CHANGES,
+    APPLY_STOPPED,
 )
 
 # Every attribute name, for the tests that hold code and docs to it.
