@@ -193,3 +193,27 @@ def test_a_ledger_that_cannot_be_written_does_not_undo_the_hold(rig, monkeypatch
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     (error,) = [line for line in lines if line["level"] == "ERROR"]
     assert "dynamodb:PutItem on ledger failed" in error["error"]
+
+
+def test_past_the_freeze_point_are_the_executions_in_the_gate_stages_from_it_not_deploying_nor_before():
+    """A disabled transition holds "subsequent revisions" and not those
+    "already running in the stages that come after" it (transitions guide):
+    the ones to name are in ProductionWindow or ProductionGate. One in
+    ProductionDeploy is deploying (no gate left to stop it at); one in
+    ProductionEnv (before the freeze point) is held."""
+    from functions.freeze_gate.logic import past_the_freeze_point
+
+    def stage(name, execution, status="InProgress"):
+        return {"stageName": name, "latestExecution": {"pipelineExecutionId": execution, "status": status}}
+
+    states = [
+        stage("ProductionEnv", "e0"),
+        stage("ProductionWindow", "e1"),
+        stage("ProductionGate", "e2"),
+        stage("ProductionDeploy", "e3"),
+    ]
+    assert past_the_freeze_point(states, "ProductionWindow") == ["e1", "e2"]
+    assert past_the_freeze_point(states, "ProductionGate") == ["e2"]
+    finished = [stage("ProductionWindow", "e1", "Succeeded"), stage("ProductionGate", "e2", "Failed")]
+    assert past_the_freeze_point(finished, "ProductionWindow") == []
+    assert past_the_freeze_point(states, "NoSuchStage") == []

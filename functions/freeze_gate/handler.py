@@ -35,7 +35,6 @@ import boto3
 from functions.freeze_gate import aws, logic
 from functions.freeze_gate.logic import Move
 from functions.shared import records, settings
-from functions.shared.contract.stages import GATE_STAGES, PRODUCTION_DEPLOY_STAGE
 from functions.shared.log import Logger
 from functions.shared.store import Store
 
@@ -58,23 +57,6 @@ def clients() -> dict[str, Any]:
 def cold_start() -> None:
     config.cache_clear()
     clients.cache_clear()
-
-
-def past_the_freeze_point(states: list[dict[str, Any]], freeze_stage: str) -> list[str]:
-    """Executions in the freeze stage or a later gate, not yet deploying: a
-    disabled transition "does not" stop "revisions that were already running
-    in the stages that come after" it (transitions guide)."""
-    names = [s.get("stageName") for s in states]
-    if freeze_stage not in names:
-        return []
-    after = names[names.index(freeze_stage) :]
-    gates = [n for n in after if n in GATE_STAGES and n != PRODUCTION_DEPLOY_STAGE]
-    found = []
-    for state in states:
-        latest = state.get("latestExecution") or {}
-        if state.get("stageName") in gates and latest.get("status") == "InProgress":
-            found.append(latest["pipelineExecutionId"])
-    return sorted(set(found))
 
 
 def handler(event, context=None, now: datetime | None = None) -> dict:
@@ -112,7 +94,7 @@ def handler(event, context=None, now: datetime | None = None) -> dict:
         return {"result": decision.move.value, "why": decision.why}
     aws.set_transition(c["codepipeline"], pipeline, stage, enable=decision.move is Move.RELEASE, reason=decision.reason)
     moved = HELD if decision.move is Move.HOLD else RELEASED
-    past = past_the_freeze_point(states, stage) if moved == HELD else []
+    past = logic.past_the_freeze_point(states, stage) if moved == HELD else []
     if _record(store, s, now, moved, stage, freeze, decision.why):
         _announce(c["sns"], s, pipeline, stage, moved, freeze, decision.why, past)
     return {"result": moved, "why": decision.why, "pastTheFreezePoint": past}

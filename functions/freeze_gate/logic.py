@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from functions.shared.contract.stages import GATE_STAGES
+
 # The gate runs every minute; a freeze about to start within this lead is
 # held now, so a release reaching the transition in the last minute before
 # the freeze starts does not slip past it (the schedule's period plus margin).
@@ -111,3 +113,21 @@ def lift_key(prefix: str, until: datetime | None) -> str | None:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def past_the_freeze_point(states: list[dict], freeze_stage: str) -> list[str]:
+    """Executions in the freeze stage or a later gate, not yet deploying: a
+    disabled transition "does not" stop "revisions that were already running
+    in the stages that come after" it (transitions guide)."""
+    names = [s.get("stageName") for s in states]
+    if freeze_stage not in names:
+        return []
+    after = names[names.index(freeze_stage) :]
+    # Gate stages only: an execution in ProductionDeploy is deploying, past stopping by a freeze.
+    gates = [n for n in after if n in GATE_STAGES]
+    found = []
+    for state in states:
+        latest = state.get("latestExecution") or {}
+        if state.get("stageName") in gates and latest.get("status") == "InProgress":
+            found.append(latest["pipelineExecutionId"])
+    return sorted(set(found))
