@@ -18,7 +18,10 @@ put no other): the pull request, the stacks applied (in order) with their
 reviewed plan fingerprints (review/plan_binding.py), who merged, the
 commit and the run's URL; for an apply that stopped, where and why
 (`applyStopped`), the stack whose apply failed partway counted among the
-applied (some of its changes may be live). Each file --applied, --applying
+applied (some of its changes may be live: "Terraform does not automatically
+rollback in the face of errors. Instead, your Terraform state file has been
+partially updated with any resources that successfully completed", as
+Terraform's own apply error used to say it). Each file --applied, --applying
 and --stopped may be missing (none of that happened). It has no `expiresAt`: the workflow does not know
 the environment's `deployment_record_ttl_days`, so apply records are kept
 until deleted (a few hundred bytes per apply). Standard library only: it runs
