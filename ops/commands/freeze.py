@@ -224,14 +224,7 @@ def _lift(ctx: Context, args, now: datetime) -> int:
             f"the freeze until {until} is lifted ({key}), but {stage}'s transition is held by {who} "
             f"for another reason ({reason!r}); that hold is theirs to end"
         )
-    try:
-        ctx.client("codepipeline").enable_stage_transition(
-            pipelineName=ctx.names.pipeline, stageName=stage, transitionType="Inbound"
-        )
-    except AWS_ERRORS as error:
-        raise explain(
-            error, f"enabling {stage}'s inbound transition (the lift is recorded as {key}; run lift again)"
-        ) from error
+    _enable(ctx, stage, key)
     record_run(
         ctx, "freeze lift", [f"the freeze until {until} lifted ({stage} inbound transition enabled)"], args.reason
     )
@@ -251,6 +244,18 @@ def _lift(ctx: Context, args, now: datetime) -> int:
     ]
     ctx.emit({"record": key, "until": until, "stage": stage}, lines)
     return 0
+
+
+def _enable(ctx: Context, stage: str, key: str) -> None:
+    """Enable the stage's inbound transition, after its lift was recorded under `key`."""
+    try:
+        ctx.client("codepipeline").enable_stage_transition(
+            pipelineName=ctx.names.pipeline, stageName=stage, transitionType="Inbound"
+        )
+    except AWS_ERRORS as error:
+        raise explain(
+            error, f"enabling {stage}'s inbound transition (the lift is recorded as {key}; run lift again)"
+        ) from error
 
 
 def _record_lift(ctx: Context, key: str, stage: str, until: str | None, reason: str, caller: str, moment: str) -> None:
@@ -325,14 +330,7 @@ def _lift_left_behind(ctx: Context, args, now: datetime) -> int:
     key = f"{records.FREEZE_LIFT_PREFIX}left-behind#{moment}"
     _record_lift(ctx, key, ",".join(stages), None, args.reason, caller, moment)
     for stage in stages:
-        try:
-            ctx.client("codepipeline").enable_stage_transition(
-                pipelineName=ctx.names.pipeline, stageName=stage, transitionType="Inbound"
-            )
-        except AWS_ERRORS as error:
-            raise explain(
-                error, f"enabling {stage}'s inbound transition (the lift is recorded as {key}; run lift again)"
-            ) from error
+        _enable(ctx, stage, key)
     ended = f"the freeze gate's hold left behind on {', '.join(stages)} ended (respect_freezes is off)"
     record_run(ctx, "freeze lift", [ended], args.reason)
     announced = _announce(
