@@ -12,8 +12,10 @@ tools/apply_record.py (standard library, topology and the record contract).
 - A table that is not there is a warning, never a failed job: the apply is done.
 - Nothing applied: nothing recorded.
 - An apply that stops after applying something (a stack's apply fails
-  partway, a later stack's plan is refused) is recorded with what was
-  applied, the partly applied stack among it, and where and why it stopped.
+  partway, a later stack's plan is refused, the step is cancelled during an
+  apply or between stacks) is recorded with what was applied, the partly
+  applied stack among it, and where and why it stopped.
+- A cancel reaches Terraform: one SIGINT (a graceful stop), never a second.
 """
 
 from __future__ import annotations
@@ -66,10 +68,16 @@ def record_step() -> dict:
     return found
 
 
-def run_record_step(workdir: Path, moto_url: str, merged_by: str = "bob") -> subprocess.CompletedProcess:
+def run_record_step(
+    workdir: Path, moto_url: str, merged_by: str = "bob", outcome: str = "success"
+) -> subprocess.CompletedProcess:
     """The step's `run:` as the workflow has it, with the step's env as GitHub would fill it."""
     entry = record_step()
-    assert entry["env"] == {"PULL_REQUEST": "${{ inputs.pull-request }}", "MERGED_BY": "${{ inputs.merged-by }}"}
+    assert entry["env"] == {
+        "PULL_REQUEST": "${{ inputs.pull-request }}",
+        "MERGED_BY": "${{ inputs.merged-by }}",
+        "APPLY_OUTCOME": "${{ steps.apply.outcome }}",
+    }
     bin_dir = workdir / ".bin"
     bare_python(bin_dir, workdir)  # review, topology and functions beside it
     if not (workdir / "tools").exists():
@@ -79,7 +87,14 @@ def run_record_step(workdir: Path, moto_url: str, merged_by: str = "bob") -> sub
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", entry["run"]],
         cwd=workdir,
-        env={**env, **GITHUB, "ENVIRONMENT": "staging", "PULL_REQUEST": "42", "MERGED_BY": merged_by},
+        env={
+            **env,
+            **GITHUB,
+            "ENVIRONMENT": "staging",
+            "PULL_REQUEST": "42",
+            "MERGED_BY": merged_by,
+            "APPLY_OUTCOME": outcome,
+        },
         capture_output=True,
         text=True,
         timeout=180,
@@ -223,3 +238,30 @@ def test_an_apply_that_stops_before_applying_anything_records_nothing(tmp_path, 
     assert (tmp_path / "plans" / "stopped").read_text().startswith("core-staging: stopped before its apply")
     done = run_record_step(tmp_path, moto_url)
     assert done.returncode == 0 and done.stdout == "no stack was applied: nothing to record\n"
+
+
+def test_a_cancel_during_an_apply_reaches_terraform_once_and_the_record_says_so(tmp_path, dynamodb, moto_url):
+    """The runner cancels the step while pipeline-staging applies: SIGINT to
+    the step's shell, SIGTERM a moment later. Terraform gets exactly one
+    SIGINT (its graceful stop; a second would stop it at once), the step
+    fails, and the record holds core-staging and pipeline-staging, interrupted."""
+    plans = _three_changed_stacks(tmp_path)
+    fake = tmp_path / ".fake-terraform"
+    fake.mkdir(exist_ok=True)
+    (fake / "pipeline-staging.apply-runs").touch()
+    done = apply_run(tmp_path, plans, dict.fromkeys(plans, 2), interrupt_when=fake / "pipeline-staging.apply-started")
+    assert done.code != 0
+    assert (fake / "pipeline-staging.interrupts").read_text().split() == ["int"]
+    assert not any(c.startswith("monitoring-staging apply") for c in done.terraform_calls)
+    assert run_record_step(tmp_path, moto_url, outcome="cancelled").returncode == 0
+    item = dynamodb.get_item(TableName=TABLE, Key={records.KEY: {"S": f"{records.APPLY_PREFIX}42#4242#1"}})["Item"]
+    assert item[records.STACKS] == {"L": [{"S": "core-staging"}, {"S": "pipeline-staging"}]}
+    assert item[records.APPLY_STOPPED]["S"].startswith("pipeline-staging: its apply was interrupted")
+
+
+def test_an_apply_step_cancelled_between_stacks_is_recorded_as_stopped():
+    """No stack says where it stopped, but the step did not succeed."""
+    from tools import apply_record
+
+    assert apply_record.stopped_between_stacks("success") == ""
+    assert apply_record.stopped_between_stacks("cancelled").startswith("the apply step ended cancelled between stacks")

@@ -219,7 +219,7 @@ def change(address: str, value: str) -> dict:
     }
 
 
-def apply_run(tmp_path: Path, now: dict[str, dict], exits: dict[str, int]):
+def apply_run(tmp_path: Path, now: dict[str, dict], exits: dict[str, int], interrupt_when: Path | None = None):
     fake = tmp_path / ".fake-terraform"
     fake.mkdir(exist_ok=True)
     for stack, plan in now.items():
@@ -227,7 +227,9 @@ def apply_run(tmp_path: Path, now: dict[str, dict], exits: dict[str, int]):
     for stack, code in exits.items():
         (fake / f"{stack}.plan-exit").write_text(str(code))
     run = step(load(APPLY_ENV)["jobs"]["apply"], "Re-plan, check against the review, apply")["run"]
-    return run_step(run, tmp_path, plan_files.stacks_of(["staging"]), {"ENVIRONMENT": "staging"})
+    return run_step(
+        run, tmp_path, plan_files.stacks_of(["staging"]), {"ENVIRONMENT": "staging"}, interrupt_when=interrupt_when
+    )
 
 
 def test_apply_applies_the_reviewed_plans_and_skips_a_stack_without_changes(tmp_path):
@@ -361,3 +363,22 @@ def test_a_clean_night_closes_the_issue_and_an_incomplete_one_leaves_it(tmp_path
     assert len(closed.called("rest.issues.createComment")) == 1
     left = issue_script_run(tmp_path, "incomplete", [mine])
     assert left.called("rest.issues.update") == [] and left.called("rest.issues.create") == []
+
+
+@pytest.mark.parametrize("path", [PLAN, APPLY, APPLY_ENV, DRIFT], ids=lambda p: p.name)
+def test_every_run_step_gets_the_shell_the_tests_run_it_in(path):
+    """`shell: bash` is `bash --noprofile --norc -eo pipefail {0}`, the flags
+    tests/support/workflow_steps.py runs each step with; a step with no shell
+    named runs in `bash -e {0}` (no pipefail: a failed command before a pipe
+    would pass unseen)."""
+    workflow = load(path)
+    assert workflow["defaults"] == {"run": {"shell": "bash"}}
+    for job in workflow["jobs"].values():
+        assert all(step.get("shell", "bash") == "bash" for step in job.get("steps", []))
+
+
+def test_the_apply_step_times_out_before_its_job_so_the_record_step_still_runs():
+    job = load(APPLY_ENV)["jobs"]["apply"]
+    applying = step(job, "Re-plan, check against the review, apply")
+    assert applying["timeout-minutes"] < job["timeout-minutes"]
+    assert step(job, "Record the apply in the ledger")["if"] == "always() && steps.apply.outcome != 'skipped'"

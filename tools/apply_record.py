@@ -87,6 +87,14 @@ def item(
     return typed
 
 
+def stopped_between_stacks(outcome: str) -> str:
+    """An apply step that did not succeed though no stack says where it
+    stopped: it was cancelled or timed out between two stacks."""
+    if outcome == "success":
+        return ""
+    return f"the apply step ended {outcome} between stacks (the stacks after the last one listed were not applied)"
+
+
 def _lines(path: str | None) -> list[str]:
     """The non-empty lines of a file the apply step may not have written."""
     if not path or not Path(path).exists():
@@ -115,11 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attempt", default="1")
     parser.add_argument("--applying", help="the stack whose apply failed partway, if any")
     parser.add_argument("--stopped", help="where and why the apply stopped, if it did")
+    parser.add_argument("--outcome", default="success", help="the apply step's outcome (success, failure, cancelled)")
     parser.add_argument("--out-dir", required=True)
     args = parser.parse_args(argv)
     try:
         applied = _lines(args.applied) + _lines(args.applying)
-        stopped = " ".join(_lines(args.stopped))
+        stopped = " ".join(_lines(args.stopped)) or stopped_between_stacks(args.outcome)
         reviewed = json.loads(Path(args.reviewed).read_text())
         # The plans the apply step checked and applied (plans/<stack>.json beside plans/applied).
         folder = Path(args.applied).parent

@@ -7,7 +7,8 @@
 # (.github/workflows/terraform-apply-environment.yml);
 # tests/test_apply_record.py runs it in bash with the real AWS CLI v1 against moto.
 #
-# Environment: ENVIRONMENT, PULL_REQUEST, MERGED_BY, and GitHub's own
+# Environment: ENVIRONMENT, PULL_REQUEST, MERGED_BY, APPLY_OUTCOME (the
+# apply step's outcome: success, failure or cancelled), and GitHub's own
 # GITHUB_SHA, GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID,
 # GITHUB_RUN_ATTEMPT. Reads reviewed/reviewed.json and what the apply step
 # left in plans/: applied (the stacks applied, one a line), applying (the
@@ -33,6 +34,7 @@ fi
 run_url="${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:-unknown}/actions/runs/${GITHUB_RUN_ID:-0}"
 if ! table=$(python3 -m tools.apply_record --environment "$ENVIRONMENT" \
     --reviewed reviewed/reviewed.json --applied plans/applied --applying plans/applying --stopped plans/stopped \
+    --outcome "${APPLY_OUTCOME:-success}" \
     --pull-request "$PULL_REQUEST" --merged-by "${MERGED_BY:-}" --commit "${GITHUB_SHA:-unknown}" \
     --run-url "$run_url" --run-id "${GITHUB_RUN_ID:-0}" --attempt "${GITHUB_RUN_ATTEMPT:-1}" --out-dir plans); then
   echo "::warning::the apply is done, but its record could not be made (see above): not recorded in the ledger"

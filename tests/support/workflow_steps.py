@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,7 @@ def bare_python(bin_dir: Path, workdir: Path) -> None:
 
 # The stand-in: `terraform -chdir=DIR CMD ...`. Per stack (DIR's name), a
 # file in $FAKE_TF_DIR decides: STACK.init-fails, STACK.plan-fails, STACK.apply-fails,
+# STACK.apply-runs (a 10 s apply that records each SIGINT/SIGTERM it gets),
 # STACK.plan-exit (the plan's exit code, e.g. 2 for "changes"), STACK.json
 # (what `show -json` prints). Every call is logged to $FAKE_TF_DIR/calls.
 FAKE_TERRAFORM = r"""#!/usr/bin/env bash
@@ -79,6 +82,15 @@ case "$1" in
   apply) if [ -f "$FAKE_TF_DIR/$stack.apply-fails" ]; then
            echo "Error: creating CodeBuild Project ($stack-build): AccessDeniedException" >&2; exit 1
          fi
+         if [ -f "$FAKE_TF_DIR/$stack.apply-runs" ]; then
+           # A long apply that stops gracefully on its first SIGINT (counted),
+           # as Terraform does: "Interrupt received. Gracefully shutting down..."
+           trap 'echo int >> "$FAKE_TF_DIR/$stack.interrupts"; sleep 1; echo "Error: canceled" >&2; exit 1' INT
+           trap 'echo term >> "$FAKE_TF_DIR/$stack.interrupts"' TERM
+           touch "$FAKE_TF_DIR/$stack.apply-started"
+           for _ in $(seq 100); do sleep 0.1; done
+           exit 0
+         fi
          echo "Apply complete! ($stack)";;
   *) echo "unexpected: $*" >&2; exit 1;;
 esac
@@ -94,7 +106,14 @@ class StepRun:
     terraform_calls: list[str]
 
 
-def run_step(run: str, workdir: Path, stacks: list[str], env: dict[str, str] | None = None) -> StepRun:
+def run_step(
+    run: str, workdir: Path, stacks: list[str], env: dict[str, str] | None = None, interrupt_when: Path | None = None
+) -> StepRun:
+    """`run` in bash, as GitHub runs a step. `interrupt_when`: once that file
+    exists, cancel the step as the runner does: "the runner machine sends
+    SIGINT/Ctrl-C to the step's entry process ... If the process doesn't exit
+    within 7500 ms, the runner will send SIGTERM" (GitHub Actions docs,
+    "Canceling a workflow"); here SIGTERM follows after 1 s."""
     bin_dir = workdir / ".bin"
     fake = workdir / ".fake-terraform"
     bare_python(bin_dir, workdir)
@@ -112,14 +131,25 @@ def run_step(run: str, workdir: Path, stacks: list[str], env: dict[str, str] | N
         "FAKE_TF_DIR": str(fake),
         **(env or {}),
     }
-    done = subprocess.run(
+    with subprocess.Popen(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", run],
         cwd=workdir,
         env=environ,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-    )
+    ) as process:
+        if interrupt_when is not None:
+            deadline = time.monotonic() + 60
+            while not interrupt_when.exists() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            process.send_signal(signal.SIGINT)  # the entry process only, not its group
+            try:
+                process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=120)
+    done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
     calls = (fake / "calls").read_text().splitlines() if (fake / "calls").exists() else []
     return StepRun(done.returncode, done.stdout, done.stderr, outputs, calls)
