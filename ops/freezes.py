@@ -103,19 +103,20 @@ def add(calendar: Calendar, starts: datetime, ends: datetime, reason: str, now: 
     return new
 
 
-def left_behind(respect_freezes: bool, state: dict) -> list[str]:
+def left_behind(respect_freezes: bool, state: dict) -> dict[str, str]:
     """The stages whose inbound transition still carries the freeze gate's
-    hold in an environment that no longer respects freezes: the gate is gone
-    with `respect_freezes` (topology/functions.py), so nothing re-enables
-    them. Either gate stage is looked at, in case the change window was
-    turned off too. `state`: GetPipelineState's answer."""
+    hold (with its reason) where this checkout's environment file does not
+    respect freezes: once monitoring is deployed so, the gate is gone
+    (topology/functions.py) and nothing re-enables them. Either gate stage
+    is looked at, in case the change window was turned off too. `state`:
+    GetPipelineState's answer."""
     if respect_freezes:
-        return []
+        return {}
     candidates = {freeze_stage(window=True), freeze_stage(window=False)}
-    return [
-        s["stageName"]
-        for s in state.get("stageStates", [])
-        if s["stageName"] in candidates
-        and not (s.get("inboundTransitionState") or {}).get("enabled", True)
-        and ours((s.get("inboundTransitionState") or {}).get("disabledReason", ""))
-    ]
+    found = {}
+    for s in state.get("stageStates", []):
+        transition = s.get("inboundTransitionState") or {}
+        reason = transition.get("disabledReason", "")
+        if s["stageName"] in candidates and not transition.get("enabled", True) and ours(reason):
+            found[s["stageName"]] = reason
+    return found

@@ -217,3 +217,14 @@ def test_past_the_freeze_point_are_the_executions_in_the_gate_stages_from_it_not
     finished = [stage("ProductionWindow", "e1", "Succeeded"), stage("ProductionGate", "e2", "Failed")]
     assert past_the_freeze_point(finished, "ProductionWindow") == []
     assert past_the_freeze_point(states, "NoSuchStage") == []
+
+
+def test_the_end_a_hold_names_is_read_back_from_its_reason():
+    """`ops freeze lift` of a hold left behind keys its record by the end the
+    gate wrote into the transition's reason (the gate then finds it)."""
+    from functions.freeze_gate.logic import reason_until, transition_reason
+
+    end = dt.datetime(2026, 3, 6, 0, 0, tzinfo=dt.UTC)
+    assert reason_until(transition_reason(end)) == end
+    assert reason_until(transition_reason(None)) is None  # "in force": no end known
+    assert reason_until("Change freeze until 2026-03-06 00.00 UTC") is None  # a person's words, not the gate's

@@ -246,20 +246,24 @@ def test_a_hold_left_when_freezes_are_turned_off_is_shown_by_health_and_ended_by
     code, out = w.ops("health", "production")
     assert code == 1, out
     assert "ProductionWindow" in out and "⏸ entry held by" in out and "Change freeze (freeze gate)" in out
-    assert "left when respect_freezes was turned off: nothing ends it; python -m ops freeze production lift" in out
+    assert (
+        "turns freezes off: once monitoring-production is deployed so, nothing ends it; "
+        "python -m ops freeze production lift" in out
+    )
 
     code, out = w.ops("freeze", "production", "lift", "--reason", "Freezes off since 11:00")
     assert code == 0, out
     w.run(at(WED, 14))
     assert w.deployed("h1", "production") == at(WED, 13, 15)
     (lift,) = kinds(w, records.FREEZE_LIFT_PREFIX)
-    assert lift[records.KEY] == "freeze-lift#left-behind#2026-03-04T13:00:00Z"
+    # The ordinary lift of the freeze the hold's reason names: a gate still deployed would read it.
+    assert lift[records.KEY] == "freeze-lift#2026-03-06T00:00:00Z"
     assert (lift[records.REASON], lift[records.FROZEN_STAGE]) == ("Freezes off since 11:00", "ProductionWindow")
-    assert records.FREEZE_UNTIL not in lift
+    assert lift[records.FREEZE_UNTIL] == "2026-03-06T00:00:00Z"
     assert w.news()[-1]["Subject"] == "Change freeze hold ended: kiro-pipeline-production"
     # Nothing left: health is clean of it, and a second lift lifts nothing.
     code, out = w.ops("health", "production")
-    assert "⏸" not in out and "left when" not in out, out
+    assert "⏸" not in out and "turns freezes off" not in out, out
     code, out = w.ops("freeze", "production", "lift", "--reason", "again")
     assert code == 2 and "no hold of the freeze gate is in place" in out, out
     assert len(kinds(w, records.FREEZE_LIFT_PREFIX)) == 1
@@ -285,8 +289,37 @@ def test_an_engineers_own_hold_is_shown_by_health_and_not_ended_by_lift_when_fre
     )
     w.run(at(MON, 10))
     code, out = w.ops("health", "production")
-    assert "⏸ entry held by" in out and "Bad build 7 waiting" in out and "left when" not in out, out
+    assert "⏸ entry held by" in out and "Bad build 7 waiting" in out and "turns freezes off" not in out, out
     code, out = w.ops("freeze", "production", "lift", "--reason", "hotfix")
     assert code == 2 and "nothing to lift" in out, out
     assert not w.sim.transition("ProductionWindow").enabled
     assert kinds(w, records.FREEZE_LIFT_PREFIX) == []
+
+
+def test_a_lift_while_the_gate_is_still_deployed_is_not_undone_by_it(world_of, monkeypatch):
+    """The change turning respect_freezes off is merged, but monitoring-production
+    is not applied yet: the gate still runs every minute. `ops freeze lift`
+    (the checkout says freezes are off) ends the hold with the ordinary lift
+    record of that freeze, so the gate finds the freeze lifted and does not
+    hold again; h1 goes through (window open Wednesday 13:00: 13:15)."""
+    import dataclasses
+
+    from environments import load
+    from ops import cli
+
+    w = world_of(at(MON, 9, 55))
+    w.run(at(MON, 10))
+    freeze(w, "2026-03-03", "2026-03-06", "Board week")
+    w.push("h1", at(WED, 10))
+    w.world.approval("ApproveProduction").approve(after=dt.timedelta(minutes=10))
+    w.run(at(WED, 13))
+    monkeypatch.setattr(cli, "load", lambda name: dataclasses.replace(load(name), respect_freezes=False))
+    code, out = w.ops("freeze", "production", "lift", "--reason", "Freezes off")
+    assert code == 0, out
+    w.run(at(WED, 14))
+    assert [m["result"] for _, m in w.gate_moves] == ["HELD"]  # held Monday night, never again
+    assert w.deployed("h1", "production") == at(WED, 13, 15)
+    # A second lift finds nothing held and records nothing more.
+    code, out = w.ops("freeze", "production", "lift", "--reason", "again")
+    assert code == 2 and "nothing to lift" in out, out
+    assert len(kinds(w, records.FREEZE_LIFT_PREFIX)) == 1

@@ -91,6 +91,19 @@ def ours(reason: str) -> bool:
     return reason.startswith(REASON_PREFIX)
 
 
+_REASON_UNTIL = re.compile(r"until (\d{4}-\d{2}-\d{2}) (\d{2})\.(\d{2}) UTC")
+
+
+def reason_until(reason: str) -> datetime | None:
+    """The freeze end a reason of ours names (transition_reason's words);
+    None for one "in force" with no known end, or a reason not ours."""
+    found = _REASON_UNTIL.search(reason) if ours(reason) else None
+    if found is None:
+        return None
+    day, hour, minute = found.groups()
+    return datetime.fromisoformat(f"{day}T{hour}:{minute}:00+00:00")
+
+
 def decide(freeze: Freeze | None, *, enabled: bool, reason: str, lifted: bool) -> Decision:
     """Hold during a freeze that was not lifted; release only a hold of ours."""
     if freeze is not None and not lifted:

@@ -309,16 +309,19 @@ def cmd_freeze(ctx: Context, args) -> int:
 
 
 def _lift_left_behind(ctx: Context, args, now: datetime) -> int:
-    """`lift` where the environment no longer respects freezes: ends a hold
-    the freeze gate left when `respect_freezes` was turned off (nothing else
-    would ever end it), audited as any lift. With no such hold, it refuses
+    """`lift` where this checkout's environment does not respect freezes:
+    ends a hold the freeze gate left when `respect_freezes` was turned off
+    (nothing else would ever end it), audited as any lift. The record is the
+    ordinary lift of the freeze the hold's reason names (`freeze-lift#<end>`),
+    so that a gate still deployed (monitoring not applied yet) reads it and
+    does not hold again, and a retry finds it. With no such hold, it refuses
     as every freeze command does there."""
     try:
         state = ctx.client("codepipeline").get_pipeline_state(name=ctx.names.pipeline)
     except AWS_ERRORS as error:
         raise explain(error, "reading the transitions for a hold the freeze gate left", ctx.names.pipeline) from error
-    stages = freezes.left_behind(ctx.config.respect_freezes, state)
-    if not stages:
+    held = freezes.left_behind(ctx.config.respect_freezes, state)
+    if not held:
         raise OpsError(
             f"{ctx.config.name} does not respect freezes and no hold of the freeze gate is in place: nothing to "
             f"lift (to use freezes, set respect_freezes=True in environments/{ctx.config.name}.py and deploy "
@@ -327,19 +330,27 @@ def _lift_left_behind(ctx: Context, args, now: datetime) -> int:
         )
     caller = ctx.identity("recording who lifts the freeze")["Arn"]
     moment = iso(now)
-    key = f"{records.FREEZE_LIFT_PREFIX}left-behind#{moment}"
-    _record_lift(ctx, key, ",".join(stages), None, args.reason, caller, moment)
-    for stage in stages:
+    keys = []
+    for stage, reason in sorted(held.items()):
+        until = logic.reason_until(reason)
+        key = logic.lift_key(records.FREEZE_LIFT_PREFIX, until) or f"{records.FREEZE_LIFT_PREFIX}left-behind#{moment}"
+        try:
+            earlier = ctx.store().get(key)
+        except AWS_ERRORS as error:
+            raise explain(error, "reading the lift records (no audit, no lift)", ctx.names.deployments_table) from error
+        if earlier is None:
+            _record_lift(ctx, key, stage, logic.iso(until) if until else None, args.reason, caller, moment)
         _enable(ctx, stage, key)
-    ended = f"the freeze gate's hold left behind on {', '.join(stages)} ended (respect_freezes is off)"
+        keys.append(key)
+    ended = f"the freeze gate's hold left behind on {', '.join(sorted(held))} ended (respect_freezes is off)"
     record_run(ctx, "freeze lift", [ended], args.reason)
     announced = _announce(
         ctx,
         f"Change freeze hold ended: {ctx.names.pipeline}",
         f"{caller} ended {ended}.\nReason: {args.reason}\nThe change window and the incident gate still apply.",
     )
-    lines = [f"✓ {ended}", f"  audit record: {key} in {ctx.names.deployments_table}", announced]
-    ctx.emit({"record": key, "stages": stages}, lines)
+    lines = [f"✓ {ended}", *(f"  audit record: {key} in {ctx.names.deployments_table}" for key in keys), announced]
+    ctx.emit({"records": keys, "stages": sorted(held)}, lines)
     return 0
 
 

@@ -50,7 +50,8 @@ def _stage_lines(ctx: Context, stage: dict) -> list[str]:
         lines.append(f"    ⏸ entry held by {held['by'] or 'someone'} since {held['at'] or '?'}: {held['reason']}")
     if held and held["leftBehind"]:
         lines.append(
-            f"    ✗ the freeze gate's hold, left when respect_freezes was turned off: nothing ends it; "
+            f"    ✗ the freeze gate's hold, and environments/{ctx.config.name}.py turns freezes off: once "
+            f"monitoring-{ctx.config.name} is deployed so, nothing ends it; "
             f'python -m ops freeze {ctx.config.name} lift --reason "..."'
         )
     return lines
