@@ -185,6 +185,19 @@ def test_each_lost_answer_is_recovered_once_and_reported(tmp_path):
         "aws_codebuild_project.build",
         "kiro-pipeline-production-build",
     )
+    # Two answers lost in one apply: both recovered, one after the other.
+    terraform = Terraform(_result(1, FUNCTION_FOUND_BY_RETRY), done, _result(1, PROJECT_FOUND_BY_RETRY), done, done)
+    result, recovered = emulator.run_terraform(terraform, tmp_path, "apply")
+    assert result is done and [line.split(",")[0] for line in recovered] == [
+        "imported aws_lambda_function.incident_recorder",
+        "imported aws_codebuild_project.build",
+    ]
+    # An import that fails ends the recovery: the apply's own error stands.
+    lost = _result(1, PROJECT_FOUND_BY_RETRY)
+    terraform = Terraform(lost, _result(1, "Error: Cannot import non-existent remote object"))
+    result, recovered = emulator.run_terraform(terraform, tmp_path, "apply")
+    assert result is lost and recovered[0].startswith("could not import aws_codebuild_project.build")
+    assert len(terraform.calls) == 2
     # A plan that fails for its own reason is not retried.
     failed = _result(1, "Error: Invalid reference")
     terraform = Terraform(failed)

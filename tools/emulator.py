@@ -350,13 +350,23 @@ def run_terraform(terraform: Terraform, scratch: Path, *args: str) -> tuple[Resu
         terraform.run(scratch, "force-unlock", "-force", stale)
         recovered.append(f"released a lock the emulator's lost answer left behind ({args[0]})")
         result = terraform.run(scratch, *args)
-    twice = created_twice(result) if args[0] == "apply" else None
-    if twice:
+    # One apply can lose more than one answer: each is recovered in turn, up
+    # to a bound, and only while its import succeeds (a failed import leaves
+    # the apply's own error as the result).
+    for _ in range(_MOST_RECOVERIES):
+        twice = created_twice(result) if args[0] == "apply" else None
+        if not twice:
+            break
         address, name, call = twice
-        terraform.run(scratch, "import", "-input=false", "-no-color", address, name)
+        if terraform.run(scratch, "import", "-input=false", "-no-color", address, name).code != 0:
+            recovered.append(f"could not import {address} ({name}), made by a {call} whose answer was lost")
+            break
         recovered.append(f"imported {address}, made by a {call} whose answer the emulator lost")
         result = terraform.run(scratch, *args)
     return result, recovered
+
+
+_MOST_RECOVERIES = 5
 
 
 _HEALTH_PROBE_ROUND = "import json; from functions.health_probe import handler; print(json.dumps(handler.handler({})))"
