@@ -22,11 +22,13 @@ incident gate, deploy; every action takes 5 minutes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from moto import mock_aws
 
+from environments import load
 from functions.shared import records
 from tests.codepipeline_model import Readings
 from tests.support.delivery_world import DeliveryWorld
@@ -68,6 +70,14 @@ def deployments(w: DeliveryWorld, start: dt.datetime, end: dt.datetime) -> list[
 
 def kinds(w: DeliveryWorld, prefix: str) -> list[dict]:
     return [r for r in w.records() if r[records.KEY].startswith(prefix)]
+
+
+def freezes_off(monkeypatch) -> None:
+    """`ops` reads an environment file that turns respect_freezes off (the
+    change merged; whether monitoring is applied is each test's own)."""
+    from ops import cli
+
+    monkeypatch.setattr(cli, "load", lambda name: dataclasses.replace(load(name), respect_freezes=False))
 
 
 @pytest.mark.parametrize("readings", READINGS, ids=Readings.short)
@@ -226,11 +236,6 @@ def test_a_hold_left_when_freezes_are_turned_off_is_shown_by_health_and_ended_by
     gate's, left behind (exit 1); `ops freeze lift` ends it, audited, and
     on re-enabling "the pipeline starts running the latest revision": h1
     meets the window (open Wednesday 13:00) and the gate: 13:15."""
-    import dataclasses
-
-    from environments import load
-    from ops import cli
-
     w = world_of(at(MON, 9, 55))
     w.run(at(MON, 10))
     freeze(w, "2026-03-03", "2026-03-06", "Board week")
@@ -238,7 +243,7 @@ def test_a_hold_left_when_freezes_are_turned_off_is_shown_by_health_and_ended_by
     w.world.approval("ApproveProduction").approve(after=dt.timedelta(minutes=10))
     w.run(at(WED, 11))
     assert not w.sim.transition("ProductionWindow").enabled
-    monkeypatch.setattr(cli, "load", lambda name: dataclasses.replace(load(name), respect_freezes=False))
+    freezes_off(monkeypatch)
     w.freezes = False  # the gate's schedule is gone with it
     w.run(at(WED, 13))
     assert w.deployed("h1", "production") is None
@@ -273,14 +278,9 @@ def test_an_engineers_own_hold_is_shown_by_health_and_not_ended_by_lift_when_fre
     """An engineer's hold ("Bad build 7 waiting") in an environment that does
     not respect freezes: health shows who holds it and why, and does not call
     it left behind; `ops freeze lift` refuses, leaving it."""
-    import dataclasses
-
-    from environments import load
-    from ops import cli
-
     w = world_of(at(MON, 9, 55))
     w.freezes = False
-    monkeypatch.setattr(cli, "load", lambda name: dataclasses.replace(load(name), respect_freezes=False))
+    freezes_off(monkeypatch)
     w.sim.client.disable_stage_transition(
         pipelineName=w.names.pipeline,
         stageName="ProductionWindow",
@@ -302,18 +302,13 @@ def test_a_lift_while_the_gate_is_still_deployed_is_not_undone_by_it(world_of, m
     (the checkout says freezes are off) ends the hold with the ordinary lift
     record of that freeze, so the gate finds the freeze lifted and does not
     hold again; h1 goes through (window open Wednesday 13:00: 13:15)."""
-    import dataclasses
-
-    from environments import load
-    from ops import cli
-
     w = world_of(at(MON, 9, 55))
     w.run(at(MON, 10))
     freeze(w, "2026-03-03", "2026-03-06", "Board week")
     w.push("h1", at(WED, 10))
     w.world.approval("ApproveProduction").approve(after=dt.timedelta(minutes=10))
     w.run(at(WED, 13))
-    monkeypatch.setattr(cli, "load", lambda name: dataclasses.replace(load(name), respect_freezes=False))
+    freezes_off(monkeypatch)
     code, out = w.ops("freeze", "production", "lift", "--reason", "Freezes off")
     assert code == 0, out
     w.run(at(WED, 14))
