@@ -264,4 +264,5 @@ def test_an_apply_step_cancelled_between_stacks_is_recorded_as_stopped():
     from tools import apply_record
 
     assert apply_record.stopped_between_stacks("success") == ""
-    assert apply_record.stopped_between_stacks("cancelled").startswith("the apply step ended cancelled between stacks")
+    said = apply_record.stopped_between_stacks("cancelled")
+    assert said.startswith("the apply step's outcome was cancelled, between stacks")

@@ -92,7 +92,10 @@ def stopped_between_stacks(outcome: str) -> str:
     stopped: it was cancelled or timed out between two stacks."""
     if outcome == "success":
         return ""
-    return f"the apply step ended {outcome} between stacks (the stacks after the last one listed were not applied)"
+    return (
+        f"the apply step's outcome was {outcome}, between stacks "
+        "(the stacks after the last one listed were not applied)"
+    )
 
 
 def _lines(path: str | None) -> list[str]:
@@ -121,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("environment", "reviewed", "applied", "pull-request", "merged-by", "commit", "run-url", "run-id"):
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--attempt", default="1")
-    parser.add_argument("--applying", help="the stack whose apply failed partway, if any")
-    parser.add_argument("--stopped", help="where and why the apply stopped, if it did")
+    parser.add_argument("--applying", help="file: the stack whose apply failed partway (absent: none)")
+    parser.add_argument("--stopped", help="file: where and why the apply stopped (absent: it did not)")
     parser.add_argument("--outcome", default="success", help="the apply step's outcome (success, failure, cancelled)")
     parser.add_argument("--out-dir", required=True)
     args = parser.parse_args(argv)
